@@ -1,0 +1,1 @@
+//! The harness: YAML scenarios drive a real browser through a target SP and assert outcomes.
