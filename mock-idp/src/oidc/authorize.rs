@@ -1,0 +1,472 @@
+//! The authorization endpoint and the login form behind it.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde_json::json;
+
+use crate::fault::Fault;
+use crate::secret::REDACTED;
+use crate::server::AppState;
+use crate::tenant::{self, OidcClient, Tenant};
+
+use super::layout::{Endpoint, Layout};
+use super::state::{AuthRequest, CODE_SECONDS, CodeGrant, PkceMethod, new_secret};
+use super::{OidcError, SESSION_COOKIE, faults, now, page, record, resolve, session_user};
+
+/// Form or query parameters; a repeated parameter keeps its first value.
+pub(crate) fn params(raw: &[u8]) -> HashMap<String, String> {
+    let mut out = HashMap::new();
+    for (k, v) in url::form_urlencoded::parse(raw) {
+        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    out
+}
+
+/// Where an error goes once the redirect URI is known to be registered (RFC 6749 4.1.2.1).
+fn error_redirect(
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+) -> Response {
+    let mut url = match url::Url::parse(redirect_uri) {
+        Ok(u) => u,
+        Err(e) => {
+            return OidcError::page(
+                StatusCode::BAD_REQUEST,
+                "redirect-uri-mismatch",
+                format!("the redirect URI is not a URL: {e}"),
+            )
+            .into_response();
+        }
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("error", error);
+        q.append_pair("error_description", description);
+        if let Some(s) = state {
+            q.append_pair("state", s);
+        }
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+/// Checks what can be checked before the redirect URI is trusted; failures are pages, never
+/// redirects (authentik's strict redirect URI matching behaves the same way).
+fn client_and_redirect<'a>(
+    t: &'a Tenant,
+    p: &HashMap<String, String>,
+) -> Result<(&'a OidcClient, String), OidcError> {
+    let client_id = p.get("client_id").ok_or_else(|| {
+        OidcError::page(
+            StatusCode::BAD_REQUEST,
+            "unknown-client",
+            "client_id is missing",
+        )
+    })?;
+    let client = t
+        .oidc_clients
+        .iter()
+        .find(|c| &c.client_id == client_id)
+        .ok_or_else(|| {
+            OidcError::page(
+                StatusCode::BAD_REQUEST,
+                "unknown-client",
+                format!("no client '{client_id}' is registered at this provider"),
+            )
+        })?;
+    let redirect_uri = p.get("redirect_uri").ok_or_else(|| {
+        OidcError::page(
+            StatusCode::BAD_REQUEST,
+            "redirect-uri-mismatch",
+            "redirect_uri is missing",
+        )
+    })?;
+    if !client.redirect_uris.iter().any(|r| r == redirect_uri) {
+        return Err(OidcError::page(
+            StatusCode::BAD_REQUEST,
+            "redirect-uri-mismatch",
+            format!(
+                "Redirect URI Error: '{redirect_uri}' is not a registered redirect URI of client \
+                 '{client_id}' (matching is strict: scheme, host, port, path and query must be equal)"
+            ),
+        ));
+    }
+    Ok((client, redirect_uri.clone()))
+}
+
+/// The rest of the request, answered by redirect when it is wrong.
+fn auth_request(
+    client: &OidcClient,
+    redirect_uri: String,
+    p: &HashMap<String, String>,
+) -> Result<AuthRequest, (&'static str, String)> {
+    let response_type = p.get("response_type").map(String::as_str).unwrap_or("");
+    if response_type != "code" {
+        return Err((
+            "unsupported_response_type",
+            format!("response_type '{response_type}' is not supported; use 'code'"),
+        ));
+    }
+    let scopes: Vec<String> = p
+        .get("scope")
+        .map(|s| {
+            s.split(' ')
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(("invalid_scope", "scope must include 'openid'".into()));
+    }
+    if let Some(extra) = scopes.iter().find(|s| !client.scopes.contains(s)) {
+        return Err((
+            "invalid_scope",
+            format!("scope '{extra}' is not allowed for this client"),
+        ));
+    }
+    let code_challenge = match (p.get("code_challenge"), p.get("code_challenge_method")) {
+        (None, None) => None,
+        (None, Some(_)) => {
+            return Err((
+                "invalid_request",
+                "code_challenge_method without code_challenge".into(),
+            ));
+        }
+        (Some(c), method) => {
+            let method = match method.map(String::as_str) {
+                Some("S256") => PkceMethod::S256,
+                // RFC 7636 4.3: plain is the default.
+                Some("plain") | None => PkceMethod::Plain,
+                Some(other) => {
+                    return Err((
+                        "invalid_request",
+                        format!("code_challenge_method '{other}' is not supported"),
+                    ));
+                }
+            };
+            Some((c.clone(), method))
+        }
+    };
+    Ok(AuthRequest {
+        client_id: client.client_id.clone(),
+        redirect_uri,
+        scopes,
+        state: p.get("state").cloned(),
+        nonce: p.get("nonce").cloned(),
+        code_challenge,
+    })
+}
+
+pub async fn authorize(
+    State(app): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, OidcError> {
+    let (shared, _) = resolve(&app, uri.path(), Endpoint::Authorize)?;
+    let p = params(query.unwrap_or_default().as_bytes());
+    let mut t = tenant::lock(&shared);
+    let checked = client_and_redirect(&t, &p).map(|(client, redirect)| {
+        let request = auth_request(client, redirect.clone(), &p);
+        (redirect, request)
+    });
+    let (redirect_uri, request) = match checked {
+        Ok(ok) => ok,
+        Err(e) => {
+            record(
+                &mut t,
+                "authorization_request",
+                "GET",
+                uri.path(),
+                StatusCode::BAD_REQUEST.as_u16(),
+                json!({ "params": p, "error": e.to_string() }),
+                &[],
+            );
+            return Err(e);
+        }
+    };
+    let state = p.get("state").cloned();
+    let request = match request {
+        Ok(r) => r,
+        Err((error, description)) => {
+            record(
+                &mut t,
+                "authorization_request",
+                "GET",
+                uri.path(),
+                StatusCode::FOUND.as_u16(),
+                json!({ "params": p, "error": error, "error_description": description }),
+                &[],
+            );
+            return Ok(error_redirect(
+                &redirect_uri,
+                error,
+                &description,
+                state.as_deref(),
+            ));
+        }
+    };
+    record(
+        &mut t,
+        "authorization_request",
+        "GET",
+        uri.path(),
+        StatusCode::OK.as_u16(),
+        json!({ "params": p }),
+        &[],
+    );
+    if let Some(uid) = session_user(&t, &headers) {
+        return Ok(complete(&mut t, request, &uid, uri.path()));
+    }
+    let flow = new_secret();
+    t.oidc.pending.insert(&flow, request);
+    let action = Layout::url(app.base(), &format!("/t/{}/oidc/login", t.id));
+    Ok(Html(page::login(&t.id, &action, flow.expose(), "", None)).into_response())
+}
+
+/// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
+/// client's `allowed_groups` do not include them.
+fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Response {
+    let active = faults::take(t, faults::for_sign_in);
+    let Some(user) = t.user_by_uid(uid).map(|u| u.user.clone()) else {
+        return OidcError::page(
+            StatusCode::BAD_REQUEST,
+            "unknown-user",
+            "the signed-in user no longer exists",
+        )
+        .into_response();
+    };
+    if active.contains(&Fault::UserNotAssigned) {
+        record(
+            t,
+            "authorization_response",
+            "GET",
+            path,
+            StatusCode::FORBIDDEN.as_u16(),
+            json!({ "user": user.email, "error": "user not assigned (fault)" }),
+            &active,
+        );
+        return OidcError::page(
+            StatusCode::FORBIDDEN,
+            "access-denied",
+            format!("{} is not assigned to this application", user.email),
+        )
+        .into_response();
+    }
+    let allowed = t
+        .oidc_clients
+        .iter()
+        .find(|c| c.client_id == request.client_id)
+        .map(|c| c.allowed_groups.clone())
+        .unwrap_or_default();
+    if !allowed.is_empty() && !user.groups.iter().any(|g| allowed.contains(g)) {
+        let description = format!(
+            "{} is in none of the groups allowed for this application",
+            user.email
+        );
+        record(
+            t,
+            "authorization_response",
+            "GET",
+            path,
+            StatusCode::FOUND.as_u16(),
+            json!({ "user": user.email, "error": "access_denied", "error_description": description }),
+            &active,
+        );
+        return error_redirect(
+            &request.redirect_uri,
+            "access_denied",
+            &description,
+            request.state.as_deref(),
+        );
+    }
+    let state = if active.contains(&Fault::StateMismatch) {
+        Some(format!(
+            "{}-not-yours",
+            request.state.as_deref().unwrap_or("state")
+        ))
+    } else {
+        request.state.clone()
+    };
+    let code = new_secret();
+    let now = now(t);
+    let mut url = match url::Url::parse(&request.redirect_uri) {
+        Ok(u) => u,
+        Err(e) => {
+            return OidcError::Internal(format!("registered redirect URI does not parse: {e}"))
+                .into_response();
+        }
+    };
+    {
+        let mut q = url.query_pairs_mut();
+        q.append_pair("code", code.expose());
+        if let Some(s) = &state {
+            q.append_pair("state", s);
+        }
+    }
+    record(
+        t,
+        "authorization_response",
+        "GET",
+        path,
+        StatusCode::FOUND.as_u16(),
+        json!({
+            "user": user.email,
+            "redirect_uri": request.redirect_uri,
+            "code": REDACTED,
+            "state": state,
+        }),
+        &active,
+    );
+    t.oidc.codes.insert(
+        &code,
+        CodeGrant {
+            request,
+            user_uid: uid.to_string(),
+            auth_time: now,
+            expires_at: now + CODE_SECONDS,
+            faults: active,
+        },
+    );
+    Redirect::to(url.as_str()).into_response()
+}
+
+/// `POST /t/{id}/oidc/login`: checks the password, starts a session, finishes the flow.
+pub async fn login(
+    State(app): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    body: Bytes,
+) -> Result<Response, OidcError> {
+    let id = uri
+        .path()
+        .strip_prefix("/t/")
+        .and_then(|r| r.split('/').next())
+        .ok_or(OidcError::NotFound)?;
+    let shared = app.tenants.get(id)?;
+    let form = params(&body);
+    let field = |name: &str| form.get(name).map(String::as_str).unwrap_or("");
+    let (flow, username, password) = (field("flow"), field("username"), field("password"));
+    let mut t = tenant::lock(&shared);
+    if t.oidc.pending.get(flow).is_none() {
+        return Err(OidcError::page(
+            StatusCode::BAD_REQUEST,
+            "unknown-flow",
+            "this sign-in has expired or was already used; start again from the application",
+        ));
+    }
+    let Some(uid) = t.authenticate(username, password).map(|u| u.uid.clone()) else {
+        record(
+            &mut t,
+            "login",
+            "POST",
+            uri.path(),
+            StatusCode::OK.as_u16(),
+            json!({ "username": username, "password": REDACTED, "result": "wrong username or password" }),
+            &[],
+        );
+        let action = Layout::url(app.base(), uri.path());
+        return Ok(Html(page::login(
+            &t.id,
+            &action,
+            flow,
+            username,
+            Some("Invalid username or password"),
+        ))
+        .into_response());
+    };
+    let Some(request) = t.oidc.pending.take(flow) else {
+        return Err(OidcError::NotFound);
+    };
+    record(
+        &mut t,
+        "login",
+        "POST",
+        uri.path(),
+        StatusCode::FOUND.as_u16(),
+        json!({ "username": username, "password": REDACTED, "result": "signed in" }),
+        &[],
+    );
+    let session = new_secret();
+    t.sessions.insert(session.expose().to_string(), uid.clone());
+    let cookie = format!(
+        "{SESSION_COOKIE}={}; Path=/t/{}/; HttpOnly; SameSite=Lax",
+        session.expose(),
+        t.id
+    );
+    let mut response = complete(&mut t, request, &uid, uri.path());
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> OidcClient {
+        serde_json::from_value(json!({
+            "client_id": "c1", "client_secret": "s", "redirect_uris": ["http://rp/cb"]
+        }))
+        .unwrap()
+    }
+
+    fn p(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn request_checks_response_type_scope_and_pkce() {
+        let c = client();
+        let base = [("response_type", "code"), ("scope", "openid email")];
+        let ok = auth_request(&c, "http://rp/cb".into(), &p(&base)).unwrap();
+        assert_eq!(ok.scopes, vec!["openid", "email"]);
+        assert!(ok.code_challenge.is_none());
+        let e = auth_request(
+            &c,
+            "x".into(),
+            &p(&[("response_type", "token"), ("scope", "openid")]),
+        );
+        assert_eq!(e.unwrap_err().0, "unsupported_response_type");
+        let e = auth_request(
+            &c,
+            "x".into(),
+            &p(&[("response_type", "code"), ("scope", "email")]),
+        );
+        assert_eq!(e.unwrap_err().0, "invalid_scope");
+        let e = auth_request(
+            &c,
+            "x".into(),
+            &p(&[("response_type", "code"), ("scope", "openid admin")]),
+        );
+        assert_eq!(e.unwrap_err().0, "invalid_scope");
+        let mut q = base.to_vec();
+        q.push(("code_challenge", "abc"));
+        let plain = auth_request(&c, "x".into(), &p(&q)).unwrap();
+        assert_eq!(plain.code_challenge.unwrap().1, PkceMethod::Plain);
+        q.push(("code_challenge_method", "S512"));
+        assert_eq!(
+            auth_request(&c, "x".into(), &p(&q)).unwrap_err().0,
+            "invalid_request"
+        );
+    }
+
+    #[test]
+    fn error_redirect_keeps_state() {
+        let r = error_redirect("http://rp/cb?x=1", "access_denied", "no", Some("s1"));
+        let loc = r.headers()[header::LOCATION].to_str().unwrap();
+        assert_eq!(
+            loc,
+            "http://rp/cb?x=1&error=access_denied&error_description=no&state=s1"
+        );
+    }
+}

@@ -1,0 +1,163 @@
+//! What one tenant's OIDC provider remembers between requests: authorization requests waiting
+//! for a login, issued codes and access tokens, and its parsed signing keys. It lives inside
+//! the tenant, so deleting a tenant forgets all of it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::fault::Fault;
+use crate::secret::Secret;
+
+use super::jwt::SigningKey;
+
+/// How long an authorization code may wait for the token request (tenant clock).
+pub const CODE_SECONDS: i64 = 60;
+/// How long an access token is good for userinfo.
+pub const ACCESS_TOKEN_SECONDS: i64 = 3600;
+/// Entries kept per map at most; the oldest are dropped first so a long run cannot grow
+/// without bound.
+const MAX_ENTRIES: usize = 1000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PkceMethod {
+    S256,
+    Plain,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone)]
+pub struct AuthRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<(String, PkceMethod)>,
+}
+
+/// An issued, not yet redeemed authorization code.
+#[derive(Debug, Clone)]
+pub struct CodeGrant {
+    pub request: AuthRequest,
+    pub user_uid: String,
+    pub auth_time: i64,
+    pub expires_at: i64,
+    /// The faults chosen when the user was sent back: one sign-in is one "response".
+    pub faults: Vec<Fault>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AccessGrant {
+    pub client_id: String,
+    pub user_uid: String,
+    pub expires_at: i64,
+    pub faults: Vec<Fault>,
+}
+
+/// The tenant's signing key and the next key of its rotation, as JWS keys.
+#[derive(Debug, Clone)]
+pub struct OidcKeys {
+    pub current: SigningKey,
+    pub next: SigningKey,
+}
+
+/// A map whose keys are one-time secrets (codes, tokens, flow ids): `Debug` shows only how
+/// many there are.
+pub struct SecretMap<V> {
+    entries: HashMap<String, (u64, V)>,
+    counter: u64,
+}
+
+impl<V> Default for SecretMap<V> {
+    fn default() -> Self {
+        Self {
+            entries: HashMap::new(),
+            counter: 0,
+        }
+    }
+}
+
+impl<V> std::fmt::Debug for SecretMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} entries", self.entries.len())
+    }
+}
+
+impl<V> SecretMap<V> {
+    pub fn insert(&mut self, key: &Secret, value: V) {
+        if self.entries.len() >= MAX_ENTRIES {
+            let oldest = self
+                .entries
+                .iter()
+                .min_by_key(|(_, (n, _))| *n)
+                .map(|(k, _)| k.clone());
+            if let Some(k) = oldest {
+                self.entries.remove(&k);
+            }
+        }
+        self.counter += 1;
+        self.entries
+            .insert(key.expose().to_string(), (self.counter, value));
+    }
+
+    /// Removes and returns: codes and flows are single use.
+    pub fn take(&mut self, key: &str) -> Option<V> {
+        self.entries.remove(key).map(|(_, v)| v)
+    }
+
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.entries.get(key).map(|(_, v)| v)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+/// Per-tenant OIDC state.
+#[derive(Debug, Default)]
+pub struct TenantOidc {
+    /// Flow id (hidden field of the login form) -> the request waiting for a login.
+    pub pending: SecretMap<AuthRequest>,
+    pub codes: SecretMap<CodeGrant>,
+    pub access_tokens: SecretMap<AccessGrant>,
+    /// Made on first use from the tenant's keys, then kept: parsed once, not per token.
+    pub keys: Option<Arc<OidcKeys>>,
+}
+
+/// A fresh unguessable value for codes, tokens and flow ids.
+pub fn new_secret() -> Secret {
+    Secret::new(hex::encode(rand::random::<[u8; 24]>()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_shows_keys() {
+        let mut m = SecretMap::default();
+        let s = new_secret();
+        m.insert(&s, 1);
+        let shown = format!("{m:?}");
+        assert!(!shown.contains(s.expose()), "{shown}");
+        assert_eq!(m.take(s.expose()), Some(1));
+        assert_eq!(m.take(s.expose()), None, "single use");
+    }
+
+    #[test]
+    fn oldest_entries_are_dropped_at_the_limit() {
+        let mut m = SecretMap::default();
+        let first = new_secret();
+        m.insert(&first, 0);
+        for i in 1..=MAX_ENTRIES {
+            m.insert(&new_secret(), i);
+        }
+        assert_eq!(m.len(), MAX_ENTRIES);
+        assert!(m.get(first.expose()).is_none());
+    }
+}

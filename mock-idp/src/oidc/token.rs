@@ -1,0 +1,377 @@
+//! The token endpoint: client authentication (client_secret_basic or client_secret_post),
+//! the single-use code, PKCE, and the ID token.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{OriginalUri, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use serde::Serialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::fault::Fault;
+use crate::secret::REDACTED;
+use crate::server::AppState;
+use crate::tenant;
+
+use super::authorize::params;
+use super::claims::{self, Context, Person};
+use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
+use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, new_secret};
+use super::{OidcError, effective_email, faults, jwt, keys, now, record, resolve};
+
+/// How long the `slow_response` fault holds the token response.
+pub const SLOW_SECONDS: u64 = 5;
+
+#[derive(Serialize)]
+struct TokenResponse {
+    /// Plain text: this response goes to the client the token is for.
+    access_token: String,
+    token_type: &'static str,
+    expires_in: i64,
+    id_token: String,
+    scope: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ClientAuth {
+    Basic,
+    Post,
+}
+
+/// Who the caller says it is: `(client_id, client_secret, method)`.
+fn client_credentials(
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<(String, String, ClientAuth), OidcError> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Basic "));
+    match (basic, form.get("client_secret")) {
+        (Some(_), Some(_)) => Err(OidcError::invalid_request(
+            "use one client authentication method, not both client_secret_basic and client_secret_post",
+        )),
+        (Some(b64), None) => {
+            let raw = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| {
+                    OidcError::invalid_client(format!("Authorization header is not base64: {e}"))
+                })?;
+            let text = String::from_utf8(raw)
+                .map_err(|_| OidcError::invalid_client("Authorization header is not UTF-8"))?;
+            let (id, secret) = text
+                .split_once(':')
+                .ok_or_else(|| OidcError::invalid_client("Authorization header has no ':'"))?;
+            // RFC 6749 2.3.1: both parts are form-urlencoded before base64.
+            let decode = |s: &str| -> String {
+                url::form_urlencoded::parse(format!("x={s}").as_bytes())
+                    .next()
+                    .map(|(_, v)| v.into_owned())
+                    .unwrap_or_default()
+            };
+            Ok((decode(id), decode(secret), ClientAuth::Basic))
+        }
+        (None, Some(secret)) => {
+            let id = form
+                .get("client_id")
+                .ok_or_else(|| OidcError::invalid_client("client_secret without client_id"))?;
+            Ok((id.clone(), secret.clone(), ClientAuth::Post))
+        }
+        (None, None) => Err(OidcError::invalid_client(
+            "no client authentication (client_secret_basic or client_secret_post)",
+        )),
+    }
+}
+
+fn pkce_ok(challenge: &str, method: PkceMethod, verifier: &str) -> bool {
+    match method {
+        PkceMethod::Plain => challenge == verifier,
+        PkceMethod::S256 => {
+            let digest = Sha256::digest(verifier.as_bytes());
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(digest) == challenge
+        }
+    }
+}
+
+/// The token request as the exchange log shows it: every secret redacted.
+fn shown(form: &HashMap<String, String>, auth: Option<ClientAuth>) -> serde_json::Value {
+    let redacted: serde_json::Map<String, serde_json::Value> = form
+        .iter()
+        .map(|(k, v)| {
+            let value = match k.as_str() {
+                "code" | "client_secret" | "code_verifier" | "refresh_token" => {
+                    REDACTED.to_string()
+                }
+                _ => v.clone(),
+            };
+            (k.clone(), serde_json::Value::String(value))
+        })
+        .collect();
+    json!({
+        "form": redacted,
+        "client_auth": auth.map(|a| match a {
+            ClientAuth::Basic => "client_secret_basic",
+            ClientAuth::Post => "client_secret_post",
+        }),
+    })
+}
+
+pub async fn token(
+    State(app): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, OidcError> {
+    let (shared, layout) = resolve(&app, uri.path(), Endpoint::Token)?;
+    let form = params(&body);
+    let path = uri.path().to_string();
+    let outcome = issue(&app, &shared, &layout, &headers, &form).await;
+    let mut t = tenant::lock(&shared);
+    match outcome {
+        Ok((response, auth, id_token, active)) => {
+            record(
+                &mut t,
+                "token_request",
+                "POST",
+                &path,
+                200,
+                shown(&form, Some(auth)),
+                &active,
+            );
+            record(
+                &mut t,
+                "id_token",
+                "POST",
+                &path,
+                200,
+                jwt::decode_for_record(&id_token),
+                &active,
+            );
+            drop(t);
+            let mut r = Json(response).into_response();
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(r)
+        }
+        Err((e, active)) => {
+            let status = match &e {
+                OidcError::OAuth { status, .. } => status.as_u16(),
+                _ => 500,
+            };
+            let mut decoded = shown(&form, None);
+            decoded["error"] = json!(e.to_string());
+            record(
+                &mut t,
+                "token_request",
+                "POST",
+                &path,
+                status,
+                decoded,
+                &active,
+            );
+            Err(e)
+        }
+    }
+}
+
+type Issued = (TokenResponse, ClientAuth, String, Vec<Fault>);
+
+async fn issue(
+    app: &AppState,
+    shared: &std::sync::Mutex<tenant::Tenant>,
+    layout: &Layout,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<Issued, (OidcError, Vec<Fault>)> {
+    let no_faults = |e: OidcError| (e, Vec::new());
+    let (client_id, secret, auth) = client_credentials(headers, form).map_err(no_faults)?;
+    // Everything under the lock is checked and copied out; signing happens after it is
+    // released so parallel sign-ins do not queue on one tenant.
+    let (grant, user, keys, now) = {
+        let mut t = tenant::lock(shared);
+        let client = t
+            .oidc_clients
+            .iter()
+            .find(|c| c.client_id == client_id)
+            .ok_or_else(|| {
+                no_faults(OidcError::invalid_client(format!(
+                    "unknown client '{client_id}'"
+                )))
+            })?;
+        if client.client_secret.expose() != secret {
+            return Err(no_faults(OidcError::invalid_client("wrong client secret")));
+        }
+        match form.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {}
+            other => {
+                return Err(no_faults(OidcError::oauth(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    format!("grant_type {other:?} is not supported; use authorization_code"),
+                )));
+            }
+        }
+        let code = form
+            .get("code")
+            .ok_or_else(|| no_faults(OidcError::invalid_request("code is missing")))?;
+        let grant = t.oidc.codes.take(code).ok_or_else(|| {
+            no_faults(OidcError::invalid_grant(
+                "the code is unknown or was already used",
+            ))
+        })?;
+        let active = grant.faults.clone();
+        let fail = |e: OidcError| (e, active.clone());
+        let now = now(&t);
+        if grant.request.client_id != client_id {
+            return Err(fail(OidcError::invalid_grant(
+                "the code was issued to another client",
+            )));
+        }
+        if now >= grant.expires_at {
+            return Err(fail(OidcError::invalid_grant("the code has expired")));
+        }
+        if form.get("redirect_uri") != Some(&grant.request.redirect_uri) {
+            return Err(fail(OidcError::invalid_grant(
+                "redirect_uri differs from the one of the authorization request",
+            )));
+        }
+        match (&grant.request.code_challenge, form.get("code_verifier")) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                return Err(fail(OidcError::invalid_grant(
+                    "code_verifier sent but the authorization request had no code_challenge",
+                )));
+            }
+            (Some(_), None) => {
+                return Err(fail(OidcError::invalid_grant("code_verifier is missing")));
+            }
+            (Some((challenge, method)), Some(verifier)) => {
+                if !pkce_ok(challenge, *method, verifier) {
+                    return Err(fail(OidcError::invalid_grant("PKCE verification failed")));
+                }
+            }
+        }
+        if active.contains(&Fault::TokenInvalidGrant) {
+            return Err(fail(OidcError::invalid_grant(
+                "the grant is invalid (fault token_invalid_grant)",
+            )));
+        }
+        let user = t.user_by_uid(&grant.user_uid).cloned().ok_or_else(|| {
+            fail(OidcError::invalid_grant(
+                "the user of this code no longer exists",
+            ))
+        })?;
+        let keys = keys(&mut t).map_err(fail)?;
+        (grant, user, keys, now)
+    };
+    let active = grant.faults.clone();
+    let fail = |e: OidcError| (e, active.clone());
+    if active.contains(&Fault::SlowResponse) {
+        tokio::time::sleep(Duration::from_secs(SLOW_SECONDS)).await;
+    }
+    let issuer = Layout::url(app.base(), &layout.issuer);
+    let tenant_id = layout
+        .issuer
+        .strip_prefix("/t/")
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_default()
+        .to_string();
+    let v1 = (layout.kind == LayoutKind::Entra).then(|| entra_v1_issuer(&tenant_id));
+    let email = effective_email(&user.user.email, &active);
+    let person = Person {
+        sub: &user.uid,
+        email: &email,
+        given_name: &user.user.given_name,
+        family_name: &user.user.family_name,
+        groups: &user.user.groups,
+        extra: &user.user.claims,
+    };
+    let ctx = Context {
+        issuer: &issuer,
+        v1_issuer: v1.as_deref(),
+        client_id: &client_id,
+        nonce: grant.request.nonce.as_deref(),
+        now,
+        auth_time: grant.auth_time,
+    };
+    let claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
+        .map_err(|e| fail(e.into()))?;
+    let id_token =
+        jwt::sign(&keys.current, &claims, faults::forgery(&active)).map_err(|e| fail(e.into()))?;
+    let access_token = new_secret();
+    tenant::lock(shared).oidc.access_tokens.insert(
+        &access_token,
+        AccessGrant {
+            client_id: client_id.clone(),
+            user_uid: user.uid.clone(),
+            expires_at: now + ACCESS_TOKEN_SECONDS,
+            faults: active.clone(),
+        },
+    );
+    let response = TokenResponse {
+        access_token: access_token.expose().to_string(),
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+        id_token: id_token.clone(),
+        scope: grant.request.scopes.join(" "),
+    };
+    Ok((response, auth, id_token, active))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pkce_s256_matches_rfc7636_example() {
+        // RFC 7636 appendix B.
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_ok(challenge, PkceMethod::S256, verifier));
+        assert!(!pkce_ok(challenge, PkceMethod::S256, "other"));
+        assert!(pkce_ok("abc", PkceMethod::Plain, "abc"));
+        assert!(!pkce_ok("abc", PkceMethod::Plain, "abd"));
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let mut h = HeaderMap::new();
+        let b64 = base64::engine::general_purpose::STANDARD.encode("my%3Aclient:s%2Bcret");
+        h.insert(
+            header::AUTHORIZATION,
+            format!("Basic {b64}").parse().unwrap(),
+        );
+        let (id, secret, how) = client_credentials(&h, &HashMap::new()).unwrap();
+        assert_eq!(
+            (id.as_str(), secret.as_str(), how),
+            ("my:client", "s+cret", ClientAuth::Basic)
+        );
+        let mut form = HashMap::new();
+        form.insert("client_secret".to_string(), "x".to_string());
+        assert!(
+            client_credentials(&h, &form).is_err(),
+            "both methods at once"
+        );
+        form.insert("client_id".to_string(), "c".to_string());
+        let (_, _, how) = client_credentials(&HeaderMap::new(), &form).unwrap();
+        assert_eq!(how, ClientAuth::Post);
+    }
+
+    #[test]
+    fn logged_token_requests_hide_secrets() {
+        let mut form = HashMap::new();
+        form.insert("code".to_string(), "code-canary".to_string());
+        form.insert("client_secret".to_string(), "secret-canary".to_string());
+        form.insert("code_verifier".to_string(), "verifier-canary".to_string());
+        form.insert("grant_type".to_string(), "authorization_code".to_string());
+        let text = shown(&form, Some(ClientAuth::Post)).to_string();
+        assert!(!text.contains("canary"), "{text}");
+        assert!(text.contains("authorization_code"));
+    }
+}

@@ -1,0 +1,70 @@
+//! The discovery document and the JWKS.
+
+use axum::Json;
+use axum::extract::{OriginalUri, State};
+use axum::http::StatusCode;
+
+use crate::fault::Fault;
+use crate::server::AppState;
+use crate::tenant;
+
+use super::discovery::ProviderMetadata;
+use super::jwt::Jwks;
+use super::layout::{Endpoint, Layout};
+use super::{OidcError, faults, keys, record, resolve};
+
+/// The issuer a `discovery_issuer_mismatch` document names instead of its own.
+pub const MISMATCHED_ISSUER: &str = "https://issuer-elsewhere.mock-idp.test/";
+
+pub async fn discovery(
+    State(app): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<ProviderMetadata>, OidcError> {
+    let (shared, layout) = resolve(&app, uri.path(), Endpoint::Discovery)?;
+    let mut t = tenant::lock(&shared);
+    let active = faults::take(&mut t, faults::for_discovery);
+    let issuer = active
+        .contains(&Fault::DiscoveryIssuerMismatch)
+        .then(|| MISMATCHED_ISSUER.to_string());
+    let metadata = ProviderMetadata::new(app.base(), &layout, issuer);
+    record(
+        &mut t,
+        "discovery",
+        "GET",
+        uri.path(),
+        StatusCode::OK.as_u16(),
+        serde_json::to_value(&metadata)?,
+        &active,
+    );
+    Ok(Json(metadata))
+}
+
+/// The current key and the next key of the rotation, so an RP that caches the JWKS keeps
+/// verifying when the tenant switches keys.
+pub async fn jwks(
+    State(app): State<AppState>,
+    OriginalUri(uri): OriginalUri,
+) -> Result<Json<Jwks>, OidcError> {
+    let (shared, _) = resolve(&app, uri.path(), Endpoint::Jwks)?;
+    let mut t = tenant::lock(&shared);
+    let k = keys(&mut t)?;
+    let doc = Jwks {
+        keys: vec![k.current.jwk().clone(), k.next.jwk().clone()],
+    };
+    let kids: Vec<&str> = doc.keys.iter().map(|k| k.kid.as_str()).collect();
+    record(
+        &mut t,
+        "jwks",
+        "GET",
+        uri.path(),
+        StatusCode::OK.as_u16(),
+        serde_json::json!({ "kids": kids }),
+        &[],
+    );
+    Ok(Json(doc))
+}
+
+/// Absolute issuer URL of a layout served from `base`.
+pub fn issuer_url(base: &str, layout: &Layout) -> String {
+    Layout::url(base, &layout.issuer)
+}
