@@ -1,0 +1,162 @@
+//! SQLite storage: opening, the schema migration, and a lock around the one connection.
+//! Every multi-row change runs inside one transaction (`Db::tx`), so a failure leaves nothing
+//! half-written.
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database lock poisoned by an earlier panic")]
+    Poisoned,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+/// Schema versions, applied in order; `PRAGMA user_version` records how far a file got.
+const MIGRATIONS: &[&str] = &[
+    // 1: the whole first schema
+    r#"
+    CREATE TABLE orgs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        plan TEXT NOT NULL CHECK (plan IN ('enterprise','edu','team')),
+        billing TEXT NOT NULL CHECK (billing IN ('custom','unlimited','other')),
+        workspace_sso INTEGER NOT NULL DEFAULT 0,
+        platform_sso INTEGER NOT NULL DEFAULT 0,
+        enforced INTEGER NOT NULL DEFAULT 0,
+        active_tile TEXT NOT NULL DEFAULT 'workspace' CHECK (active_tile IN ('workspace','platform')),
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        method TEXT NOT NULL CHECK (method IN ('password','social','sso','invited')),
+        password_hash TEXT,
+        given_name TEXT,
+        family_name TEXT,
+        birthday TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE memberships (
+        org_id TEXT NOT NULL REFERENCES orgs(id),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        role TEXT NOT NULL CHECK (role IN ('owner','member')),
+        PRIMARY KEY (org_id, user_id)
+    );
+    CREATE TABLE domains (
+        org_id TEXT NOT NULL REFERENCES orgs(id),
+        domain TEXT NOT NULL,
+        txt_value TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        verified_at INTEGER,
+        PRIMARY KEY (org_id, domain)
+    );
+    CREATE TABLE sso_configs (
+        org_id TEXT PRIMARY KEY REFERENCES orgs(id),
+        protocol TEXT NOT NULL CHECK (protocol IN ('saml','oidc')),
+        saml_sso_url TEXT,
+        saml_certificate_pem TEXT,
+        saml_idp_entity_id TEXT,
+        oidc_idp_name TEXT,
+        oidc_client_id TEXT,
+        oidc_client_secret TEXT,
+        oidc_discovery_url TEXT,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE sso_profiles (
+        org_id TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        email TEXT NOT NULL COLLATE NOCASE,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        PRIMARY KEY (org_id, subject)
+    );
+    CREATE TABLE sessions (
+        id TEXT PRIMARY KEY,
+        user_id INTEGER REFERENCES users(id),
+        method TEXT,
+        sso_org TEXT,
+        needs_profile INTEGER NOT NULL DEFAULT 0,
+        reauth_at INTEGER,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE pending_logins (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        org_id TEXT,
+        nonce TEXT,
+        pkce_verifier TEXT,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE used_assertions (
+        id TEXT PRIMARY KEY,
+        org_id TEXT NOT NULL,
+        seen_at INTEGER NOT NULL
+    );
+    CREATE TABLE password_resets (
+        token TEXT PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY,
+        recipient TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        link TEXT NOT NULL,
+        sent_at INTEGER NOT NULL
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    "#,
+];
+
+impl Db {
+    pub fn open(path: &Path) -> Result<Self, DbError> {
+        let mut conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        migrate(&mut conn)?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    pub fn conn(&self) -> Result<MutexGuard<'_, Connection>, DbError> {
+        self.conn.lock().map_err(|_| DbError::Poisoned)
+    }
+
+    /// Runs `f` in one transaction: committed when it returns Ok, rolled back otherwise.
+    pub fn tx<T, E: From<DbError>>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut conn = self.conn()?;
+        let tx = conn.transaction().map_err(DbError::from)?;
+        let value = f(&tx)?;
+        tx.commit().map_err(DbError::from)?;
+        Ok(value)
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(version).unwrap_or(0))
+    {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

@@ -1,0 +1,580 @@
+//! SSO endpoints: starting SAML/OIDC sign-in, the ACS, SP metadata (CFG-5), Tile URLs
+//! (LOGIN-3, ERR-8), the OIDC callbacks (custom connection, "Test SSO", social sign-in).
+use super::Shared;
+use crate::error::{AppError, UserError};
+use crate::html::{esc, page};
+use crate::messages;
+use crate::oidc::{self, RpConfig};
+use crate::saml::authn_request::AuthnRequest;
+use crate::saml::validate::{self, Expected, Identity, Rejection};
+use crate::store::{self, Method, Product, SsoConfig};
+use crate::{password, session, signin};
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use rusqlite::{OptionalExtension, params};
+use serde::Deserialize;
+
+/// Unanswered sign-in requests are forgotten after this long.
+const PENDING_TTL_SECONDS: i64 = 600;
+
+pub fn routes() -> Router<Shared> {
+    Router::new()
+        .route("/sso/saml/metadata/{org}", get(metadata))
+        .route("/sso/saml/acs", post(acs))
+        .route("/sso/tile/{org}/{product}", get(tile))
+        .route("/sso/start/{org}", get(start_link))
+        .route("/sso/oidc/callback", get(oidc_callback))
+        .route("/sso/social/callback", get(social_callback))
+}
+
+pub enum Start {
+    Login {
+        hint: Option<String>,
+    },
+    /// CFG-6 "Test SSO": runs the flow and reports, without signing in.
+    Test,
+}
+
+/// Sends the browser to the organisation's IdP (SAML AuthnRequest or OIDC authorization).
+pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response, AppError> {
+    let (org, cfg) = {
+        let c = st.db.conn()?;
+        let org = store::get_org(&c, org_id)?.ok_or_else(|| {
+            AppError::page(StatusCode::NOT_FOUND, format!("No organization {org_id}."))
+        })?;
+        (org, store::sso_config(&c, org_id)?)
+    };
+    let test = matches!(how, Start::Test);
+    if !test && !org.any_sso() {
+        return Err(
+            messages::connection_not_enabled(format!("SSO is not enabled for {org_id}")).into(),
+        );
+    }
+    let now = st.now();
+    match cfg {
+        None => Err(
+            messages::connection_not_enabled(format!("{org_id} has no SSO configuration")).into(),
+        ),
+        Some(SsoConfig::Saml(s)) => {
+            if test {
+                return Err(AppError::page(
+                    StatusCode::BAD_REQUEST,
+                    "Test SSO is part of the custom OIDC wizard; this organization uses SAML.",
+                ));
+            }
+            let id = format!("_{}", password::random_token());
+            let instant = time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let acs = st.acs_url(org_id);
+            let entity = st.entity_id(org_id);
+            let req = AuthnRequest {
+                id: &id,
+                issue_instant: &instant,
+                destination: &s.sso_url,
+                acs_url: &acs,
+                issuer: &entity,
+            };
+            let url = req
+                .redirect_url(&id)
+                .map_err(|e| AppError::page(StatusCode::BAD_GATEWAY, e))?;
+            let c = st.db.conn()?;
+            c.execute(
+                "DELETE FROM pending_logins WHERE created_at < ?1",
+                [now - PENDING_TTL_SECONDS],
+            )?;
+            c.execute(
+                "INSERT INTO pending_logins(id, kind, org_id, created_at) VALUES (?1, 'saml', ?2, ?3)",
+                params![id, org_id, now],
+            )?;
+            Ok(Redirect::to(url.as_str()).into_response())
+        }
+        Some(SsoConfig::Oidc(o)) => {
+            let rp = RpConfig {
+                discovery_url: &o.discovery_url,
+                client_id: &o.client_id,
+                client_secret: &o.client_secret,
+                redirect_uri: st.oidc_redirect_uri(),
+            };
+            let hint = match &how {
+                Start::Login { hint } => hint.as_deref(),
+                Start::Test => None,
+            };
+            let (url, pending) = match oidc::begin(&st.http, &rp, hint).await {
+                Ok(v) => v,
+                Err(reason) if test => return Ok(test_result(Err(reason))),
+                Err(reason) => return Err(messages::sso_failed(reason).into()),
+            };
+            let kind = if test { "oidc_test" } else { "oidc" };
+            let c = st.db.conn()?;
+            c.execute(
+                "INSERT INTO pending_logins(id, kind, org_id, nonce, pkce_verifier, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![pending.state, kind, org_id, pending.nonce, pending.pkce_verifier, now],
+            )?;
+            Ok(Redirect::to(url.as_str()).into_response())
+        }
+    }
+}
+
+pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, AppError> {
+    let Some(social) = &st.social else {
+        return Err(AppError::page(
+            StatusCode::NOT_FOUND,
+            "Social sign-in is not configured on this server.",
+        ));
+    };
+    let rp = RpConfig {
+        discovery_url: &social.discovery_url,
+        client_id: &social.client_id,
+        client_secret: &social.client_secret,
+        redirect_uri: st.social_redirect_uri(),
+    };
+    let (url, pending) = oidc::begin(&st.http, &rp, hint).await.map_err(|r| {
+        AppError::from(UserError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("Google sign-in failed: {r}"),
+        ))
+    })?;
+    let c = st.db.conn()?;
+    c.execute(
+        "INSERT INTO pending_logins(id, kind, nonce, pkce_verifier, created_at) VALUES (?1, 'social', ?2, ?3, ?4)",
+        params![pending.state, pending.nonce, pending.pkce_verifier, st.now()],
+    )?;
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+/// CFG-5: nothing (an empty 404) until a healthy SAML connection exists.
+async fn metadata(State(st): State<Shared>, Path(org): Path<String>) -> Result<Response, AppError> {
+    let cfg = {
+        let c = st.db.conn()?;
+        store::sso_config(&c, &org)?
+    };
+    let healthy = matches!(&cfg, Some(SsoConfig::Saml(s))
+        if crate::certs::parse_certificate(&s.certificate_pem).is_ok() && url::Url::parse(&s.sso_url).is_ok());
+    if !healthy {
+        return Ok(StatusCode::NOT_FOUND.into_response());
+    }
+    let xml = crate::saml::metadata::sp_metadata(
+        &st.entity_id(&org),
+        &st.acs_url(&org),
+        &crate::certs::der_base64(&st.sp_key.cert_der),
+    )
+    .map_err(AppError::Internal)?;
+    Ok((
+        [(header::CONTENT_TYPE, "application/samlmetadata+xml")],
+        xml,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct AcsQuery {
+    connection: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AcsForm {
+    #[serde(rename = "SAMLResponse", default)]
+    saml_response: String,
+    #[serde(rename = "RelayState")]
+    relay_state: Option<String>,
+}
+
+fn rejection_to_error(r: Rejection) -> UserError {
+    match r {
+        Rejection::Thumbprint(d) => messages::invalid_thumbprint(d),
+        Rejection::Encrypted => messages::sso_failed(
+            "the SAML response or assertion is encrypted; encrypted responses are not decrypted, so the user's identity and attributes could not be read",
+        ),
+        Rejection::AccessDenied(d) => messages::idp_refused(d),
+        Rejection::NoEmail(d) => messages::sso_failed(format!("no usable email: {d}")),
+        Rejection::SeveralEmails(list) => messages::sso_failed(format!(
+            "the SAML response carries several email addresses ({}); send exactly one so the account is not tied to the wrong user",
+            list.join(", ")
+        )),
+        Rejection::Invalid(d) => messages::sso_failed(d),
+    }
+}
+
+async fn acs(
+    State(st): State<Shared>,
+    jar: CookieJar,
+    Query(q): Query<AcsQuery>,
+    Form(f): Form<AcsForm>,
+) -> Result<Response, AppError> {
+    let Some(org_id) = q.connection.filter(|c| !c.is_empty()) else {
+        return Err(messages::sso_failed("the ACS URL lacks ?connection={organization ID}").into());
+    };
+    if f.saml_response.trim().is_empty() {
+        return Err(messages::sso_failed("the POST has no SAMLResponse field").into());
+    }
+    let (org, cfg) = {
+        let c = st.db.conn()?;
+        let org = store::get_org(&c, &org_id)?.ok_or_else(|| {
+            AppError::page(StatusCode::NOT_FOUND, format!("No organization {org_id}."))
+        })?;
+        (org, store::sso_config(&c, &org_id)?)
+    };
+    let Some(SsoConfig::Saml(saml)) = cfg else {
+        return Err(
+            messages::connection_not_enabled(format!("{org_id} has no SAML connection")).into(),
+        );
+    };
+    if !org.any_sso() {
+        return Err(
+            messages::connection_not_enabled(format!("SSO is not enabled for {org_id}")).into(),
+        );
+    }
+    // IdP-initiated through a tile whose RelayState is our Tile URL: only the active one works.
+    if let Some(relay) = &f.relay_state {
+        for product in [Product::Workspace, Product::Platform] {
+            if relay == &st.tile_url(&org_id, product) && product != org.active_tile {
+                return Err(messages::connection_not_enabled(format!(
+                    "the {} Tile URL is not active for {org_id}; the active one is the {}'s",
+                    product.as_str(),
+                    org.active_tile.as_str()
+                ))
+                .into());
+            }
+        }
+    }
+    let cert_der = crate::certs::parse_certificate(&saml.certificate_pem)
+        .and_then(|x| x.to_der().map_err(|e| e.to_string()))
+        .map_err(|e| {
+            messages::sso_failed(format!("the configured certificate is unusable: {e}"))
+        })?;
+    let acs_url = st.acs_url(&org_id);
+    let entity_id = st.entity_id(&org_id);
+    let raw = f.saml_response.clone();
+    let idp_entity = saml.idp_entity_id.clone();
+    let validated = tokio::task::spawn_blocking(move || {
+        validate::validate(
+            &raw,
+            &Expected {
+                acs_url: &acs_url,
+                entity_id: &entity_id,
+                cert_der: &cert_der,
+                idp_entity_id: idp_entity.as_deref(),
+            },
+        )
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("validation task failed: {e}")))?
+    .map_err(rejection_to_error)?;
+    let now = st.now();
+    // InResponseTo and replay are committed on their own: a later failure must not make a
+    // used assertion or answered request usable again.
+    st.db.tx(|tx| -> Result<(), AppError> {
+        if let Some(irt) = &validated.in_response_to {
+            let answered = tx.execute(
+                "DELETE FROM pending_logins WHERE id = ?1 AND kind = 'saml' AND org_id = ?2 AND created_at >= ?3",
+                params![irt, org_id, now - PENDING_TTL_SECONDS],
+            )?;
+            if answered == 0 {
+                return Err(messages::sso_failed(format!(
+                    "InResponseTo {irt:?} does not answer a sign-in request this SP sent for {org_id} (unknown, expired or already answered)"
+                ))
+                .into());
+            }
+        }
+        let fresh = tx.execute(
+            "INSERT OR IGNORE INTO used_assertions(id, org_id, seen_at) VALUES (?1, ?2, ?3)",
+            params![validated.assertion_id, org_id, now],
+        )?;
+        if fresh == 0 {
+            return Err(messages::sso_failed(format!(
+                "the assertion {} was already used (replay)",
+                validated.assertion_id
+            ))
+            .into());
+        }
+        Ok(())
+    })?;
+    if saml.idp_entity_id.is_none() {
+        // Trust on first use: the documented set-up takes no IdP entity ID, so the Issuer of
+        // the first accepted response is pinned; later responses must carry the same one.
+        let c = st.db.conn()?;
+        c.execute(
+            "UPDATE sso_configs SET saml_idp_entity_id = ?1 WHERE org_id = ?2 AND protocol = 'saml' AND saml_idp_entity_id IS NULL",
+            params![validated.issuer, org_id],
+        )?;
+    }
+    finish_sso_login(&st, jar, &org_id, &validated.identity)
+}
+
+fn finish_sso_login(
+    st: &Shared,
+    jar: CookieJar,
+    org_id: &str,
+    identity: &Identity,
+) -> Result<Response, AppError> {
+    let now = st.now();
+    let (jar, needs_profile) = st.db.tx(|tx| -> Result<_, AppError> {
+        let (user, needs_profile) = signin::resolve_sso_user(tx, org_id, identity, now)?;
+        let jar = session::create(
+            tx,
+            jar,
+            user.id,
+            Method::Sso,
+            Some(org_id),
+            needs_profile,
+            now,
+        )?;
+        Ok((jar, needs_profile))
+    })?;
+    tracing::info!(org = org_id, email = %identity.email, "SSO sign-in");
+    let to = if needs_profile {
+        "/welcome".to_string()
+    } else {
+        format!("/home?workspace={org_id}")
+    };
+    Ok((jar, Redirect::to(&to)).into_response())
+}
+
+async fn tile(
+    State(st): State<Shared>,
+    Path((org_id, product)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    let Some(product) = Product::parse(&product) else {
+        return Err(AppError::page(StatusCode::NOT_FOUND, "No such Tile URL."));
+    };
+    let org = {
+        let c = st.db.conn()?;
+        store::get_org(&c, &org_id)?
+    }
+    .ok_or_else(|| AppError::page(StatusCode::NOT_FOUND, format!("No organization {org_id}.")))?;
+    if !org.any_sso() {
+        return Err(
+            messages::connection_not_enabled(format!("SSO is not enabled for {org_id}")).into(),
+        );
+    }
+    if org.active_tile != product {
+        return Err(messages::connection_not_enabled(format!(
+            "the {} Tile URL is not active for {org_id}; only one Tile URL is active at a time and the active one is the {}'s",
+            product.as_str(),
+            org.active_tile.as_str()
+        ))
+        .into());
+    }
+    start_sso(&st, &org_id, Start::Login { hint: None }).await
+}
+
+async fn start_link(
+    State(st): State<Shared>,
+    Path(org_id): Path<String>,
+) -> Result<Response, AppError> {
+    start_sso(&st, &org_id, Start::Login { hint: None }).await
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+struct PendingRow {
+    kind: String,
+    org_id: Option<String>,
+    pending: oidc::Pending,
+}
+
+fn take_pending(st: &Shared, state: &str) -> Result<Option<PendingRow>, AppError> {
+    let c = st.db.conn()?;
+    let row = c
+        .query_row(
+            "DELETE FROM pending_logins WHERE id = ?1 AND kind IN ('oidc','oidc_test','social') AND created_at >= ?2 RETURNING kind, org_id, nonce, pkce_verifier",
+            params![state, st.now() - PENDING_TTL_SECONDS],
+            |r| {
+                Ok(PendingRow {
+                    kind: r.get(0)?,
+                    org_id: r.get(1)?,
+                    pending: oidc::Pending {
+                        state: state.to_string(),
+                        nonce: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                        pkce_verifier: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    },
+                })
+            },
+        )
+        .optional()?;
+    Ok(row)
+}
+
+fn test_result(outcome: Result<String, String>) -> Response {
+    let (status, body) = match outcome {
+        Ok(msg) => (
+            StatusCode::OK,
+            format!(
+                "<p id=\"test-result\" class=\"success\" data-outcome=\"success\">Test SSO succeeded: {}</p>",
+                esc(&msg)
+            ),
+        ),
+        Err(reason) => (
+            StatusCode::OK,
+            format!(
+                "<p id=\"test-result\" class=\"error\" data-outcome=\"failure\">Test SSO failed: {}</p>",
+                esc(&reason)
+            ),
+        ),
+    };
+    (status, page("Test Single Sign-On", &body)).into_response()
+}
+
+async fn oidc_callback(
+    State(st): State<Shared>,
+    jar: CookieJar,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let Some(state) = q.state.as_deref() else {
+        return Err(messages::sso_failed("the OIDC callback has no state parameter").into());
+    };
+    let Some(p) = take_pending(&st, state)? else {
+        return Err(
+            messages::sso_failed("the OIDC state is unknown, expired or already used").into(),
+        );
+    };
+    let test = p.kind == "oidc_test";
+    let org_id = p.org_id.clone().unwrap_or_default();
+    if let Some(error) = &q.error {
+        let desc = q.error_description.clone().unwrap_or_default();
+        if test {
+            return Ok(test_result(Err(format!(
+                "the IdP answered error={error} {desc}"
+            ))));
+        }
+        return Err(if error == "access_denied" {
+            messages::idp_refused(format!(
+                "the IdP refused the user: error=access_denied {desc}"
+            ))
+            .into()
+        } else {
+            messages::sso_failed(format!("the IdP answered error={error} {desc}")).into()
+        });
+    }
+    let Some(code) = q.code.as_deref() else {
+        return Err(messages::sso_failed("the OIDC callback has neither code nor error").into());
+    };
+    let cfg = {
+        let c = st.db.conn()?;
+        store::sso_config(&c, &org_id)?
+    };
+    let Some(SsoConfig::Oidc(o)) = cfg else {
+        return Err(messages::connection_not_enabled(format!(
+            "{org_id} no longer has an OIDC connection"
+        ))
+        .into());
+    };
+    let rp = RpConfig {
+        discovery_url: &o.discovery_url,
+        client_id: &o.client_id,
+        client_secret: &o.client_secret,
+        redirect_uri: st.oidc_redirect_uri(),
+    };
+    let claims = oidc::finish(&st.http, &rp, code, &p.pending).await;
+    let claims = match claims {
+        Ok(c) => c,
+        Err(reason) if test => return Ok(test_result(Err(reason))),
+        Err(reason) => return Err(messages::sso_failed(reason).into()),
+    };
+    let missing: Vec<&str> = [
+        ("email", claims.email.is_none()),
+        ("given_name", claims.given_name.is_none()),
+        ("family_name", claims.family_name.is_none()),
+    ]
+    .into_iter()
+    .filter_map(|(n, m)| m.then_some(n))
+    .collect();
+    if test {
+        return Ok(test_result(if missing.is_empty() {
+            Ok(format!(
+                "the IdP signed in {} (sub {}) with the claims sub, email, given_name, family_name",
+                claims.email.as_deref().unwrap_or(""),
+                claims.sub
+            ))
+        } else {
+            Err(format!(
+                "the ID token lacks the required claims: {}",
+                missing.join(", ")
+            ))
+        }));
+    }
+    let Some(email) = claims.email.clone() else {
+        return Err(messages::sso_failed("the ID token has no email claim").into());
+    };
+    let identity = Identity {
+        subject: claims.sub.clone(),
+        email,
+        given_name: claims.given_name.clone(),
+        family_name: claims.family_name.clone(),
+    };
+    finish_sso_login(&st, jar, &org_id, &identity)
+}
+
+async fn social_callback(
+    State(st): State<Shared>,
+    jar: CookieJar,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, AppError> {
+    let Some(social) = st.social.clone() else {
+        return Err(AppError::page(
+            StatusCode::NOT_FOUND,
+            "Social sign-in is not configured on this server.",
+        ));
+    };
+    let Some(state) = q.state.as_deref() else {
+        return Err(messages::sso_failed("the callback has no state parameter").into());
+    };
+    let Some(p) = take_pending(&st, state)?.filter(|p| p.kind == "social") else {
+        return Err(AppError::page(
+            StatusCode::BAD_REQUEST,
+            "Google sign-in failed: the state is unknown, expired or already used",
+        ));
+    };
+    if let Some(error) = &q.error {
+        return Err(AppError::page(
+            StatusCode::FORBIDDEN,
+            format!("Google sign-in failed: error={error}"),
+        ));
+    }
+    let code = q.code.as_deref().unwrap_or_default();
+    let rp = RpConfig {
+        discovery_url: &social.discovery_url,
+        client_id: &social.client_id,
+        client_secret: &social.client_secret,
+        redirect_uri: st.social_redirect_uri(),
+    };
+    let claims = oidc::finish(&st.http, &rp, code, &p.pending)
+        .await
+        .map_err(|r| {
+            AppError::page(
+                StatusCode::BAD_GATEWAY,
+                format!("Google sign-in failed: {r}"),
+            )
+        })?;
+    let Some(email) = claims.email else {
+        return Err(AppError::page(
+            StatusCode::BAD_GATEWAY,
+            "Google sign-in failed: no email claim",
+        ));
+    };
+    let now = st.now();
+    let jar = st.db.tx(|tx| -> Result<_, AppError> {
+        let user = signin::resolve_social_user(
+            tx,
+            &email,
+            claims.given_name.as_deref(),
+            claims.family_name.as_deref(),
+            now,
+        )?;
+        session::create(tx, jar, user.id, Method::Social, None, false, now)
+    })?;
+    Ok((jar, Redirect::to("/home")).into_response())
+}

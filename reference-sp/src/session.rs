@@ -1,0 +1,99 @@
+//! Browser sessions: the `refsp_session` cookie names a row in `sessions` (a name that never
+//! collides with the mock IdP's `mockidp_session` on the same host).
+use crate::error::AppError;
+use crate::store::Method;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use rusqlite::{Connection, OptionalExtension, params};
+
+pub const COOKIE: &str = "refsp_session";
+
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: String,
+    pub user_id: i64,
+    pub method: Method,
+    /// The organisation whose SSO signed this session in (ENF: only it counts as SSO).
+    pub sso_org: Option<String>,
+    pub needs_profile: bool,
+    /// When the owner last re-entered their password (CFG-4).
+    pub reauth_at: Option<i64>,
+}
+
+pub fn current(c: &Connection, jar: &CookieJar) -> Result<Option<Session>, AppError> {
+    let Some(cookie) = jar.get(COOKIE) else {
+        return Ok(None);
+    };
+    let row = c
+        .query_row(
+            "SELECT id, user_id, method, sso_org, needs_profile, reauth_at FROM sessions WHERE id = ?1 AND user_id IS NOT NULL",
+            [cookie.value()],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, bool>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            },
+        )
+        .optional()?;
+    Ok(
+        row.and_then(|(id, user_id, method, sso_org, needs_profile, reauth_at)| {
+            Some(Session {
+                id,
+                user_id,
+                method: Method::parse(&method)?,
+                sso_org,
+                needs_profile,
+                reauth_at,
+            })
+        }),
+    )
+}
+
+/// Signs a user in: a fresh session ID (never reuse one that existed before sign-in).
+pub fn create(
+    c: &Connection,
+    jar: CookieJar,
+    user_id: i64,
+    method: Method,
+    sso_org: Option<&str>,
+    needs_profile: bool,
+    now: i64,
+) -> Result<CookieJar, AppError> {
+    let id = crate::password::random_token();
+    c.execute(
+        "INSERT INTO sessions(id, user_id, method, sso_org, needs_profile, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, user_id, method.as_str(), sso_org, needs_profile, now],
+    )?;
+    let mut cookie = Cookie::new(COOKIE, id);
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    Ok(jar.add(cookie))
+}
+
+pub fn destroy(c: &Connection, jar: CookieJar) -> Result<CookieJar, AppError> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        c.execute("DELETE FROM sessions WHERE id = ?1", [cookie.value()])?;
+    }
+    let mut gone = Cookie::from(COOKIE);
+    gone.set_path("/");
+    Ok(jar.remove(gone))
+}
+
+pub fn set_reauth(c: &Connection, id: &str, now: i64) -> Result<(), AppError> {
+    c.execute(
+        "UPDATE sessions SET reauth_at = ?1 WHERE id = ?2",
+        params![now, id],
+    )?;
+    Ok(())
+}
+
+pub fn clear_needs_profile(c: &Connection, id: &str) -> Result<(), AppError> {
+    c.execute("UPDATE sessions SET needs_profile = 0 WHERE id = ?1", [id])?;
+    Ok(())
+}

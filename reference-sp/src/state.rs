@@ -1,0 +1,80 @@
+//! What every handler shares: the database, the clock, the SP key, and the URL layout of the
+//! contract (README "URLs of one organisation").
+use crate::certs::SpKey;
+use crate::clock::Clock;
+use crate::db::Db;
+use crate::error::Error;
+use crate::store::Product;
+use crate::{Options, Secret, SocialOptions};
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicBool;
+
+pub struct AppState {
+    pub db: Db,
+    base: String,
+    pub admin_token: Option<Secret>,
+    pub dns_server: Option<SocketAddr>,
+    pub test_mode: bool,
+    pub social: Option<SocialOptions>,
+    pub clock: Clock,
+    pub block_sso_lookup: AtomicBool,
+    pub sp_key: SpKey,
+    /// For OIDC back-channel calls; never follows redirects (an OIDC requirement).
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    pub fn new(options: &Options, base_url: &url::Url) -> Result<Self, Error> {
+        let db = Db::open(&options.db_path)?;
+        let sp_key = crate::certs::load_or_create_sp_key(&db).map_err(Error::Key)?;
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| Error::Option {
+                option: "http client",
+                message: e.to_string(),
+            })?;
+        Ok(Self {
+            db,
+            base: base_url.as_str().trim_end_matches('/').to_string(),
+            admin_token: options.admin_token.clone(),
+            dns_server: options.dns_server.or_else(crate::dns::system_server),
+            test_mode: options.test_mode,
+            social: options.social.clone(),
+            clock: Clock::default(),
+            block_sso_lookup: AtomicBool::new(false),
+            sp_key,
+            http,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+    pub fn acs_url(&self, org: &str) -> String {
+        format!("{}/sso/saml/acs?connection={org}", self.base)
+    }
+    pub fn entity_id(&self, org: &str) -> String {
+        format!("urn:reference-sp:{org}")
+    }
+    pub fn metadata_url(&self, org: &str) -> String {
+        format!("{}/sso/saml/metadata/{org}", self.base)
+    }
+    pub fn tile_url(&self, org: &str, product: Product) -> String {
+        format!("{}/sso/tile/{org}/{}", self.base, product.as_str())
+    }
+    pub fn oidc_redirect_uri(&self) -> String {
+        format!("{}/sso/oidc/callback", self.base)
+    }
+    pub fn social_redirect_uri(&self) -> String {
+        format!("{}/sso/social/callback", self.base)
+    }
+    /// CFG-6: the generated direct sign-in link (application link).
+    pub fn application_link(&self, org: &str) -> String {
+        format!("{}/sso/start/{org}", self.base)
+    }
+    pub fn now(&self) -> i64 {
+        self.clock.now_unix()
+    }
+}
