@@ -1,0 +1,71 @@
+//! The crate's one error type. Control handlers and browser-facing handlers both return it;
+//! its `IntoResponse` gives JSON with the path of the bad field for control calls.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad control or config input; `path` is the JSON path of the bad field.
+    #[error("{path}: {message}")]
+    BadInput { path: String, message: String },
+    #[error("unknown tenant '{0}'")]
+    UnknownTenant(String),
+    #[error("tenant '{0}' already exists")]
+    TenantExists(String),
+    #[error("unknown user '{0}'")]
+    UnknownUser(String),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Config(String),
+    #[error("crypto: {0}")]
+    Crypto(#[from] openssl::error::ErrorStack),
+    #[error("certificate: {0}")]
+    Certificate(#[from] rcgen::Error),
+    #[error("xml: {0}")]
+    Xml(String),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    pub fn bad_input(path: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::BadInput {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Error::BadInput { .. } | Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::UnknownTenant(_) | Error::UnknownUser(_) | Error::NotFound => {
+                StatusCode::NOT_FOUND
+            }
+            Error::TenantExists(_) => StatusCode::CONFLICT,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<quick_xml::Error> for Error {
+    fn from(e: quick_xml::Error) -> Self {
+        Error::Xml(e.to_string())
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let body = match &self {
+            Error::BadInput { path, message } => json!({ "error": message, "path": path }),
+            other => json!({ "error": other.to_string() }),
+        };
+        (self.status(), axum::Json(body)).into_response()
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

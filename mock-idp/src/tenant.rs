@@ -1,0 +1,668 @@
+//! Tenants: one imitated IdP each, with its users, SP, keys, faults, clock and exchange
+//! log. Tenants share nothing, so parallel trials never see each other.
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::fault::{Fault, Protocol};
+use crate::keys::TenantKeys;
+use crate::profile::Profile;
+use crate::record::{Exchange, MAX_EXCHANGES};
+use crate::secret::Secret;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// What a caller asks for when creating a tenant (control API body or one YAML entry).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TenantSpec {
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub sp: Option<SpSpec>,
+    #[serde(default)]
+    pub saml: SamlOptions,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    #[serde(default)]
+    pub clock_offset_seconds: i64,
+    #[serde(default)]
+    pub apps: Vec<App>,
+    #[serde(default)]
+    pub oidc_clients: Vec<OidcClient>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub email: String,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    /// Empty: any non-empty password is accepted.
+    #[serde(default)]
+    pub password: Secret,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Extra SAML attributes, multi-valued.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Extra or overriding OIDC claims.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Stable id (SAML `uid`, OIDC `sub`); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// Any subset of a user's fields, for PATCH.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub email: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub password: Option<Secret>,
+    pub groups: Option<Vec<String>>,
+    pub attributes: Option<BTreeMap<String, Vec<String>>>,
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What the SP under test told us about itself.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpSpec {
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub acs_url: Option<String>,
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// The SP's certificate, to encrypt assertions to.
+    #[serde(default)]
+    pub certificate_pem: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignMode {
+    #[default]
+    Assertion,
+    Response,
+    Both,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlOptions {
+    #[serde(default)]
+    pub sign: SignMode,
+    /// RSA-SHA1 + SHA-1 digests for every response (the `sha1_signature` fault does it once).
+    #[serde(default)]
+    pub sha1: bool,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppMode {
+    #[default]
+    Link,
+    IdpInitiated,
+}
+
+/// One tile on the tenant's IdP dashboard.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub mode: AppMode,
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcClient {
+    pub client_id: String,
+    pub client_secret: Secret,
+    pub redirect_uris: Vec<String>,
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Empty: every user may sign in.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+}
+
+/// What creating or reading a tenant answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct TenantInfo {
+    pub id: String,
+    pub profile: Profile,
+    pub saml: SamlInfo,
+    pub oidc: Option<OidcInfo>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SamlInfo {
+    pub entity_id: String,
+    pub metadata_url: String,
+    /// HTTP-Redirect binding.
+    pub sso_url: String,
+    /// HTTP-POST binding (same URL, POST).
+    pub sso_url_post: String,
+    pub dashboard_url: String,
+    /// IdP-initiated sign-in: after login, posts an unsolicited Response to the SP's ACS
+    /// (`?relay_state=...` optional).
+    pub idp_initiated_url: String,
+    /// Per app (dashboard tile): the URL that starts that tile's sign-in.
+    pub tile_urls: BTreeMap<String, String>,
+    pub certificate_pem: String,
+    pub fingerprint_sha1: String,
+    pub fingerprint_sha256: String,
+}
+
+/// Filled by the OIDC module.
+#[derive(Debug, Clone, Serialize)]
+pub struct OidcInfo {
+    pub issuer: String,
+    pub discovery_url: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub end_session_endpoint: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserRecord {
+    pub uid: String,
+    pub user: User,
+}
+
+/// A SAML AuthnRequest waiting for the user to log in.
+#[derive(Debug, Clone)]
+pub struct PendingAuthn {
+    pub request_id: Option<String>,
+    pub acs_url: Option<String>,
+    pub sp_issuer: Option<String>,
+    pub relay_state: Option<String>,
+}
+
+/// A response as it was delivered, kept for the `replay` fault.
+#[derive(Debug, Clone)]
+pub struct DeliveredResponse {
+    pub acs_url: String,
+    pub saml_response_b64: String,
+    pub relay_state: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Tenant {
+    pub id: String,
+    pub profile: Profile,
+    pub users: Vec<UserRecord>,
+    pub sp: SpSpec,
+    pub saml: SamlOptions,
+    pub faults: Vec<Fault>,
+    pub next_faults: Vec<Fault>,
+    pub clock: Clock,
+    pub apps: Vec<App>,
+    pub oidc_clients: Vec<OidcClient>,
+    pub keys: Arc<TenantKeys>,
+    /// `mockidp_session` cookie value -> user uid.
+    pub sessions: HashMap<String, String>,
+    /// Flow id (carried through the login page) -> pending SAML request.
+    pub pending_saml: HashMap<String, PendingAuthn>,
+    pub last_saml_response: Option<DeliveredResponse>,
+    pub exchanges: Vec<Exchange>,
+    /// OIDC flows, codes, access tokens and parsed JWS keys (`crate::oidc`).
+    pub oidc: crate::oidc::TenantOidc,
+}
+
+pub fn random_id(prefix: &str) -> String {
+    format!("{prefix}{}", hex::encode(rand::random::<[u8; 16]>()))
+}
+
+fn valid_tenant_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 40
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+fn check_email(path: &str, email: &str) -> Result<()> {
+    let ok = email.split_once('@').is_some_and(|(l, d)| {
+        !l.is_empty() && !d.is_empty() && !email.contains(char::is_whitespace)
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::bad_input(
+            path,
+            format!("'{email}' is not an email address"),
+        ))
+    }
+}
+
+fn check_url(path: &str, value: &str) -> Result<()> {
+    url::Url::parse(value)
+        .map(|_| ())
+        .map_err(|e| Error::bad_input(path, format!("'{value}' is not an absolute URL: {e}")))
+}
+
+impl SpSpec {
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let at = |f: &str| {
+            if path.is_empty() {
+                f.to_string()
+            } else {
+                format!("{path}.{f}")
+            }
+        };
+        if let Some(acs) = &self.acs_url {
+            check_url(&at("acs_url"), acs)?;
+        }
+        if let Some(m) = &self.metadata_url {
+            check_url(&at("metadata_url"), m)?;
+        }
+        if let Some(pem) = &self.certificate_pem {
+            openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
+                Error::bad_input(at("certificate_pem"), "not a PEM X.509 certificate")
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl App {
+    fn validate(&self, path: &str) -> Result<()> {
+        if self.name.is_empty() {
+            return Err(Error::bad_input(
+                format!("{path}.name"),
+                "must not be empty",
+            ));
+        }
+        check_url(&format!("{path}.url"), &self.url)
+    }
+}
+
+pub fn validate_apps(apps: &[App], path_prefix: &str) -> Result<()> {
+    for (i, app) in apps.iter().enumerate() {
+        app.validate(&format!("{path_prefix}[{i}]"))?;
+    }
+    Ok(())
+}
+
+impl OidcClient {
+    pub fn validate(&self, path: &str) -> Result<()> {
+        let at = |f: &str| {
+            if path.is_empty() {
+                f.to_string()
+            } else {
+                format!("{path}.{f}")
+            }
+        };
+        if self.client_id.is_empty() {
+            return Err(Error::bad_input(at("client_id"), "must not be empty"));
+        }
+        for (i, uri) in self.redirect_uris.iter().enumerate() {
+            check_url(&format!("{}[{i}]", at("redirect_uris")), uri)?;
+        }
+        Ok(())
+    }
+}
+
+impl Tenant {
+    /// Validates a spec and builds the tenant (generates its signing key: ~100 ms, call
+    /// from a blocking context).
+    pub fn from_spec(spec: TenantSpec) -> Result<Tenant> {
+        let id = match spec.id {
+            Some(id) if valid_tenant_id(&id) => id,
+            Some(id) => {
+                return Err(Error::bad_input(
+                    "id",
+                    format!("'{id}' must match [a-z0-9-]{{1,40}}"),
+                ));
+            }
+            None => format!("t-{}", &hex::encode(rand::random::<[u8; 6]>())),
+        };
+        let mut tenant = Tenant {
+            keys: Arc::new(TenantKeys::generate(&id)?),
+            id,
+            profile: spec.profile,
+            users: Vec::new(),
+            sp: SpSpec::default(),
+            saml: spec.saml,
+            faults: spec.faults,
+            next_faults: Vec::new(),
+            clock: Clock::new(spec.clock_offset_seconds),
+            apps: Vec::new(),
+            oidc_clients: Vec::new(),
+            sessions: HashMap::new(),
+            pending_saml: HashMap::new(),
+            last_saml_response: None,
+            exchanges: Vec::new(),
+            oidc: Default::default(),
+        };
+        for (i, user) in spec.users.into_iter().enumerate() {
+            tenant.add_user(user, &format!("users[{i}]"))?;
+        }
+        if let Some(sp) = spec.sp {
+            sp.validate("sp")?;
+            tenant.sp = sp;
+        }
+        validate_apps(&spec.apps, "apps")?;
+        tenant.apps = spec.apps;
+        for (i, c) in spec.oidc_clients.into_iter().enumerate() {
+            tenant.add_oidc_client(c, &format!("oidc_clients[{i}]"))?;
+        }
+        Ok(tenant)
+    }
+
+    pub fn add_user(&mut self, mut user: User, path: &str) -> Result<()> {
+        let at = |f: &str| {
+            if path.is_empty() {
+                f.to_string()
+            } else {
+                format!("{path}.{f}")
+            }
+        };
+        check_email(&at("email"), &user.email)?;
+        if self.user_by_email(&user.email).is_some() {
+            return Err(Error::bad_input(
+                at("email"),
+                format!("user '{}' already exists", user.email),
+            ));
+        }
+        let uid = match user.uid.take() {
+            Some(uid) if uid.is_empty() => {
+                return Err(Error::bad_input(at("uid"), "must not be empty"));
+            }
+            Some(uid) => uid,
+            None => random_id("u"),
+        };
+        if self.users.iter().any(|u| u.uid == uid) {
+            return Err(Error::bad_input(
+                at("uid"),
+                format!("uid '{uid}' already used"),
+            ));
+        }
+        self.users.push(UserRecord { uid, user });
+        Ok(())
+    }
+
+    pub fn patch_user(&mut self, email: &str, patch: UserPatch) -> Result<()> {
+        if let Some(new) = &patch.email {
+            check_email("email", new)?;
+            if !new.eq_ignore_ascii_case(email) && self.user_by_email(new).is_some() {
+                return Err(Error::bad_input(
+                    "email",
+                    format!("user '{new}' already exists"),
+                ));
+            }
+        }
+        let record = self
+            .users
+            .iter_mut()
+            .find(|u| u.user.email.eq_ignore_ascii_case(email))
+            .ok_or_else(|| Error::UnknownUser(email.to_string()))?;
+        let u = &mut record.user;
+        if let Some(v) = patch.email {
+            u.email = v;
+        }
+        if let Some(v) = patch.given_name {
+            u.given_name = v;
+        }
+        if let Some(v) = patch.family_name {
+            u.family_name = v;
+        }
+        if let Some(v) = patch.password {
+            u.password = v;
+        }
+        if let Some(v) = patch.groups {
+            u.groups = v;
+        }
+        if let Some(v) = patch.attributes {
+            u.attributes = v;
+        }
+        if let Some(v) = patch.claims {
+            u.claims = v;
+        }
+        Ok(())
+    }
+
+    pub fn add_oidc_client(&mut self, client: OidcClient, path: &str) -> Result<()> {
+        client.validate(path)?;
+        let at = if path.is_empty() {
+            "client_id".to_string()
+        } else {
+            format!("{path}.client_id")
+        };
+        if self
+            .oidc_clients
+            .iter()
+            .any(|c| c.client_id == client.client_id)
+        {
+            return Err(Error::bad_input(
+                at,
+                format!("client '{}' already exists", client.client_id),
+            ));
+        }
+        self.oidc_clients.push(client);
+        Ok(())
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&UserRecord> {
+        self.users
+            .iter()
+            .find(|u| u.user.email.eq_ignore_ascii_case(email))
+    }
+
+    pub fn user_by_uid(&self, uid: &str) -> Option<&UserRecord> {
+        self.users.iter().find(|u| u.uid == uid)
+    }
+
+    /// Checks a login. An empty stored password accepts any non-empty password.
+    pub fn authenticate(&self, email: &str, password: &str) -> Option<&UserRecord> {
+        let record = self.user_by_email(email.trim())?;
+        let stored = record.user.password.expose();
+        let ok = if stored.is_empty() {
+            !password.is_empty()
+        } else {
+            stored == password
+        };
+        ok.then_some(record)
+    }
+
+    /// The faults that apply to the response being built now, for protocol `answering`:
+    /// the tenant's standing faults plus the next-response-only ones, which are consumed.
+    pub fn take_faults(&mut self, answering: Protocol) -> Vec<Fault> {
+        let mut active: Vec<Fault> = self
+            .faults
+            .iter()
+            .copied()
+            .filter(|f| f.protocol().applies_to(answering))
+            .collect();
+        let (now, later): (Vec<Fault>, Vec<Fault>) = self
+            .next_faults
+            .iter()
+            .partition(|f| f.protocol().applies_to(answering));
+        self.next_faults = later;
+        for f in now {
+            if !active.contains(&f) {
+                active.push(f);
+            }
+        }
+        active
+    }
+
+    /// Whether a fault is set (standing or next) without consuming it.
+    pub fn has_fault(&self, fault: Fault) -> bool {
+        self.faults.contains(&fault) || self.next_faults.contains(&fault)
+    }
+
+    pub fn record(&mut self, exchange: Exchange) {
+        if self.exchanges.len() >= MAX_EXCHANGES {
+            self.exchanges.remove(0);
+        }
+        self.exchanges.push(exchange);
+    }
+
+    pub fn prefix(&self, base: &str) -> String {
+        format!("{base}/t/{}", self.id)
+    }
+
+    pub fn saml_entity_id(&self, base: &str) -> String {
+        self.profile.saml_entity_id(&self.id, &self.prefix(base))
+    }
+
+    /// `base` is the server's base URL without a trailing slash.
+    pub fn info(&self, base: &str) -> TenantInfo {
+        let prefix = self.prefix(base);
+        let key = &self.keys.primary;
+        TenantInfo {
+            id: self.id.clone(),
+            profile: self.profile,
+            saml: SamlInfo {
+                entity_id: self.saml_entity_id(base),
+                metadata_url: format!("{prefix}/saml/metadata"),
+                sso_url: format!("{prefix}/saml/sso"),
+                sso_url_post: format!("{prefix}/saml/sso"),
+                dashboard_url: format!("{prefix}/dashboard"),
+                idp_initiated_url: format!("{prefix}/saml/idp-initiated"),
+                tile_urls: self
+                    .apps
+                    .iter()
+                    .map(|a| (a.name.clone(), tile_url(&prefix, &a.name)))
+                    .collect(),
+                certificate_pem: key.cert_pem.clone(),
+                fingerprint_sha1: key.fingerprint_sha1.clone(),
+                fingerprint_sha256: key.fingerprint_sha256.clone(),
+            },
+            oidc: Some(crate::oidc::info(self, base)),
+        }
+    }
+}
+
+/// The URL a dashboard tile opens on the IdP side.
+pub fn tile_url(prefix: &str, app: &str) -> String {
+    let mut url = format!("{prefix}/apps/");
+    url.extend(url::form_urlencoded::byte_serialize(app.as_bytes()));
+    url
+}
+
+/// All tenants of one server.
+#[derive(Clone, Default)]
+pub struct Tenants(Arc<RwLock<HashMap<String, Arc<Mutex<Tenant>>>>>);
+
+impl Tenants {
+    pub fn get(&self, id: &str) -> Result<Arc<Mutex<Tenant>>> {
+        let map = self.0.read().unwrap_or_else(|p| p.into_inner());
+        map.get(id)
+            .cloned()
+            .ok_or_else(|| Error::UnknownTenant(id.to_string()))
+    }
+
+    pub fn insert(&self, tenant: Tenant) -> Result<Arc<Mutex<Tenant>>> {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        if map.contains_key(&tenant.id) {
+            return Err(Error::TenantExists(tenant.id));
+        }
+        let id = tenant.id.clone();
+        let shared = Arc::new(Mutex::new(tenant));
+        map.insert(id, shared.clone());
+        Ok(shared)
+    }
+
+    pub fn remove(&self, id: &str) -> Result<()> {
+        let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
+        map.remove(id)
+            .map(|_| ())
+            .ok_or_else(|| Error::UnknownTenant(id.to_string()))
+    }
+
+    pub fn ids(&self) -> Vec<String> {
+        let map = self.0.read().unwrap_or_else(|p| p.into_inner());
+        map.keys().cloned().collect()
+    }
+}
+
+/// Locks one tenant. A panic while holding the lock leaves the tenant usable: its data is
+/// plain values that are never half-updated across an await.
+pub fn lock(t: &Mutex<Tenant>) -> std::sync::MutexGuard<'_, Tenant> {
+    t.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(json: &str) -> TenantSpec {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn next_faults_are_consumed_once_per_protocol() {
+        let mut t = Tenant::from_spec(spec(r#"{"id":"a","faults":["unsigned"]}"#)).unwrap();
+        t.next_faults = vec![Fault::WrongAudience, Fault::IdTokenAlgNone];
+        assert_eq!(
+            t.take_faults(Protocol::Saml),
+            vec![Fault::Unsigned, Fault::WrongAudience]
+        );
+        assert_eq!(t.take_faults(Protocol::Saml), vec![Fault::Unsigned]);
+        assert_eq!(t.take_faults(Protocol::Oidc), vec![Fault::IdTokenAlgNone]);
+    }
+
+    #[test]
+    fn bad_ids_and_emails_name_their_field() {
+        let e = Tenant::from_spec(spec(r#"{"id":"Bad Id"}"#)).unwrap_err();
+        assert!(
+            matches!(e, Error::BadInput { ref path, .. } if path == "id"),
+            "{e}"
+        );
+        let e = Tenant::from_spec(spec(r#"{"users":[{"email":"a@b.c"},{"email":"nope"}]}"#))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::BadInput { ref path, .. } if path == "users[1].email"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn changed_email_keeps_uid() {
+        let mut t = Tenant::from_spec(spec(r#"{"users":[{"email":"a@x.test"}]}"#)).unwrap();
+        let uid = t.users[0].uid.clone();
+        t.patch_user(
+            "A@x.test",
+            UserPatch {
+                email: Some("b@x.test".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(t.user_by_email("b@x.test").unwrap().uid, uid);
+        assert!(t.user_by_email("a@x.test").is_none());
+    }
+
+    #[test]
+    fn empty_password_accepts_any_nonempty_one() {
+        let t = Tenant::from_spec(spec(
+            r#"{"users":[{"email":"a@x.test"},{"email":"b@x.test","password":"pw"}]}"#,
+        ))
+        .unwrap();
+        assert!(t.authenticate("a@x.test", "x").is_some());
+        assert!(t.authenticate("a@x.test", "").is_none());
+        assert!(t.authenticate("b@x.test", "pw").is_some());
+        assert!(t.authenticate("b@x.test", "px").is_none());
+    }
+}
