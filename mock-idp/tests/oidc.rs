@@ -577,7 +577,8 @@ async fn wrong_password_reshows_the_form_and_wrong_client_secret_is_refused() {
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 200);
+    // The SAML side's login page answers a wrong password with 401 and the form again.
+    assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("class=\"error\""));
     let code = sign_in(&b, url.as_str(), PASSWORD).await.code.unwrap();
     let wrong = CoreClient::from_provider_metadata(

@@ -5,17 +5,18 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use crate::fault::Fault;
+use crate::saml::pages;
 use crate::secret::REDACTED;
 use crate::server::AppState;
 use crate::tenant::{self, OidcClient, Tenant};
 
 use super::layout::{Endpoint, Layout};
 use super::state::{AuthRequest, CODE_SECONDS, CodeGrant, PkceMethod, new_secret};
-use super::{OidcError, SESSION_COOKIE, faults, now, page, record, resolve, session_user};
+use super::{OidcError, SESSION_COOKIE, faults, now, record, resolve, session_user};
 
 /// Form or query parameters; a repeated parameter keeps its first value.
 pub(crate) fn params(raw: &[u8]) -> HashMap<String, String> {
@@ -227,7 +228,12 @@ pub async fn authorize(
     let flow = new_secret();
     t.oidc.pending.insert(&flow, request);
     let action = Layout::url(app.base(), &format!("/t/{}/oidc/login", t.id));
-    Ok(Html(page::login(&t.id, &action, flow.expose(), "", None)).into_response())
+    Ok(pages::login(
+        &t.id,
+        &action,
+        &[("flow", flow.expose())],
+        None,
+    ))
 }
 
 /// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
@@ -252,12 +258,7 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
             json!({ "user": user.email, "error": "user not assigned (fault)" }),
             &active,
         );
-        return OidcError::page(
-            StatusCode::FORBIDDEN,
-            "access-denied",
-            format!("{} is not assigned to this application", user.email),
-        )
-        .into_response();
+        return pages::access_denied(&user.email);
     }
     let allowed = t
         .oidc_clients
@@ -371,14 +372,12 @@ pub async fn login(
             &[],
         );
         let action = Layout::url(app.base(), uri.path());
-        return Ok(Html(page::login(
+        return Ok(pages::login(
             &t.id,
             &action,
-            flow,
-            username,
+            &[("flow", flow)],
             Some("Invalid username or password"),
-        ))
-        .into_response());
+        ));
     };
     let Some(request) = t.oidc.pending.take(flow) else {
         return Err(OidcError::NotFound);

@@ -37,8 +37,8 @@ use jwt::SigningKey;
 use layout::{Endpoint, Layout, LayoutKind};
 use state::OidcKeys;
 
-/// The session cookie shared with the SAML login, so one login serves both protocols.
-pub const SESSION_COOKIE: &str = "mockidp_session";
+/// The session cookie is the SAML login's, so one login serves both protocols.
+pub use crate::saml::SESSION_COOKIE;
 
 /// Every place any profile puts each endpoint. A handler serves a request only if the path
 /// is where the addressed tenant's own layout puts that endpoint (see [`resolve`]), so an
@@ -245,10 +245,7 @@ pub(crate) fn session_cookies(headers: &HeaderMap) -> Vec<String> {
 
 /// The uid signed in by this browser at `tenant`, if any.
 pub(crate) fn session_user(tenant: &Tenant, headers: &HeaderMap) -> Option<String> {
-    session_cookies(headers)
-        .into_iter()
-        .find_map(|c| tenant.sessions.get(&c).cloned())
-        .filter(|uid| tenant.user_by_uid(uid).is_some())
+    crate::saml::session_uid(tenant, headers).filter(|uid| tenant.user_by_uid(uid).is_some())
 }
 
 /// The email the IdP answers for `email` under the `changed_email` fault: a new address at
