@@ -38,6 +38,41 @@ enum Command {
     },
     /// List every fault with one line of explanation.
     Faults,
+    /// Print one SAML Response (decoded XML) to stdout.
+    SamlResponse(SamlResponseArgs),
+}
+
+#[derive(clap::Args)]
+struct SamlResponseArgs {
+    #[arg(long, default_value = "generic")]
+    profile: String,
+    #[arg(long)]
+    email: String,
+    #[arg(long, default_value = "")]
+    given_name: String,
+    #[arg(long, default_value = "")]
+    family_name: String,
+    /// The SP's ACS URL (Destination, Recipient).
+    #[arg(long)]
+    acs: String,
+    /// The SP's entity ID (Audience).
+    #[arg(long)]
+    audience: String,
+    /// A fault to apply; repeat for several.
+    #[arg(long = "fault")]
+    faults: Vec<String>,
+    /// InResponseTo (omitted: an unsolicited response).
+    #[arg(long)]
+    in_response_to: Option<String>,
+    /// What is signed: assertion, response or both.
+    #[arg(long, default_value = "assertion")]
+    sign: String,
+    /// The SP certificate (PEM) to encrypt to, for the encrypted_assertion faults.
+    #[arg(long)]
+    sp_cert: Option<PathBuf>,
+    /// Write the signing certificate (PEM) here.
+    #[arg(long)]
+    cert_out: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -63,6 +98,7 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             print!("{}", mock_idp::fault::listing());
             Ok(())
         }
+        Command::SamlResponse(args) => saml_response(args),
         Command::Serve {
             listen,
             config,
@@ -98,4 +134,66 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             })
         }
     }
+}
+
+/// Reads a CLI value through the same serde names the control API uses.
+fn wire<T: serde::de::DeserializeOwned>(flag: &str, value: &str) -> Result<T, mock_idp::Error> {
+    serde_json::from_value(serde_json::Value::String(value.to_string()))
+        .map_err(|e| mock_idp::Error::bad_input(flag, e.to_string()))
+}
+
+fn saml_response(args: SamlResponseArgs) -> Result<(), mock_idp::Error> {
+    use mock_idp::saml::issue;
+    use mock_idp::tenant::{PendingAuthn, SamlOptions, SpSpec, Tenant, TenantSpec, User};
+    let faults = args
+        .faults
+        .iter()
+        .map(|f| wire("--fault", f))
+        .collect::<Result<Vec<mock_idp::fault::Fault>, _>>()?;
+    let certificate_pem = match &args.sp_cert {
+        Some(p) => Some(
+            std::fs::read_to_string(p)
+                .map_err(|e| mock_idp::Error::Config(format!("{}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    let spec = TenantSpec {
+        id: Some("cli".into()),
+        profile: wire("--profile", &args.profile)?,
+        users: vec![User {
+            email: args.email.clone(),
+            given_name: args.given_name.clone(),
+            family_name: args.family_name.clone(),
+            ..Default::default()
+        }],
+        sp: Some(SpSpec {
+            entity_id: Some(args.audience.clone()),
+            acs_url: Some(args.acs.clone()),
+            metadata_url: None,
+            certificate_pem,
+        }),
+        saml: SamlOptions {
+            sign: wire("--sign", &args.sign)?,
+            sha1: false,
+        },
+        ..Default::default()
+    };
+    let tenant = Tenant::from_spec(spec)?;
+    let view = issue::IdpView::of(&tenant, "http://127.0.0.1");
+    let user = tenant
+        .users
+        .first()
+        .ok_or_else(|| mock_idp::Error::UnknownUser(args.email.clone()))?;
+    let request = args.in_response_to.map(|id| PendingAuthn {
+        request_id: Some(id),
+        acs_url: None,
+        sp_issuer: None,
+        relay_state: None,
+    });
+    let issued = issue::issue(&view, user, request.as_ref(), &faults)?;
+    if let Some(path) = &args.cert_out {
+        std::fs::write(path, &tenant.keys.primary.cert_pem)?;
+    }
+    println!("{}", issued.xml);
+    Ok(())
 }
