@@ -40,6 +40,22 @@ enum Command {
     Faults,
     /// Print one SAML Response (decoded XML) to stdout.
     SamlResponse(SamlResponseArgs),
+    /// Measure signing throughput next to the machine's `openssl speed` ceiling.
+    Bench {
+        #[command(subcommand)]
+        what: BenchWhat,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchWhat {
+    /// Complete RS256 ID tokens per second (`id_tokens/s: N`).
+    Oidc {
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -99,6 +115,14 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             Ok(())
         }
         Command::SamlResponse(args) => saml_response(args),
+        Command::Bench {
+            what: BenchWhat::Oidc { threads, seconds },
+        } => {
+            let figures = mock_idp::oidc::bench::run(threads, seconds)
+                .map_err(|e| mock_idp::Error::Config(format!("bench oidc: {e}")))?;
+            print!("{}", mock_idp::oidc::bench::report(&figures, threads));
+            Ok(())
+        }
         Command::Serve {
             listen,
             config,
