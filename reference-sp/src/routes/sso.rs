@@ -268,22 +268,15 @@ async fn acs(
     .map_err(|e| AppError::Internal(format!("validation task failed: {e}")))?
     .map_err(rejection_to_error)?;
     let now = st.now();
-    // InResponseTo and replay are committed on their own: a later failure must not make a
-    // used assertion or answered request usable again.
-    st.db.tx(|tx| -> Result<(), AppError> {
-        if let Some(irt) = &validated.in_response_to {
-            let answered = tx.execute(
-                "DELETE FROM pending_logins WHERE id = ?1 AND kind = 'saml' AND org_id = ?2 AND created_at >= ?3",
-                params![irt, org_id, now - PENDING_TTL_SECONDS],
-            )?;
-            if answered == 0 {
-                return Err(messages::sso_failed(format!(
-                    "InResponseTo {irt:?} does not answer a sign-in request this SP sent for {org_id} (unknown, expired or already answered)"
-                ))
-                .into());
-            }
-        }
-        let fresh = tx.execute(
+    // The assertion ID is recorded at once and on its own: a response that fails a later
+    // check must not become usable again, and a second use of any response is a replay.
+    {
+        let c = st.db.conn()?;
+        c.execute(
+            "DELETE FROM used_assertions WHERE seen_at < ?1",
+            [now - 86_400],
+        )?;
+        let fresh = c.execute(
             "INSERT OR IGNORE INTO used_assertions(id, org_id, seen_at) VALUES (?1, ?2, ?3)",
             params![validated.assertion_id, org_id, now],
         )?;
@@ -294,8 +287,20 @@ async fn acs(
             ))
             .into());
         }
-        Ok(())
-    })?;
+    }
+    if let Some(irt) = &validated.in_response_to {
+        let c = st.db.conn()?;
+        let answered = c.execute(
+            "DELETE FROM pending_logins WHERE id = ?1 AND kind = 'saml' AND org_id = ?2 AND created_at >= ?3",
+            params![irt, org_id, now - PENDING_TTL_SECONDS],
+        )?;
+        if answered == 0 {
+            return Err(messages::sso_failed(format!(
+                "InResponseTo {irt:?} does not answer a sign-in request this SP sent for {org_id} (unknown, expired or already answered)"
+            ))
+            .into());
+        }
+    }
     if saml.idp_entity_id.is_none() {
         // Trust on first use: the documented set-up takes no IdP entity ID, so the Issuer of
         // the first accepted response is pinned; later responses must carry the same one.

@@ -24,6 +24,8 @@ pub struct Inspected {
     pub encrypted: bool,
     pub assertions: usize,
     pub issuer: Option<String>,
+    /// Every samlp:StatusCode Value, outermost first.
+    pub status_codes: Vec<String>,
     /// Algorithm of every ds:SignatureMethod and ds:DigestMethod.
     pub algorithms: Vec<String>,
 }
@@ -77,6 +79,11 @@ pub fn inspect(xml: &str) -> Result<Inspected, String> {
                         out.in_response_to = attr("InResponseTo")?;
                     }
                     (ASSERTION_NS, "Assertion") => out.assertions += 1,
+                    (PROTOCOL_NS, "StatusCode") => {
+                        if let Some(v) = attr("Value")? {
+                            out.status_codes.push(v);
+                        }
+                    }
                     (ASSERTION_NS, "EncryptedAssertion" | "EncryptedID" | "EncryptedAttribute") => {
                         out.encrypted = true
                     }

@@ -97,6 +97,26 @@ pub fn validate(saml_response_b64: &str, exp: &Expected<'_>) -> Result<Validated
     if seen.encrypted {
         return Err(Rejection::Encrypted);
     }
+    // An error answer carries no assertion and is often unsigned: report the IdP's status.
+    let success = "urn:oasis:names:tc:SAML:2.0:status:Success";
+    let failed_status = seen
+        .status_codes
+        .first()
+        .is_some_and(|c| c.as_str() != success);
+    if seen.assertions == 0 && failed_status {
+        let all = seen.status_codes.join(" / ");
+        let denied = seen
+            .status_codes
+            .iter()
+            .any(|c| c.ends_with(":RequestDenied"));
+        return Err(if denied {
+            Rejection::AccessDenied(format!("the IdP answered with status {all}"))
+        } else {
+            Rejection::Invalid(format!(
+                "the IdP answered with status {all} and no assertion"
+            ))
+        });
+    }
     if !seen.response_signed && !seen.assertion_signed {
         return Err(Rejection::Invalid(
             "the SAML response is not signed: neither the Response nor the Assertion carries a signature".into(),
