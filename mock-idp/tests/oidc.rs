@@ -998,3 +998,89 @@ async fn next_response_faults_break_exactly_one_sign_in() {
     let second = code_flow(&rp, false).await;
     verify(&rp, &second.token.unwrap(), &second.nonce).unwrap();
 }
+
+#[tokio::test]
+async fn key_rotation_signs_with_the_next_key_that_the_jwks_already_lists() {
+    let (idp, rp, s) = faulted("key_rotation", "okta").await;
+    let token = s.token.unwrap();
+    let claims = verify(&rp, &token, &s.nonce).unwrap();
+    assert_eq!(claims.email().unwrap().as_str(), "alice@acme.test");
+    let log = idp.exchanges("f").await;
+    let kid_used = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "id_token")
+        .unwrap()["decoded"]["header"]["kid"]
+        .clone();
+    let jwks_uri = idp.url("/t/f/oauth2/default/v1/keys");
+    let jwks: Value = idp
+        .control
+        .get(jwks_uri)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        jwks["keys"][1]["kid"], kid_used,
+        "signed with the second (next) key"
+    );
+}
+
+#[tokio::test]
+async fn changed_email_keeps_the_subject() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("ce", "google", &[]).await;
+    let rp = rp(&info, AuthType::BasicAuth).await;
+    let before = code_flow(&rp, false).await;
+    let before_token = before.token.unwrap();
+    let first = verify(&rp, &before_token, &before.nonce).unwrap().clone();
+    idp.faults("ce", &["changed_email"]).await;
+    let after = code_flow(&rp, false).await;
+    let after_token = after.token.unwrap();
+    let second = verify(&rp, &after_token, &after.nonce).unwrap();
+    assert_eq!(first.subject(), second.subject());
+    assert_ne!(first.email(), second.email());
+}
+
+#[tokio::test]
+async fn user_not_assigned_shows_access_denied_instead_of_a_code() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("una", "authentik", &[]).await;
+    let rp = rp(&info, AuthType::BasicAuth).await;
+    idp.faults("una", &["user_not_assigned"]).await;
+    let (url, _, _) = rp
+        .client
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        )
+        .url();
+    let b = browser();
+    let page = b
+        .get(url.as_str())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let action = attr_after(&page, "action=\"");
+    let flow = attr_after(&page, "name=\"flow\" value=\"");
+    let r = b
+        .post(&action)
+        .form(&[
+            ("flow", flow.as_str()),
+            ("username", "alice@acme.test"),
+            ("password", PASSWORD),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("location").is_none());
+    assert!(r.text().await.unwrap().contains("id=\"access-denied\""));
+}

@@ -193,7 +193,7 @@ async fn issue(
     let (client_id, secret, auth) = client_credentials(headers, form).map_err(no_faults)?;
     // Everything under the lock is checked and copied out; signing happens after it is
     // released so parallel sign-ins do not queue on one tenant.
-    let (grant, user, keys, now) = {
+    let (grant, user, keys, now, rotated) = {
         let mut t = tenant::lock(shared);
         let client = t
             .oidc_clients
@@ -268,7 +268,10 @@ async fn issue(
             ))
         })?;
         let keys = keys(&mut t).map_err(fail)?;
-        (grant, user, keys, now)
+        // A standing `key_rotation` moves OIDC to the next key too; the JWKS always lists
+        // both, so an RP that follows the JWKS keeps verifying.
+        let rotated = t.faults.contains(&Fault::KeyRotation);
+        (grant, user, keys, now, rotated)
     };
     let active = grant.faults.clone();
     let fail = |e: OidcError| (e, active.clone());
@@ -302,8 +305,8 @@ async fn issue(
     };
     let claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
         .map_err(|e| fail(e.into()))?;
-    let id_token =
-        jwt::sign(&keys.current, &claims, faults::forgery(&active)).map_err(|e| fail(e.into()))?;
+    let key = if rotated { &keys.next } else { &keys.current };
+    let id_token = jwt::sign(key, &claims, faults::forgery(&active)).map_err(|e| fail(e.into()))?;
     let access_token = new_secret();
     tenant::lock(shared).oidc.access_tokens.insert(
         &access_token,
