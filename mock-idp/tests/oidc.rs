@@ -1084,3 +1084,30 @@ async fn user_not_assigned_shows_access_denied_instead_of_a_code() {
     assert!(r.headers().get("location").is_none());
     assert!(r.text().await.unwrap().contains("id=\"access-denied\""));
 }
+
+#[tokio::test]
+async fn prompt_none_without_a_session_answers_login_required() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("pn", "keycloak", &[]).await;
+    let auth = info["oidc"]["authorization_endpoint"].as_str().unwrap();
+    let r = browser()
+        .get(auth)
+        .query(&[
+            ("client_id", "rp-1"),
+            ("redirect_uri", REDIRECT),
+            ("response_type", "code"),
+            ("scope", "openid"),
+            ("state", "s-1"),
+            ("prompt", "none"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_redirection());
+    let location = r.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(REDIRECT), "{location}");
+    assert!(
+        location.contains("error=login_required") && location.contains("state=s-1"),
+        "{location}"
+    );
+}

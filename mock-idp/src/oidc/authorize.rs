@@ -222,8 +222,27 @@ pub async fn authorize(
         json!({ "params": p }),
         &[],
     );
-    if let Some(uid) = session_user(&t, &headers) {
+    // OIDC Core 3.1.2.1: `prompt=login` asks for a fresh login even with a session,
+    // `prompt=none` forbids showing any page.
+    let prompts: Vec<&str> = p
+        .get("prompt")
+        .map(|v| v.split(' ').collect())
+        .unwrap_or_default();
+    let session = if prompts.contains(&"login") {
+        None
+    } else {
+        session_user(&t, &headers)
+    };
+    if let Some(uid) = session {
         return Ok(complete(&mut t, request, &uid, uri.path()));
+    }
+    if prompts.contains(&"none") {
+        return Ok(error_redirect(
+            &request.redirect_uri,
+            "login_required",
+            "prompt=none but the user is not signed in",
+            request.state.as_deref(),
+        ));
     }
     let flow = new_secret();
     t.oidc.pending.insert(&flow, request);
