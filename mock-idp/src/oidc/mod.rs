@@ -259,3 +259,72 @@ pub(crate) fn effective_email(email: &str, faults: &[Fault]) -> String {
         None => format!("{email}.changed"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changed_email_keeps_the_domain() {
+        assert_eq!(effective_email("a@x.test", &[]), "a@x.test");
+        assert_eq!(
+            effective_email("a@x.test", &[Fault::ChangedEmail]),
+            "a.changed@x.test"
+        );
+    }
+
+    #[test]
+    fn every_session_cookie_value_is_read() {
+        let mut h = HeaderMap::new();
+        h.append(
+            axum::http::header::COOKIE,
+            "other=1; mockidp_session=s1".parse().unwrap(),
+        );
+        h.append(
+            axum::http::header::COOKIE,
+            "mockidp_session=s2".parse().unwrap(),
+        );
+        assert_eq!(session_cookies(&h), vec!["s1", "s2"]);
+    }
+
+    #[test]
+    fn every_layout_path_has_a_route() {
+        let templates: Vec<&str> = ROUTES.iter().flat_map(|(_, p)| p.iter().copied()).collect();
+        // A template matches a concrete path when every `{param}` segment stands for one
+        // segment and the others are equal.
+        let matches = |template: &str, path: &str| {
+            let (t, p): (Vec<&str>, Vec<&str>) =
+                (template.split('/').collect(), path.split('/').collect());
+            t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
+        };
+        for kind in [
+            LayoutKind::Authentik,
+            LayoutKind::Okta,
+            LayoutKind::Entra,
+            LayoutKind::Google,
+            LayoutKind::Keycloak,
+            LayoutKind::Generic,
+        ] {
+            let l = Layout::new(kind, "acme");
+            for e in [
+                Endpoint::Discovery,
+                Endpoint::Authorize,
+                Endpoint::Token,
+                Endpoint::Userinfo,
+                Endpoint::Jwks,
+                Endpoint::EndSession,
+            ] {
+                let path = l.path(e);
+                let routed = ROUTES
+                    .iter()
+                    .filter(|(ep, _)| *ep == e)
+                    .flat_map(|(_, p)| p.iter())
+                    .any(|t| matches(t, path));
+                assert!(
+                    routed,
+                    "{kind:?} {e:?} {path} has no route among {templates:?}"
+                );
+            }
+        }
+    }
+}
