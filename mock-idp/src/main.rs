@@ -49,6 +49,13 @@ enum Command {
 
 #[derive(Subcommand)]
 enum BenchWhat {
+    /// Complete signed SAML Responses per second (`signed SAML responses/s: N`).
+    Saml {
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
     /// Complete RS256 ID tokens per second (`id_tokens/s: N`).
     Oidc {
         #[arg(long, default_value_t = 2)]
@@ -115,6 +122,18 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             Ok(())
         }
         Command::SamlResponse(args) => saml_response(args),
+        Command::Bench {
+            what: BenchWhat::Saml { threads, seconds },
+        } => {
+            let per_sec = mock_idp::saml::bench::responses_per_sec(threads, seconds)?;
+            let ceiling = mock_idp::oidc::bench::openssl_ceiling()
+                .map_err(|e| mock_idp::Error::Config(format!("bench saml: {e}")))?;
+            print!(
+                "{}",
+                mock_idp::saml::bench::report(per_sec, ceiling, threads)
+            );
+            Ok(())
+        }
         Command::Bench {
             what: BenchWhat::Oidc { threads, seconds },
         } => {

@@ -1,6 +1,7 @@
 //! SAML 2.0 IdP: metadata, SSO (Redirect and POST bindings), login, dashboard, signed and
 //! breakable responses.
 
+pub mod bench;
 pub mod encrypt;
 pub mod issue;
 pub mod metadata;
