@@ -395,6 +395,31 @@ async fn layouts_follow_the_profile() {
         issuer.starts_with(&format!("{base}/t/en/")) && issuer.ends_with("/v2.0"),
         "{issuer}"
     );
+    // A wrong directory GUID under an Entra tenant: Entra's 404 page (ERR-9).
+    let wrong = issuer.replace("/t/en/", "/t/en/00000000-0000-0000-0000-000000000000/x/");
+    let r = idp
+        .control
+        .get(format!("{wrong}/.well-known/openid-configuration"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = idp
+        .control
+        .post(idp.url(&format!(
+            "/t/en/{}/oauth2/v2.0/token",
+            "11111111-2222-3333-4444-555555555555"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("The sts.windows.net page cannot be found")
+    );
     let k = idp.tenant("kc", "keycloak", &[]).await;
     assert_eq!(k["oidc"]["issuer"], format!("{base}/t/kc/realms/kc"));
     // Another profile's path is not served for this tenant.

@@ -12,6 +12,9 @@ use super::page;
 pub enum OidcError {
     #[error("not found")]
     NotFound,
+    /// Not found under an Entra tenant: Entra's own 404 wording (ERR-9), as the SAML side.
+    #[error("not found (entra)")]
+    EntraNotFound,
     /// Shown to the browser, never redirected: the redirect URI cannot be trusted.
     #[error("{message}")]
     Page {
@@ -108,7 +111,8 @@ struct OAuthBody<'a> {
 impl IntoResponse for OidcError {
     fn into_response(self) -> Response {
         match self {
-            OidcError::NotFound => (StatusCode::NOT_FOUND, "not found").into_response(),
+            OidcError::NotFound => crate::saml::pages::not_found(false),
+            OidcError::EntraNotFound => crate::saml::pages::not_found(true),
             OidcError::Page {
                 status,
                 id,

@@ -166,7 +166,11 @@ pub(crate) fn resolve(
     let shared = app.tenants.get(id)?;
     let layout = layout_of(&tenant::lock(&shared));
     if layout.path(endpoint) != path {
-        return Err(OidcError::NotFound);
+        return Err(if layout.kind == LayoutKind::Entra {
+            OidcError::EntraNotFound
+        } else {
+            OidcError::NotFound
+        });
     }
     Ok((shared, layout))
 }
