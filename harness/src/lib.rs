@@ -1,1 +1,23 @@
 //! The harness: YAML scenarios drive a real browser through a target SP and assert outcomes.
+pub mod admin;
+pub mod browser;
+pub mod embedded;
+pub mod error;
+pub mod expect;
+pub mod http_json;
+pub mod idp;
+pub mod launch;
+pub mod outcome;
+pub mod process;
+pub mod report;
+pub mod run;
+pub mod runner;
+pub mod scenario;
+pub mod secret;
+pub mod steps;
+pub mod suggest;
+pub mod target;
+pub mod template;
+pub mod trial;
+
+pub use error::{HarnessError, Result};

@@ -1,12 +1,242 @@
-use clap::Parser;
+//! `sso-harness`: run, check and list SSO conformance scenarios.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
 
-/// Runs SSO conformance scenarios against a target SP.
+use clap::{Parser, Subcommand};
+use harness::run::{IdpChoice, plan};
+use harness::runner::{RunRequest, execute};
+use harness::scenario::load::load_dir;
+use harness::target::{find_target, load_targets};
+
+/// Runs SSO conformance scenarios against a target SP in a real headless browser.
 #[derive(Parser)]
 #[command(name = "sso-harness", version)]
-struct Cli {}
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
 
-fn main() {
-    let _cli = Cli::parse();
-    eprintln!("sso-harness: no commands yet");
-    std::process::exit(2);
+#[derive(Subcommand)]
+enum Command {
+    /// Run scenarios against a target; writes reports/<UTC timestamp>/.
+    Run {
+        /// Target name (from --targets-dir) or path of a descriptor.
+        #[arg(long)]
+        target: String,
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        /// Only trials whose name (`target::path/file`) contains this.
+        #[arg(long)]
+        filter: Option<String>,
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        /// Use this WebDriver instead of starting /usr/bin/chromedriver.
+        #[arg(long)]
+        webdriver_url: Option<String>,
+        /// Use an already running mock IdP instead of starting one in-process.
+        #[arg(long)]
+        idp_url: Option<String>,
+        #[arg(long, default_value = "reports")]
+        report: PathBuf,
+        #[arg(long, default_value = "targets")]
+        targets_dir: PathBuf,
+    },
+    /// Validate scenario and target files; prints file:line:col errors.
+    Check {
+        #[arg(default_value = "scenarios")]
+        paths: Vec<PathBuf>,
+    },
+    /// List the trials (scenario x target) and why any would be skipped.
+    List {
+        #[arg(long, default_value = "scenarios")]
+        scenarios: PathBuf,
+        #[arg(long, default_value = "targets")]
+        targets_dir: PathBuf,
+        #[arg(long)]
+        target: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check { paths } => check(&paths),
+        Command::List {
+            scenarios,
+            targets_dir,
+            target,
+        } => list(&scenarios, &targets_dir, target.as_deref()),
+        Command::Run {
+            target,
+            scenarios,
+            filter,
+            jobs,
+            webdriver_url,
+            idp_url,
+            report,
+            targets_dir,
+        } => {
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("sso-harness: cannot start the async runtime: {e}");
+                    return ExitCode::from(2);
+                }
+            };
+            rt.block_on(async {
+                tokio::select! {
+                    code = run(target, scenarios, filter, jobs, webdriver_url, idp_url, report, targets_dir) => code,
+                    _ = tokio::signal::ctrl_c() => {
+                        // Returning drops the runtime and with it every task: the browser
+                        // pool and chromedriver are killed by their guards.
+                        eprintln!("sso-harness: interrupted");
+                        ExitCode::from(130)
+                    }
+                }
+            })
+        }
+    }
+}
+
+fn check(paths: &[PathBuf]) -> ExitCode {
+    let mut errors = 0;
+    let mut files = 0;
+    for p in paths {
+        let is_targets = p.file_name().is_some_and(|n| n == "targets")
+            || p.parent()
+                .and_then(|d| d.file_name())
+                .is_some_and(|n| n == "targets");
+        if is_targets && p.is_dir() {
+            let (ok, errs) = load_targets(p);
+            files += ok.len() + errs.len();
+            for e in &errs {
+                println!("{e}");
+            }
+            errors += errs.len();
+        } else if is_targets {
+            files += 1;
+            if let Err(e) = harness::target::load_target(p) {
+                println!("{e}");
+                errors += 1;
+            }
+        } else {
+            let (ok, errs) = load_dir(p);
+            files += ok.len() + errs.len();
+            for e in &errs {
+                println!("{e}");
+            }
+            errors += errs.len();
+        }
+    }
+    if errors > 0 {
+        eprintln!("{errors} of {files} files have errors");
+        ExitCode::from(1)
+    } else if files == 0 {
+        eprintln!("no scenario or target files found");
+        ExitCode::from(1)
+    } else {
+        eprintln!("{files} files ok");
+        ExitCode::SUCCESS
+    }
+}
+
+fn list(
+    scenarios: &std::path::Path,
+    targets_dir: &std::path::Path,
+    target: Option<&str>,
+) -> ExitCode {
+    let (found, errs) = load_dir(scenarios);
+    for e in &errs {
+        eprintln!("{e}");
+    }
+    let (targets, terrs) = load_targets(targets_dir);
+    for e in &terrs {
+        eprintln!("{e}");
+    }
+    let targets: Vec<_> = targets
+        .into_iter()
+        .filter(|t| target.is_none_or(|n| t.target.name == n))
+        .map(Arc::new)
+        .collect();
+    let scenarios: Vec<_> = found.into_iter().map(Arc::new).collect();
+    for p in plan(&targets, &scenarios, None) {
+        match p.skip_reason() {
+            Some(r) => println!("{}  (skipped: {r})", p.name()),
+            None => println!("{}", p.name()),
+        }
+    }
+    if errs.is_empty() && terrs.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    target: String,
+    scenarios: PathBuf,
+    filter: Option<String>,
+    jobs: usize,
+    webdriver_url: Option<String>,
+    idp_url: Option<String>,
+    report: PathBuf,
+    targets_dir: PathBuf,
+) -> ExitCode {
+    let target = match find_target(&target, &targets_dir) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (found, errs) = load_dir(&scenarios);
+    if !errs.is_empty() {
+        for e in &errs {
+            eprintln!("{e}");
+        }
+        return ExitCode::from(2);
+    }
+    let req = RunRequest {
+        targets: vec![Arc::new(target)],
+        scenarios: found.into_iter().map(Arc::new).collect(),
+        scenarios_label: scenarios.display().to_string(),
+        filter,
+        jobs,
+        webdriver_url,
+        idp: match idp_url {
+            Some(url) => IdpChoice::External { url, dns: None },
+            None => IdpChoice::Embedded,
+        },
+        report_root: report,
+        progress: true,
+    };
+    match execute(req).await {
+        Ok(result) => {
+            for o in result.outcomes.iter().filter(|o| o.verdict.is_failure()) {
+                eprintln!(
+                    "\n--- {} {}\n{}",
+                    o.verdict.label(),
+                    o.name,
+                    o.message.clone().unwrap_or_default()
+                );
+            }
+            println!("{}", result.summary.line());
+            println!("{}", result.index_html().display());
+            if result.summary.has_failures() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("sso-harness: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

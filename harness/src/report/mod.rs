@@ -1,0 +1,198 @@
+//! Reports of a run: `junit.xml`, `results.json`, a self-contained `index.html` and
+//! `support/<trial>.md` for every failed trial, under `reports/<UTC timestamp>/`.
+pub mod html;
+pub mod junit;
+pub mod redact;
+pub mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::error::{HarnessError, Result};
+use crate::outcome::{TrialOutcome, Verdict};
+use redact::Redactor;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    pub run_id: String,
+    pub started_at: String,
+    pub finished_at: String,
+    pub targets: Vec<String>,
+    pub scenarios: String,
+    pub jobs: usize,
+    pub trials: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errors: usize,
+    pub skipped: usize,
+    pub known_failures: usize,
+    pub unexpected_passes: usize,
+    pub wall_ms: u64,
+    /// Trials run (not skipped) per second of wall time.
+    pub trials_per_s: f64,
+    /// Median time per trial not spent in steps (target, tenant, browser, evidence).
+    pub median_overhead_ms: u64,
+    pub median_trial_ms: u64,
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    if v.is_empty() {
+        return 0;
+    }
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+impl RunSummary {
+    pub fn compute(
+        run_id: &str,
+        started_at: &str,
+        targets: Vec<String>,
+        scenarios: &str,
+        jobs: usize,
+        wall: std::time::Duration,
+        outcomes: &[TrialOutcome],
+    ) -> Self {
+        let count = |v: Verdict| outcomes.iter().filter(|o| o.verdict == v).count();
+        let ran: Vec<&TrialOutcome> = outcomes
+            .iter()
+            .filter(|o| o.verdict != Verdict::Skipped)
+            .collect();
+        let secs = wall.as_secs_f64().max(1e-9);
+        Self {
+            run_id: run_id.to_string(),
+            started_at: started_at.to_string(),
+            finished_at: now_rfc3339(),
+            targets,
+            scenarios: scenarios.to_string(),
+            jobs,
+            trials: outcomes.len(),
+            passed: count(Verdict::Pass),
+            failed: count(Verdict::Fail),
+            errors: count(Verdict::Error),
+            skipped: count(Verdict::Skipped),
+            known_failures: count(Verdict::KnownFailure),
+            unexpected_passes: count(Verdict::UnexpectedPass),
+            wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
+            trials_per_s: ran.len() as f64 / secs,
+            median_overhead_ms: median(ran.iter().map(|o| o.overhead_ms).collect()),
+            median_trial_ms: median(ran.iter().map(|o| o.duration_ms).collect()),
+        }
+    }
+
+    pub fn has_failures(&self) -> bool {
+        self.failed + self.errors + self.unexpected_passes > 0
+    }
+
+    /// The summary line printed at the end of a run.
+    pub fn line(&self) -> String {
+        format!(
+            "{} trials: {} passed, {} failed, {} errors, {} unexpected passes, {} known failures, {} skipped in {:.1} s; {:.2} trials/s; median per-trial overhead {} ms (median trial {} ms)",
+            self.trials,
+            self.passed,
+            self.failed,
+            self.errors,
+            self.unexpected_passes,
+            self.known_failures,
+            self.skipped,
+            self.wall_ms as f64 / 1000.0,
+            self.trials_per_s,
+            self.median_overhead_ms,
+            self.median_trial_ms
+        )
+    }
+}
+
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// `20261123T143000Z`: sortable, and safe in every file system.
+pub fn run_id_now() -> String {
+    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
+    time::OffsetDateTime::now_utc()
+        .format(&f)
+        .unwrap_or_else(|_| "run".into())
+}
+
+/// A file-name-safe form of a trial name.
+pub fn slug(name: &str) -> String {
+    name.replace("::", "__")
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn write(path: &Path, text: &str, redactor: &Redactor) -> Result<()> {
+    std::fs::write(path, redactor.scrub(text)).map_err(|e| HarnessError::io(path, e))
+}
+
+/// Writes every report file of a run; returns the run directory.
+pub fn write_run(
+    root: &Path,
+    summary: &RunSummary,
+    outcomes: &mut [TrialOutcome],
+) -> Result<PathBuf> {
+    let mut dir = root.join(&summary.run_id);
+    let mut n = 2;
+    while dir.exists() {
+        dir = root.join(format!("{}-{n}", summary.run_id));
+        n += 1;
+    }
+    let shots = dir.join("screenshots");
+    let support_dir = dir.join("support");
+    for d in [&dir, &shots, &support_dir] {
+        std::fs::create_dir_all(d).map_err(|e| HarnessError::io(d, e))?;
+    }
+    let redactor = Redactor::new(
+        outcomes
+            .iter()
+            .flat_map(|o| o.secrets.iter().cloned())
+            .collect::<Vec<_>>(),
+    );
+    for o in outcomes.iter_mut() {
+        redactor.scrub_outcome(o);
+        let base = slug(&o.name);
+        for (i, s) in o.screenshots.iter_mut().enumerate() {
+            let rel = format!("screenshots/{base}-{}.png", i + 1);
+            let p = dir.join(&rel);
+            std::fs::write(&p, &s.png).map_err(|e| HarnessError::io(&p, e))?;
+            s.file = Some(rel);
+        }
+    }
+    let json = serde_json::to_string_pretty(
+        &serde_json::json!({ "summary": summary, "trials": outcomes }),
+    )
+    .map_err(|e| HarnessError::Report(format!("results.json: {e}")))?;
+    write(&dir.join("results.json"), &json, &redactor)?;
+    write(
+        &dir.join("junit.xml"),
+        &junit::render(summary, outcomes)?,
+        &redactor,
+    )?;
+    for o in outcomes
+        .iter()
+        .filter(|o| o.verdict.is_failure() || o.verdict == Verdict::KnownFailure)
+    {
+        write(
+            &support_dir.join(format!("{}.md", slug(&o.name))),
+            &support::render(o),
+            &redactor,
+        )?;
+    }
+    write(
+        &dir.join("index.html"),
+        &html::render(summary, outcomes),
+        &redactor,
+    )?;
+    Ok(dir)
+}

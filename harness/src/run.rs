@@ -1,0 +1,505 @@
+//! A run: the mock IdP and the browser pool shared by every trial, and one trial per
+//! scenario x target.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::browser::BrowserPool;
+use crate::error::Result;
+use crate::idp::IdpClient;
+use crate::outcome::{Screenshot, StepRecord, TrialOutcome, Verdict};
+use crate::scenario::load::LoadedScenario;
+use crate::scenario::schema::{Expectation, Protocol, Step};
+use crate::secret::Secret;
+use crate::target::LoadedTarget;
+use crate::template::Vars;
+use crate::trial::{DEFAULT_TIMEOUT, TrialCtx};
+
+/// Where the mock IdP comes from.
+#[derive(Debug, Clone)]
+pub enum IdpChoice {
+    /// Started in-process (the default).
+    Embedded,
+    /// Already running; `dns` is its DNS server if known.
+    External {
+        url: String,
+        dns: Option<SocketAddr>,
+    },
+    /// No IdP: only trials that need none can pass.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct HarnessOptions {
+    pub jobs: usize,
+    pub webdriver_url: Option<String>,
+    pub idp: IdpChoice,
+}
+
+pub struct Harness {
+    idp: Option<IdpClient>,
+    dns: Option<SocketAddr>,
+    _idp_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+    pool: BrowserPool,
+    os: String,
+}
+
+/// A trial to run.
+#[derive(Clone)]
+pub struct TrialPlan {
+    pub target: Arc<LoadedTarget>,
+    pub scenario: Arc<LoadedScenario>,
+}
+
+impl TrialPlan {
+    pub fn name(&self) -> String {
+        format!("{}::{}", self.target.target.name, self.scenario.id)
+    }
+
+    /// Why this trial cannot run on this target, if it cannot.
+    pub fn skip_reason(&self) -> Option<String> {
+        let missing = self.target.target.missing(&self.scenario.scenario.requires);
+        if missing.is_empty() {
+            None
+        } else {
+            Some(format!(
+                "target {} lacks capability {}",
+                self.target.target.name,
+                missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// Every scenario x target, filtered by a substring of the trial name.
+pub fn plan(
+    targets: &[Arc<LoadedTarget>],
+    scenarios: &[Arc<LoadedScenario>],
+    filter: Option<&str>,
+) -> Vec<TrialPlan> {
+    let mut out = Vec::new();
+    for t in targets {
+        for s in scenarios {
+            let p = TrialPlan {
+                target: t.clone(),
+                scenario: s.clone(),
+            };
+            if filter.is_none_or(|f| p.name().contains(f)) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn os_name() -> String {
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_string());
+    format!("{pretty} ({})", std::env::consts::ARCH)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Harness {
+    pub async fn start(opts: &HarnessOptions) -> Result<Self> {
+        crate::browser::install_crypto_provider();
+        let (idp, dns, guard) = match &opts.idp {
+            IdpChoice::Embedded => {
+                let e = crate::embedded::start_mock_idp().await?;
+                (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
+            }
+            IdpChoice::External { url, dns } => (Some(IdpClient::new(url)), *dns, None),
+            IdpChoice::None => (None, None, None),
+        };
+        let pool = BrowserPool::new(opts.jobs.max(1), opts.webdriver_url.clone()).await?;
+        Ok(Self {
+            idp,
+            dns,
+            _idp_guard: guard,
+            pool,
+            os: os_name(),
+        })
+    }
+
+    pub async fn shutdown(&self) {
+        self.pool.shutdown().await;
+    }
+
+    pub fn idp_url(&self) -> Option<String> {
+        self.idp.as_ref().map(IdpClient::base_url)
+    }
+
+    pub async fn run_trial(&self, plan: &TrialPlan) -> TrialOutcome {
+        let t0 = Instant::now();
+        let s = &plan.scenario.scenario;
+        let desc = &plan.target.target;
+        let mut out = TrialOutcome {
+            name: plan.name(),
+            target: desc.name.clone(),
+            scenario_id: plan.scenario.id.clone(),
+            scenario_name: s.scenario.clone(),
+            scenario_path: plan.scenario.path.display().to_string(),
+            covers: s.covers.iter().map(ToString::to_string).collect(),
+            verdict: Verdict::Error,
+            message: None,
+            started_at: now_rfc3339(),
+            duration_ms: 0,
+            overhead_ms: 0,
+            steps: Vec::new(),
+            screenshots: Vec::new(),
+            http: Vec::new(),
+            exchanges: Vec::new(),
+            context: Default::default(),
+            final_url: None,
+            error_text: None,
+            browser: "Chromium (headless)".into(),
+            os: self.os.clone(),
+            protocol: format!("{:?}", s.idp.protocol).to_uppercase(),
+            idp_profile: format!("{:?}", s.idp.profile).to_lowercase(),
+            sign_in_path: "direct sign-in".into(),
+            users: s.idp.users.iter().map(|u| u.email.clone()).collect(),
+            secrets: Vec::new(),
+        };
+        if let Some(reason) = plan.skip_reason() {
+            out.verdict = Verdict::Skipped;
+            out.message = Some(reason);
+            return out;
+        }
+        let verdict = match self.try_run(plan, &mut out, t0).await {
+            Ok(None) => Verdict::Pass,
+            Ok(Some(failure)) => {
+                out.message = Some(failure);
+                Verdict::Fail
+            }
+            Err(e) => {
+                out.message = Some(e.to_string());
+                Verdict::Error
+            }
+        };
+        out.verdict = match (desc.known_failure(&plan.scenario.id), verdict) {
+            (Some(k), Verdict::Pass) => {
+                out.message = Some(format!(
+                    "listed as a known failure on {} ({}), but it passed: remove it from known_failures",
+                    desc.name, k.reason
+                ));
+                Verdict::UnexpectedPass
+            }
+            (Some(k), Verdict::Fail | Verdict::Error) => {
+                out.message = Some(format!(
+                    "known failure ({}):\n{}",
+                    k.reason,
+                    out.message.clone().unwrap_or_default()
+                ));
+                Verdict::KnownFailure
+            }
+            (_, v) => v,
+        };
+        if let Ok(v) = self.pool.chromium_version.lock() {
+            if let Some(v) = v.clone() {
+                out.browser = format!("{v} (headless)");
+            }
+        }
+        out.duration_ms = ms(t0.elapsed());
+        out.overhead_ms = out.duration_ms.saturating_sub(out.step_ms());
+        out
+    }
+
+    /// Ok(None) passed, Ok(Some(diff)) failed, Err could not run.
+    async fn try_run(
+        &self,
+        plan: &TrialPlan,
+        out: &mut TrialOutcome,
+        t0: Instant,
+    ) -> Result<Option<String>> {
+        let s = &plan.scenario.scenario;
+        let desc = &plan.target.target;
+        let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+        let mut vars = Vars::default();
+        vars.set("trial.id", &trial_id);
+
+        // Users, with a password made up for this trial when the scenario gives none.
+        let mut users = Vec::new();
+        for (i, u) in s.idp.users.iter().enumerate() {
+            let pw = u.password.clone().unwrap_or_else(|| Secret::generate("pw"));
+            let domain = u.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            for prefix in [
+                format!("users.{i}"),
+                if i == 0 {
+                    "user".to_string()
+                } else {
+                    String::new()
+                },
+            ] {
+                if prefix.is_empty() {
+                    continue;
+                }
+                vars.set(&format!("{prefix}.email"), &u.email);
+                vars.set(&format!("{prefix}.domain"), domain);
+                vars.set(&format!("{prefix}.password"), pw.expose());
+                if let Some(g) = &u.given_name {
+                    vars.set(&format!("{prefix}.given_name"), g);
+                }
+                if let Some(f) = &u.family_name {
+                    vars.set(&format!("{prefix}.family_name"), f);
+                }
+            }
+            out.secrets.push(pw.expose().to_string());
+            users.push((u.clone(), pw));
+        }
+
+        // A fresh tenant on the mock IdP.
+        let tenant = match &self.idp {
+            Some(idp) => {
+                let spec = tenant_spec(s, &users, &trial_id);
+                let t = idp.create_tenant(&spec).await?;
+                vars.set("idp.base_url", idp.base_url());
+                vars.set("idp.tenant", &t.id);
+                if let Some(saml) = &t.saml {
+                    for (k, v) in [
+                        ("idp.entity_id", &saml.entity_id),
+                        ("idp.sso_url", &saml.sso_url),
+                        ("idp.sso_url_post", &saml.sso_url_post),
+                        ("idp.metadata_url", &saml.metadata_url),
+                        ("idp.dashboard_url", &saml.dashboard_url),
+                        ("idp.certificate_pem", &saml.certificate_pem),
+                        ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
+                        ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
+                    ] {
+                        if let Some(v) = v {
+                            vars.set(k, v);
+                        }
+                    }
+                }
+                if let Some(oidc) = &t.oidc {
+                    for (k, v) in [
+                        ("idp.issuer", &oidc.issuer),
+                        ("idp.discovery_url", &oidc.discovery_url),
+                        ("idp.authorization_endpoint", &oidc.authorization_endpoint),
+                        ("idp.token_endpoint", &oidc.token_endpoint),
+                    ] {
+                        if let Some(v) = v {
+                            vars.set(k, v);
+                        }
+                    }
+                }
+                Some(t)
+            }
+            None => None,
+        };
+
+        let running = crate::launch::launch(desc, self.dns).await?;
+        let base = if running.base_url.ends_with('/') {
+            running.base_url.clone()
+        } else {
+            format!("{}/", running.base_url)
+        };
+        vars.set("sp.base_url", &base);
+        let login = match &desc.sp.login_url {
+            Some(t) => t.render(&vars).map_err(crate::HarnessError::Template)?,
+            None => format!("{base}login"),
+        };
+        vars.set("sp.login_url", login);
+        if s.idp.protocol == Protocol::Oidc && matches!(desc.launch, crate::target::Launch::Url(_))
+        {
+            if let Some(u) = self.idp_url() {
+                if u.contains("127.0.0.1") || u.contains("localhost") {
+                    tracing::warn!(
+                        "OIDC against a remote target with a loopback mock IdP ({u}): the SP must reach the IdP's token and JWKS endpoints itself; start the mock IdP with --public URL"
+                    );
+                }
+            }
+        }
+
+        let mut pooled = self.pool.checkout().await?;
+        let session = pooled.get()?;
+        let default_timeout = s
+            .timeout_ms
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let mut ctx = TrialCtx {
+            scenario: s,
+            target: desc,
+            vars,
+            browser: session,
+            idp: self.idp.as_ref(),
+            tenant,
+            admin: &running.admin,
+            org: None,
+            users,
+            screenshots: Vec::new(),
+            http: Vec::new(),
+            t0,
+            default_timeout,
+            secrets: Vec::new(),
+            used_tile: false,
+            step_index: None,
+            idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
+            target_clock: 0,
+        };
+        let failure = run_all(&mut ctx, plan, &mut out.steps).await;
+        if failure.is_some() {
+            let already = ctx
+                .screenshots
+                .last()
+                .is_some_and(|s: &Screenshot| s.step == ctx.step_index);
+            if !already {
+                let _ = ctx.capture("at failure").await;
+            }
+        }
+        // Evidence, whatever the verdict.
+        ctx.collect_http().await;
+        out.final_url = ctx.browser.current_url().await.ok();
+        out.error_text = ctx.browser.element_text(&desc.signals.error).await;
+        if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
+            out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
+                vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
+            });
+            let _ = idp.delete_tenant(&t.id).await;
+        }
+        if ctx.used_tile {
+            out.sign_in_path = "Tile URL (IdP dashboard)".into();
+        }
+        out.context = ctx.vars.public();
+        out.secrets.append(&mut ctx.secrets);
+        out.secrets
+            .extend(ctx.vars.secret_values().map(str::to_string));
+        out.screenshots = std::mem::take(&mut ctx.screenshots);
+        out.http = std::mem::take(&mut ctx.http);
+        drop(ctx);
+        self.pool.checkin(pooled).await;
+        drop(running);
+        Ok(failure)
+    }
+}
+
+fn tenant_spec(
+    s: &crate::scenario::schema::Scenario,
+    users: &[(crate::scenario::schema::IdpUser, Secret)],
+    trial_id: &str,
+) -> Value {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(u, pw)| {
+            let mut v = json!({ "email": u.email, "password": pw.expose() });
+            if let Some(g) = &u.given_name {
+                v["given_name"] = json!(g);
+            }
+            if let Some(f) = &u.family_name {
+                v["family_name"] = json!(f);
+            }
+            if !u.groups.is_empty() {
+                v["groups"] = json!(u.groups);
+            }
+            if !u.attributes.is_empty() {
+                v["attributes"] = json!(u.attributes);
+            }
+            if !u.claims.is_empty() {
+                v["claims"] = json!(u.claims);
+            }
+            v
+        })
+        .collect();
+    let mut spec = json!({
+        "id": format!("t-{trial_id}"),
+        "profile": s.idp.profile,
+        "users": users,
+    });
+    if !s.idp.faults.is_empty() {
+        spec["faults"] = json!(s.idp.faults);
+    }
+    if let Some(c) = s.idp.clock {
+        spec["clock_offset_seconds"] = json!(c.offset.seconds);
+    }
+    if let Some(saml) = &s.idp.saml {
+        let mut o = json!({});
+        if let Some(sign) = saml.sign {
+            o["sign"] = json!(sign);
+        }
+        if let Some(sha1) = saml.sha1 {
+            o["sha1"] = json!(sha1);
+        }
+        spec["saml"] = o;
+    }
+    spec
+}
+
+/// Runs setup, steps and final expectations; stops at the first failure.
+async fn run_all(
+    ctx: &mut TrialCtx<'_>,
+    plan: &TrialPlan,
+    log: &mut Vec<StepRecord>,
+) -> Option<String> {
+    let s = ctx.scenario;
+    let finals: Vec<Expectation> = match s.per_target.get(&plan.target.target.name) {
+        Some(p) if !p.expect.is_empty() => p.expect.clone(),
+        _ => s.expect.clone(),
+    };
+    let setup: Vec<Step> = s.setup.iter().cloned().map(Step::from).collect();
+    let finals: Vec<Step> = finals.into_iter().map(Step::Expect).collect();
+    let phases: [(&'static str, &[Step]); 3] =
+        [("setup", &setup), ("steps", &s.steps), ("expect", &finals)];
+    let mut index = 0;
+    for (phase, steps) in phases {
+        for step in steps {
+            ctx.step_index = Some(index);
+            let started = ctx.t0.elapsed();
+            let r = ctx.run_step(step).await;
+            let duration = ctx.t0.elapsed().saturating_sub(started);
+            let (ok, message, note) = match r {
+                Ok(note) => (true, None, note),
+                Err(m) => (false, Some(m), None),
+            };
+            log.push(StepRecord {
+                index,
+                phase,
+                kind: step.kind().to_string(),
+                detail: describe(step),
+                started_ms: ms(started),
+                duration_ms: ms(duration),
+                ok,
+                message: message.clone(),
+                note,
+            });
+            if let Some(m) = message {
+                return Some(format!(
+                    "{phase} step {} ({}) failed: {m}",
+                    index + 1,
+                    step.kind()
+                ));
+            }
+            index += 1;
+        }
+    }
+    None
+}
+
+/// The step as the scenario wrote it (placeholders unrendered, so secrets stay out).
+fn describe(step: &Step) -> String {
+    let d = format!("{step:?}");
+    // Debug of the enum is `Kind(args)`; keep the args, they are short.
+    match d.split_once('(') {
+        Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
+        None => d,
+    }
+}

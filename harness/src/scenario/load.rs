@@ -1,0 +1,241 @@
+//! Reads scenario files: typed, with `file:line:col: message` for every error.
+use std::path::{Path, PathBuf};
+
+use super::location::{Located, Location};
+use super::schema::Scenario;
+use crate::suggest::did_you_mean;
+
+/// A scenario and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    pub path: PathBuf,
+    /// Path under the scenarios root without extension, e.g. `core/sp-initiated-saml`.
+    pub id: String,
+    pub scenario: Scenario,
+}
+
+/// Parses one scenario text; `file` is only used to name locations.
+pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, Located> {
+    parse_yaml(text, file).and_then(|s: Scenario| {
+        if s.steps.is_empty() && s.expect.is_empty() {
+            Err(Located {
+                location: Location::start_of(file),
+                message: format!(
+                    "scenario {:?} has no steps and no expectations: it cannot silently do nothing",
+                    s.scenario
+                ),
+            })
+        } else {
+            Ok(s)
+        }
+    })
+}
+
+/// Typed YAML with located, readable errors (used for targets too).
+pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> Result<T, Located> {
+    serde_yaml_ng::from_str(text).map_err(|e| locate(&e, file))
+}
+
+fn locate(err: &serde_yaml_ng::Error, file: &Path) -> Located {
+    let location = err
+        .location()
+        .map(|l| Location::new(file, l.line(), l.column()))
+        .unwrap_or_else(|| Location::start_of(file));
+    let mut message = err.to_string();
+    if let Some(i) = message.find(" at line ") {
+        message.truncate(i);
+    }
+    Located {
+        location,
+        message: explain(&message),
+    }
+}
+
+/// Rewrites serde's "unknown field/variant" messages into a suggestion.
+fn explain(message: &str) -> String {
+    let (path, body) = match message.split_once(": unknown ") {
+        Some((p, rest)) if !p.contains(' ') => (Some(p), format!("unknown {rest}")),
+        _ => (None, message.to_string()),
+    };
+    let kind = if body.starts_with("unknown field") {
+        "key"
+    } else if body.starts_with("unknown variant") {
+        if path.is_some_and(|p| {
+            let last = p.rsplit('.').next().unwrap_or(p);
+            last.starts_with("steps[") || last.starts_with("setup[")
+        }) {
+            "step"
+        } else {
+            "value"
+        }
+    } else {
+        return message.to_string();
+    };
+    let ticks: Vec<&str> = body.split('`').skip(1).step_by(2).collect();
+    let Some((word, candidates)) = ticks.split_first() else {
+        return message.to_string();
+    };
+    let prefix = path.map(|p| format!("{p}: ")).unwrap_or_default();
+    let mut out = format!("{prefix}unknown {kind} '{word}'");
+    match did_you_mean(word, candidates.iter().copied()) {
+        Some(s) => out.push_str(&format!(" (did you mean '{s}'?)")),
+        None if candidates.is_empty() => out.push_str(" (no keys are allowed here)"),
+        None => out.push_str(&format!(
+            " (expected one of: {})",
+            candidates
+                .iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+    out
+}
+
+/// Reads and parses one file.
+pub fn load_file(path: &Path, root: &Path) -> Result<LoadedScenario, Located> {
+    let text = std::fs::read_to_string(path).map_err(|e| Located {
+        location: Location::start_of(path),
+        message: format!("cannot read: {e}"),
+    })?;
+    let scenario = parse_scenario(&text, path)?;
+    Ok(LoadedScenario {
+        path: path.to_path_buf(),
+        id: scenario_id(path, root),
+        scenario,
+    })
+}
+
+pub fn scenario_id(path: &Path, root: &Path) -> String {
+    let rel = path.strip_prefix(root).unwrap_or(path);
+    let rel = rel.with_extension("");
+    rel.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Every `*.yaml`/`*.yml` under `root` (or `root` itself when it is a file), sorted.
+/// Names starting with `_` or `.` are skipped (drafts, editor files).
+pub fn discover(root: &Path) -> Result<Vec<PathBuf>, Located> {
+    let mut out = Vec::new();
+    if root.is_file() {
+        out.push(root.to_path_buf());
+        return Ok(out);
+    }
+    walk(root, &mut out)?;
+    out.sort();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Located> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Located {
+        location: Location::start_of(dir),
+        message: format!("cannot read directory: {e}"),
+    })?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('_') || name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if matches!(
+            path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        ) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads every scenario under `root`: the good ones and every error.
+pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<Located>) {
+    let base = if root.is_file() {
+        root.parent().unwrap_or(root)
+    } else {
+        root
+    };
+    match discover(root) {
+        Err(e) => (Vec::new(), vec![e]),
+        Ok(paths) => {
+            let mut ok = Vec::new();
+            let mut errors = Vec::new();
+            for p in paths {
+                match load_file(&p, base) {
+                    Ok(s) => ok.push(s),
+                    Err(e) => errors.push(e),
+                }
+            }
+            (ok, errors)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        parse_scenario(text, Path::new("x.yaml"))
+            .unwrap_err()
+            .to_string()
+    }
+
+    const GOOD: &str = "scenario: s\nidp:\n  users: [{email: a@acme.test}]\nsetup:\n  - verify_domain: acme.test\n  - configure_sso: saml\nsteps:\n  - open: \"{sp.login_url}\"\n  - fill: {selector: 'input[name=email]', value: '{user.email}'}\n  - click: '#continue'\n  - idp_login: {}\n  - expect: {signed_in_as: '{user.email}'}\n";
+
+    #[test]
+    fn good_file_parses() {
+        let s = parse_scenario(GOOD, Path::new("x.yaml")).unwrap();
+        assert_eq!(s.steps.len(), 5);
+        assert_eq!(s.setup.len(), 2);
+    }
+
+    #[test]
+    fn unknown_step_gets_location_and_suggestion() {
+        let e = err(&GOOD.replace("- click:", "- clik:"));
+        assert!(e.starts_with("x.yaml:10:5: "), "{e}");
+        assert!(
+            e.contains("unknown step 'clik' (did you mean 'click'?)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_gets_location_and_suggestion() {
+        let e = err(&GOOD.replace("scenario: s", "scenario: s\ncovres: [LOGIN-1]"));
+        assert!(e.starts_with("x.yaml:2:1: "), "{e}");
+        assert!(
+            e.contains("unknown key 'covres' (did you mean 'covers'?)"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace("signed_in_as:", "signed_in_az:"));
+        assert!(e.contains("did you mean 'signed_in_as'"), "{e}");
+        assert!(e.starts_with("x.yaml:12:"), "{e}");
+    }
+
+    #[test]
+    fn unknown_placeholder_is_a_load_error() {
+        let e = err(&GOOD.replace("{sp.login_url}", "{sp.logn_url}"));
+        assert!(e.starts_with("x.yaml:8:"), "{e}");
+        assert!(e.contains("did you mean {sp.login_url}"), "{e}");
+    }
+
+    #[test]
+    fn nothing_to_do_is_an_error() {
+        let e = err("scenario: empty\n");
+        assert!(e.contains("cannot silently do nothing"), "{e}");
+        let e = err("scenario: s\nsteps:\n  - expect: {screenshot: true}\n");
+        assert!(e.contains("asserts nothing"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_located() {
+        let e = err(&GOOD.replace("scenario: s", "scenario: s\ncovers: [login-1]"));
+        assert!(e.contains("FAMILY-N"), "{e}");
+        let e = err(&GOOD.replace("scenario: s", "scenario: s\nrequires: [odic]"));
+        assert!(e.contains("did you mean 'oidc'"), "{e}");
+    }
+}

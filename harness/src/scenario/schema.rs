@@ -1,0 +1,968 @@
+//! The scenario file format (documented in scenarios/README.md). Unknown keys are errors.
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::shorthand::{Shorthand, one_or_many};
+use super::tagged::{shorthand_deserialize, tagged_enum};
+use crate::secret::Secret;
+use crate::template::Template;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Human name of the scenario.
+    pub scenario: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Behaviour IDs of the catalogue this scenario proves, e.g. `LOGIN-1`.
+    #[serde(default)]
+    pub covers: Vec<BehaviourId>,
+    /// Target capabilities; a target missing one skips the trial and says which.
+    #[serde(default)]
+    pub requires: Vec<Capability>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub idp: IdpSpec,
+    /// Admin actions through the target's admin driver, before the browser steps.
+    #[serde(default)]
+    pub setup: Vec<SetupStep>,
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// Checked after the last step; `per_target` may replace them for one target.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub expect: Vec<Expectation>,
+    #[serde(default)]
+    pub per_target: BTreeMap<String, PerTarget>,
+    /// Default poll timeout of every step, in milliseconds.
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerTarget {
+    /// Replaces the scenario's `expect` list on that target.
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub expect: Vec<Expectation>,
+}
+
+/// `LOGIN-1`, `ERR-8`...
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct BehaviourId(pub String);
+
+impl<'de> Deserialize<'de> for BehaviourId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let ok = s.split_once('-').is_some_and(|(family, n)| {
+            !family.is_empty()
+                && family.chars().all(|c| c.is_ascii_uppercase())
+                && !n.is_empty()
+                && n.chars().all(|c| c.is_ascii_digit())
+        });
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "behaviour ID {s:?} is not of the form FAMILY-N (e.g. LOGIN-1)"
+            )))
+        }
+    }
+}
+
+impl fmt::Display for BehaviourId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What a target can do; scenarios require them, target descriptors list them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    Saml,
+    Oidc,
+    IdpInitiated,
+    TileUrl,
+    DomainVerification,
+    EnforceSso,
+    PasswordLogin,
+    SocialLogin,
+    /// The target's clock can be moved (`advance_clock: {on: target}`).
+    TestClock,
+    /// The SSO lookup request can be blocked (ERR-4).
+    SsoLookupBlock,
+    PlatformOrg,
+    SpMetadata,
+    EncryptedAssertions,
+    WorkspaceSwitcher,
+    /// Set-up through an admin API (not by hand).
+    AdminApi,
+}
+
+impl fmt::Display for Capability {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        f.write_str(&s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Protocol {
+    #[default]
+    Saml,
+    Oidc,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Profile {
+    Okta,
+    Entra,
+    Google,
+    Authentik,
+    Keycloak,
+    #[default]
+    Generic,
+}
+
+/// The mock IdP tenant made fresh for every trial.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpSpec {
+    #[serde(default)]
+    pub protocol: Protocol,
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default)]
+    pub users: Vec<IdpUser>,
+    /// Fault names of the mock IdP (`mock-idp faults`), applied to every response.
+    #[serde(default)]
+    pub faults: Vec<String>,
+    #[serde(default)]
+    pub clock: Option<ClockSpec>,
+    #[serde(default)]
+    pub saml: Option<SamlOptions>,
+    #[serde(default)]
+    pub oidc: Option<OidcOptions>,
+    /// Dashboard tiles; by default one `workspace` and one `platform` tile linking to the
+    /// organisation's Tile URLs.
+    #[serde(default)]
+    pub apps: Option<Vec<IdpApp>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpUser {
+    pub email: String,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    /// Generated per trial when absent.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    pub claims: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClockSpec {
+    pub offset: Span,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SignWhat {
+    Assertion,
+    Response,
+    Both,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SamlOptions {
+    #[serde(default)]
+    pub sign: Option<SignWhat>,
+    #[serde(default)]
+    pub sha1: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcOptions {
+    #[serde(default)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+    /// Redirect URIs registered at the IdP; default: the SP's OIDC redirect URI.
+    #[serde(default)]
+    pub redirect_uris: Option<Vec<Template>>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppMode {
+    #[default]
+    Link,
+    IdpInitiated,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpApp {
+    pub name: String,
+    pub url: Template,
+    #[serde(default)]
+    pub mode: AppMode,
+}
+
+/// A signed duration: `8d`, `-2h`, `90s`, `15m`, or a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Span {
+    pub seconds: i64,
+}
+
+impl Span {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim();
+        let (num, unit) = match t.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], c),
+            _ => (t, 's'),
+        };
+        let n: i64 = num
+            .trim()
+            .parse()
+            .map_err(|_| format!("duration {s:?}: expected e.g. 8d, -2h, 15m, 90s"))?;
+        let mult = match unit {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            other => {
+                return Err(format!(
+                    "duration {s:?}: unknown unit '{other}' (s, m, h, d)"
+                ));
+            }
+        };
+        n.checked_mul(mult)
+            .map(|seconds| Self { seconds })
+            .ok_or_else(|| format!("duration {s:?} is too large"))
+    }
+}
+
+impl<'de> Deserialize<'de> for Span {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Span;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as 8d, -2h, 15m, 90s")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Span, E> {
+                Span::parse(v).map_err(E::custom)
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Span, E> {
+                Ok(Span { seconds: v })
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Span, E> {
+                i64::try_from(v)
+                    .map(|seconds| Span { seconds })
+                    .map_err(|_| E::custom("duration too large"))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Admin and control actions allowed before the browser steps.
+#[derive(Debug, Clone)]
+pub enum SetupStep {
+    CreateOrg(OrgArgs),
+    AddUser(SpUserArgs),
+    AddDomain(DomainArgs),
+    CheckDomain(CheckDomainArgs),
+    VerifyDomain(DomainArgs),
+    ConfigureSso(SsoArgs),
+    EnableSso(bool),
+    EnforceSso(bool),
+    /// `tile: { active: platform }`: which Tile URL of the SP is active.
+    Tile(TileSetup),
+    ActiveTile(TileKind),
+    BlockSsoLookup(bool),
+    SetFault(FaultArgs),
+    AdvanceClock(ClockArgs),
+    PublishTxt(TxtArgs),
+    RemoveTxt(TxtArgs),
+    UpdateIdpUser(IdpUserUpdate),
+}
+
+/// Browser steps, and every setup action again for flows that interleave both.
+#[derive(Debug, Clone)]
+pub enum Step {
+    Open(Template),
+    Click(ClickArgs),
+    Fill(FillArgs),
+    Select(SelectArgs),
+    Submit(Template),
+    WaitFor(WaitArgs),
+    IdpLogin(IdpLoginArgs),
+    /// Click a tile on the mock IdP dashboard (signs in to the IdP first if asked to).
+    Tile(TileArgs),
+    Expect(Expectation),
+    Screenshot(ScreenshotArgs),
+    CreateOrg(OrgArgs),
+    AddUser(SpUserArgs),
+    AddDomain(DomainArgs),
+    CheckDomain(CheckDomainArgs),
+    VerifyDomain(DomainArgs),
+    ConfigureSso(SsoArgs),
+    EnableSso(bool),
+    EnforceSso(bool),
+    ActiveTile(TileKind),
+    BlockSsoLookup(bool),
+    SetFault(FaultArgs),
+    AdvanceClock(ClockArgs),
+    PublishTxt(TxtArgs),
+    RemoveTxt(TxtArgs),
+    UpdateIdpUser(IdpUserUpdate),
+}
+
+impl From<SetupStep> for Step {
+    fn from(s: SetupStep) -> Self {
+        match s {
+            SetupStep::CreateOrg(a) => Step::CreateOrg(a),
+            SetupStep::AddUser(a) => Step::AddUser(a),
+            SetupStep::AddDomain(a) => Step::AddDomain(a),
+            SetupStep::CheckDomain(a) => Step::CheckDomain(a),
+            SetupStep::VerifyDomain(a) => Step::VerifyDomain(a),
+            SetupStep::ConfigureSso(a) => Step::ConfigureSso(a),
+            SetupStep::EnableSso(a) => Step::EnableSso(a),
+            SetupStep::EnforceSso(a) => Step::EnforceSso(a),
+            SetupStep::Tile(a) => Step::ActiveTile(a.active),
+            SetupStep::ActiveTile(a) => Step::ActiveTile(a),
+            SetupStep::BlockSsoLookup(a) => Step::BlockSsoLookup(a),
+            SetupStep::SetFault(a) => Step::SetFault(a),
+            SetupStep::AdvanceClock(a) => Step::AdvanceClock(a),
+            SetupStep::PublishTxt(a) => Step::PublishTxt(a),
+            SetupStep::RemoveTxt(a) => Step::RemoveTxt(a),
+            SetupStep::UpdateIdpUser(a) => Step::UpdateIdpUser(a),
+        }
+    }
+}
+
+impl Step {
+    /// The step's name as written in YAML, for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Step::Open(_) => "open",
+            Step::Click(_) => "click",
+            Step::Fill(_) => "fill",
+            Step::Select(_) => "select",
+            Step::Submit(_) => "submit",
+            Step::WaitFor(_) => "wait_for",
+            Step::IdpLogin(_) => "idp_login",
+            Step::Tile(_) => "tile",
+            Step::Expect(_) => "expect",
+            Step::Screenshot(_) => "screenshot",
+            Step::CreateOrg(_) => "create_org",
+            Step::AddUser(_) => "add_user",
+            Step::AddDomain(_) => "add_domain",
+            Step::CheckDomain(_) => "check_domain",
+            Step::VerifyDomain(_) => "verify_domain",
+            Step::ConfigureSso(_) => "configure_sso",
+            Step::EnableSso(_) => "enable_sso",
+            Step::EnforceSso(_) => "enforce_sso",
+            Step::ActiveTile(_) => "active_tile",
+            Step::BlockSsoLookup(_) => "block_sso_lookup",
+            Step::SetFault(_) => "set_fault",
+            Step::AdvanceClock(_) => "advance_clock",
+            Step::PublishTxt(_) => "publish_txt",
+            Step::RemoveTxt(_) => "remove_txt",
+            Step::UpdateIdpUser(_) => "update_idp_user",
+        }
+    }
+
+    /// True for steps that go through the target's admin driver.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Step::CreateOrg(_)
+                | Step::AddUser(_)
+                | Step::AddDomain(_)
+                | Step::CheckDomain(_)
+                | Step::VerifyDomain(_)
+                | Step::ConfigureSso(_)
+                | Step::EnableSso(_)
+                | Step::EnforceSso(_)
+                | Step::ActiveTile(_)
+                | Step::BlockSsoLookup(_)
+        )
+    }
+}
+
+fn template(s: &str) -> Result<Template, String> {
+    Template::parse(s)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct ClickArgs {
+    pub selector: Template,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+impl Shorthand for ClickArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a CSS selector";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            selector: template(s)?,
+            timeout_ms: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FillArgs {
+    pub selector: Template,
+    pub value: Template,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectArgs {
+    pub selector: Template,
+    #[serde(default)]
+    pub value: Option<Template>,
+    #[serde(default)]
+    pub label: Option<Template>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct WaitArgs {
+    pub selector: Template,
+    /// Wait until the element also holds this text.
+    #[serde(default)]
+    pub text: Option<Template>,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+impl Shorthand for WaitArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a CSS selector";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            selector: template(s)?,
+            text: None,
+            timeout_ms: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct IdpLoginArgs {
+    /// Email of one of the scenario's IdP users; default the first.
+    #[serde(default)]
+    pub user: Option<Template>,
+    /// Default: that user's password.
+    #[serde(default)]
+    pub password: Option<Template>,
+}
+impl Shorthand for IdpLoginArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "an email";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            user: Some(template(s)?),
+            password: None,
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct TileArgs {
+    /// `data-app` of the tile.
+    pub app: Template,
+    /// Sign in to the IdP when the dashboard asks (default true).
+    #[serde(default)]
+    pub login: Option<bool>,
+}
+impl Shorthand for TileArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "an app name";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            app: template(s)?,
+            login: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct ScreenshotArgs {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+impl Shorthand for ScreenshotArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a name";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            name: Some(s.to_string()),
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Plan {
+    #[default]
+    Enterprise,
+    Edu,
+    Team,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Billing {
+    #[default]
+    Custom,
+    Unlimited,
+    Other,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct OrgArgs {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub plan: Plan,
+    #[serde(default)]
+    pub billing: Billing,
+}
+impl Shorthand for OrgArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "an organisation name";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            name: Some(s.to_string()),
+            ..Self::default()
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Owner,
+    #[default]
+    Member,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInMethod {
+    Password,
+    Social,
+    Sso,
+    Invited,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpUserArgs {
+    pub email: Template,
+    #[serde(default)]
+    pub role: Role,
+    pub method: SignInMethod,
+    #[serde(default)]
+    pub password: Option<Template>,
+    #[serde(default)]
+    pub given_name: Option<Template>,
+    #[serde(default)]
+    pub family_name: Option<Template>,
+    /// The admin driver must refuse with a message containing this text.
+    #[serde(default)]
+    pub expect_error: Option<Template>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct DomainArgs {
+    pub domain: Template,
+    #[serde(default)]
+    pub expect_error: Option<Template>,
+}
+impl Shorthand for DomainArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a domain";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            domain: template(s)?,
+            expect_error: None,
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        // the domain of the first IdP user
+        Self::from_scalar("{user.domain}")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DomainStatus {
+    Pending,
+    Verified,
+    Expired,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct CheckDomainArgs {
+    pub domain: Template,
+    /// Fails the step when the check answers another status.
+    #[serde(default)]
+    pub expect: Option<DomainStatus>,
+}
+impl Shorthand for CheckDomainArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a domain";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            domain: template(s)?,
+            expect: None,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct SsoArgs {
+    /// Default: the scenario's `idp.protocol`.
+    #[serde(default)]
+    pub protocol: Option<Protocol>,
+    /// SAML: default `{idp.sso_url}`.
+    #[serde(default)]
+    pub sso_url: Option<Template>,
+    /// SAML: default `{idp.certificate_pem}`.
+    #[serde(default)]
+    pub certificate_pem: Option<Template>,
+    /// OIDC: default the profile's name.
+    #[serde(default)]
+    pub idp_name: Option<Template>,
+    /// OIDC: default `{idp.discovery_url}`.
+    #[serde(default)]
+    pub discovery_url: Option<Template>,
+    #[serde(default)]
+    pub expect_error: Option<Template>,
+}
+impl Shorthand for SsoArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "saml or oidc";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        let protocol = match s {
+            "saml" => Protocol::Saml,
+            "oidc" => Protocol::Oidc,
+            other => return Err(format!("unknown protocol {other:?}: saml or oidc")),
+        };
+        Ok(Self {
+            protocol: Some(protocol),
+            ..Self::default()
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TileKind {
+    Workspace,
+    Platform,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TileSetup {
+    pub active: TileKind,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultScope {
+    /// Every response until changed.
+    #[default]
+    Tenant,
+    /// The next response only.
+    Next,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct FaultArgs {
+    pub faults: Vec<String>,
+    #[serde(default)]
+    pub scope: FaultScope,
+}
+impl Shorthand for FaultArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a fault name";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            faults: vec![s.to_string()],
+            scope: FaultScope::Tenant,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClockOwner {
+    #[default]
+    Idp,
+    Target,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct ClockArgs {
+    pub by: Span,
+    #[serde(default)]
+    pub on: ClockOwner,
+}
+impl Shorthand for ClockArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "a duration such as 8d";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            by: Span::parse(s)?,
+            on: ClockOwner::Idp,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct TxtArgs {
+    /// Default `{domain.txt_name}`.
+    #[serde(default)]
+    pub name: Option<Template>,
+    /// Default `{domain.txt_value}`.
+    #[serde(default)]
+    pub value: Option<Template>,
+}
+impl Shorthand for TxtArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Self::deserialize(d)
+    }
+    const SHORT: &'static str = "nothing (the last added domain's record)";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Err(format!(
+            "{s:?}: write publish_txt: {{}} for the last added domain's record, or {{name: ..., value: ...}}"
+        ))
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdpUserUpdate {
+    /// Which user (default the first).
+    #[serde(default)]
+    pub user: Option<Template>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub given_name: Option<String>,
+    #[serde(default)]
+    pub family_name: Option<String>,
+    #[serde(default)]
+    pub groups: Option<Vec<String>>,
+    #[serde(default)]
+    pub attributes: Option<BTreeMap<String, Vec<String>>>,
+}
+
+/// One check on the browser's state; every field given must hold (each polls until its
+/// timeout). `screenshot: true` also keeps a screenshot.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct Expectation {
+    /// Text somewhere on the page.
+    #[serde(default)]
+    pub text: Option<Template>,
+    /// Text nowhere on the page.
+    #[serde(default)]
+    pub absent_text: Option<Template>,
+    /// The current URL contains this.
+    #[serde(default)]
+    pub url: Option<Template>,
+    /// HTTP status of the last document the browser loaded.
+    #[serde(default)]
+    pub status: Option<u16>,
+    /// The target's signed-in marker shows this email.
+    #[serde(default)]
+    pub signed_in_as: Option<Template>,
+    /// `false`: the target's signed-in marker is absent.
+    #[serde(default)]
+    pub signed_in: Option<bool>,
+    /// The target's error element holds this text.
+    #[serde(default)]
+    pub error: Option<Template>,
+    /// The target's display-name element holds this text.
+    #[serde(default)]
+    pub display_name: Option<Template>,
+    /// A CSS selector that must match.
+    #[serde(default)]
+    pub element: Option<Template>,
+    /// A CSS selector that must not match.
+    #[serde(default)]
+    pub absent_element: Option<Template>,
+    #[serde(default)]
+    pub screenshot: bool,
+    #[serde(default)]
+    pub timeout_ms: Option<u64>,
+}
+
+impl<'de> Deserialize<'de> for Expectation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let e = Expectation::deserialize(d)?;
+        if e.is_empty() {
+            return Err(serde::de::Error::custom(
+                "expectation asserts nothing: give at least one of text, absent_text, url, status, \
+                 signed_in_as, signed_in, error, display_name, element, absent_element",
+            ));
+        }
+        Ok(e)
+    }
+}
+
+impl Expectation {
+    pub fn is_empty(&self) -> bool {
+        self.text.is_none()
+            && self.absent_text.is_none()
+            && self.url.is_none()
+            && self.status.is_none()
+            && self.signed_in_as.is_none()
+            && self.signed_in.is_none()
+            && self.error.is_none()
+            && self.display_name.is_none()
+            && self.element.is_none()
+            && self.absent_element.is_none()
+    }
+}
+
+shorthand_deserialize!(
+    ClickArgs,
+    WaitArgs,
+    IdpLoginArgs,
+    TileArgs,
+    ScreenshotArgs,
+    OrgArgs,
+    DomainArgs,
+    CheckDomainArgs,
+    SsoArgs,
+    FaultArgs,
+    ClockArgs,
+    TxtArgs
+);
+
+tagged_enum!(SetupStep, "a setup step", {
+    "create_org" => CreateOrg(OrgArgs),
+    "add_user" => AddUser(SpUserArgs),
+    "add_domain" => AddDomain(DomainArgs),
+    "check_domain" => CheckDomain(CheckDomainArgs),
+    "verify_domain" => VerifyDomain(DomainArgs),
+    "configure_sso" => ConfigureSso(SsoArgs),
+    "enable_sso" => EnableSso(bool),
+    "enforce_sso" => EnforceSso(bool),
+    "tile" => Tile(TileSetup),
+    "active_tile" => ActiveTile(TileKind),
+    "block_sso_lookup" => BlockSsoLookup(bool),
+    "set_fault" => SetFault(FaultArgs),
+    "advance_clock" => AdvanceClock(ClockArgs),
+    "publish_txt" => PublishTxt(TxtArgs),
+    "remove_txt" => RemoveTxt(TxtArgs),
+    "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
+});
+
+tagged_enum!(Step, "a step", {
+    "open" => Open(Template),
+    "click" => Click(ClickArgs),
+    "fill" => Fill(FillArgs),
+    "select" => Select(SelectArgs),
+    "submit" => Submit(Template),
+    "wait_for" => WaitFor(WaitArgs),
+    "idp_login" => IdpLogin(IdpLoginArgs),
+    "tile" => Tile(TileArgs),
+    "expect" => Expect(Expectation),
+    "screenshot" => Screenshot(ScreenshotArgs),
+    "create_org" => CreateOrg(OrgArgs),
+    "add_user" => AddUser(SpUserArgs),
+    "add_domain" => AddDomain(DomainArgs),
+    "check_domain" => CheckDomain(CheckDomainArgs),
+    "verify_domain" => VerifyDomain(DomainArgs),
+    "configure_sso" => ConfigureSso(SsoArgs),
+    "enable_sso" => EnableSso(bool),
+    "enforce_sso" => EnforceSso(bool),
+    "active_tile" => ActiveTile(TileKind),
+    "block_sso_lookup" => BlockSsoLookup(bool),
+    "set_fault" => SetFault(FaultArgs),
+    "advance_clock" => AdvanceClock(ClockArgs),
+    "publish_txt" => PublishTxt(TxtArgs),
+    "remove_txt" => RemoveTxt(TxtArgs),
+    "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
+});

@@ -1,0 +1,554 @@
+//! One function per step kind. Every wait polls with a timeout; nothing sleeps blindly.
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::admin::MANUAL_NOTE;
+use crate::scenario::schema::*;
+use crate::secret::Secret;
+use crate::trial::{TrialCtx, check_refusal};
+
+/// A step's note for the log, or why it failed.
+pub type StepResult = Result<Option<String>, String>;
+
+fn css_string(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl TrialCtx<'_> {
+    pub async fn run_step(&mut self, step: &Step) -> StepResult {
+        let r = self.dispatch(step).await;
+        self.collect_http().await;
+        r
+    }
+
+    async fn dispatch(&mut self, step: &Step) -> StepResult {
+        match step {
+            Step::Open(url) => {
+                let url = self.render(url)?;
+                self.browser.goto(&url).await.map_err(|e| e.to_string())?;
+                Ok(None)
+            }
+            Step::Click(a) => {
+                let sel = self.render(&a.selector)?;
+                let el = self
+                    .browser
+                    .wait_element(&sel, self.timeout(a.timeout_ms))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                el.click()
+                    .await
+                    .map_err(|e| format!("click {sel:?}: {e}"))?;
+                Ok(None)
+            }
+            Step::Fill(a) => {
+                let sel = self.render(&a.selector)?;
+                let value = self.render(&a.value)?;
+                if a.value.has_secret() {
+                    self.secrets.push(value.clone());
+                }
+                self.fill(&sel, &value).await?;
+                Ok(None)
+            }
+            Step::Select(a) => {
+                let sel = self.render(&a.selector)?;
+                let el = self
+                    .browser
+                    .wait_element(&sel, self.default_timeout)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                match (&a.value, &a.label) {
+                    (Some(v), _) => el.select_by_value(&self.render(v)?).await,
+                    (None, Some(l)) => el.select_by_label(&self.render(l)?).await,
+                    (None, None) => return Err("select needs a value or a label".into()),
+                }
+                .map_err(|e| format!("select in {sel:?}: {e}"))?;
+                Ok(None)
+            }
+            Step::Submit(sel) => {
+                let sel = self.render(sel)?;
+                let el = self
+                    .browser
+                    .wait_element(&sel, self.default_timeout)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let tag = el.tag_name().await.unwrap_or_default();
+                if tag.eq_ignore_ascii_case("form") {
+                    let arg = serde_json::to_value(&el).map_err(|e| e.to_string())?;
+                    self.browser
+                        .client
+                        .execute("arguments[0].requestSubmit();", vec![arg])
+                        .await
+                        .map_err(|e| format!("submit {sel:?}: {e}"))?;
+                } else {
+                    el.click()
+                        .await
+                        .map_err(|e| format!("submit {sel:?}: {e}"))?;
+                }
+                Ok(None)
+            }
+            Step::WaitFor(a) => {
+                let sel = self.render(&a.selector)?;
+                let want = a.text.as_ref().map(|t| self.render(t)).transpose()?;
+                self.wait_for(&sel, want.as_deref(), self.timeout(a.timeout_ms))
+                    .await?;
+                Ok(None)
+            }
+            Step::IdpLogin(a) => self.idp_login(a).await,
+            Step::Tile(a) => self.tile(a).await,
+            Step::Expect(e) => crate::expect::check(self, e).await,
+            Step::Screenshot(a) => {
+                let name = a
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("step {}", self.step_index.unwrap_or(0) + 1));
+                self.capture(&name).await?;
+                Ok(None)
+            }
+            Step::CreateOrg(a) => self.create_org(a).await.map(|_| None),
+            Step::AddUser(a) => self.add_user(a).await,
+            Step::AddDomain(a) => self.add_domain(a).await,
+            Step::CheckDomain(a) => self.check_domain(a).await,
+            Step::VerifyDomain(a) => self.verify_domain(a).await,
+            Step::ConfigureSso(a) => self.configure_sso(a).await,
+            Step::EnableSso(on) => {
+                let org = self.org_id().await?;
+                let r = self.admin.set_sso(&org, *on).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::EnforceSso(on) => {
+                let org = self.org_id().await?;
+                let r = self.admin.set_enforce(&org, *on).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::ActiveTile(kind) => {
+                let org = self.org_id().await?;
+                let v = serde_json::to_value(kind).map_err(|e| e.to_string())?;
+                let r = self.admin.set_tile(&org, &v).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::BlockSsoLookup(on) => {
+                let r = self.admin.block_sso_lookup(*on).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::SetFault(a) => {
+                let (idp, tenant) = self.idp()?;
+                idp.set_faults(&tenant.id, &a.faults, a.scope == FaultScope::Next)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(None)
+            }
+            Step::AdvanceClock(a) => match a.on {
+                ClockOwner::Idp => {
+                    let (idp, tenant) = self.idp()?;
+                    let offset = self.idp_clock.saturating_add(a.by.seconds);
+                    idp.set_clock(&tenant.id, offset)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.idp_clock = offset;
+                    Ok(Some(format!("mock IdP clock now {offset:+} s")))
+                }
+                ClockOwner::Target => {
+                    let offset = self.target_clock.saturating_add(a.by.seconds);
+                    check_refusal(self.admin.set_clock(offset).await, None)?;
+                    self.target_clock = offset;
+                    Ok(Some(format!("target clock now {offset:+} s")))
+                }
+            },
+            Step::PublishTxt(a) | Step::RemoveTxt(a) => {
+                let name = self.render_opt(a.name.as_ref(), "{domain.txt_name}")?;
+                let value = self.render_opt(a.value.as_ref(), "{domain.txt_value}")?;
+                let (idp, _) = self.idp()?;
+                if matches!(step, Step::PublishTxt(_)) {
+                    idp.add_txt(&name, &value).await
+                } else {
+                    idp.remove_txt(&name, &value).await
+                }
+                .map_err(|e| e.to_string())?;
+                Ok(Some(format!("TXT {name}")))
+            }
+            Step::UpdateIdpUser(a) => self.update_idp_user(a).await,
+        }
+    }
+
+    fn manual_note(&self) -> Option<String> {
+        self.admin.is_manual().then(|| MANUAL_NOTE.to_string())
+    }
+
+    async fn fill(&mut self, sel: &str, value: &str) -> Result<(), String> {
+        let el = self
+            .browser
+            .wait_element(sel, self.default_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        el.clear()
+            .await
+            .map_err(|e| format!("clear {sel:?}: {e}"))?;
+        el.send_keys(value)
+            .await
+            .map_err(|e| format!("type into {sel:?}: {e}"))
+    }
+
+    async fn wait_for(
+        &mut self,
+        sel: &str,
+        text: Option<&str>,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(actual) = self.browser.element_text(sel).await {
+                match text {
+                    None => return Ok(()),
+                    Some(want) if actual.contains(want) => return Ok(()),
+                    Some(want) if Instant::now() >= deadline => {
+                        return Err(format!(
+                            "{sel:?} never held the expected text within {} ms:\n  - expected to contain: {want:?}\n  + actual: {actual:?}",
+                            timeout.as_millis()
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            if Instant::now() >= deadline {
+                let url = self.browser.current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "no element matches {sel:?} after {} ms (page {url})",
+                    timeout.as_millis()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn idp_login(&mut self, a: &IdpLoginArgs) -> StepResult {
+        let email = self.render_opt(a.user.as_ref(), "{user.email}")?;
+        let password = match &a.password {
+            Some(p) => Secret::new(self.render(p)?),
+            None => self
+                .user_by_email(&email)
+                .map(|(_, p)| p.clone())
+                .ok_or_else(|| {
+                    format!("idp_login: {email} is not one of the scenario's idp users")
+                })?,
+        };
+        self.secrets.push(password.expose().to_string());
+        self.fill("input[name=username]", &email).await?;
+        self.fill("input[name=password]", password.expose()).await?;
+        let button = self
+            .browser
+            .wait_element("button#login", self.default_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        button
+            .click()
+            .await
+            .map_err(|e| format!("click button#login: {e}"))?;
+        Ok(Some(format!("signed in to the IdP as {email}")))
+    }
+
+    async fn tile(&mut self, a: &TileArgs) -> StepResult {
+        let app = self.render(&a.app)?;
+        let dashboard = self
+            .idp()?
+            .1
+            .saml
+            .as_ref()
+            .and_then(|s| s.dashboard_url.clone())
+            .ok_or("the mock IdP tenant has no dashboard URL")?;
+        let current = self.browser.current_url().await.unwrap_or_default();
+        if !current.starts_with(&dashboard) {
+            self.browser
+                .goto(&dashboard)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let tile = format!("a.tile[data-app=\"{}\"]", css_string(&app));
+        let deadline = Instant::now() + self.default_timeout;
+        let mut logged_in = false;
+        loop {
+            if self.browser.has_element(&tile).await {
+                break;
+            }
+            if !logged_in
+                && a.login != Some(false)
+                && self.browser.has_element("input[name=username]").await
+            {
+                self.idp_login(&IdpLoginArgs::default()).await?;
+                logged_in = true;
+            }
+            if Instant::now() >= deadline {
+                let url = self.browser.current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "no tile {tile} on the IdP dashboard after {} ms (page {url})",
+                    self.default_timeout.as_millis()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let el = self
+            .browser
+            .wait_element(&tile, self.default_timeout)
+            .await
+            .map_err(|e| e.to_string())?;
+        el.click().await.map_err(|e| format!("click {tile}: {e}"))?;
+        self.used_tile = true;
+        Ok(None)
+    }
+
+    /// The organisation of this trial, created on first use.
+    pub async fn org_id(&mut self) -> Result<String, String> {
+        if let Some(o) = &self.org {
+            return Ok(o.org_id.clone());
+        }
+        self.create_org(&OrgArgs::default()).await
+    }
+
+    async fn create_org(&mut self, a: &OrgArgs) -> Result<String, String> {
+        let name = a.name.clone().unwrap_or_else(|| "Acme".to_string());
+        let plan = serde_json::to_value(a.plan).map_err(|e| e.to_string())?;
+        let billing = serde_json::to_value(a.billing).map_err(|e| e.to_string())?;
+        let org = self
+            .admin
+            .create_org(&name, &plan, &billing)
+            .await
+            .map_err(|e| e.to_string())?;
+        self.learn_org(&org, &name)?;
+        let id = org.org_id.clone();
+        self.org = Some(org);
+        self.tell_idp_about_sp().await?;
+        Ok(id)
+    }
+
+    /// The mock IdP learns the SP's values (audience, ACS) and gets its dashboard tiles.
+    async fn tell_idp_about_sp(&mut self) -> Result<(), String> {
+        let Ok((idp, tenant)) = self.idp() else {
+            return Ok(());
+        };
+        let tenant_id = tenant.id.clone();
+        let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
+        if let (Some(entity), Some(acs)) = (get("sp.entity_id"), get("sp.acs_url")) {
+            let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url") });
+            idp.put_sp(&tenant_id, &sp)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        let apps: Vec<Value> = match &self.scenario.idp.apps {
+            Some(apps) => apps
+                .iter()
+                .map(|a| Ok(json!({ "name": a.name, "url": self.render(&a.url)?, "mode": a.mode })))
+                .collect::<Result<_, String>>()?,
+            None => ["workspace", "platform"]
+                .iter()
+                .filter_map(|k| {
+                    get(&format!("sp.tile_url.{k}"))
+                        .map(|url| json!({ "name": k, "url": url, "mode": "link" }))
+                })
+                .collect(),
+        };
+        if !apps.is_empty() {
+            idp.put_apps(&tenant_id, &Value::Array(apps))
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
+    async fn add_user(&mut self, a: &SpUserArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let mut body = json!({
+            "email": self.render(&a.email)?,
+            "role": a.role,
+            "method": a.method,
+        });
+        if let Some(p) = &a.password {
+            let p = self.render(p)?;
+            self.secrets.push(p.clone());
+            body["password"] = json!(p);
+        }
+        if let Some(g) = &a.given_name {
+            body["given_name"] = json!(self.render(g)?);
+        }
+        if let Some(f) = &a.family_name {
+            body["family_name"] = json!(self.render(f)?);
+        }
+        let expected = a
+            .expect_error
+            .as_ref()
+            .map(|t| self.render(t))
+            .transpose()?;
+        let r = self.admin.add_user(&org, body).await;
+        check_refusal(r, expected).map(|_| self.manual_note())
+    }
+
+    async fn add_domain(&mut self, a: &DomainArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let domain = self.render(&a.domain)?;
+        let expected = a
+            .expect_error
+            .as_ref()
+            .map(|t| self.render(t))
+            .transpose()?;
+        let r = self.admin.add_domain(&org, &domain).await;
+        self.vars.set("domain.name", &domain);
+        match check_refusal(r, expected)? {
+            Some(Some(attempt)) => {
+                self.vars.set("domain.txt_name", &attempt.txt_name);
+                self.vars.set("domain.txt_value", &attempt.txt_value);
+                Ok(Some(format!("TXT {} to publish", attempt.txt_name)))
+            }
+            Some(None) => Ok(self.manual_note()),
+            None => Ok(Some("refused as expected".into())),
+        }
+    }
+
+    async fn check_domain(&mut self, a: &CheckDomainArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let domain = self.render(&a.domain)?;
+        let r = self.admin.check_domain(&org, &domain).await;
+        let Some(result) = check_refusal(r, None)?.flatten() else {
+            return Ok(self.manual_note());
+        };
+        if let Some(want) = a.expect {
+            let want = serde_json::to_value(want).map_err(|e| e.to_string())?;
+            if want.as_str() != Some(result.status.as_str()) {
+                return Err(format!(
+                    "domain {domain} check:\n  - expected status: {want}\n  + actual: {:?}{}",
+                    result.status,
+                    result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                ));
+            }
+        }
+        Ok(Some(format!("status {}", result.status)))
+    }
+
+    async fn verify_domain(&mut self, a: &DomainArgs) -> StepResult {
+        let added = self.add_domain(a).await?;
+        if a.expect_error.is_some() || self.admin.is_manual() {
+            return Ok(added);
+        }
+        let domain = self.render(&a.domain)?;
+        let name = self.vars.get("domain.txt_name")?.to_string();
+        let value = self.vars.get("domain.txt_value")?.to_string();
+        let (idp, _) = self.idp()?;
+        idp.add_txt(&name, &value)
+            .await
+            .map_err(|e| e.to_string())?;
+        let org = self.org_id().await?;
+        let deadline = Instant::now() + self.default_timeout;
+        loop {
+            let r = self.admin.check_domain(&org, &domain).await;
+            let result = check_refusal(r, None)?.flatten();
+            match result {
+                Some(c) if c.status == "verified" => return Ok(Some(format!("{domain} verified"))),
+                Some(c) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "domain {domain} not verified after publishing TXT {name}: status {}{}",
+                        c.status,
+                        c.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    ));
+                }
+                None => return Ok(self.manual_note()),
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    async fn configure_sso(&mut self, a: &SsoArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let protocol = a.protocol.unwrap_or(self.scenario.idp.protocol);
+        let expected = a
+            .expect_error
+            .as_ref()
+            .map(|t| self.render(t))
+            .transpose()?;
+        let r = match protocol {
+            Protocol::Saml => {
+                let sso_url = self.render_opt(a.sso_url.as_ref(), "{idp.sso_url}")?;
+                let cert = self.render_opt(a.certificate_pem.as_ref(), "{idp.certificate_pem}")?;
+                self.admin.configure_saml(&org, &sso_url, &cert).await
+            }
+            Protocol::Oidc => {
+                let client_id = format!("sp-{org}");
+                let secret = Secret::generate("client-secret");
+                self.secrets.push(secret.expose().to_string());
+                let (idp, tenant) = self.idp()?;
+                let tenant_id = tenant.id.clone();
+                let opts = self.scenario.idp.oidc.clone().unwrap_or_default();
+                let redirect_uris = match &opts.redirect_uris {
+                    Some(list) => list
+                        .iter()
+                        .map(|t| self.render(t))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => vec![self.vars.get("sp.oidc_redirect_uri")?.to_string()],
+                };
+                let client = json!({
+                    "client_id": client_id,
+                    "client_secret": secret.expose(),
+                    "redirect_uris": redirect_uris,
+                    "scopes": opts.scopes.clone().unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
+                    "allowed_groups": opts.allowed_groups,
+                });
+                idp.add_oidc_client(&tenant_id, &client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                self.vars.set("idp.client_id", &client_id);
+                let name = self.render_opt(a.idp_name.as_ref(), "")?;
+                let name = if name.is_empty() {
+                    format!("{:?}", self.scenario.idp.profile)
+                } else {
+                    name
+                };
+                let discovery = self.render_opt(a.discovery_url.as_ref(), "{idp.discovery_url}")?;
+                self.admin
+                    .configure_oidc(&org, &name, &client_id, &secret, &discovery)
+                    .await
+            }
+        };
+        check_refusal(r, expected).map(|_| self.manual_note())
+    }
+
+    async fn update_idp_user(&mut self, a: &IdpUserUpdate) -> StepResult {
+        let email = self.render_opt(a.user.as_ref(), "{user.email}")?;
+        let mut changes = json!({});
+        if let Some(e) = &a.email {
+            changes["email"] = json!(e);
+        }
+        if let Some(g) = &a.given_name {
+            changes["given_name"] = json!(g);
+        }
+        if let Some(f) = &a.family_name {
+            changes["family_name"] = json!(f);
+        }
+        if let Some(g) = &a.groups {
+            changes["groups"] = json!(g);
+        }
+        if let Some(at) = &a.attributes {
+            changes["attributes"] = json!(at);
+        }
+        let (idp, tenant) = self.idp()?;
+        idp.patch_user(&tenant.id, &email, &changes)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(new) = &a.email {
+            // Later steps sign in with the new address; the password stays.
+            if let Some(i) = self
+                .users
+                .iter()
+                .position(|(u, _)| u.email.eq_ignore_ascii_case(&email))
+            {
+                self.users[i].0.email = new.clone();
+                let key = if i == 0 {
+                    "user.email".to_string()
+                } else {
+                    format!("users.{i}.email")
+                };
+                self.vars.set(&key, new);
+                if i == 0 {
+                    self.vars.set("users.0.email", new);
+                }
+            }
+        }
+        Ok(None)
+    }
+}

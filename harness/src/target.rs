@@ -1,0 +1,290 @@
+//! Target descriptors (`targets/*.yaml`): how an SP is started, what it can do, how it is
+//! administered and how success and failure show in its pages. Documented in targets/README.md.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::scenario::load::parse_yaml;
+use crate::scenario::location::{Located, Location};
+use crate::scenario::schema::Capability;
+use crate::scenario::tagged::tagged_enum;
+use crate::template::Template;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDescriptor {
+    /// The trial name prefix: `NAME::path/file`.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub launch: Launch,
+    #[serde(default)]
+    pub capabilities: BTreeSet<Capability>,
+    pub admin: AdminDriverSpec,
+    /// URLs the admin driver cannot learn (templates over `{sp.base_url}` and `{org.id}`).
+    #[serde(default)]
+    pub sp: SpUrls,
+    #[serde(default)]
+    pub signals: Signals,
+    /// Scenarios expected to fail here; one that passes fails the run as an unexpected pass.
+    #[serde(default)]
+    pub known_failures: Vec<KnownFailure>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Launch {
+    /// Started in-process, one fresh instance per trial.
+    Builtin(Builtin),
+    /// A local command; the harness waits for `ready_url` and kills it on drop.
+    Process(ProcessLaunch),
+    /// Already running (staging): the harness only points the browser at it.
+    Url(Template),
+    /// A testcontainers container (parsed; running it is not supported yet).
+    Container(ContainerLaunch),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Builtin {
+    ReferenceSp,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessLaunch {
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    pub base_url: String,
+    pub ready_url: String,
+    #[serde(default)]
+    pub ready_timeout_ms: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerLaunch {
+    pub image: String,
+    pub port: u16,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub ready_path: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum AdminDriverSpec {
+    /// The reference SP's admin API over HTTP.
+    ReferenceSpApi(ApiAdmin),
+    /// Apache-style SPs: a config file rendered with the tenant's values, then a reload.
+    ConfigTemplate(ConfigTemplateAdmin),
+    /// Set up by hand (staging): set-up steps are logged as preconditions, not performed.
+    Manual(ManualAdmin),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiAdmin {
+    /// Name of an environment variable holding the admin token (builtin targets make one).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigTemplateAdmin {
+    pub template: PathBuf,
+    pub output: PathBuf,
+    #[serde(default)]
+    pub reload: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualAdmin {
+    /// The organisation set up by hand.
+    pub org_id: String,
+    /// What the tester did, for the support bundle.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+tagged_enum!(Launch, "a launch kind (builtin, process, url, container)", {
+    "builtin" => Builtin(Builtin),
+    "process" => Process(ProcessLaunch),
+    "url" => Url(Template),
+    "container" => Container(ContainerLaunch),
+});
+
+tagged_enum!(AdminDriverSpec, "an admin driver (reference-sp-api, config-template, manual)", {
+    "reference-sp-api" => ReferenceSpApi(ApiAdmin),
+    "config-template" => ConfigTemplate(ConfigTemplateAdmin),
+    "manual" => Manual(ManualAdmin),
+});
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpUrls {
+    #[serde(default)]
+    pub login_url: Option<Template>,
+    #[serde(default)]
+    pub acs_url: Option<Template>,
+    #[serde(default)]
+    pub entity_id: Option<Template>,
+    #[serde(default)]
+    pub metadata_url: Option<Template>,
+    #[serde(default)]
+    pub tile_url_workspace: Option<Template>,
+    #[serde(default)]
+    pub tile_url_platform: Option<Template>,
+    #[serde(default)]
+    pub oidc_redirect_uri: Option<Template>,
+}
+
+/// CSS selectors that tell success and failure apart on the target's pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signals {
+    #[serde(default = "default_signed_in")]
+    pub signed_in: String,
+    #[serde(default = "default_display_name")]
+    pub display_name: String,
+    #[serde(default = "default_error")]
+    pub error: String,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self {
+            signed_in: default_signed_in(),
+            display_name: default_display_name(),
+            error: default_error(),
+        }
+    }
+}
+
+fn default_signed_in() -> String {
+    "#signed-in-as".into()
+}
+fn default_display_name() -> String {
+    "#display-name".into()
+}
+fn default_error() -> String {
+    "#error".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    /// Scenario id (`core/sp-initiated-saml`); a trailing `*` matches a prefix.
+    pub scenario: String,
+    pub reason: String,
+}
+
+impl TargetDescriptor {
+    pub fn missing(&self, required: &[Capability]) -> Vec<Capability> {
+        required
+            .iter()
+            .filter(|c| !self.capabilities.contains(c))
+            .copied()
+            .collect()
+    }
+
+    pub fn known_failure(&self, scenario_id: &str) -> Option<&KnownFailure> {
+        self.known_failures
+            .iter()
+            .find(|k| match k.scenario.strip_suffix('*') {
+                Some(prefix) => scenario_id.starts_with(prefix),
+                None => k.scenario == scenario_id,
+            })
+    }
+}
+
+/// A descriptor and its file.
+#[derive(Debug, Clone)]
+pub struct LoadedTarget {
+    pub path: PathBuf,
+    pub target: TargetDescriptor,
+}
+
+pub fn load_target(path: &Path) -> Result<LoadedTarget, Located> {
+    let text = std::fs::read_to_string(path).map_err(|e| Located {
+        location: Location::start_of(path),
+        message: format!("cannot read: {e}"),
+    })?;
+    let target: TargetDescriptor = parse_yaml(&text, path)?;
+    Ok(LoadedTarget {
+        path: path.to_path_buf(),
+        target,
+    })
+}
+
+/// Finds a target by name (`reference-sp`) in `dir`, or loads a path to a descriptor.
+pub fn find_target(name_or_path: &str, dir: &Path) -> Result<LoadedTarget, Located> {
+    let as_path = Path::new(name_or_path);
+    if as_path.is_file() {
+        return load_target(as_path);
+    }
+    let (targets, errors) = load_targets(dir);
+    if let Some(t) = targets.into_iter().find(|t| t.target.name == name_or_path) {
+        return Ok(t);
+    }
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    Err(Located {
+        location: Location::start_of(dir),
+        message: format!("no target named {name_or_path:?} in this directory"),
+    })
+}
+
+/// Every `*.yaml` descriptor of a directory, sorted by file name.
+pub fn load_targets(dir: &Path) -> (Vec<LoadedTarget>, Vec<Located>) {
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .collect(),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![Located {
+                    location: Location::start_of(dir),
+                    message: format!("cannot read directory: {e}"),
+                }],
+            );
+        }
+    };
+    paths.sort();
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match load_target(&p) {
+            Ok(t) => ok.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    (ok, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_locates_errors() {
+        let text = "name: t\nlaunch: {builtin: reference-sp}\ncapabilities: [saml, oidc]\nadmin: {reference-sp-api: {}}\n";
+        let t: TargetDescriptor = parse_yaml(text, Path::new("t.yaml")).unwrap();
+        assert!(t.missing(&[Capability::Saml, Capability::TileUrl]) == vec![Capability::TileUrl]);
+        let e =
+            parse_yaml::<TargetDescriptor>(&text.replace("launch", "lanch"), Path::new("t.yaml"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.starts_with("t.yaml:2:1: unknown key 'lanch' (did you mean 'launch'?)"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,152 @@
+//! The context of one trial: fresh IdP tenant, browser session, target, values learnt so far.
+use std::time::{Duration, Instant};
+
+use crate::admin::{AdminDriver, AdminError, OrgInfo};
+use crate::browser::{HttpEvent, Session};
+use crate::idp::{IdpClient, TenantInfo};
+use crate::outcome::Screenshot;
+use crate::scenario::schema::{IdpUser, Scenario};
+use crate::secret::Secret;
+use crate::target::TargetDescriptor;
+use crate::template::{Template, Vars};
+
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub struct TrialCtx<'a> {
+    pub scenario: &'a Scenario,
+    pub target: &'a TargetDescriptor,
+    pub vars: Vars,
+    pub browser: &'a mut Session,
+    pub idp: Option<&'a IdpClient>,
+    pub tenant: Option<TenantInfo>,
+    pub admin: &'a AdminDriver,
+    pub org: Option<OrgInfo>,
+    /// The scenario's IdP users with their (given or generated) passwords.
+    pub users: Vec<(IdpUser, Secret)>,
+    pub screenshots: Vec<Screenshot>,
+    pub http: Vec<HttpEvent>,
+    pub t0: Instant,
+    pub default_timeout: Duration,
+    /// Secret values to scrub from every report.
+    pub secrets: Vec<String>,
+    pub used_tile: bool,
+    pub step_index: Option<usize>,
+    pub idp_clock: i64,
+    pub target_clock: i64,
+}
+
+impl TrialCtx<'_> {
+    pub fn render(&self, t: &Template) -> Result<String, String> {
+        t.render(&self.vars)
+    }
+
+    pub fn render_opt(&self, t: Option<&Template>, default: &str) -> Result<String, String> {
+        match t {
+            Some(t) => self.render(t),
+            None => Template::parse(default).and_then(|t| self.render(&t)),
+        }
+    }
+
+    pub fn timeout(&self, ms: Option<u64>) -> Duration {
+        ms.map(Duration::from_millis)
+            .unwrap_or(self.default_timeout)
+    }
+
+    pub fn idp(&self) -> Result<(&IdpClient, &TenantInfo), String> {
+        match (self.idp, self.tenant.as_ref()) {
+            (Some(c), Some(t)) => Ok((c, t)),
+            _ => Err("this step needs the mock IdP, and this run has none".into()),
+        }
+    }
+
+    pub async fn capture(&mut self, name: &str) -> Result<(), String> {
+        let png = self.browser.screenshot().await.map_err(|e| e.to_string())?;
+        self.screenshots.push(Screenshot {
+            name: name.to_string(),
+            step: self.step_index,
+            file: None,
+            png,
+        });
+        Ok(())
+    }
+
+    pub async fn collect_http(&mut self) {
+        let events = self.browser.drain_http(self.t0).await;
+        self.http.extend(events);
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&(IdpUser, Secret)> {
+        self.users
+            .iter()
+            .find(|(u, _)| u.email.eq_ignore_ascii_case(email))
+    }
+
+    /// Publishes the values learnt about an organisation to the template variables.
+    pub fn learn_org(&mut self, org: &OrgInfo, name: &str) -> Result<(), String> {
+        self.vars.set("org.id", &org.org_id);
+        self.vars.set("org.name", name);
+        let urls = &self.target.sp;
+        let pairs = [
+            ("sp.acs_url", org.acs_url.clone(), urls.acs_url.as_ref()),
+            (
+                "sp.entity_id",
+                org.entity_id.clone(),
+                urls.entity_id.as_ref(),
+            ),
+            (
+                "sp.metadata_url",
+                org.metadata_url.clone(),
+                urls.metadata_url.as_ref(),
+            ),
+            (
+                "sp.tile_url.workspace",
+                org.tile_urls.as_ref().and_then(|t| t.workspace.clone()),
+                urls.tile_url_workspace.as_ref(),
+            ),
+            (
+                "sp.tile_url.platform",
+                org.tile_urls.as_ref().and_then(|t| t.platform.clone()),
+                urls.tile_url_platform.as_ref(),
+            ),
+            (
+                "sp.oidc_redirect_uri",
+                org.oidc_redirect_uri.clone(),
+                urls.oidc_redirect_uri.as_ref(),
+            ),
+        ];
+        for (name, from_admin, from_descriptor) in pairs {
+            let value = match (from_admin, from_descriptor) {
+                (Some(v), _) => Some(v),
+                (None, Some(t)) => Some(self.render(t)?),
+                (None, None) => None,
+            };
+            if let Some(v) = value {
+                self.vars.set(name, v);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An admin call's result checked against an optional expected refusal.
+pub fn check_refusal<T>(
+    result: Result<T, AdminError>,
+    expected: Option<String>,
+) -> Result<Option<T>, String> {
+    match (result, expected) {
+        (Ok(v), None) => Ok(Some(v)),
+        (Ok(_), Some(want)) => Err(format!(
+            "expected the target to refuse with a message containing {want:?}, but it accepted"
+        )),
+        (Err(AdminError::Refused(msg)), Some(want)) => {
+            if msg.contains(&want) {
+                Ok(None)
+            } else {
+                Err(format!(
+                    "refused, but with another message:\n  - expected to contain: {want:?}\n  + actual: {msg:?}"
+                ))
+            }
+        }
+        (Err(e), _) => Err(e.to_string()),
+    }
+}

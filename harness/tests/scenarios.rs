@@ -1,0 +1,156 @@
+//! `cargo test -p harness --test scenarios [-- FILTER]`: one libtest trial per scenario x
+//! target, named `target::path/file`. Trials a target cannot run are ignored with the reason;
+//! finding no scenario fails. Reports go to `reports/<UTC timestamp>/` (SSO_HARNESS_REPORT).
+//!
+//! Environment: SSO_HARNESS_SCENARIOS (default `scenarios/`), SSO_HARNESS_TARGETS (comma-
+//! separated names; default every `targets/*.yaml` except `*.example.yaml`),
+//! SSO_HARNESS_WEBDRIVER_URL (use an external WebDriver).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use harness::outcome::{TrialOutcome, Verdict};
+use harness::report::{RunSummary, now_rfc3339, run_id_now, write_run};
+use harness::run::{Harness, HarnessOptions, IdpChoice, plan};
+use harness::scenario::load::load_dir;
+use harness::target::load_targets;
+use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use tokio::sync::OnceCell;
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let scenarios_dir = std::env::var("SSO_HARNESS_SCENARIOS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("scenarios"));
+    let (scenarios, errors) = load_dir(&scenarios_dir);
+    if !errors.is_empty() {
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        return ExitCode::FAILURE;
+    }
+    let wanted: Option<Vec<String>> = std::env::var("SSO_HARNESS_TARGETS")
+        .ok()
+        .map(|v| v.split(',').map(|s| s.trim().to_string()).collect());
+    let (targets, terrors) = load_targets(&root.join("targets"));
+    if !terrors.is_empty() {
+        for e in &terrors {
+            eprintln!("{e}");
+        }
+        return ExitCode::FAILURE;
+    }
+    let targets: Vec<_> = targets
+        .into_iter()
+        .filter(|t| match &wanted {
+            Some(names) => names.contains(&t.target.name),
+            None => !t.path.to_string_lossy().ends_with(".example.yaml"),
+        })
+        .map(Arc::new)
+        .collect();
+    let scenarios: Vec<_> = scenarios.into_iter().map(Arc::new).collect();
+    let plans = plan(&targets, &scenarios, None);
+    if plans.is_empty() {
+        eprintln!(
+            "no scenario found: {} scenarios in {} x {} targets",
+            scenarios.len(),
+            scenarios_dir.display(),
+            targets.len()
+        );
+        return ExitCode::FAILURE;
+    }
+
+    let rt = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
+    let jobs = args.test_threads.unwrap_or(2).max(1);
+    let harness: Arc<OnceCell<Arc<Harness>>> = Arc::new(OnceCell::new());
+    let outcomes: Arc<Mutex<Vec<TrialOutcome>>> = Arc::default();
+    let started = Arc::new(Mutex::new(None::<Instant>));
+    let started_at = now_rfc3339();
+    let webdriver_url = std::env::var("SSO_HARNESS_WEBDRIVER_URL").ok();
+
+    let trials = plans
+        .into_iter()
+        .map(|p| {
+            let name = p.name();
+            if let Some(reason) = p.skip_reason() {
+                return Trial::ignorable_test(name, move || Ok(Completion::ignored_with(reason)));
+            }
+            let (rt, harness, outcomes, started, webdriver_url) = (
+                rt.clone(),
+                harness.clone(),
+                outcomes.clone(),
+                started.clone(),
+                webdriver_url.clone(),
+            );
+            Trial::test(name, move || {
+                started.lock().unwrap().get_or_insert_with(Instant::now);
+                let outcome = rt.block_on(async {
+                    let h = harness
+                        .get_or_try_init(|| async {
+                            Harness::start(&HarnessOptions {
+                                jobs,
+                                webdriver_url,
+                                idp: IdpChoice::Embedded,
+                            })
+                            .await
+                            .map(Arc::new)
+                        })
+                        .await
+                        .map_err(|e| Failed::from(format!("harness start: {e}")))?;
+                    Ok::<_, Failed>(h.run_trial(&p).await)
+                })?;
+                let verdict = outcome.verdict;
+                let message = outcome.message.clone().unwrap_or_default();
+                outcomes.lock().unwrap().push(outcome);
+                match verdict {
+                    Verdict::Pass | Verdict::KnownFailure => Ok(()),
+                    Verdict::Skipped => Ok(()),
+                    v => Err(Failed::from(format!("{}: {message}", v.label()))),
+                }
+            })
+        })
+        .collect();
+
+    let conclusion = libtest_mimic::run(&args, trials);
+
+    if let Some(h) = harness.get() {
+        rt.block_on(h.shutdown());
+    }
+    let mut outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
+    if !outcomes.is_empty() {
+        let wall = started
+            .lock()
+            .unwrap()
+            .map(|s| s.elapsed())
+            .unwrap_or_default();
+        let report_root = std::env::var("SSO_HARNESS_REPORT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| root.join("reports"));
+        let summary = RunSummary::compute(
+            &run_id_now(),
+            &started_at,
+            targets.iter().map(|t| t.target.name.clone()).collect(),
+            &scenarios_dir.display().to_string(),
+            jobs,
+            wall,
+            &outcomes,
+        );
+        println!("{}", summary.line());
+        match write_run(&report_root, &summary, &mut outcomes) {
+            Ok(dir) => println!("{}", dir.join("index.html").display()),
+            Err(e) => {
+                eprintln!("report: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    // Drop the harness (kills chromedriver) before exiting.
+    drop(harness);
+    if conclusion.has_failed() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
