@@ -185,11 +185,6 @@ impl TenantKeys {
             Validity::Current,
         )
     }
-
-    /// Whether the rotated key exists yet (metadata lists it only once a rotation began).
-    pub fn rotation_started(&self) -> bool {
-        self.rotated.0.lock().map(|k| k.is_some()).unwrap_or(false)
-    }
 }
 
 #[cfg(test)]

@@ -16,5 +16,6 @@ pub mod saml;
 pub mod secret;
 pub mod server;
 pub mod tenant;
+pub mod tls;
 
 pub use error::{Error, Result};

@@ -139,17 +139,21 @@ impl Drop for RunningIdp {
 }
 
 pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
-    if options.tls.is_some() {
-        return Err(Error::Config(
-            "--tls is not available in this build yet".into(),
-        ));
-    }
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
     let dns = DnsServer::start(options.dns_listen, TxtStore::default()).await?;
+    let tls = match &options.tls {
+        Some(t) => {
+            let local = crate::tls::local_ca()?;
+            crate::tls::write_ca(&t.ca_out, &local.ca_pem)?;
+            Some(local)
+        }
+        None => None,
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let base_url = match &options.public_url {
         Some(url) => url.clone(),
-        None => Url::parse(&format!("http://{addr}/"))
+        None => Url::parse(&format!("{scheme}://{addr}/"))
             .map_err(|e| Error::Config(format!("bad listen address {addr}: {e}")))?,
     };
     let mut state = AppState::new(base_url.as_str(), dns.addr());
@@ -159,20 +163,23 @@ pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
             .await
             .map_err(|e| match e {
                 Error::BadInput { path, message } => {
-                    Error::bad_input(format!("[{i}].{path}"), message)
+                    Error::bad_input(format!("tenants[{i}].{path}"), message)
                 }
                 other => other,
             })?;
     }
     let app = router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await;
-    });
+    let task = match tls {
+        Some(local) => tokio::spawn(crate::tls::serve(listener, app, local.config, stopped)),
+        None => tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = stopped.await;
+                })
+                .await;
+        }),
+    };
     Ok(RunningIdp {
         addr,
         base_url,

@@ -9,12 +9,13 @@ const REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";
 const POST: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST";
 const PROTOCOL: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
 
-/// The metadata document. During a key rotation (fault `key_rotation` set, or the rotated
-/// key already made) it lists both certificates, current one first.
+/// The metadata document. While the fault `key_rotation` is set (standing or next) it lists
+/// both certificates, current one first; otherwise only the current one, so what an SP
+/// downloads never depends on what the OIDC side did with the next key.
 pub fn document(tenant: &Tenant, base: &str) -> Result<String> {
     let info = tenant.info(base);
     let mut certs = vec![tenant.keys.primary.cert_base64()];
-    if tenant.has_fault(Fault::KeyRotation) || tenant.keys.rotation_started() {
+    if tenant.has_fault(Fault::KeyRotation) {
         certs.push(tenant.keys.rotated()?.cert_base64());
     }
     let mut w = CanonWriter::new();

@@ -1,0 +1,153 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The `mock-idp` binary as a user runs it.
+
+mod saml_support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mock-idp");
+
+/// Kills the server when the test ends, however it ends.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn serve_prints_its_addresses_and_loads_the_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("idp.yaml");
+    std::fs::write(
+        &config,
+        "tenants:\n  - id: acme\n    profile: entra\n    users:\n      - email: alice@acme.test\n        password: pw\n",
+    )
+    .unwrap();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _guard = Guard(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    let second = lines.next().unwrap().unwrap();
+    let base = first
+        .strip_prefix("mock-idp listening on http://127.0.0.1:")
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .unwrap_or_else(|| panic!("first line: {first}"));
+    assert!(
+        second.starts_with("mock-idp dns on 127.0.0.1:") && second.ends_with(" (udp+tcp)"),
+        "{second}"
+    );
+    let info: serde_json::Value = reqwest::get(format!("{base}/_control/tenants/acme"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["profile"], "entra");
+    assert!(
+        info["saml"]["entity_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://sts.windows.net/")
+    );
+}
+
+#[test]
+fn bad_config_names_file_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("idp.yaml");
+    std::fs::write(&config, "tenants:\n  - id: acme\n    profle: okta\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}:3:", config.display())), "{err}");
+    assert!(err.contains("profle"), "{err}");
+}
+
+#[test]
+fn faults_lists_every_fault_with_an_explanation() {
+    let out = Command::new(BIN).arg("faults").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), mock_idp::fault::Fault::ALL.len());
+    for f in mock_idp::fault::Fault::ALL {
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{} ", f.name())))
+            .unwrap();
+        assert!(line.contains(f.description()));
+    }
+}
+
+#[test]
+fn saml_response_prints_a_verifiable_response() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    let run = |fault: Option<&str>| {
+        let mut cmd = Command::new(BIN);
+        cmd.args([
+            "saml-response",
+            "--profile",
+            "okta",
+            "--email",
+            "alice@acme.test",
+            "--acs",
+            "http://sp.test/acs",
+            "--audience",
+            "urn:sp",
+            "--cert-out",
+        ])
+        .arg(&cert);
+        if let Some(f) = fault {
+            cmd.args(["--fault", f]);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let xml = run(None);
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(saml_support::xmlsec_verify(&xml, &pem));
+    let els = saml_support::elements(&xml);
+    assert_eq!(
+        saml_support::first(&els, "NameID").unwrap().text,
+        "alice@acme.test"
+    );
+    let xml = run(Some("unknown_key"));
+    let pem = std::fs::read_to_string(&cert).unwrap();
+    assert!(!saml_support::xmlsec_verify(&xml, &pem));
+    let out = Command::new(BIN)
+        .args([
+            "saml-response",
+            "--email",
+            "a@b.test",
+            "--acs",
+            "http://sp",
+            "--audience",
+            "x",
+            "--fault",
+            "unsinged",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--fault"));
+}
