@@ -33,6 +33,8 @@ pub struct UserError {
     pub message: String,
     pub code: Option<&'static str>,
     pub detail: Option<String>,
+    /// The organisation whose sign-in failed, for the support request.
+    pub org: Option<String>,
 }
 
 impl UserError {
@@ -42,6 +44,7 @@ impl UserError {
             message: message.into(),
             code: None,
             detail: None,
+            org: None,
         }
     }
     pub fn code(mut self, code: &'static str) -> Self {
@@ -82,6 +85,19 @@ impl AppError {
     }
     pub fn page(status: StatusCode, message: impl Into<String>) -> Self {
         Self::Page(UserError::new(status, message))
+    }
+}
+
+impl AppError {
+    /// Names the organisation on a browser error page (support asks for it).
+    pub fn for_org(self, org: &str) -> Self {
+        match self {
+            AppError::Page(mut e) if e.org.is_none() && !org.is_empty() => {
+                e.org = Some(org.to_string());
+                AppError::Page(e)
+            }
+            other => other,
+        }
     }
 }
 
@@ -145,6 +161,7 @@ pub fn error_page(e: &UserError) -> Response {
         error_id = %id,
         status = e.status.as_u16(),
         code = e.code.unwrap_or(""),
+        org = e.org.as_deref().unwrap_or(""),
         detail = e.detail.as_deref().unwrap_or(""),
         "{}",
         e.message
@@ -160,6 +177,12 @@ pub fn error_page(e: &UserError) -> Response {
         body.push_str(&format!(
             "<p>Reason: <span id=\"error-detail\">{}</span></p>\n",
             esc(detail)
+        ));
+    }
+    if let Some(org) = &e.org {
+        body.push_str(&format!(
+            "<p>Organization ID: <code id=\"error-org\">{}</code></p>\n",
+            esc(org)
         ));
     }
     body.push_str(&format!(

@@ -51,6 +51,7 @@ async fn tile_urls_one_active_at_a_time() {
         p.body
     );
     assert!(p.id("error-id").is_some() && p.id("error-time").is_some());
+    assert_eq!(p.id("error-org").as_deref(), Some(w.org.as_str()));
     let p = get_page(&b, &ws).await;
     let p = idp_login(&b, &p, "alice@acme.test", PW).await;
     assert_eq!(

@@ -208,6 +208,16 @@ async fn acs(
     Query(q): Query<AcsQuery>,
     Form(f): Form<AcsForm>,
 ) -> Result<Response, AppError> {
+    let org = q.connection.clone().unwrap_or_default();
+    acs_inner(st, jar, q, f).await.map_err(|e| e.for_org(&org))
+}
+
+async fn acs_inner(
+    st: Shared,
+    jar: CookieJar,
+    q: AcsQuery,
+    f: AcsForm,
+) -> Result<Response, AppError> {
     let Some(org_id) = q.connection.filter(|c| !c.is_empty()) else {
         return Err(messages::sso_failed("the ACS URL lacks ?connection={organization ID}").into());
     };
@@ -346,12 +356,18 @@ async fn tile(
     State(st): State<Shared>,
     Path((org_id, product)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
-    let Some(product) = Product::parse(&product) else {
+    tile_inner(&st, &org_id, &product)
+        .await
+        .map_err(|e| e.for_org(&org_id))
+}
+
+async fn tile_inner(st: &Shared, org_id: &str, product: &str) -> Result<Response, AppError> {
+    let Some(product) = Product::parse(product) else {
         return Err(AppError::page(StatusCode::NOT_FOUND, "No such Tile URL."));
     };
     let org = {
         let c = st.db.conn()?;
-        store::get_org(&c, &org_id)?
+        store::get_org(&c, org_id)?
     }
     .ok_or_else(|| AppError::page(StatusCode::NOT_FOUND, format!("No organization {org_id}.")))?;
     if !org.any_sso() {
@@ -367,14 +383,16 @@ async fn tile(
         ))
         .into());
     }
-    start_sso(&st, &org_id, Start::Login { hint: None }).await
+    start_sso(st, org_id, Start::Login { hint: None }).await
 }
 
 async fn start_link(
     State(st): State<Shared>,
     Path(org_id): Path<String>,
 ) -> Result<Response, AppError> {
-    start_sso(&st, &org_id, Start::Login { hint: None }).await
+    start_sso(&st, &org_id, Start::Login { hint: None })
+        .await
+        .map_err(|e| e.for_org(&org_id))
 }
 
 #[derive(Deserialize)]
@@ -446,6 +464,18 @@ async fn oidc_callback(
             messages::sso_failed("the OIDC state is unknown, expired or already used").into(),
         );
     };
+    let org_id = p.org_id.clone().unwrap_or_default();
+    oidc_finish(&st, jar, q, p)
+        .await
+        .map_err(|e| e.for_org(&org_id))
+}
+
+async fn oidc_finish(
+    st: &Shared,
+    jar: CookieJar,
+    q: CallbackQuery,
+    p: PendingRow,
+) -> Result<Response, AppError> {
     let test = p.kind == "oidc_test";
     let org_id = p.org_id.clone().unwrap_or_default();
     if let Some(error) = &q.error {
@@ -520,7 +550,7 @@ async fn oidc_callback(
         given_name: claims.given_name.clone(),
         family_name: claims.family_name.clone(),
     };
-    finish_sso_login(&st, jar, &org_id, &identity)
+    finish_sso_login(st, jar, &org_id, &identity)
 }
 
 async fn social_callback(
