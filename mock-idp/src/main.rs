@@ -167,7 +167,24 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
                 tenants,
             };
             runtime()?.block_on(async {
-                let idp = mock_idp::server::serve(options).await?;
+                // Checks beyond the YAML's shape (a bad email, a duplicate user) name the file
+                // and the path of the field.
+                let idp =
+                    mock_idp::server::serve(options)
+                        .await
+                        .map_err(|e| match (&config, e) {
+                            (
+                                Some(path),
+                                mock_idp::Error::BadInput {
+                                    path: field,
+                                    message,
+                                },
+                            ) => mock_idp::Error::Config(format!(
+                                "{}: {field}: {message}",
+                                path.display()
+                            )),
+                            (_, e) => e,
+                        })?;
                 let base = idp.base_url().as_str().trim_end_matches('/').to_string();
                 println!("mock-idp listening on {base}");
                 println!("mock-idp dns on {} (udp+tcp)", idp.dns_addr());

@@ -78,6 +78,26 @@ fn bad_config_names_file_line_and_column() {
 }
 
 #[test]
+fn invalid_values_in_config_name_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("idp.yaml");
+    std::fs::write(
+        &config,
+        "tenants:\n  - id: acme\n    users:\n      - email: not-an-email\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&config.display().to_string()), "{err}");
+    assert!(err.contains("tenants[0].users[0].email"), "{err}");
+}
+
+#[test]
 fn faults_lists_every_fault_with_an_explanation() {
     let out = Command::new(BIN).arg("faults").output().unwrap();
     assert!(out.status.success());
