@@ -29,8 +29,10 @@ pub enum BenchError {
 #[derive(Debug, Clone, Copy)]
 pub struct Figures {
     pub id_tokens_per_sec: f64,
-    /// `openssl speed -seconds 5 -multi 2 rsa2048`, sign/s.
+    /// `openssl speed -seconds 5 -multi 2 rsa2048`, sign/s: the mean of the two runs.
     pub ceiling_signs_per_sec: f64,
+    /// The runs before and after the token run.
+    pub ceiling_before_after: (f64, f64),
 }
 
 impl Figures {
@@ -123,21 +125,27 @@ pub fn parse_sign_per_sec(output: &str) -> Option<f64> {
     None
 }
 
+/// The ceiling is measured before and after the token run and averaged: on a shared machine
+/// the load moves during the run, and a single measurement on one side skews the ratio.
 pub fn run(threads: usize, seconds: f64) -> Result<Figures, BenchError> {
+    let before = openssl_ceiling()?;
     let id_tokens_per_sec = id_tokens_per_sec(threads, seconds)?;
-    let ceiling_signs_per_sec = openssl_ceiling()?;
+    let after = openssl_ceiling()?;
     Ok(Figures {
         id_tokens_per_sec,
-        ceiling_signs_per_sec,
+        ceiling_signs_per_sec: (before + after) / 2.0,
+        ceiling_before_after: (before, after),
     })
 }
 
 /// The lines `mock-idp bench oidc` prints.
 pub fn report(figures: &Figures, threads: usize) -> String {
     format!(
-        "id_tokens/s: {:.0}\nopenssl rsa2048 sign/s (openssl speed -seconds 5 -multi 2): {:.0}\nratio: {:.1}% ({threads} threads, RS256, 2048-bit key)\n",
+        "id_tokens/s: {:.0}\nopenssl rsa2048 sign/s (openssl speed -seconds 5 -multi 2): {:.0} (before {:.0}, after {:.0})\nratio: {:.1}% ({threads} threads, RS256, 2048-bit key)\n",
         figures.id_tokens_per_sec,
         figures.ceiling_signs_per_sec,
+        figures.ceiling_before_after.0,
+        figures.ceiling_before_after.1,
         figures.ratio() * 100.0
     )
 }
