@@ -241,6 +241,16 @@ impl DnsServer {
         self.addr
     }
 
+    /// Stops both listeners and waits until their sockets are closed.
+    pub async fn stop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+        for t in self.tasks.drain(..) {
+            let _ = t.await;
+        }
+    }
+
     /// The store this server answers from.
     pub fn store(&self) -> TxtStore {
         self.store.clone()

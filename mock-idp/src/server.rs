@@ -112,6 +112,7 @@ impl RunningIdp {
     }
 
     pub async fn shutdown(mut self) {
+        self.dns.stop().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

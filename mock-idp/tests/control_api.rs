@@ -335,3 +335,28 @@ async fn faults_endpoint_lists_every_fault() {
             .all(|f| !f["description"].as_str().unwrap().is_empty())
     );
 }
+
+#[tokio::test]
+async fn shutdown_stops_http_and_dns() {
+    let (idp, c, base) = start().await;
+    assert_eq!(
+        c.get(format!("{base}/_control/faults"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    let http = idp.addr();
+    let dns = idp.dns_addr();
+    idp.shutdown().await;
+    assert!(tokio::net::TcpStream::connect(http).await.is_err());
+    assert!(tokio::net::TcpStream::connect(dns).await.is_err());
+
+    // Dropping works the same way.
+    let (idp, _c, _base) = start().await;
+    let http = idp.addr();
+    drop(idp);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    assert!(tokio::net::TcpStream::connect(http).await.is_err());
+}
