@@ -182,6 +182,11 @@ impl BrowserPool {
         }
     }
 
+    /// A session outside the pool's limit, for a trial's second browser; close it after.
+    pub async fn extra_session(&self) -> Result<Session> {
+        self.new_session().await
+    }
+
     async fn new_session(&self) -> Result<Session> {
         let n = self
             .created
@@ -227,6 +232,7 @@ impl BrowserPool {
             webdriver_url: self.webdriver_url.clone(),
             http: reqwest::Client::new(),
             origins: BTreeSet::new(),
+            request_methods: Default::default(),
         })
     }
 
@@ -275,9 +281,16 @@ pub struct Session {
     http: reqwest::Client,
     /// Origins visited since the last reset, whose storage must be cleared.
     origins: BTreeSet<String>,
+    /// HTTP method per DevTools request ID (the request and its response may come in
+    /// different log batches).
+    request_methods: std::collections::HashMap<String, String>,
 }
 
 impl Session {
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+
     pub async fn goto(&mut self, url: &str) -> Result<()> {
         if let Ok(u) = url::Url::parse(url) {
             self.origins.insert(u.origin().ascii_serialization());
@@ -369,7 +382,7 @@ impl Session {
             return Vec::new();
         };
         let at_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let mut requests: std::collections::HashMap<String, String> = Default::default();
+        let requests = &mut self.request_methods;
         let mut out = Vec::new();
         for entry in body["value"].as_array().into_iter().flatten() {
             let Some(msg) = entry["message"].as_str() else {
@@ -388,7 +401,12 @@ impl Session {
                         requests.insert(id.to_string(), m.to_string());
                     }
                 }
-                Some("Network.responseReceived") if params["type"] == "Document" => {
+                Some("Network.responseReceived")
+                    if params["type"] == "Document"
+                        && params["response"]["url"]
+                            .as_str()
+                            .is_some_and(|u| u.starts_with("http")) =>
+                {
                     let r = &params["response"];
                     out.push(HttpEvent {
                         url: r["url"].as_str().unwrap_or_default().to_string(),
@@ -474,6 +492,7 @@ impl Session {
             .await
             .map_err(browser_err("reset: about:blank"))?;
         let _ = self.drain_http(Instant::now()).await;
+        self.request_methods.clear();
         Ok(())
     }
 }

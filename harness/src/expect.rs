@@ -100,7 +100,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
     let signals = ctx.target.signals.clone();
     match c {
         Check::Text(want) => {
-            let page = ctx.browser.page_text().await.unwrap_or_default();
+            let page = ctx.browser().page_text().await.unwrap_or_default();
             if contains(&page, want) {
                 Ok(())
             } else {
@@ -113,7 +113,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             }
         }
         Check::AbsentText(unwanted) => {
-            let page = ctx.browser.page_text().await.unwrap_or_default();
+            let page = ctx.browser().page_text().await.unwrap_or_default();
             if contains(&page, unwanted) {
                 Err(format!(
                     "text on the page\n  - expected NOT to contain: {unwanted:?}\n  + found"
@@ -123,7 +123,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             }
         }
         Check::Url(want) => {
-            let url = ctx.browser.current_url().await.unwrap_or_default();
+            let url = ctx.browser().current_url().await.unwrap_or_default();
             if url.contains(want.as_str()) {
                 Ok(())
             } else {
@@ -142,14 +142,14 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                 "HTTP status\n  - expected: {want}\n  + no page load was recorded (the browser's performance log is empty or unavailable)"
             )),
         },
-        Check::SignedInAs(email) => match ctx.browser.element_text(&signals.signed_in).await {
+        Check::SignedInAs(email) => match ctx.browser().element_text(&signals.signed_in).await {
             Some(t) if t.trim().eq_ignore_ascii_case(email.trim()) || contains(&t, email) => Ok(()),
             Some(t) => Err(format!(
                 "signed-in identity ({})\n  - expected: {email:?}\n  + actual: {t:?}",
                 signals.signed_in
             )),
             None => {
-                let err = ctx.browser.element_text(&signals.error).await;
+                let err = ctx.browser().element_text(&signals.error).await;
                 Err(format!(
                     "signed-in identity ({})\n  - expected: {email:?}\n  + not signed in{}",
                     signals.signed_in,
@@ -159,7 +159,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             }
         },
         Check::SignedIn(want) => {
-            let present = ctx.browser.has_element(&signals.signed_in).await;
+            let present = ctx.browser().has_element(&signals.signed_in).await;
             if present == *want {
                 Ok(())
             } else {
@@ -169,7 +169,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                 ))
             }
         }
-        Check::Error(want) => match ctx.browser.element_text(&signals.error).await {
+        Check::Error(want) => match ctx.browser().element_text(&signals.error).await {
             Some(t) if contains(&t, want) => Ok(()),
             Some(t) => Err(format!(
                 "error message ({})\n  - expected to contain: {want:?}\n  + actual: {t:?}",
@@ -180,7 +180,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                 signals.error
             )),
         },
-        Check::DisplayName(want) => match ctx.browser.element_text(&signals.display_name).await {
+        Check::DisplayName(want) => match ctx.browser().element_text(&signals.display_name).await {
             Some(t) if contains(&t, want) => Ok(()),
             Some(t) => Err(format!(
                 "display name ({})\n  - expected to contain: {want:?}\n  + actual: {t:?}",
@@ -192,7 +192,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             )),
         },
         Check::Element(sel) => {
-            if ctx.browser.has_element(sel).await {
+            if ctx.browser().has_element(sel).await {
                 Ok(())
             } else {
                 Err(format!(
@@ -201,7 +201,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             }
         }
         Check::AbsentElement(sel) => {
-            if ctx.browser.has_element(sel).await {
+            if ctx.browser().has_element(sel).await {
                 Err(format!(
                     "element\n  - expected: no {sel:?} on the page\n  + present"
                 ))
@@ -217,13 +217,13 @@ async fn describe_failure(
     failures: &[String],
     timeout: Duration,
 ) -> String {
-    let url = ctx.browser.current_url().await.unwrap_or_default();
+    let url = ctx.browser().current_url().await.unwrap_or_default();
     let status = ctx
         .http
         .last()
         .map(|e| format!(" (last HTTP status {})", e.status))
         .unwrap_or_default();
-    let page = ctx.browser.page_text().await.unwrap_or_default();
+    let page = ctx.browser().page_text().await.unwrap_or_default();
     let mut out = format!("expectation not met after {} ms:\n", timeout.as_millis());
     for f in failures {
         out.push_str(&format!("  {}\n", f.replace('\n', "\n  ")));

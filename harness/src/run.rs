@@ -166,6 +166,7 @@ impl Harness {
             started_at: now_rfc3339(),
             duration_ms: 0,
             overhead_ms: 0,
+            phases_ms: Default::default(),
             steps: Vec::new(),
             screenshots: Vec::new(),
             http: Vec::new(),
@@ -269,6 +270,11 @@ impl Harness {
         }
 
         // A fresh tenant on the mock IdP.
+        let mut mark = Instant::now();
+        let mut phase = |out: &mut TrialOutcome, name: &str| {
+            out.phases_ms.insert(name.to_string(), ms(mark.elapsed()));
+            mark = Instant::now();
+        };
         let tenant = match &self.idp {
             Some(idp) => {
                 let spec = tenant_spec(s, &users, &trial_id);
@@ -308,7 +314,9 @@ impl Harness {
             None => None,
         };
 
+        phase(out, "idp_tenant");
         let running = crate::launch::launch(desc, self.dns).await?;
+        phase(out, "target_start");
         let base = if running.base_url.ends_with('/') {
             running.base_url.clone()
         } else {
@@ -324,8 +332,8 @@ impl Harness {
         {
             if let Some(u) = self.idp_url() {
                 if u.contains("127.0.0.1") || u.contains("localhost") {
-                    tracing::warn!(
-                        "OIDC against a remote target with a loopback mock IdP ({u}): the SP must reach the IdP's token and JWKS endpoints itself; start the mock IdP with --public URL"
+                    eprintln!(
+                        "warning: OIDC against a remote target with a loopback mock IdP ({u}): the SP must reach the IdP's token and JWKS endpoints itself; start the mock IdP with --public URL"
                     );
                 }
             }
@@ -333,6 +341,7 @@ impl Harness {
 
         let mut pooled = self.pool.checkout().await?;
         let session = pooled.get()?;
+        phase(out, "browser_checkout");
         let default_timeout = s
             .timeout_ms
             .map(std::time::Duration::from_millis)
@@ -341,11 +350,15 @@ impl Harness {
             scenario: s,
             target: desc,
             vars,
-            browser: session,
+            main_browser: session,
+            extra_browsers: Vec::new(),
+            current_browser: None,
+            pool: &self.pool,
             idp: self.idp.as_ref(),
             tenant,
             admin: &running.admin,
-            org: None,
+            orgs: Vec::new(),
+            current_org: None,
             users,
             screenshots: Vec::new(),
             http: Vec::new(),
@@ -368,9 +381,10 @@ impl Harness {
             }
         }
         // Evidence, whatever the verdict.
+        let evidence = Instant::now();
         ctx.collect_http().await;
-        out.final_url = ctx.browser.current_url().await.ok();
-        out.error_text = ctx.browser.element_text(&desc.signals.error).await;
+        out.final_url = ctx.browser().current_url().await.ok();
+        out.error_text = ctx.browser().element_text(&desc.signals.error).await;
         if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
             out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
                 vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
@@ -380,15 +394,23 @@ impl Harness {
         if ctx.used_tile {
             out.sign_in_path = "Tile URL (IdP dashboard)".into();
         }
+        out.phases_ms
+            .insert("evidence".into(), ms(evidence.elapsed()));
+        let cleanup = Instant::now();
         out.context = ctx.vars.public();
         out.secrets.append(&mut ctx.secrets);
         out.secrets
             .extend(ctx.vars.secret_values().map(str::to_string));
         out.screenshots = std::mem::take(&mut ctx.screenshots);
         out.http = std::mem::take(&mut ctx.http);
+        for (_, extra) in ctx.extra_browsers.drain(..) {
+            extra.close().await;
+        }
         drop(ctx);
         self.pool.checkin(pooled).await;
         drop(running);
+        out.phases_ms
+            .insert("cleanup".into(), ms(cleanup.elapsed()));
         Ok(failure)
     }
 }

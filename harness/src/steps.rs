@@ -26,16 +26,17 @@ impl TrialCtx<'_> {
         match step {
             Step::Open(url) => {
                 let url = self.render(url)?;
-                self.browser.goto(&url).await.map_err(|e| e.to_string())?;
+                self.browser().goto(&url).await.map_err(|e| e.to_string())?;
                 Ok(None)
             }
             Step::Click(a) => {
                 let sel = self.render(&a.selector)?;
-                let el = self
-                    .browser
-                    .wait_element(&sel, self.timeout(a.timeout_ms))
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let el = {
+                    let t = self.timeout(a.timeout_ms);
+                    self.browser().wait_element(&sel, t)
+                }
+                .await
+                .map_err(|e| e.to_string())?;
                 el.click()
                     .await
                     .map_err(|e| format!("click {sel:?}: {e}"))?;
@@ -52,11 +53,12 @@ impl TrialCtx<'_> {
             }
             Step::Select(a) => {
                 let sel = self.render(&a.selector)?;
-                let el = self
-                    .browser
-                    .wait_element(&sel, self.default_timeout)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let el = {
+                    let t = self.default_timeout;
+                    self.browser().wait_element(&sel, t)
+                }
+                .await
+                .map_err(|e| e.to_string())?;
                 match (&a.value, &a.label) {
                     (Some(v), _) => el.select_by_value(&self.render(v)?).await,
                     (None, Some(l)) => el.select_by_label(&self.render(l)?).await,
@@ -67,15 +69,16 @@ impl TrialCtx<'_> {
             }
             Step::Submit(sel) => {
                 let sel = self.render(sel)?;
-                let el = self
-                    .browser
-                    .wait_element(&sel, self.default_timeout)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let el = {
+                    let t = self.default_timeout;
+                    self.browser().wait_element(&sel, t)
+                }
+                .await
+                .map_err(|e| e.to_string())?;
                 let tag = el.tag_name().await.unwrap_or_default();
                 if tag.eq_ignore_ascii_case("form") {
                     let arg = serde_json::to_value(&el).map_err(|e| e.to_string())?;
-                    self.browser
+                    self.browser()
                         .client
                         .execute("arguments[0].requestSubmit();", vec![arg])
                         .await
@@ -168,6 +171,9 @@ impl TrialCtx<'_> {
                 Ok(Some(format!("TXT {name}")))
             }
             Step::UpdateIdpUser(a) => self.update_idp_user(a).await,
+            Step::UseOrg(name) => self.use_org(name).await,
+            Step::UseBrowser(name) => self.use_browser(name).await,
+            Step::Repeat(a) => self.repeat(a).await,
         }
     }
 
@@ -176,11 +182,12 @@ impl TrialCtx<'_> {
     }
 
     async fn fill(&mut self, sel: &str, value: &str) -> Result<(), String> {
-        let el = self
-            .browser
-            .wait_element(sel, self.default_timeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let el = {
+            let t = self.default_timeout;
+            self.browser().wait_element(sel, t)
+        }
+        .await
+        .map_err(|e| e.to_string())?;
         el.clear()
             .await
             .map_err(|e| format!("clear {sel:?}: {e}"))?;
@@ -197,7 +204,7 @@ impl TrialCtx<'_> {
     ) -> Result<(), String> {
         let deadline = Instant::now() + timeout;
         loop {
-            if let Some(actual) = self.browser.element_text(sel).await {
+            if let Some(actual) = self.browser().element_text(sel).await {
                 match text {
                     None => return Ok(()),
                     Some(want) if actual.contains(want) => return Ok(()),
@@ -211,7 +218,7 @@ impl TrialCtx<'_> {
                 }
             }
             if Instant::now() >= deadline {
-                let url = self.browser.current_url().await.unwrap_or_default();
+                let url = self.browser().current_url().await.unwrap_or_default();
                 return Err(format!(
                     "no element matches {sel:?} after {} ms (page {url})",
                     timeout.as_millis()
@@ -235,11 +242,12 @@ impl TrialCtx<'_> {
         self.secrets.push(password.expose().to_string());
         self.fill("input[name=username]", &email).await?;
         self.fill("input[name=password]", password.expose()).await?;
-        let button = self
-            .browser
-            .wait_element("button#login", self.default_timeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let button = {
+            let t = self.default_timeout;
+            self.browser().wait_element("button#login", t)
+        }
+        .await
+        .map_err(|e| e.to_string())?;
         button
             .click()
             .await
@@ -256,9 +264,9 @@ impl TrialCtx<'_> {
             .as_ref()
             .and_then(|s| s.dashboard_url.clone())
             .ok_or("the mock IdP tenant has no dashboard URL")?;
-        let current = self.browser.current_url().await.unwrap_or_default();
+        let current = self.browser().current_url().await.unwrap_or_default();
         if !current.starts_with(&dashboard) {
-            self.browser
+            self.browser()
                 .goto(&dashboard)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -267,18 +275,18 @@ impl TrialCtx<'_> {
         let deadline = Instant::now() + self.default_timeout;
         let mut logged_in = false;
         loop {
-            if self.browser.has_element(&tile).await {
+            if self.browser().has_element(&tile).await {
                 break;
             }
             if !logged_in
                 && a.login != Some(false)
-                && self.browser.has_element("input[name=username]").await
+                && self.browser().has_element("input[name=username]").await
             {
                 self.idp_login(&IdpLoginArgs::default()).await?;
                 logged_in = true;
             }
             if Instant::now() >= deadline {
-                let url = self.browser.current_url().await.unwrap_or_default();
+                let url = self.browser().current_url().await.unwrap_or_default();
                 return Err(format!(
                     "no tile {tile} on the IdP dashboard after {} ms (page {url})",
                     self.default_timeout.as_millis()
@@ -286,11 +294,12 @@ impl TrialCtx<'_> {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let el = self
-            .browser
-            .wait_element(&tile, self.default_timeout)
-            .await
-            .map_err(|e| e.to_string())?;
+        let el = {
+            let t = self.default_timeout;
+            self.browser().wait_element(&tile, t)
+        }
+        .await
+        .map_err(|e| e.to_string())?;
         el.click().await.map_err(|e| format!("click {tile}: {e}"))?;
         self.used_tile = true;
         Ok(None)
@@ -298,10 +307,65 @@ impl TrialCtx<'_> {
 
     /// The organisation of this trial, created on first use.
     pub async fn org_id(&mut self) -> Result<String, String> {
-        if let Some(o) = &self.org {
+        if let Some((_, o)) = self.current_org.and_then(|i| self.orgs.get(i)) {
             return Ok(o.org_id.clone());
         }
         self.create_org(&OrgArgs::default()).await
+    }
+
+    /// Makes another organisation of this trial the current one (created when new).
+    async fn use_org(&mut self, name: &str) -> StepResult {
+        match self.orgs.iter().position(|(n, _)| n == name) {
+            Some(i) => {
+                let org = self.orgs[i].1.clone();
+                self.current_org = Some(i);
+                self.learn_org(&org, name)?;
+                self.tell_idp_about_sp().await?;
+                Ok(Some(format!("organisation {name} ({})", org.org_id)))
+            }
+            None => {
+                let id = self
+                    .create_org(&OrgArgs {
+                        name: Some(name.to_string()),
+                        ..OrgArgs::default()
+                    })
+                    .await?;
+                Ok(Some(format!("created organisation {name} ({id})")))
+            }
+        }
+    }
+
+    /// Switches to another browser (its own cookies and storage), opening it on first use.
+    async fn use_browser(&mut self, name: &str) -> StepResult {
+        if name == "main" {
+            self.current_browser = None;
+            return Ok(None);
+        }
+        if let Some(i) = self.extra_browsers.iter().position(|(n, _)| n == name) {
+            self.current_browser = Some(i);
+            return Ok(None);
+        }
+        let session = self.pool.extra_session().await.map_err(|e| e.to_string())?;
+        self.extra_browsers.push((name.to_string(), session));
+        self.current_browser = Some(self.extra_browsers.len() - 1);
+        Ok(Some(format!("opened browser {name}")))
+    }
+
+    async fn repeat(&mut self, a: &RepeatArgs) -> StepResult {
+        for n in 1..=a.times {
+            self.vars.set("n", n.to_string());
+            for (j, step) in a.steps.iter().enumerate() {
+                Box::pin(self.dispatch(step)).await.map_err(|e| {
+                    format!(
+                        "repetition {n} of {}, step {} ({}): {e}",
+                        a.times,
+                        j + 1,
+                        step.kind()
+                    )
+                })?;
+            }
+        }
+        Ok(Some(format!("{} x {} steps", a.times, a.steps.len())))
     }
 
     async fn create_org(&mut self, a: &OrgArgs) -> Result<String, String> {
@@ -315,7 +379,8 @@ impl TrialCtx<'_> {
             .map_err(|e| e.to_string())?;
         self.learn_org(&org, &name)?;
         let id = org.org_id.clone();
-        self.org = Some(org);
+        self.orgs.push((name, org));
+        self.current_org = Some(self.orgs.len() - 1);
         self.tell_idp_about_sp().await?;
         Ok(id)
     }

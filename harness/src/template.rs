@@ -48,6 +48,7 @@ pub const KNOWN: &[&str] = &[
     "domain.txt_name",
     "domain.txt_value",
     "trial.id",
+    "n",
 ];
 
 /// Placeholders whose value is a secret: they are rendered for the browser but never logged.

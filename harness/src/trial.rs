@@ -16,11 +16,19 @@ pub struct TrialCtx<'a> {
     pub scenario: &'a Scenario,
     pub target: &'a TargetDescriptor,
     pub vars: Vars,
-    pub browser: &'a mut Session,
+    /// The trial's first browser session (from the pool).
+    pub main_browser: &'a mut Session,
+    /// Further browsers (`use_browser: NAME`), each with its own cookies; closed at the end.
+    pub extra_browsers: Vec<(String, Session)>,
+    /// Index into `extra_browsers`, or None for the main one.
+    pub current_browser: Option<usize>,
+    pub pool: &'a crate::browser::BrowserPool,
     pub idp: Option<&'a IdpClient>,
     pub tenant: Option<TenantInfo>,
     pub admin: &'a AdminDriver,
-    pub org: Option<OrgInfo>,
+    /// Organisations created in this trial, by name; `current_org` indexes the active one.
+    pub orgs: Vec<(String, OrgInfo)>,
+    pub current_org: Option<usize>,
     /// The scenario's IdP users with their (given or generated) passwords.
     pub users: Vec<(IdpUser, Secret)>,
     pub screenshots: Vec<Screenshot>,
@@ -36,6 +44,17 @@ pub struct TrialCtx<'a> {
 }
 
 impl TrialCtx<'_> {
+    /// The browser the steps currently drive.
+    pub fn browser(&mut self) -> &mut Session {
+        match self
+            .current_browser
+            .and_then(|i| self.extra_browsers.get_mut(i))
+        {
+            Some((_, s)) => s,
+            None => self.main_browser,
+        }
+    }
+
     pub fn render(&self, t: &Template) -> Result<String, String> {
         t.render(&self.vars)
     }
@@ -60,7 +79,11 @@ impl TrialCtx<'_> {
     }
 
     pub async fn capture(&mut self, name: &str) -> Result<(), String> {
-        let png = self.browser.screenshot().await.map_err(|e| e.to_string())?;
+        let png = self
+            .browser()
+            .screenshot()
+            .await
+            .map_err(|e| e.to_string())?;
         self.screenshots.push(Screenshot {
             name: name.to_string(),
             step: self.step_index,
@@ -71,7 +94,8 @@ impl TrialCtx<'_> {
     }
 
     pub async fn collect_http(&mut self) {
-        let events = self.browser.drain_http(self.t0).await;
+        let t0 = self.t0;
+        let events = self.browser().drain_http(t0).await;
         self.http.extend(events);
     }
 

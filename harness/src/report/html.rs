@@ -93,6 +93,14 @@ fn trial(h: &mut String, i: usize, o: &TrialOutcome) {
     if let Some(m) = &o.message {
         h.push_str(&format!("<pre>{}</pre>", esc(m)));
     }
+    if !o.phases_ms.is_empty() {
+        let parts: Vec<String> = o
+            .phases_ms
+            .iter()
+            .map(|(k, v)| format!("{k} {v} ms"))
+            .collect();
+        h.push_str(&format!("<p>Overhead: {}</p>", esc(&parts.join(", "))));
+    }
     if !o.steps.is_empty() {
         h.push_str("<h3>Steps</h3><table><tr><th>#</th><th>phase</th><th>step</th><th>args</th><th>start ms</th><th>ms</th><th></th></tr>");
         for s in &o.steps {

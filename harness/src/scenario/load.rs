@@ -151,13 +151,19 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Located> {
     Ok(())
 }
 
-/// Loads every scenario under `root`: the good ones and every error.
+/// Loads every scenario under `root`: the good ones and every error. Scenario ids are
+/// relative to the nearest enclosing `scenarios/` directory, so `--scenarios scenarios/core`
+/// and the whole pack name a trial the same way (`core/x`).
 pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<Located>) {
-    let base = if root.is_file() {
+    let dir = if root.is_file() {
         root.parent().unwrap_or(root)
     } else {
         root
     };
+    let base = dir
+        .ancestors()
+        .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
+        .unwrap_or(dir);
     match discover(root) {
         Err(e) => (Vec::new(), vec![e]),
         Ok(paths) => {
@@ -221,6 +227,16 @@ mod tests {
         let e = err(&GOOD.replace("{sp.login_url}", "{sp.logn_url}"));
         assert!(e.starts_with("x.yaml:8:"), "{e}");
         assert!(e.contains("did you mean {sp.login_url}"), "{e}");
+    }
+
+    #[test]
+    fn interleaved_flows_parse() {
+        let text = "scenario: s\nsetup:\n  - repeat: {times: 3, steps: [{add_domain: 'd{n}.acme.test'}]}\n  - use_org: Other\nsteps:\n  - use_browser: owner\n  - advance_clock: {by: 8d, on: target}\n  - check_domain: {domain: acme.test, expect: expired}\n  - expect: {status: 404}\n";
+        let s = parse_scenario(text, Path::new("x.yaml")).unwrap();
+        assert_eq!(s.setup.len(), 2);
+        assert_eq!(s.steps.len(), 4);
+        let e = err(&text.replace("times: 3", "tims: 3"));
+        assert!(e.contains("did you mean 'times'"), "{e}");
     }
 
     #[test]

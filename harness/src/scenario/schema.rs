@@ -308,6 +308,15 @@ pub enum SetupStep {
     PublishTxt(TxtArgs),
     RemoveTxt(TxtArgs),
     UpdateIdpUser(IdpUserUpdate),
+    UseOrg(String),
+    Repeat(SetupRepeatArgs),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupRepeatArgs {
+    pub times: u32,
+    pub steps: Vec<SetupStep>,
 }
 
 /// Browser steps, and every setup action again for flows that interleave both.
@@ -339,6 +348,19 @@ pub enum Step {
     PublishTxt(TxtArgs),
     RemoveTxt(TxtArgs),
     UpdateIdpUser(IdpUserUpdate),
+    /// Switch to (or create) another organisation of this trial by name.
+    UseOrg(String),
+    /// Switch to another browser (own cookies), created on first use; `main` is the first.
+    UseBrowser(String),
+    /// Repeat steps; `{n}` counts from 1.
+    Repeat(RepeatArgs),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatArgs {
+    pub times: u32,
+    pub steps: Vec<Step>,
 }
 
 impl From<SetupStep> for Step {
@@ -360,6 +382,11 @@ impl From<SetupStep> for Step {
             SetupStep::PublishTxt(a) => Step::PublishTxt(a),
             SetupStep::RemoveTxt(a) => Step::RemoveTxt(a),
             SetupStep::UpdateIdpUser(a) => Step::UpdateIdpUser(a),
+            SetupStep::UseOrg(a) => Step::UseOrg(a),
+            SetupStep::Repeat(a) => Step::Repeat(RepeatArgs {
+                times: a.times,
+                steps: a.steps.into_iter().map(Step::from).collect(),
+            }),
         }
     }
 }
@@ -393,6 +420,9 @@ impl Step {
             Step::PublishTxt(_) => "publish_txt",
             Step::RemoveTxt(_) => "remove_txt",
             Step::UpdateIdpUser(_) => "update_idp_user",
+            Step::UseOrg(_) => "use_org",
+            Step::UseBrowser(_) => "use_browser",
+            Step::Repeat(_) => "repeat",
         }
     }
 
@@ -410,6 +440,7 @@ impl Step {
                 | Step::EnforceSso(_)
                 | Step::ActiveTile(_)
                 | Step::BlockSsoLookup(_)
+                | Step::UseOrg(_)
         )
     }
 }
@@ -937,6 +968,8 @@ tagged_enum!(SetupStep, "a setup step", {
     "publish_txt" => PublishTxt(TxtArgs),
     "remove_txt" => RemoveTxt(TxtArgs),
     "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
+    "use_org" => UseOrg(String),
+    "repeat" => Repeat(SetupRepeatArgs),
 });
 
 tagged_enum!(Step, "a step", {
@@ -965,4 +998,7 @@ tagged_enum!(Step, "a step", {
     "publish_txt" => PublishTxt(TxtArgs),
     "remove_txt" => RemoveTxt(TxtArgs),
     "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
+    "use_org" => UseOrg(String),
+    "use_browser" => UseBrowser(String),
+    "repeat" => Repeat(RepeatArgs),
 });
