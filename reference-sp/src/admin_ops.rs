@@ -387,6 +387,16 @@ pub fn set_sso(
     product: Product,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
+    if product == Product::Platform && !org.platform_has_identity_page() {
+        return Err(AppError::Conflict(
+            "The Identity page is available for Enterprise Platform organizations with a Custom or Unlimited billing plan.".into(),
+        ));
+    }
+    if product == Product::Workspace && enabled && !org.workspace_can_sso() {
+        return Err(AppError::Conflict(
+            "SSO requires an Enterprise or Edu workspace.".into(),
+        ));
+    }
     if enabled {
         require_sso_setup_allowed(state, &org)?;
         let c = state.db.conn()?;

@@ -225,6 +225,33 @@ async fn acs_url_and_manage_sso_appear_after_a_verified_domain() {
     let page_url = sp.url(&format!("/admin/identity?org={org}&product=workspace"));
     let p = get_page(&b, &page_url).await;
     assert!(p.id("manage-sso").is_none() && p.id("acs-url").is_none());
+    // Nor through the API: no SSO configuration and no toggle before a verified domain.
+    let (_, t) = idp
+        .control(
+            reqwest::Method::POST,
+            "/_control/tenants",
+            json!({"profile": "okta"}),
+        )
+        .await;
+    let saml =
+        json!({"sso_url": t["saml"]["sso_url"], "certificate_pem": t["saml"]["certificate_pem"]});
+    let (s, v) = sp
+        .put(&format!("/api/admin/orgs/{org}/sso/saml"), saml.clone())
+        .await;
+    assert_eq!(s, 409, "{v}");
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("Verify at least one domain")
+    );
+    let (s, _) = sp
+        .put(
+            &format!("/api/admin/orgs/{org}/sso"),
+            json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(s, 409);
     let form = |extra: &[(&'static str, &'static str)]| {
         let mut f = vec![("org", org.clone()), ("product", "workspace".to_string())];
         f.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
@@ -276,4 +303,24 @@ async fn acs_url_and_manage_sso_appear_after_a_verified_domain() {
     );
     // ENF-1: no Enforce SSO or Tile URLs before SSO is on.
     assert!(p.id("enforce-sso").is_none() && p.id("tile-urls").is_none());
+    let (s, v) = sp
+        .put(&format!("/api/admin/orgs/{org}/sso/saml"), saml)
+        .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, _) = sp
+        .put(
+            &format!("/api/admin/orgs/{org}/sso"),
+            json!({"enabled": true}),
+        )
+        .await;
+    assert_eq!(s, 204);
+    // The platform toggle is refused where the platform has no Identity page (CFG-2).
+    let other = sp.org("enterprise", "other").await;
+    let (s, v) = sp
+        .put(
+            &format!("/api/admin/orgs/{other}/sso"),
+            json!({"enabled": true, "product": "platform"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{v}");
 }
