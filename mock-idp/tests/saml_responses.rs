@@ -196,6 +196,25 @@ fn signature_faults_fail_xmlsec1_with_the_tenant_certificate() {
 }
 
 #[test]
+fn samael_with_the_tenant_metadata_rejects_signature_faults() {
+    let t = tenant("generic", SignMode::Assertion, None);
+    let md = metadata(&t);
+    samael_accepts(&respond(&t, &[]), &md, AUDIENCE, ACS, Some(REQUEST_ID)).unwrap();
+    for fault in [
+        Fault::Unsigned,
+        Fault::UnknownKey,
+        Fault::ExpiredCertificate,
+        Fault::Tampered,
+    ] {
+        let xml = respond(&t, &[fault]);
+        assert!(
+            samael_accepts(&xml, &md, AUDIENCE, ACS, Some(REQUEST_ID)).is_err(),
+            "samael accepted {fault}"
+        );
+    }
+}
+
+#[test]
 fn unsigned_has_no_signature() {
     let t = tenant("generic", SignMode::Both, None);
     let xml = respond(&t, &[Fault::Unsigned]);

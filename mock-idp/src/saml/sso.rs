@@ -17,6 +17,9 @@ use base64::engine::general_purpose::STANDARD as B64;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Unanswered AuthnRequests kept per tenant.
+const MAX_PENDING: usize = 10_000;
+
 pub(super) async fn metadata_handler(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -123,6 +126,11 @@ async fn sso(
             pretty_xml(&req.xml).into(),
             vec![],
         );
+        // Abandoned sign-ins are never collected otherwise; a burst beyond this many
+        // unanswered requests starts over rather than growing without end.
+        if t.pending_saml.len() >= MAX_PENDING {
+            t.pending_saml.clear();
+        }
         t.pending_saml.insert(
             flow.clone(),
             PendingAuthn {
