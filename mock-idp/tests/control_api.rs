@@ -360,3 +360,31 @@ async fn shutdown_stops_http_and_dns() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(tokio::net::TcpStream::connect(http).await.is_err());
 }
+
+#[tokio::test]
+async fn every_truncation_of_a_body_is_a_400_never_a_crash() {
+    let (_idp, c, base) = start().await;
+    let body = json!({"id": "trunc", "profile": "entra",
+        "users": [{"email": "a@x.test", "given_name": "Ä", "attributes": {"upn": ["a@corp.test"]}}],
+        "sp": {"entity_id": "urn:sp", "acs_url": "http://sp.test/acs"},
+        "faults": ["unsigned"], "apps": [{"name": "W", "url": "http://sp.test/w"}]})
+    .to_string();
+    let bytes = body.as_bytes();
+    for cut in 0..bytes.len() {
+        let r = c
+            .post(format!("{base}/_control/tenants"))
+            .header("content-type", "application/json")
+            .body(bytes[..cut].to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "cut at {cut}");
+    }
+    let r = c
+        .post(format!("{base}/_control/tenants"))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+}
