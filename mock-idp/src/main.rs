@@ -159,6 +159,7 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             } else {
                 SocketAddr::from(([127, 0, 0, 1], 0))
             };
+            let public_url = public.clone();
             let options = ServeOptions {
                 listen: listen.unwrap_or(default_listen),
                 public_url: public,
@@ -185,9 +186,14 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
                             )),
                             (_, e) => e,
                         })?;
-                let base = idp.base_url().as_str().trim_end_matches('/').to_string();
-                println!("mock-idp listening on {base}");
+                // The bound address first (what a local client connects to), then DNS, then
+                // the advertised URL when it differs.
+                let scheme = if tls { "https" } else { "http" };
+                println!("mock-idp listening on {scheme}://{}", idp.addr());
                 println!("mock-idp dns on {} (udp+tcp)", idp.dns_addr());
+                if public_url.is_some() {
+                    println!("mock-idp public url {}", idp.base_url());
+                }
                 let _ = tokio::signal::ctrl_c().await;
                 idp.shutdown().await;
                 Ok(())
