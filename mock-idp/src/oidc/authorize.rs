@@ -201,7 +201,7 @@ pub async fn authorize(
                 "authorization_request",
                 "GET",
                 uri.path(),
-                StatusCode::FOUND.as_u16(),
+                StatusCode::SEE_OTHER.as_u16(),
                 json!({ "params": p, "error": error, "error_description": description }),
                 &[],
             );
@@ -295,7 +295,7 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
             "authorization_response",
             "GET",
             path,
-            StatusCode::FOUND.as_u16(),
+            StatusCode::SEE_OTHER.as_u16(),
             json!({ "user": user.email, "error": "access_denied", "error_description": description }),
             &active,
         );
@@ -335,7 +335,7 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
         "authorization_response",
         "GET",
         path,
-        StatusCode::FOUND.as_u16(),
+        StatusCode::SEE_OTHER.as_u16(),
         json!({
             "user": user.email,
             "redirect_uri": request.redirect_uri,
@@ -406,7 +406,7 @@ pub async fn login(
         "login",
         "POST",
         uri.path(),
-        StatusCode::FOUND.as_u16(),
+        StatusCode::SEE_OTHER.as_u16(),
         json!({ "username": username, "password": REDACTED, "result": "signed in" }),
         &[],
     );
