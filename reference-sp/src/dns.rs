@@ -1,8 +1,10 @@
-//! A small DNS client: one TXT question over UDP to the configured server (RFC 1035).
-//! Domain verification must read what is really published, so this asks a real server.
+//! A small DNS client: one TXT question over UDP to the configured server, asked again over
+//! TCP when the UDP answer is truncated (RFC 1035 4.2). Domain verification must read what is
+//! really published, so this asks a real server.
 use std::net::SocketAddr;
 use std::time::Duration;
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DnsError {
@@ -53,11 +55,47 @@ pub async fn lookup_txt(server: SocketAddr, name: &str) -> Result<Vec<String>, D
         if answer.len() >= 2 && u16::from_be_bytes([answer[0], answer[1]]) != id {
             continue;
         }
-        return parse_answer(answer).map_err(|what| match what {
-            ParseError::Rcode(rcode) => DnsError::Rcode { server, rcode },
-            ParseError::Malformed(what) => DnsError::Malformed { server, what },
-        });
+        // Many values under one name do not fit a 512-byte datagram: the server sets TC and
+        // the full answer is only available over TCP.
+        if answer.len() >= 3 && answer[2] & 0x02 != 0 {
+            return lookup_txt_tcp(server, &query, deadline).await;
+        }
+        return parse_answer(answer).map_err(|what| classify(server, what));
     }
+}
+
+fn classify(server: SocketAddr, what: ParseError) -> DnsError {
+    match what {
+        ParseError::Rcode(rcode) => DnsError::Rcode { server, rcode },
+        ParseError::Malformed(what) => DnsError::Malformed { server, what },
+    }
+}
+
+/// The same question over TCP: each message is preceded by its length in two bytes.
+async fn lookup_txt_tcp(
+    server: SocketAddr,
+    query: &[u8],
+    deadline: tokio::time::Instant,
+) -> Result<Vec<String>, DnsError> {
+    let io = |source| DnsError::Io { server, source };
+    let exchange = async {
+        let mut stream = TcpStream::connect(server).await.map_err(io)?;
+        let len = u16::try_from(query.len()).map_err(|_| DnsError::Malformed {
+            server,
+            what: "query too long",
+        })?;
+        let mut framed = len.to_be_bytes().to_vec();
+        framed.extend_from_slice(query);
+        stream.write_all(&framed).await.map_err(io)?;
+        let mut len = [0u8; 2];
+        stream.read_exact(&mut len).await.map_err(io)?;
+        let mut answer = vec![0u8; usize::from(u16::from_be_bytes(len))];
+        stream.read_exact(&mut answer).await.map_err(io)?;
+        parse_answer(&answer).map_err(|what| classify(server, what))
+    };
+    tokio::time::timeout_at(deadline, exchange)
+        .await
+        .map_err(|_| DnsError::Timeout(server))?
 }
 
 fn build_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {

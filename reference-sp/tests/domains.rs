@@ -324,3 +324,23 @@ async fn acs_url_and_manage_sso_appear_after_a_verified_domain() {
         .await;
     assert_eq!(s, 409, "{v}");
 }
+
+#[tokio::test]
+async fn many_values_under_one_name_are_read_over_tcp() {
+    // Parallel trials publish their keys under the same name; the UDP answer gets truncated
+    // and the check must ask again over TCP.
+    let idp = start_idp().await;
+    let sp = start(Some(idp.dns()), false).await;
+    let org = sp.org("enterprise", "custom").await;
+    for i in 0..30 {
+        idp.publish_txt(
+            "_reference-sp-challenge.busy.test",
+            &format!(
+                "reference-sp-verification=someone-else-{i:02}-{}",
+                "x".repeat(40)
+            ),
+        )
+        .await;
+    }
+    verify_domain(&sp, &idp, &org, "busy.test").await;
+}
