@@ -30,8 +30,18 @@ struct SpGuard {
     _dir: tempfile::TempDir,
 }
 
+/// A Google-like provider for the SP's "Continue with Google" (a mock IdP tenant).
+pub struct SocialProvider {
+    /// Port the SP must listen on: its redirect URI was registered before it started.
+    pub port: u16,
+    pub discovery_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
+}
+
 pub async fn start_reference_sp(
     dns: Option<SocketAddr>,
+    social: Option<SocialProvider>,
 ) -> Result<(String, Secret, Box<dyn Any + Send + Sync>)> {
     let dir = tempfile::Builder::new()
         .prefix("sso-harness-sp-")
@@ -42,6 +52,14 @@ pub async fn start_reference_sp(
     opts.dns_server = dns;
     opts.admin_token = Some(reference_sp::Secret::new(token.expose().to_string()));
     opts.test_mode = true;
+    if let Some(s) = social {
+        opts.listen = SocketAddr::from(([127, 0, 0, 1], s.port));
+        opts.social = Some(reference_sp::SocialOptions {
+            discovery_url: s.discovery_url,
+            client_id: s.client_id,
+            client_secret: reference_sp::Secret::new(s.client_secret.expose().to_string()),
+        });
+    }
     let sp = reference_sp::serve(opts).await.map_err(|e| {
         HarnessError::Target(format!("cannot start the in-process reference SP: {e}"))
     })?;

@@ -52,10 +52,14 @@ fn admin_for(
 }
 
 /// Starts a target for one trial. `dns` is the mock IdP's DNS server, for domain checks.
-pub async fn launch(desc: &TargetDescriptor, dns: Option<SocketAddr>) -> Result<RunningTarget> {
+pub async fn launch(
+    desc: &TargetDescriptor,
+    dns: Option<SocketAddr>,
+    social: Option<crate::embedded::SocialProvider>,
+) -> Result<RunningTarget> {
     match &desc.launch {
         Launch::Builtin(Builtin::ReferenceSp) => {
-            let (base_url, token, guard) = crate::embedded::start_reference_sp(dns).await?;
+            let (base_url, token, guard) = crate::embedded::start_reference_sp(dns, social).await?;
             let admin = admin_for(desc, &base_url, Some(token))?;
             Ok(RunningTarget {
                 base_url,

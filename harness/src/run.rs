@@ -314,8 +314,20 @@ impl Harness {
             None => None,
         };
 
+        // The builtin SP's "Continue with Google" is another tenant (google profile, same users).
+        let social = match (&self.idp, &desc.launch) {
+            (Some(idp), crate::target::Launch::Builtin(_))
+                if desc
+                    .capabilities
+                    .contains(&crate::scenario::schema::Capability::SocialLogin) =>
+            {
+                Some(self.social_provider(idp, &users, &trial_id, out).await?)
+            }
+            _ => None,
+        };
+        let social_tenant = social.as_ref().map(|_| format!("s-{trial_id}"));
         phase(out, "idp_tenant");
-        let running = crate::launch::launch(desc, self.dns).await?;
+        let running = crate::launch::launch(desc, self.dns, social).await?;
         phase(out, "target_start");
         let base = if running.base_url.ends_with('/') {
             running.base_url.clone()
@@ -367,6 +379,7 @@ impl Harness {
             secrets: Vec::new(),
             used_tile: false,
             step_index: None,
+            published_txt: Vec::new(),
             idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
             target_clock: 0,
         };
@@ -385,11 +398,22 @@ impl Harness {
         ctx.collect_http().await;
         out.final_url = ctx.browser().current_url().await.ok();
         out.error_text = ctx.browser().element_text(&desc.signals.error).await;
+        if let Some(idp) = self.idp.as_ref() {
+            for (name, value) in ctx.published_txt.drain(..) {
+                let _ = idp.remove_txt(&name, &value).await;
+            }
+        }
         if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
             out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
                 vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
             });
             let _ = idp.delete_tenant(&t.id).await;
+        }
+        if let (Some(idp), Some(st)) = (self.idp.as_ref(), social_tenant.as_ref()) {
+            if let Ok(x) = idp.exchanges(st).await {
+                out.exchanges.extend(x);
+            }
+            let _ = idp.delete_tenant(st).await;
         }
         if ctx.used_tile {
             out.sign_in_path = "Tile URL (IdP dashboard)".into();
@@ -413,6 +437,63 @@ impl Harness {
             .insert("cleanup".into(), ms(cleanup.elapsed()));
         Ok(failure)
     }
+}
+
+impl Harness {
+    /// A google-profile tenant and an OIDC client whose redirect URI is the SP's social
+    /// callback on a port chosen now (the SP is told to listen there).
+    async fn social_provider(
+        &self,
+        idp: &IdpClient,
+        users: &[(crate::scenario::schema::IdpUser, Secret)],
+        trial_id: &str,
+        out: &mut TrialOutcome,
+    ) -> Result<crate::embedded::SocialProvider> {
+        let mut spec = tenant_spec_users(users);
+        spec["id"] = json!(format!("s-{trial_id}"));
+        spec["profile"] = json!("google");
+        let tenant = idp.create_tenant(&spec).await?;
+        let port = crate::browser::free_port()?;
+        let client_id = format!("social-{trial_id}");
+        let secret = Secret::generate("social-secret");
+        out.secrets.push(secret.expose().to_string());
+        idp.add_oidc_client(
+            &tenant.id,
+            &json!({
+                "client_id": client_id,
+                "client_secret": secret.expose(),
+                "redirect_uris": [format!("http://127.0.0.1:{port}/sso/social/callback")],
+                "scopes": ["openid", "email", "profile"],
+            }),
+        )
+        .await?;
+        let discovery_url = tenant.oidc.and_then(|o| o.discovery_url).ok_or_else(|| {
+            crate::HarnessError::Idp("the google tenant has no discovery URL".into())
+        })?;
+        Ok(crate::embedded::SocialProvider {
+            port,
+            discovery_url,
+            client_id,
+            client_secret: secret,
+        })
+    }
+}
+
+fn tenant_spec_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Value {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(u, pw)| {
+            let mut v = json!({ "email": u.email, "password": pw.expose() });
+            if let Some(g) = &u.given_name {
+                v["given_name"] = json!(g);
+            }
+            if let Some(f) = &u.family_name {
+                v["family_name"] = json!(f);
+            }
+            v
+        })
+        .collect();
+    json!({ "users": users })
 }
 
 fn tenant_spec(

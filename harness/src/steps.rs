@@ -163,11 +163,17 @@ impl TrialCtx<'_> {
                 let value = self.render_opt(a.value.as_ref(), "{domain.txt_value}")?;
                 let (idp, _) = self.idp()?;
                 if matches!(step, Step::PublishTxt(_)) {
-                    idp.add_txt(&name, &value).await
+                    idp.add_txt(&name, &value)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.published_txt.push((name.clone(), value));
                 } else {
-                    idp.remove_txt(&name, &value).await
+                    idp.remove_txt(&name, &value)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    self.published_txt
+                        .retain(|(n, v)| !(n == &name && v == &value));
                 }
-                .map_err(|e| e.to_string())?;
                 Ok(Some(format!("TXT {name}")))
             }
             Step::UpdateIdpUser(a) => self.update_idp_user(a).await,
@@ -240,6 +246,11 @@ impl TrialCtx<'_> {
                 })?,
         };
         self.secrets.push(password.expose().to_string());
+        if !self.wait_idp_login_form().await? {
+            return Ok(Some(format!(
+                "no login form: the IdP still had a session and answered at once ({email} not typed)"
+            )));
+        }
         self.fill("input[name=username]", &email).await?;
         self.fill("input[name=password]", password.expose()).await?;
         let button = {
@@ -253,6 +264,42 @@ impl TrialCtx<'_> {
             .await
             .map_err(|e| format!("click button#login: {e}"))?;
         Ok(Some(format!("signed in to the IdP as {email}")))
+    }
+
+    /// Waits for the IdP's login form: true when it shows; false when the browser visited the
+    /// IdP and came back without one (the IdP session from an earlier sign-in was reused).
+    async fn wait_idp_login_form(&mut self) -> Result<bool, String> {
+        let idp_base = self.idp.map(|i| i.base_url());
+        let seen_before = self.http.len();
+        let deadline = Instant::now() + self.default_timeout;
+        loop {
+            if self.browser().has_element("input[name=username]").await {
+                return Ok(true);
+            }
+            self.collect_http().await;
+            if let Some(base) = &idp_base {
+                let visited_idp = self.http[seen_before.min(self.http.len())..]
+                    .iter()
+                    .any(|e| e.url.starts_with(base.as_str()));
+                let url = self.browser().current_url().await.unwrap_or_default();
+                let back_at_sp = !url.starts_with(base.as_str()) && url.starts_with("http");
+                let last_is_sp = self
+                    .http
+                    .last()
+                    .is_some_and(|e| !e.url.starts_with(base.as_str()));
+                if visited_idp && back_at_sp && last_is_sp {
+                    return Ok(false);
+                }
+            }
+            if Instant::now() >= deadline {
+                let url = self.browser().current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "no IdP login form (input[name=username]) after {} ms, and the browser did not pass through the IdP (page {url})",
+                    self.default_timeout.as_millis()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn tile(&mut self, a: &TileArgs) -> StepResult {
@@ -385,6 +432,37 @@ impl TrialCtx<'_> {
         Ok(id)
     }
 
+    /// Once the SP has a connection it publishes metadata; like an IdP administrator, the
+    /// mock IdP imports it so it knows the certificate to encrypt assertions to. An SP that
+    /// publishes no metadata (or none yet) is left as it is.
+    async fn import_sp_metadata(&mut self) -> Result<(), String> {
+        let Ok(url) = self.vars.get("sp.metadata_url").map(str::to_string) else {
+            return Ok(());
+        };
+        let Ok(resp) = reqwest::get(&url).await else {
+            return Ok(());
+        };
+        if !resp.status().is_success() {
+            return Ok(());
+        }
+        let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+        let Some(cert) = crate::sp_metadata::certificate_pem(&body) else {
+            return Ok(());
+        };
+        let Ok((idp, tenant)) = self.idp() else {
+            return Ok(());
+        };
+        let tenant_id = tenant.id.clone();
+        let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
+        let sp = json!({
+            "entity_id": get("sp.entity_id"),
+            "acs_url": get("sp.acs_url"),
+            "metadata_url": url,
+            "certificate_pem": cert,
+        });
+        idp.put_sp(&tenant_id, &sp).await.map_err(|e| e.to_string())
+    }
+
     /// The mock IdP learns the SP's values (audience, ACS) and gets its dashboard tiles.
     async fn tell_idp_about_sp(&mut self) -> Result<(), String> {
         let Ok((idp, tenant)) = self.idp() else {
@@ -393,7 +471,13 @@ impl TrialCtx<'_> {
         let tenant_id = tenant.id.clone();
         let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
         if let (Some(entity), Some(acs)) = (get("sp.entity_id"), get("sp.acs_url")) {
-            let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url") });
+            // Encrypted-assertion faults need a certificate to encrypt to: the target's, or
+            // else the tenant's own, which the SP cannot decrypt (what ATTR-4 describes).
+            let cert = match &self.target.sp.certificate_pem {
+                Some(t) => Some(self.render(t)?),
+                None => get("idp.certificate_pem"),
+            };
+            let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url"), "certificate_pem": cert });
             idp.put_sp(&tenant_id, &sp)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -499,6 +583,7 @@ impl TrialCtx<'_> {
         idp.add_txt(&name, &value)
             .await
             .map_err(|e| e.to_string())?;
+        self.published_txt.push((name.clone(), value));
         let org = self.org_id().await?;
         let deadline = Instant::now() + self.default_timeout;
         loop {
@@ -531,7 +616,11 @@ impl TrialCtx<'_> {
             Protocol::Saml => {
                 let sso_url = self.render_opt(a.sso_url.as_ref(), "{idp.sso_url}")?;
                 let cert = self.render_opt(a.certificate_pem.as_ref(), "{idp.certificate_pem}")?;
-                self.admin.configure_saml(&org, &sso_url, &cert).await
+                let r = self.admin.configure_saml(&org, &sso_url, &cert).await;
+                if r.is_ok() {
+                    self.import_sp_metadata().await?;
+                }
+                r
             }
             Protocol::Oidc => {
                 let client_id = format!("sp-{org}");

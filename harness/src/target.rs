@@ -140,6 +140,10 @@ pub struct SpUrls {
     pub tile_url_platform: Option<Template>,
     #[serde(default)]
     pub oidc_redirect_uri: Option<Template>,
+    /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
+    /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
+    #[serde(default)]
+    pub certificate_pem: Option<Template>,
 }
 
 /// CSS selectors that tell success and failure apart on the target's pages.

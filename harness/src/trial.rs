@@ -39,6 +39,9 @@ pub struct TrialCtx<'a> {
     pub secrets: Vec<String>,
     pub used_tile: bool,
     pub step_index: Option<usize>,
+    /// TXT records this trial published, removed when it ends so parallel and later trials
+    /// do not see an ever-growing record set under the same name.
+    pub published_txt: Vec<(String, String)>,
     pub idp_clock: i64,
     pub target_clock: i64,
 }
