@@ -125,12 +125,17 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
         Command::Bench {
             what: BenchWhat::Saml { threads, seconds },
         } => {
+            // The ceiling is measured before and after: on a shared machine the load moves.
+            let ceiling = || {
+                mock_idp::oidc::bench::openssl_ceiling()
+                    .map_err(|e| mock_idp::Error::Config(format!("bench saml: {e}")))
+            };
+            let before = ceiling()?;
             let per_sec = mock_idp::saml::bench::responses_per_sec(threads, seconds)?;
-            let ceiling = mock_idp::oidc::bench::openssl_ceiling()
-                .map_err(|e| mock_idp::Error::Config(format!("bench saml: {e}")))?;
+            let after = ceiling()?;
             print!(
                 "{}",
-                mock_idp::saml::bench::report(per_sec, ceiling, threads)
+                mock_idp::saml::bench::report(per_sec, (before, after), threads)
             );
             Ok(())
         }
