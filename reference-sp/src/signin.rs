@@ -55,7 +55,6 @@ pub fn resolve_sso_user(
     c: &Connection,
     org: &str,
     id: &Identity,
-    now: i64,
 ) -> Result<(User, bool), AppError> {
     let user = match store::sso_profile(c, org, &id.subject)? {
         Some(profile) if !profile.email.eq_ignore_ascii_case(&id.email) => {
@@ -92,7 +91,6 @@ pub fn resolve_sso_user(
         id.family_name.as_deref(),
         None,
     )?;
-    let _ = now;
     let user = store::user_by_id(c, user.id)?
         .ok_or_else(|| AppError::Internal("user vanished during sign-in".into()))?;
     let needs_profile = user.given_name.is_none() && user.family_name.is_none();

@@ -288,7 +288,6 @@ fn render(
         }
         b.push_str("</ul>");
     }
-    let _ = &ctx.session;
     Ok(page("Identity", &b).into_response())
 }
 

@@ -331,7 +331,7 @@ fn finish_sso_login(
 ) -> Result<Response, AppError> {
     let now = st.now();
     let (jar, needs_profile) = st.db.tx(|tx| -> Result<_, AppError> {
-        let (user, needs_profile) = signin::resolve_sso_user(tx, org_id, identity, now)?;
+        let (user, needs_profile) = signin::resolve_sso_user(tx, org_id, identity)?;
         let jar = session::create(
             tx,
             jar,
