@@ -85,7 +85,8 @@ pub struct TrialOutcome {
     pub duration_ms: u64,
     /// Time not spent in steps: target start, IdP tenant, browser checkout, evidence.
     pub overhead_ms: u64,
-    /// Where the overhead went: idp_tenant, target_start, browser_checkout, evidence, cleanup.
+    /// Where the overhead went: tenant_and_target (made concurrently), browser_checkout,
+    /// evidence, cleanup.
     pub phases_ms: BTreeMap<String, u64>,
     pub steps: Vec<StepRecord>,
     pub screenshots: Vec<Screenshot>,

@@ -275,60 +275,73 @@ impl Harness {
             out.phases_ms.insert(name.to_string(), ms(mark.elapsed()));
             mark = Instant::now();
         };
-        let tenant = match &self.idp {
-            Some(idp) => {
-                let spec = tenant_spec(s, &users, &trial_id);
-                let t = idp.create_tenant(&spec).await?;
-                vars.set("idp.base_url", idp.base_url());
-                vars.set("idp.tenant", &t.id);
-                if let Some(saml) = &t.saml {
-                    for (k, v) in [
-                        ("idp.entity_id", &saml.entity_id),
-                        ("idp.sso_url", &saml.sso_url),
-                        ("idp.sso_url_post", &saml.sso_url_post),
-                        ("idp.metadata_url", &saml.metadata_url),
-                        ("idp.dashboard_url", &saml.dashboard_url),
-                        ("idp.certificate_pem", &saml.certificate_pem),
-                        ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
-                        ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
-                    ] {
-                        if let Some(v) = v {
-                            vars.set(k, v);
-                        }
-                    }
-                }
-                if let Some(oidc) = &t.oidc {
-                    for (k, v) in [
-                        ("idp.issuer", &oidc.issuer),
-                        ("idp.discovery_url", &oidc.discovery_url),
-                        ("idp.authorization_endpoint", &oidc.authorization_endpoint),
-                        ("idp.token_endpoint", &oidc.token_endpoint),
-                    ] {
-                        if let Some(v) = v {
-                            vars.set(k, v);
-                        }
-                    }
-                }
-                Some(t)
-            }
-            None => None,
-        };
-
+        // The tenant and the target do not depend on each other: make them at the same time.
         // The builtin SP's "Continue with Google" is another tenant (google profile, same users).
-        let social = match (&self.idp, &desc.launch) {
-            (Some(idp), crate::target::Launch::Builtin(_))
-                if desc
-                    .capabilities
-                    .contains(&crate::scenario::schema::Capability::SocialLogin) =>
-            {
-                Some(self.social_provider(idp, &users, &trial_id, out).await?)
+        let wants_social = self.idp.is_some()
+            && matches!(desc.launch, crate::target::Launch::Builtin(_))
+            && desc
+                .capabilities
+                .contains(&crate::scenario::schema::Capability::SocialLogin);
+        let social_tenant = wants_social.then(|| format!("s-{trial_id}"));
+        let (tenant, launched) = tokio::join!(
+            async {
+                match &self.idp {
+                    Some(idp) => idp
+                        .create_tenant(&tenant_spec(s, &users, &trial_id))
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                let social = match (&self.idp, wants_social) {
+                    (Some(idp), true) => Some(self.social_provider(idp, &users, &trial_id).await?),
+                    _ => None,
+                };
+                let secret = social
+                    .as_ref()
+                    .map(|p| p.client_secret.expose().to_string());
+                crate::launch::launch(desc, self.dns, social)
+                    .await
+                    .map(|r| (r, secret))
             }
-            _ => None,
-        };
-        let social_tenant = social.as_ref().map(|_| format!("s-{trial_id}"));
-        phase(out, "idp_tenant");
-        let running = crate::launch::launch(desc, self.dns, social).await?;
-        phase(out, "target_start");
+        );
+        let tenant = tenant?;
+        let (running, social_secret) = launched?;
+        out.secrets.extend(social_secret);
+        if let (Some(idp), Some(t)) = (&self.idp, &tenant) {
+            vars.set("idp.base_url", idp.base_url());
+            vars.set("idp.tenant", &t.id);
+            if let Some(saml) = &t.saml {
+                for (k, v) in [
+                    ("idp.entity_id", &saml.entity_id),
+                    ("idp.sso_url", &saml.sso_url),
+                    ("idp.sso_url_post", &saml.sso_url_post),
+                    ("idp.metadata_url", &saml.metadata_url),
+                    ("idp.dashboard_url", &saml.dashboard_url),
+                    ("idp.certificate_pem", &saml.certificate_pem),
+                    ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
+                    ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
+                ] {
+                    if let Some(v) = v {
+                        vars.set(k, v);
+                    }
+                }
+            }
+            if let Some(oidc) = &t.oidc {
+                for (k, v) in [
+                    ("idp.issuer", &oidc.issuer),
+                    ("idp.discovery_url", &oidc.discovery_url),
+                    ("idp.authorization_endpoint", &oidc.authorization_endpoint),
+                    ("idp.token_endpoint", &oidc.token_endpoint),
+                ] {
+                    if let Some(v) = v {
+                        vars.set(k, v);
+                    }
+                }
+            }
+        }
+        phase(out, "tenant_and_target");
         let base = if running.base_url.ends_with('/') {
             running.base_url.clone()
         } else {
@@ -447,7 +460,6 @@ impl Harness {
         idp: &IdpClient,
         users: &[(crate::scenario::schema::IdpUser, Secret)],
         trial_id: &str,
-        out: &mut TrialOutcome,
     ) -> Result<crate::embedded::SocialProvider> {
         let mut spec = tenant_spec_users(users);
         spec["id"] = json!(format!("s-{trial_id}"));
@@ -456,7 +468,6 @@ impl Harness {
         let port = crate::browser::free_port()?;
         let client_id = format!("social-{trial_id}");
         let secret = Secret::generate("social-secret");
-        out.secrets.push(secret.expose().to_string());
         idp.add_oidc_client(
             &tenant.id,
             &json!({
