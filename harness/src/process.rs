@@ -72,3 +72,47 @@ impl Drop for ChildGuard {
         kill_tree(&mut self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alive(pid: u32) -> bool {
+        // a killed child not yet reaped by its new parent shows as a zombie ("Z")
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| {
+                s.rsplit_once(')')
+                    .map(|(_, r)| r.trim_start().starts_with('Z'))
+            })
+            .is_some_and(|zombie| !zombie)
+    }
+
+    #[test]
+    fn dropping_the_guard_kills_the_child_and_its_children() {
+        let child = Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let guard = ChildGuard(child);
+        let root = guard.id();
+        let mut kids = Vec::new();
+        for _ in 0..50 {
+            kids = descendants(root);
+            if kids.len() >= 2 {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(
+            kids.len() >= 2,
+            "the shell did not start its sleeps: {kids:?}"
+        );
+        drop(guard);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!alive(root));
+        for k in kids {
+            assert!(!alive(k), "descendant {k} survived");
+        }
+    }
+}
