@@ -17,6 +17,9 @@ use crate::target::LoadedTarget;
 use crate::template::Vars;
 use crate::trial::{DEFAULT_TIMEOUT, TrialCtx};
 
+/// A trial may take at most this many step timeouts in all.
+const TRIAL_LIMIT_FACTOR: u32 = 30;
+
 /// Where the mock IdP comes from.
 #[derive(Debug, Clone)]
 pub enum IdpChoice {
@@ -396,7 +399,17 @@ impl Harness {
             idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
             target_clock: 0,
         };
-        let failure = run_all(&mut ctx, plan, &mut out.steps).await;
+        // A WebDriver call can hang (a page that never loads); no trial may hold the run.
+        let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
+        let failure =
+            match tokio::time::timeout(limit, run_all(&mut ctx, plan, &mut out.steps)).await {
+                Ok(f) => f,
+                Err(_) => Some(format!(
+                    "the trial did not finish within {} s (step {} was running)",
+                    limit.as_secs(),
+                    ctx.step_index.map(|i| i + 1).unwrap_or(0)
+                )),
+            };
         if failure.is_some() {
             let already = ctx
                 .screenshots
