@@ -116,7 +116,12 @@ fn readme_coverage_table_is_current() {
     let wanted = format!("\n{}", table(&catalogue_ids(), &coverage()));
     if current != wanted {
         if std::env::var_os("UPDATE_COVERAGE").is_some() {
-            let updated = format!("{}{}{}", &readme[..start + START.len()], wanted, &readme[end..]);
+            let updated = format!(
+                "{}{}{}",
+                &readme[..start + START.len()],
+                wanted,
+                &readme[end..]
+            );
             std::fs::write(&readme_path, updated).unwrap();
         } else {
             panic!(
