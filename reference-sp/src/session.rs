@@ -18,6 +18,8 @@ pub struct Session {
     pub needs_profile: bool,
     /// When the owner last re-entered their password (CFG-4).
     pub reauth_at: Option<i64>,
+    /// When this sign-in happened (a fresh sign-in counts as re-authentication).
+    pub created_at: i64,
 }
 
 pub fn current(c: &Connection, jar: &CookieJar) -> Result<Option<Session>, AppError> {
@@ -26,7 +28,7 @@ pub fn current(c: &Connection, jar: &CookieJar) -> Result<Option<Session>, AppEr
     };
     let row = c
         .query_row(
-            "SELECT id, user_id, method, sso_org, needs_profile, reauth_at FROM sessions WHERE id = ?1 AND user_id IS NOT NULL",
+            "SELECT id, user_id, method, sso_org, needs_profile, reauth_at, created_at FROM sessions WHERE id = ?1 AND user_id IS NOT NULL",
             [cookie.value()],
             |r| {
                 Ok((
@@ -36,12 +38,13 @@ pub fn current(c: &Connection, jar: &CookieJar) -> Result<Option<Session>, AppEr
                     r.get::<_, Option<String>>(3)?,
                     r.get::<_, bool>(4)?,
                     r.get::<_, Option<i64>>(5)?,
+                    r.get::<_, i64>(6)?,
                 ))
             },
         )
         .optional()?;
-    Ok(
-        row.and_then(|(id, user_id, method, sso_org, needs_profile, reauth_at)| {
+    Ok(row.and_then(
+        |(id, user_id, method, sso_org, needs_profile, reauth_at, created_at)| {
             Some(Session {
                 id,
                 user_id,
@@ -49,9 +52,10 @@ pub fn current(c: &Connection, jar: &CookieJar) -> Result<Option<Session>, AppEr
                 sso_org,
                 needs_profile,
                 reauth_at,
+                created_at,
             })
-        }),
-    )
+        },
+    ))
 }
 
 /// Signs a user in: a fresh session ID (never reuse one that existed before sign-in).

@@ -369,3 +369,58 @@ async fn platform_configuration_is_prefilled_on_the_workspace_and_shared() {
         p.error()
     );
 }
+
+#[tokio::test]
+async fn an_owner_without_password_reauthenticates_by_signing_in_again() {
+    // CFG-4 for an SSO account: a fresh sign-in counts; five minutes later it does not.
+    let w = saml_world("okta", true).await;
+    w.sp.user(&w.org, "alice@acme.test", "owner", "sso", None)
+        .await;
+    let b = browser();
+    let p = w.sso_login(&b, "alice@acme.test").await;
+    assert!(p.id("signed-in-as").is_some(), "{}", p.body);
+    let real_url = w.tenant["saml"]["sso_url"].as_str().unwrap();
+    let real_cert = w.tenant["saml"]["certificate_pem"].as_str().unwrap();
+    let saml = w.sp.url("/admin/identity/saml");
+    let p = post_form(
+        &b,
+        &saml,
+        &form(
+            &w.org,
+            "workspace",
+            &[("sso_url", real_url), ("certificate_pem", real_cert)],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, 200, "{:?}", p.error());
+    w.sp.put("/api/admin/test/clock", json!({"offset_seconds": 600}))
+        .await;
+    let b2 = browser();
+    let p = w.sso_login(&b2, "alice@acme.test").await;
+    assert!(p.id("signed-in-as").is_some(), "{}", p.body);
+    // The first browser's sign-in is now ten minutes old.
+    let p = post_form(
+        &b,
+        &saml,
+        &form(
+            &w.org,
+            "workspace",
+            &[("sso_url", real_url), ("certificate_pem", real_cert)],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, 400);
+    assert!(p.error().unwrap().contains("re-authenticate"));
+    // The fresh one is accepted.
+    let p = post_form(
+        &b2,
+        &saml,
+        &form(
+            &w.org,
+            "workspace",
+            &[("sso_url", real_url), ("certificate_pem", real_cert)],
+        ),
+    )
+    .await;
+    assert_eq!(p.status, 200, "{:?}", p.error());
+}

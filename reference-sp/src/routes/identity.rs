@@ -392,7 +392,7 @@ async fn save_saml(
         let ok = match &user.password_hash {
             Some(h) => !f.password.is_empty() && password::verify(&f.password, h.expose()),
             // No password (SSO or social account): a fresh sign-in counts as re-authentication.
-            None => false,
+            None => now - ctx.session.created_at < REAUTH_WINDOW_SECONDS,
         };
         if !ok {
             let msg = if user.has_password {
