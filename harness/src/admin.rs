@@ -199,11 +199,18 @@ impl AdminDriver {
         org: &str,
         sso_url: &str,
         certificate_pem: &str,
+        idp_entity_id: Option<&str>,
     ) -> Result<(), AdminError> {
+        let mut body = json!({ "sso_url": sso_url, "certificate_pem": certificate_pem });
+        // Without it the SP pins the Issuer of the first response it accepts, so a
+        // wrong-issuer fault on the very first sign-in would go unnoticed.
+        if let Some(entity_id) = idp_entity_id {
+            body["idp_entity_id"] = json!(entity_id);
+        }
         self.api(
             reqwest::Method::PUT,
             &format!("/api/admin/orgs/{org}/sso/saml"),
-            Some(json!({ "sso_url": sso_url, "certificate_pem": certificate_pem })),
+            Some(body),
         )
         .await
         .map(|_| ())

@@ -616,7 +616,11 @@ impl TrialCtx<'_> {
             Protocol::Saml => {
                 let sso_url = self.render_opt(a.sso_url.as_ref(), "{idp.sso_url}")?;
                 let cert = self.render_opt(a.certificate_pem.as_ref(), "{idp.certificate_pem}")?;
-                let r = self.admin.configure_saml(&org, &sso_url, &cert).await;
+                let entity_id = self.vars.get("idp.entity_id").ok().map(str::to_string);
+                let r = self
+                    .admin
+                    .configure_saml(&org, &sso_url, &cert, entity_id.as_deref())
+                    .await;
                 if r.is_ok() {
                     self.import_sp_metadata().await?;
                 }
