@@ -995,14 +995,10 @@ async fn rp_times_out_on_a_slow_token_endpoint() {
     let mut rp = rp(&info, AuthType::BasicAuth).await;
     rp.http = rp_http(Some(Duration::from_secs(1)));
     idp.faults("slow", &["slow_response"]).await;
-    let started = std::time::Instant::now();
     let s = code_flow(&rp, false).await;
     let e = s.token.map(|_| ()).unwrap_err();
-    assert!(e.contains("Request"), "{e}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "the RP waited for the slow answer"
-    );
+    // The RP's 1 s timeout fired: the token endpoint was still holding its answer.
+    assert!(e.starts_with("Request(") && e.contains("TimedOut"), "{e}");
 }
 
 #[tokio::test]
