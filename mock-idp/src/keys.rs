@@ -1,6 +1,10 @@
 //! Per-tenant signing keys. RSA-2048 keys are made with openssl (rcgen's ring backend cannot
 //! generate RSA), certificates are issued by rcgen, and each key is parsed once into a
 //! `PKey` that signs for the tenant's whole life.
+//!
+//! Making an RSA-2048 key costs 50 ms on a quiet core and over a second under load, and every
+//! tenant needs its own, so a [`KeyPool`] makes them ahead of time on a background thread:
+//! creating a tenant then only issues its certificate.
 
 use crate::error::Result;
 use base64::Engine as _;
@@ -10,8 +14,136 @@ use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::sign::Signer;
 use sha2::Digest as _;
-use std::sync::{Arc, Mutex};
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, LazyLock, Mutex, Weak};
 use time::{Duration, OffsetDateTime};
+
+/// Keys the process-wide pool keeps ready: enough for a burst of parallel trials, and
+/// bounded (a key is ~2 KB) so an idle server stops spending CPU once it is full.
+pub const POOL_CAPACITY: usize = 8;
+
+fn generate_rsa() -> Result<PKey<Private>> {
+    Ok(PKey::from_rsa(Rsa::generate(2048)?)?)
+}
+
+/// Fresh RSA-2048 keys made ahead of time. Each key is handed out once, so no two tenants (and
+/// no two keys of one tenant) ever share one. When the pool is empty, [`KeyPool::take`]
+/// makes a key inline: a burst is slower, never stuck.
+#[derive(Clone)]
+pub struct KeyPool {
+    shared: Arc<PoolShared>,
+}
+
+struct PoolShared {
+    ready: Mutex<VecDeque<PKey<Private>>>,
+    /// Wakes the refill thread when a key is taken.
+    taken: Condvar,
+    capacity: usize,
+    started: std::sync::Once,
+}
+
+impl std::fmt::Debug for KeyPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPool")
+            .field("ready", &self.ready())
+            .field("capacity", &self.shared.capacity)
+            .finish()
+    }
+}
+
+impl KeyPool {
+    /// A pool that is empty until [`KeyPool::start`] runs its refill thread.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            shared: Arc::new(PoolShared {
+                ready: Mutex::new(VecDeque::with_capacity(capacity)),
+                taken: Condvar::new(),
+                capacity,
+                started: std::sync::Once::new(),
+            }),
+        }
+    }
+
+    /// The pool every tenant draws from; the server starts it.
+    pub fn global() -> &'static KeyPool {
+        static POOL: LazyLock<KeyPool> = LazyLock::new(|| KeyPool::new(POOL_CAPACITY));
+        &POOL
+    }
+
+    /// Starts the refill thread (once; later calls do nothing). A plain OS thread, not a tokio
+    /// worker: key generation is seconds of CPU that must not stall request handling. Should
+    /// the thread not start, `take` still works by generating inline.
+    pub fn start(&self) {
+        self.shared.started.call_once(|| {
+            let weak = Arc::downgrade(&self.shared);
+            let spawned = std::thread::Builder::new()
+                .name("mock-idp-keypool".into())
+                .spawn(move || refill(weak));
+            if let Err(e) = spawned {
+                tracing::warn!("key pool: no refill thread ({e}); keys are made inline");
+            }
+        });
+    }
+
+    /// How many keys are ready now.
+    pub fn ready(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// A key no one else has been given: a ready one, or a new one made inline.
+    pub fn take(&self) -> Result<PKey<Private>> {
+        let ready = self.lock().pop_front();
+        self.shared.taken.notify_one();
+        match ready {
+            Some(key) => Ok(key),
+            None => generate_rsa(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<PKey<Private>>> {
+        self.shared.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The refill loop. It holds the pool only weakly between rounds, so a dropped pool (tests)
+/// ends its thread; the global one lives as long as the process.
+fn refill(pool: Weak<PoolShared>) {
+    loop {
+        let Some(shared) = pool.upgrade() else {
+            return;
+        };
+        let full = {
+            let ready = shared.ready.lock().unwrap_or_else(|p| p.into_inner());
+            if ready.len() >= shared.capacity {
+                // Timed so a dropped pool is noticed; a take wakes it at once.
+                let (ready, _) = shared
+                    .taken
+                    .wait_timeout(ready, std::time::Duration::from_secs(1))
+                    .unwrap_or_else(|p| p.into_inner());
+                ready.len() >= shared.capacity
+            } else {
+                false
+            }
+        };
+        if full {
+            continue;
+        }
+        // Generated outside the lock: `take` must never wait for a key being made.
+        match generate_rsa() {
+            Ok(key) => {
+                let mut ready = shared.ready.lock().unwrap_or_else(|p| p.into_inner());
+                if ready.len() < shared.capacity {
+                    ready.push_back(key);
+                }
+            }
+            Err(e) => {
+                tracing::warn!("key pool: RSA key generation failed: {e}");
+                drop(shared);
+                std::thread::sleep(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+}
 
 /// Hash used for a signature and for digests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +198,13 @@ pub enum Validity {
 }
 
 impl SigningKey {
+    /// A key from the process-wide pool with a new certificate for `common_name`.
     pub fn generate(common_name: &str, validity: Validity) -> Result<Self> {
-        let pkey = PKey::from_rsa(Rsa::generate(2048)?)?;
+        Self::with_key(KeyPool::global().take()?, common_name, validity)
+    }
+
+    /// Issues a certificate for `pkey`, which must be a key no other `SigningKey` holds.
+    pub fn with_key(pkey: PKey<Private>, common_name: &str, validity: Validity) -> Result<Self> {
         let pkcs8_pem = String::from_utf8_lossy(&pkey.private_key_to_pem_pkcs8()?).into_owned();
         let key_pair = rcgen::KeyPair::from_pem_and_sign_algo(&pkcs8_pem, &rcgen::PKCS_RSA_SHA256)?;
         let mut params = rcgen::CertificateParams::new(Vec::<String>::new())?;
@@ -205,6 +342,97 @@ mod tests {
         assert_eq!(key.fingerprint_sha256.len(), 32 * 3 - 1);
         let der_sha1 = cert.digest(MessageDigest::sha1()).unwrap();
         assert_eq!(key.fingerprint_sha1, fingerprint(&der_sha1));
+    }
+
+    fn public_der(key: &PKey<Private>) -> Vec<u8> {
+        key.public_key_to_der().unwrap()
+    }
+
+    fn wait_until_full(pool: &KeyPool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while pool.ready() < pool.shared.capacity {
+            assert!(std::time::Instant::now() < deadline, "pool never filled");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    #[test]
+    fn pool_hands_out_distinct_keys_and_refills() {
+        let pool = KeyPool::new(3);
+        pool.start();
+        wait_until_full(&pool);
+        let mut seen = std::collections::HashSet::new();
+        // 3 ready, then 3 more made inline or by the refill thread.
+        for _ in 0..6 {
+            assert!(seen.insert(public_der(&pool.take().unwrap())));
+        }
+        wait_until_full(&pool);
+        assert_eq!(pool.ready(), 3);
+    }
+
+    #[test]
+    fn empty_pool_generates_inline() {
+        let pool = KeyPool::new(4);
+        assert_eq!(pool.ready(), 0);
+        let a = pool.take().unwrap();
+        let b = pool.take().unwrap();
+        assert_eq!(a.bits(), 2048);
+        assert_ne!(public_der(&a), public_der(&b));
+        assert_eq!(pool.ready(), 0, "never started: nothing refills it");
+    }
+
+    #[test]
+    fn dropped_pool_ends_its_thread() {
+        let pool = KeyPool::new(1);
+        pool.start();
+        let weak = Arc::downgrade(&pool.shared);
+        drop(pool);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while weak.upgrade().is_some() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "refill thread kept the pool"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    #[test]
+    fn tenants_back_to_back_get_their_own_keys_and_kids() {
+        use crate::tenant::{Tenant, TenantSpec};
+        KeyPool::global().start();
+        let mut tenants: Vec<Tenant> = (0..3)
+            .map(|i| {
+                Tenant::from_spec(TenantSpec {
+                    id: Some(format!("iso-{i}")),
+                    ..Default::default()
+                })
+                .unwrap()
+            })
+            .collect();
+        let mut fingerprints = std::collections::HashSet::new();
+        let mut certs = std::collections::HashSet::new();
+        let mut kids = std::collections::HashSet::new();
+        let mut publics = std::collections::HashSet::new();
+        for t in &mut tenants {
+            let keys = t.keys.clone();
+            let all = [
+                keys.primary.clone(),
+                keys.rotated().unwrap(),
+                keys.expired().unwrap(),
+                keys.unknown().unwrap(),
+            ];
+            for k in &all {
+                assert!(fingerprints.insert(k.fingerprint_sha256.clone()));
+                assert!(certs.insert(k.cert_pem.clone()));
+                assert!(publics.insert(public_der(k.private_key())));
+            }
+            let oidc = crate::oidc::keys(t).unwrap();
+            assert!(kids.insert(oidc.current.kid().to_string()));
+            assert!(kids.insert(oidc.next.kid().to_string()));
+        }
+        assert_eq!(publics.len(), 12);
+        assert_eq!(kids.len(), 6);
     }
 
     #[test]

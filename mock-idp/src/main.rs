@@ -63,6 +63,14 @@ enum BenchWhat {
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
     },
+    /// POST /_control/tenants over HTTP against an in-process server (`tenants created/s: N`).
+    Tenants {
+        #[arg(long, default_value_t = 20)]
+        count: usize,
+        /// Pause between creations, as a harness does between trials (0: back to back).
+        #[arg(long, default_value_t = 0)]
+        interval_ms: u64,
+    },
 }
 
 #[derive(clap::Args)]
@@ -147,6 +155,9 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             print!("{}", mock_idp::oidc::bench::report(&figures, threads));
             Ok(())
         }
+        Command::Bench {
+            what: BenchWhat::Tenants { count, interval_ms },
+        } => bench_tenants(count, interval_ms),
         Command::Serve {
             listen,
             config,
@@ -267,4 +278,86 @@ fn saml_response(args: SamlResponseArgs) -> Result<(), mock_idp::Error> {
     }
     println!("{}", issued.xml);
     Ok(())
+}
+
+/// One `POST /_control/tenants` on a fresh connection, as curl or a harness would send it;
+/// answers the status code.
+async fn post_tenant(addr: SocketAddr, body: &str) -> Result<u16, mock_idp::Error> {
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!(
+        "POST /_control/tenants HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let head = String::from_utf8_lossy(&answer[..answer.len().min(64)]).into_owned();
+    head.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| {
+            mock_idp::Error::Config(format!("bench tenants: no HTTP status in {head:?}"))
+        })
+}
+
+fn bench_tenants(count: usize, interval_ms: u64) -> Result<(), mock_idp::Error> {
+    use std::time::{Duration, Instant};
+    let count = count.max(1);
+    runtime()?.block_on(async {
+        let idp = mock_idp::server::serve(ServeOptions::default()).await?;
+        let addr = idp.addr();
+        // A harness starts the server well before its first trial: measure with the key pool
+        // warm, as it would be (bounded, so a starved machine still gets a figure).
+        let pool = mock_idp::keys::KeyPool::global();
+        let warming = Instant::now();
+        while pool.ready() < mock_idp::keys::POOL_CAPACITY
+            && warming.elapsed() < Duration::from_secs(30)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        println!(
+            "key pool: {}/{} keys ready after {:.1} s",
+            pool.ready(),
+            mock_idp::keys::POOL_CAPACITY,
+            warming.elapsed().as_secs_f64()
+        );
+        let mut latencies = Vec::with_capacity(count);
+        for i in 0..count {
+            let body = format!(
+                r#"{{"id":"bench-{i}","profile":"okta","users":[{{"email":"alice@acme.test"}}],"sp":{{"entity_id":"urn:bench:sp","acs_url":"http://127.0.0.1:9/acs"}}}}"#
+            );
+            let started = Instant::now();
+            let status = post_tenant(addr, &body).await?;
+            latencies.push(started.elapsed());
+            if status != 201 {
+                return Err(mock_idp::Error::Config(format!(
+                    "bench tenants: POST /_control/tenants answered {status}"
+                )));
+            }
+            if interval_ms > 0 {
+                tokio::time::sleep(Duration::from_millis(interval_ms)).await;
+            }
+        }
+        idp.shutdown().await;
+        // Sequential requests: the sum of latencies is the time spent creating, pauses excluded.
+        let busy: Duration = latencies.iter().sum();
+        latencies.sort();
+        let at = |q: f64| {
+            let i = ((latencies.len() as f64 * q).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[i].as_secs_f64() * 1000.0
+        };
+        println!(
+            "tenants created/s: {:.1}",
+            count as f64 / busy.as_secs_f64().max(f64::EPSILON)
+        );
+        println!(
+            "POST /_control/tenants latency: median {:.1} ms, p95 {:.1} ms, max {:.1} ms ({count} tenants, {interval_ms} ms apart)",
+            at(0.5),
+            at(0.95),
+            at(1.0)
+        );
+        Ok(())
+    })
 }

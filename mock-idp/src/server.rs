@@ -140,6 +140,8 @@ impl Drop for RunningIdp {
 }
 
 pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
+    // Every tenant needs fresh RSA keys; making them ahead keeps tenant creation cheap.
+    crate::keys::KeyPool::global().start();
     let listener = tokio::net::TcpListener::bind(options.listen).await?;
     let addr = listener.local_addr()?;
     let dns = DnsServer::start(options.dns_listen, TxtStore::default()).await?;

@@ -323,8 +323,9 @@ impl OidcClient {
 }
 
 impl Tenant {
-    /// Validates a spec and builds the tenant (generates its signing key: ~100 ms, call
-    /// from a blocking context).
+    /// Validates a spec and builds the tenant (takes a key from `keys::KeyPool` and issues
+    /// its certificate; when the pool is empty it generates the key, ~100 ms to seconds, so
+    /// call from a blocking context).
     pub fn from_spec(spec: TenantSpec) -> Result<Tenant> {
         let id = match spec.id {
             Some(id) if valid_tenant_id(&id) => id,
