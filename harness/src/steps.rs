@@ -8,6 +8,22 @@ use crate::scenario::schema::*;
 use crate::secret::Secret;
 use crate::trial::{TrialCtx, check_refusal};
 
+/// Sets a form control's value the way a user's input leaves it: focused, value set through
+/// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
+const FILL_SCRIPT: &str = r#"
+const [el, value] = arguments;
+if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)) {
+  return "not an input or textarea: <" + el.tagName.toLowerCase() + ">";
+}
+if (el.disabled || el.readOnly) { return "the field is disabled or read-only"; }
+el.focus();
+const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+Object.getOwnPropertyDescriptor(proto, "value").set.call(el, value);
+el.dispatchEvent(new Event("input", { bubbles: true }));
+el.dispatchEvent(new Event("change", { bubbles: true }));
+return "ok";
+"#;
+
 /// A step's note for the log, or why it failed.
 pub type StepResult = Result<Option<String>, String>;
 
@@ -194,12 +210,24 @@ impl TrialCtx<'_> {
         }
         .await
         .map_err(|e| e.to_string())?;
-        el.clear()
+        // As Playwright's `fill` does: set the value and fire the events a page listens to,
+        // in one round trip. Typing key by key through WebDriver costs a command per
+        // character, seconds for a pasted certificate, and tests nothing the SP sees.
+        let args = vec![
+            serde_json::to_value(&el).map_err(|e| format!("fill {sel:?}: {e}"))?,
+            json!(value),
+        ];
+        let filled = self
+            .browser()
+            .client
+            .execute(FILL_SCRIPT, args)
             .await
-            .map_err(|e| format!("clear {sel:?}: {e}"))?;
-        el.send_keys(value)
-            .await
-            .map_err(|e| format!("type into {sel:?}: {e}"))
+            .map_err(|e| format!("fill {sel:?}: {e}"))?;
+        match filled.as_str() {
+            Some("ok") => Ok(()),
+            Some(other) => Err(format!("fill {sel:?}: {other}")),
+            None => Err(format!("fill {sel:?}: unexpected answer {filled}")),
+        }
     }
 
     async fn wait_for(
