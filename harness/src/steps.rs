@@ -499,12 +499,16 @@ impl TrialCtx<'_> {
         let tenant_id = tenant.id.clone();
         let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
         if let (Some(entity), Some(acs)) = (get("sp.entity_id"), get("sp.acs_url")) {
-            // Encrypted-assertion faults need a certificate to encrypt to: the target's, or
-            // else the tenant's own, which the SP cannot decrypt (what ATTR-4 describes).
-            let cert = match &self.target.sp.certificate_pem {
-                Some(t) => Some(self.render(t)?),
-                None => get("idp.certificate_pem"),
-            };
+            // Encrypted-assertion faults need the SP's certificate: the one the target file
+            // declares here, replaced by the one in the SP's metadata once `configure_sso`
+            // imports it. Without either, the mock IdP refuses the fault with a clear 400.
+            let cert = self
+                .target
+                .sp
+                .certificate_pem
+                .as_ref()
+                .map(|t| self.render(t))
+                .transpose()?;
             let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url"), "certificate_pem": cert });
             idp.put_sp(&tenant_id, &sp)
                 .await
