@@ -106,14 +106,14 @@ pub async fn start_reference_sp(
     fresh_database().await?.write_to(&db_path)?;
     let mut opts = reference_sp::Options::new(db_path);
     opts.dns_server = dns;
-    opts.admin_token = Some(reference_sp::Secret::new(token.expose().to_string()));
+    opts.admin_token = Some(token.clone());
     opts.test_mode = true;
     if let Some(s) = social {
         opts.listen = SocketAddr::from(([127, 0, 0, 1], s.port));
         opts.social = Some(reference_sp::SocialOptions {
             discovery_url: s.discovery_url,
             client_id: s.client_id,
-            client_secret: reference_sp::Secret::new(s.client_secret.expose().to_string()),
+            client_secret: s.client_secret,
         });
     }
     let sp = reference_sp::serve(opts).await.map_err(|e| {
