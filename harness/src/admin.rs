@@ -77,8 +77,9 @@ pub enum AdminDriver {
         token: Secret,
         http: reqwest::Client,
     },
+    /// A real SP configured by files (crate::sp_config).
     ConfigTemplate {
-        target: String,
+        sp: std::sync::Arc<crate::sp_config::ConfigTemplateSp>,
     },
     Manual {
         org_id: String,
@@ -113,12 +114,23 @@ impl AdminDriver {
             )
             .await
             .map_err(admin_err),
-            Self::ConfigTemplate { target } => {
-                Err(AdminError::Failed(HarnessError::Admin(format!(
-                    "target {target}: the config-template admin driver is not supported yet ({method} {path})"
-                ))))
-            }
+            Self::ConfigTemplate { sp } => Err(AdminError::Failed(HarnessError::Admin(format!(
+                "target {}: configured by files, it has no admin API for {method} {path}; scenarios for any SP use `connect:` instead",
+                sp.target
+            )))),
             Self::Manual { .. } => Ok(json!({ "note": MANUAL_NOTE })),
+        }
+    }
+
+    /// Config-template targets: renders the SP's files from the trial's values and (re)starts
+    /// it. None for other drivers, which are configured through their API.
+    pub async fn apply_config(
+        &self,
+        vars: &crate::template::Vars,
+    ) -> Option<Result<String, AdminError>> {
+        match self {
+            Self::ConfigTemplate { sp } => Some(sp.apply(vars).await.map_err(AdminError::Failed)),
+            _ => None,
         }
     }
 
@@ -132,11 +144,21 @@ impl AdminDriver {
         plan: &Value,
         billing: &Value,
     ) -> Result<OrgInfo, AdminError> {
-        if let Self::Manual { org_id } = self {
-            return Ok(OrgInfo {
-                org_id: org_id.clone(),
-                ..OrgInfo::default()
-            });
+        match self {
+            Self::Manual { org_id } => {
+                return Ok(OrgInfo {
+                    org_id: org_id.clone(),
+                    ..OrgInfo::default()
+                });
+            }
+            // One SP, one "organisation": its URLs come from the target file's `sp:` block.
+            Self::ConfigTemplate { .. } => {
+                return Ok(OrgInfo {
+                    org_id: "sp".into(),
+                    ..OrgInfo::default()
+                });
+            }
+            Self::ReferenceSpApi { .. } => {}
         }
         let v = self
             .api(

@@ -18,6 +18,8 @@ enum Check {
     DisplayName(String),
     Element(String),
     AbsentElement(String),
+    Rejected(bool),
+    Log(String),
 }
 
 fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, String> {
@@ -52,6 +54,18 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, String> {
     }
     if let Some(t) = &e.absent_element {
         out.push(Check::AbsentElement(r(t)?));
+    }
+    if let Some(b) = e.rejected {
+        if b && ctx.target.rejection.is_empty() {
+            return Err(format!(
+                "target {} has no `rejection` block, so a refused sign-in cannot be told from a page that has not loaded yet",
+                ctx.target.name
+            ));
+        }
+        out.push(Check::Rejected(b));
+    }
+    if let Some(t) = &e.log {
+        out.push(Check::Log(r(t)?));
     }
     Ok(out)
 }
@@ -209,7 +223,90 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                 Ok(())
             }
         }
+        Check::Rejected(want) => {
+            let signed_in = ctx.browser().has_element(&signals.signed_in).await;
+            if !*want {
+                return if signed_in {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "sign-in accepted\n  - expected: signed in ({})\n  + not signed in",
+                        signals.signed_in
+                    ))
+                };
+            }
+            if signed_in {
+                let who = ctx
+                    .browser()
+                    .element_text(&signals.signed_in)
+                    .await
+                    .unwrap_or_default();
+                return Err(format!(
+                    "sign-in refused\n  - expected: refused ({})\n  + ACCEPTED: signed in as {who:?}",
+                    rejection_signals(&ctx.target.rejection)
+                ));
+            }
+            match shows_rejection(ctx).await {
+                Some(_) => Ok(()),
+                None => Err(format!(
+                    "sign-in refused\n  - expected one of: {}\n  + none shows (last HTTP status {})",
+                    rejection_signals(&ctx.target.rejection),
+                    ctx.http
+                        .last()
+                        .map(|e| e.status.to_string())
+                        .unwrap_or_else(|| "unknown".into())
+                )),
+            }
+        }
+        Check::Log(want) => {
+            let lines = ctx.target_log_lines();
+            if lines.iter().any(|l| contains(l, want)) {
+                Ok(())
+            } else {
+                let last: Vec<String> = lines
+                    .iter()
+                    .rev()
+                    .take(8)
+                    .rev()
+                    .map(|l| format!("\n    | {}", l.chars().take(240).collect::<String>()))
+                    .collect();
+                Err(format!(
+                    "target log\n  - expected a line containing: {want:?}\n  + not found in {} line(s); the last ones:{}",
+                    lines.len(),
+                    last.concat()
+                ))
+            }
+        }
     }
+}
+
+/// Which of the target's rejection signals shows now, if any.
+async fn shows_rejection(ctx: &mut TrialCtx<'_>) -> Option<String> {
+    let rejection = ctx.target.rejection.clone();
+    if let Some(ev) = ctx.http.last() {
+        if rejection.status.contains(&ev.status) {
+            return Some(format!("HTTP {}", ev.status));
+        }
+    }
+    if !rejection.text.is_empty() {
+        let page = ctx.browser().page_text().await.unwrap_or_default();
+        if let Some(t) = rejection.text.iter().find(|t| contains(&page, t)) {
+            return Some(format!("text {t:?}"));
+        }
+    }
+    if let Some(sel) = &rejection.element {
+        if ctx.browser().has_element(sel).await {
+            return Some(format!("element {sel}"));
+        }
+    }
+    None
+}
+
+fn rejection_signals(r: &crate::target::Rejection) -> String {
+    let mut out: Vec<String> = r.status.iter().map(|s| format!("HTTP {s}")).collect();
+    out.extend(r.text.iter().map(|t| format!("text {t:?}")));
+    out.extend(r.element.iter().map(|e| format!("element {e}")));
+    out.join(", ")
 }
 
 async fn describe_failure(

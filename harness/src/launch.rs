@@ -1,20 +1,27 @@
 //! Starting (or finding) the target SP of a trial.
 use std::any::Any;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::admin::AdminDriver;
 use crate::error::{HarnessError, Result};
 use crate::process::ChildGuard;
 use crate::secret::Secret;
-use crate::target::{AdminDriverSpec, Builtin, Launch, ProcessLaunch, TargetDescriptor};
-use crate::template::Vars;
+use crate::sp_config::{ConfigTemplateSp, make_sp_dir};
+use crate::target::{AdminDriverSpec, Builtin, Launch, LoadedTarget, TargetDescriptor};
+use crate::template::{Template, Vars};
 
 /// A target ready for a trial; dropping it stops what the harness started for it.
 pub struct RunningTarget {
     pub base_url: String,
     pub admin: AdminDriver,
+    /// Values the launch chose (`sp.dir`, `sp.port`, `sp.passphrase`), for templates.
+    pub vars: Vec<(&'static str, String)>,
+    /// The SP's log files, read for evidence and `log:` expectations.
+    pub logs: Vec<PathBuf>,
     _guard: Option<Box<dyn Any + Send + Sync>>,
 }
 
@@ -42,9 +49,12 @@ fn admin_for(
             };
             AdminDriver::reference_sp_api(base_url, token)
         }
-        AdminDriverSpec::ConfigTemplate(_) => AdminDriver::ConfigTemplate {
-            target: desc.name.clone(),
-        },
+        AdminDriverSpec::ConfigTemplate(_) => {
+            return Err(HarnessError::Target(format!(
+                "target {}: the config-template admin driver needs a process or container launch (the harness renders the files and starts the SP)",
+                desc.name
+            )));
+        }
         AdminDriverSpec::Manual(m) => AdminDriver::Manual {
             org_id: m.org_id.clone(),
         },
@@ -53,10 +63,11 @@ fn admin_for(
 
 /// Starts a target for one trial. `dns` is the mock IdP's DNS server, for domain checks.
 pub async fn launch(
-    desc: &TargetDescriptor,
+    loaded: &LoadedTarget,
     dns: Option<SocketAddr>,
     social: Option<crate::embedded::SocialProvider>,
 ) -> Result<RunningTarget> {
+    let desc = &loaded.target;
     match &desc.launch {
         Launch::Builtin(Builtin::ReferenceSp) => {
             let (base_url, token, guard) = crate::embedded::start_reference_sp(dns, social).await?;
@@ -64,6 +75,8 @@ pub async fn launch(
             Ok(RunningTarget {
                 base_url,
                 admin,
+                vars: Vec::new(),
+                logs: Vec::new(),
                 _guard: Some(guard),
             })
         }
@@ -75,57 +88,214 @@ pub async fn launch(
             Ok(RunningTarget {
                 base_url,
                 admin,
+                vars: Vec::new(),
+                logs: Vec::new(),
                 _guard: None,
             })
         }
-        Launch::Process(p) => {
-            let guard = start_process(&desc.name, p).await?;
-            let admin = admin_for(desc, &p.base_url, None)?;
+        Launch::Process(p) | Launch::Container(p) => {
+            let dir = make_sp_dir(&desc.name)?;
+            let port = crate::browser::free_port()?;
+            let passphrase = Secret::generate("pp");
+            let launch_vars = vec![
+                ("sp.dir", dir.path().display().to_string()),
+                ("sp.port", port.to_string()),
+                ("sp.passphrase", passphrase.expose().to_string()),
+            ];
+            let mut vars = Vars::default();
+            for (k, v) in &launch_vars {
+                vars.set(k, v);
+            }
+            let render = |what: &str, t: &Template| {
+                t.render(&vars)
+                    .map_err(|e| HarnessError::Target(format!("target {}: {what}: {e}", desc.name)))
+            };
+            let base_url = render("launch.base_url", &p.base_url)?;
+            let logs = p
+                .logs
+                .iter()
+                .map(|t| render("launch.logs", t).map(PathBuf::from))
+                .collect::<Result<Vec<_>>>()?;
+            let mut logs = logs;
+            logs.push(dir.path().join(PROCESS_LOG));
+            let (admin, guard): (AdminDriver, Box<dyn Any + Send + Sync>) = match &desc.admin {
+                AdminDriverSpec::ConfigTemplate(c) => {
+                    // Nothing runs until SSO is configured: the SP's configuration needs the
+                    // IdP's values, as its administrator's would.
+                    let sp = Arc::new(ConfigTemplateSp {
+                        target: desc.name.clone(),
+                        target_dir: loaded
+                            .path
+                            .parent()
+                            .map(Path::to_path_buf)
+                            .unwrap_or_default(),
+                        files: c.files.clone(),
+                        launch: desc.launch.clone(),
+                        sp_dir: dir.path().to_path_buf(),
+                        running: Default::default(),
+                    });
+                    (
+                        AdminDriver::ConfigTemplate { sp: sp.clone() },
+                        Box::new((sp, dir)),
+                    )
+                }
+                _ => {
+                    let proc =
+                        start_sp_process(&desc.name, &desc.launch, dir.path(), &vars).await?;
+                    (admin_for(desc, &base_url, None)?, Box::new((proc, dir)))
+                }
+            };
             Ok(RunningTarget {
-                base_url: p.base_url.clone(),
+                base_url,
                 admin,
-                _guard: Some(Box::new(guard)),
+                vars: launch_vars,
+                logs,
+                _guard: Some(guard),
             })
         }
-        Launch::Container(c) => Err(HarnessError::Target(format!(
-            "target {}: container launch ({}) is parsed but not supported yet; start it yourself and use `launch: {{url: ...}}`",
-            desc.name, c.image
-        ))),
     }
 }
 
-async fn start_process(name: &str, p: &ProcessLaunch) -> Result<ChildGuard> {
-    let Some((program, args)) = p.command.split_first() else {
+/// The SP's standard output and error, in its private directory.
+pub const PROCESS_LOG: &str = "process.log";
+
+/// A started SP: a local process tree, or (later) a container.
+pub struct SpProcess {
+    _guard: Box<dyn Any + Send + Sync>,
+}
+
+/// Renders the launch command with `vars`, starts it in `dir` and waits until it is ready.
+pub async fn start_sp_process(
+    name: &str,
+    launch: &Launch,
+    dir: &Path,
+    vars: &Vars,
+) -> Result<SpProcess> {
+    let Some(p) = launch.process() else {
         return Err(HarnessError::Target(format!(
-            "target {name}: process.command is empty"
+            "target {name}: only process and container launches start an SP"
         )));
     };
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .envs(&p.env)
+    let render = |what: &str, t: &Template| {
+        t.render(vars)
+            .map_err(|e| HarnessError::Target(format!("target {name}: {what}: {e}")))
+    };
+    let command = p
+        .command
+        .iter()
+        .map(|t| render("launch.command", t))
+        .collect::<Result<Vec<_>>>()?;
+    let env = p
+        .env
+        .iter()
+        .map(|(k, t)| Ok((k.clone(), render(&format!("launch.env.{k}"), t)?)))
+        .collect::<Result<std::collections::BTreeMap<_, _>>>()?;
+    let ready_url = render("launch.ready_url", &p.ready_url)?;
+    let mut logs = vec![dir.join(PROCESS_LOG)];
+    for t in &p.logs {
+        logs.push(PathBuf::from(render("launch.logs", t)?));
+    }
+    let timeout = Duration::from_millis(p.ready_timeout_ms.unwrap_or(20_000));
+    match launch {
+        Launch::Container(_) => Err(HarnessError::Target(format!(
+            "target {name}: the container launcher is not supported yet; use `launch: {{process: ...}}`"
+        ))),
+        _ => {
+            let mut guard = spawn(name, &command, &env, dir)?;
+            wait_ready(name, &ready_url, timeout, &logs, Some(&mut guard)).await?;
+            Ok(SpProcess {
+                _guard: Box::new(guard),
+            })
+        }
+    }
+}
+
+fn spawn(
+    name: &str,
+    command: &[String],
+    env: &std::collections::BTreeMap<String, String>,
+    dir: &Path,
+) -> Result<ChildGuard> {
+    let Some((program, args)) = command.split_first() else {
+        return Err(HarnessError::Target(format!(
+            "target {name}: launch.command is empty"
+        )));
+    };
+    let log_path = dir.join(PROCESS_LOG);
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| HarnessError::io(&log_path, e))?;
+    let err_log = log
+        .try_clone()
+        .map_err(|e| HarnessError::io(&log_path, e))?;
+    let child = Command::new(program)
+        .args(args)
+        .envs(env)
+        .current_dir(dir)
         .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    let child = cmd
+        .stdout(log)
+        .stderr(err_log)
         .spawn()
         .map_err(|e| HarnessError::Target(format!("target {name}: cannot start {program}: {e}")))?;
-    let guard = ChildGuard(child);
-    let timeout = Duration::from_millis(p.ready_timeout_ms.unwrap_or(20_000));
+    Ok(ChildGuard(child))
+}
+
+/// Polls `ready_url` until it answers below 500; a process that exits first is an error
+/// carrying the end of its output (Apache's configuration errors land there).
+async fn wait_ready(
+    name: &str,
+    ready_url: &str,
+    timeout: Duration,
+    logs: &[PathBuf],
+    mut child: Option<&mut ChildGuard>,
+) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let http = reqwest::Client::new();
     loop {
-        if let Ok(r) = http.get(&p.ready_url).send().await {
+        if let Ok(r) = http.get(ready_url).send().await {
             if r.status().as_u16() < 500 {
-                return Ok(guard);
+                return Ok(());
+            }
+        }
+        if let Some(c) = child.as_deref_mut() {
+            if let Ok(Some(status)) = c.0.try_wait() {
+                return Err(HarnessError::Target(format!(
+                    "target {name}: the SP exited ({status}) before {ready_url} answered; its output and logs:\n{}",
+                    tails(logs, 20)
+                )));
             }
         }
         if Instant::now() >= deadline {
             return Err(HarnessError::Target(format!(
-                "target {name}: {} did not answer within {} ms",
-                p.ready_url,
-                timeout.as_millis()
+                "target {name}: {ready_url} did not answer within {} ms; its output and logs:\n{}",
+                timeout.as_millis(),
+                tails(logs, 20)
             )));
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The last `n` lines of each file that has any, each under its name.
+pub fn tails(paths: &[PathBuf], n: usize) -> String {
+    let mut out = Vec::new();
+    for path in paths {
+        if let Ok(t) = std::fs::read_to_string(path) {
+            if !t.trim().is_empty() {
+                let lines: Vec<&str> = t.lines().collect();
+                out.push(format!(
+                    "== {} ==\n{}",
+                    path.display(),
+                    lines[lines.len().saturating_sub(n)..].join("\n")
+                ));
+            }
+        }
+    }
+    if out.is_empty() {
+        "(no output, no log lines)".into()
+    } else {
+        out.join("\n")
     }
 }

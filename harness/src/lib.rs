@@ -14,6 +14,7 @@ pub mod run;
 pub mod runner;
 pub mod scenario;
 pub mod secret;
+pub mod sp_config;
 pub mod sp_metadata;
 pub mod steps;
 pub mod suggest;

@@ -17,6 +17,9 @@ pub enum Verdict {
     Skipped,
     /// Failed, as the target's `known_failures` says it must.
     KnownFailure,
+    /// The target accepted what a correct SP must refuse (`known_failures` with
+    /// `finding: true`): a security finding about the target, shown with its evidence.
+    Finding,
     /// Listed as a known failure but passed: fails the run so the list stays true.
     UnexpectedPass,
 }
@@ -36,6 +39,7 @@ impl Verdict {
             Verdict::Error => "ERROR",
             Verdict::Skipped => "skipped",
             Verdict::KnownFailure => "known failure",
+            Verdict::Finding => "FINDING",
             Verdict::UnexpectedPass => "UNEXPECTED PASS",
         }
     }
@@ -98,6 +102,9 @@ pub struct TrialOutcome {
     pub final_url: Option<String>,
     /// Text of the target's error element when the trial ended.
     pub error_text: Option<String>,
+    /// The lines the target's logs got during the trial (real SPs say why they refused here).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub target_log: Vec<String>,
     pub browser: String,
     pub os: String,
     pub protocol: String,

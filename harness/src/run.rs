@@ -177,6 +177,7 @@ impl Harness {
             context: Default::default(),
             final_url: None,
             error_text: None,
+            target_log: Vec::new(),
             browser: "Chromium (headless)".into(),
             os: self.os.clone(),
             protocol: format!("{:?}", s.idp.protocol).to_uppercase(),
@@ -208,6 +209,14 @@ impl Harness {
                     desc.name, k.reason
                 ));
                 Verdict::UnexpectedPass
+            }
+            (Some(k), Verdict::Fail) if k.finding => {
+                out.message = Some(format!(
+                    "FINDING: {}\n{}",
+                    k.reason,
+                    out.message.clone().unwrap_or_default()
+                ));
+                Verdict::Finding
             }
             (Some(k), Verdict::Fail | Verdict::Error) => {
                 out.message = Some(format!(
@@ -304,7 +313,7 @@ impl Harness {
                 let secret = social
                     .as_ref()
                     .map(|p| p.client_secret.expose().to_string());
-                crate::launch::launch(desc, self.dns, social)
+                crate::launch::launch(&plan.target, self.dns, social)
                     .await
                     .map(|r| (r, secret))
             }
@@ -351,6 +360,9 @@ impl Harness {
             format!("{}/", running.base_url)
         };
         vars.set("sp.base_url", &base);
+        for (k, v) in &running.vars {
+            vars.set(k, v);
+        }
         let login = match &desc.sp.login_url {
             Some(t) => t.render(&vars).map_err(crate::HarnessError::Template)?,
             None => format!("{base}login"),
@@ -398,6 +410,7 @@ impl Harness {
             published_txt: Vec::new(),
             idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
             target_clock: 0,
+            target_logs: running.logs.clone(),
         };
         // A WebDriver call can hang (a page that never loads); no trial may hold the run.
         let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
@@ -424,6 +437,7 @@ impl Harness {
         ctx.collect_http().await;
         out.final_url = ctx.browser().current_url().await.ok();
         out.error_text = ctx.browser().element_text(&desc.signals.error).await;
+        out.target_log = ctx.target_log_lines();
         if let Some(idp) = self.idp.as_ref() {
             for (name, value) in ctx.published_txt.drain(..) {
                 let _ = idp.remove_txt(&name, &value).await;
@@ -583,7 +597,10 @@ async fn run_all(
         _ => s.expect.clone(),
     };
     let setup: Vec<Step> = s.setup.iter().cloned().map(Step::from).collect();
-    let finals: Vec<Step> = finals.into_iter().map(Step::Expect).collect();
+    let finals: Vec<Step> = finals
+        .into_iter()
+        .map(|e| Step::Expect(Box::new(e)))
+        .collect();
     let phases: [(&'static str, &[Step]); 3] =
         [("setup", &setup), ("steps", &s.steps), ("expect", &finals)];
     let mut index = 0;

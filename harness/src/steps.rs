@@ -196,7 +196,37 @@ impl TrialCtx<'_> {
             Step::UseOrg(name) => self.use_org(name).await,
             Step::UseBrowser(name) => self.use_browser(name).await,
             Step::Repeat(a) => self.repeat(a).await,
+            Step::Connect(protocol) => {
+                let procs = &self.target.procedures;
+                let (name, steps) = match protocol {
+                    Protocol::Saml => ("connect_saml", &procs.connect_saml),
+                    Protocol::Oidc => ("connect_oidc", &procs.connect_oidc),
+                };
+                self.procedure(name, steps).await
+            }
+            Step::StartLogin(_) => {
+                let steps = &self.target.procedures.start_login;
+                self.procedure("start_login", steps).await
+            }
         }
+    }
+
+    /// Runs one of the target's procedures; an empty one is an error naming the target file's key.
+    async fn procedure(&mut self, name: &str, steps: &[Step]) -> StepResult {
+        if steps.is_empty() {
+            return Err(format!(
+                "target {} defines no procedures.{name} (the generic packs need it)",
+                self.target.name
+            ));
+        }
+        let mut notes = Vec::new();
+        for (j, step) in steps.iter().enumerate() {
+            let note = Box::pin(self.dispatch(step))
+                .await
+                .map_err(|e| format!("procedures.{name} step {} ({}): {e}", j + 1, step.kind()))?;
+            notes.extend(note);
+        }
+        Ok((!notes.is_empty()).then(|| notes.join("; ")))
     }
 
     fn manual_note(&self) -> Option<String> {
@@ -646,6 +676,11 @@ impl TrialCtx<'_> {
             .transpose()?;
         let r = match protocol {
             Protocol::Saml => {
+                if let Some(applied) = self.admin.apply_config(&self.vars).await {
+                    let note = applied.map_err(|e| e.to_string())?;
+                    self.import_sp_metadata().await?;
+                    return Ok(Some(note));
+                }
                 let sso_url = self.render_opt(a.sso_url.as_ref(), "{idp.sso_url}")?;
                 let cert = self.render_opt(a.certificate_pem.as_ref(), "{idp.certificate_pem}")?;
                 let entity_id = self.vars.get("idp.entity_id").ok().map(str::to_string);
@@ -683,6 +718,10 @@ impl TrialCtx<'_> {
                     .await
                     .map_err(|e| e.to_string())?;
                 self.vars.set("idp.client_id", &client_id);
+                self.vars.set("idp.client_secret", secret.expose());
+                if let Some(applied) = self.admin.apply_config(&self.vars).await {
+                    return applied.map(Some).map_err(|e| e.to_string());
+                }
                 let name = self.render_opt(a.idp_name.as_ref(), "")?;
                 let name = if name.is_empty() {
                     format!("{:?}", self.scenario.idp.profile)

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use crate::scenario::load::parse_yaml;
 use crate::scenario::location::{Located, Location};
-use crate::scenario::schema::Capability;
+use crate::scenario::schema::{Capability, Step};
 use crate::scenario::tagged::tagged_enum;
 use crate::template::Template;
 
@@ -27,9 +27,48 @@ pub struct TargetDescriptor {
     pub sp: SpUrls,
     #[serde(default)]
     pub signals: Signals,
+    /// What the generic steps `connect` and `start_login` mean on this target.
+    #[serde(default)]
+    pub procedures: Procedures,
+    /// How this target shows that it refused a sign-in (`rejected: true`).
+    #[serde(default)]
+    pub rejection: Rejection,
     /// Scenarios expected to fail here; one that passes fails the run as an unexpected pass.
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
+}
+
+/// Target-specific steps behind the generic packs' `connect: saml|oidc` and `start_login`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedures {
+    #[serde(default)]
+    pub connect_saml: Vec<Step>,
+    #[serde(default)]
+    pub connect_oidc: Vec<Step>,
+    #[serde(default)]
+    pub start_login: Vec<Step>,
+}
+
+/// Any one of these shows that the target refused a sign-in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// HTTP status of the last document the browser loaded.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// Text on the page.
+    #[serde(default)]
+    pub text: Vec<String>,
+    /// A CSS selector that matches (the reference SP's `#error`).
+    #[serde(default)]
+    pub element: Option<String>,
+}
+
+impl Rejection {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty() && self.text.is_empty() && self.element.is_none()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -40,8 +79,19 @@ pub enum Launch {
     Process(ProcessLaunch),
     /// Already running (staging): the harness only points the browser at it.
     Url(Template),
-    /// A testcontainers container (parsed; running it is not supported yet).
-    Container(ContainerLaunch),
+    /// The same command inside a container made from Debian + `packages` (testcontainers),
+    /// with the trial's private directory mounted at the same path and the host's network.
+    Container(ProcessLaunch),
+}
+
+impl Launch {
+    /// The command's description, for process and container launches.
+    pub fn process(&self) -> Option<&ProcessLaunch> {
+        match self {
+            Launch::Process(p) | Launch::Container(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -50,27 +100,24 @@ pub enum Builtin {
     ReferenceSp,
 }
 
+/// A command the harness starts per trial. Every string is a template: `{sp.dir}` is the
+/// trial's private directory, `{sp.port}` a free loopback port chosen for it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProcessLaunch {
-    pub command: Vec<String>,
+    pub command: Vec<Template>,
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
-    pub base_url: String,
-    pub ready_url: String,
+    pub env: BTreeMap<String, Template>,
+    pub base_url: Template,
+    pub ready_url: Template,
     #[serde(default)]
     pub ready_timeout_ms: Option<u64>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ContainerLaunch {
-    pub image: String,
-    pub port: u16,
+    /// Log files whose lines go into the report and are matched by `log:` expectations.
     #[serde(default)]
-    pub env: BTreeMap<String, String>,
+    pub logs: Vec<Template>,
+    /// Debian packages that provide the command (the container launcher installs them).
     #[serde(default)]
-    pub ready_path: Option<String>,
+    pub packages: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -91,13 +138,21 @@ pub struct ApiAdmin {
     pub token_env: Option<String>,
 }
 
+/// Real SPs: configuration files rendered from the trial's values when SSO is configured,
+/// then the SP is (re)started.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigTemplateAdmin {
+    pub files: Vec<TemplateFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateFile {
+    /// Relative to the target file's directory.
     pub template: PathBuf,
+    /// Relative to the trial's private directory `{sp.dir}`.
     pub output: PathBuf,
-    #[serde(default)]
-    pub reload: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -114,7 +169,7 @@ tagged_enum!(Launch, "a launch kind (builtin, process, url, container)", {
     "builtin" => Builtin(Builtin),
     "process" => Process(ProcessLaunch),
     "url" => Url(Template),
-    "container" => Container(ContainerLaunch),
+    "container" => Container(ProcessLaunch),
 });
 
 tagged_enum!(AdminDriverSpec, "an admin driver (reference-sp-api, config-template, manual)", {
@@ -184,6 +239,9 @@ pub struct KnownFailure {
     /// Scenario id (`core/sp-initiated-saml`); a trailing `*` matches a prefix.
     pub scenario: String,
     pub reason: String,
+    /// The target accepts what a correct SP must refuse: reported as a finding, with evidence.
+    #[serde(default)]
+    pub finding: bool,
 }
 
 impl TargetDescriptor {

@@ -29,7 +29,11 @@ pub const KNOWN: &[&str] = &[
     "idp.authorization_endpoint",
     "idp.token_endpoint",
     "idp.client_id",
+    "idp.client_secret",
     "sp.base_url",
+    "sp.dir",
+    "sp.port",
+    "sp.passphrase",
     "sp.login_url",
     "sp.acs_url",
     "sp.entity_id",
@@ -53,7 +57,10 @@ pub const KNOWN: &[&str] = &[
 
 /// Placeholders whose value is a secret: they are rendered for the browser but never logged.
 pub fn is_secret(name: &str) -> bool {
-    name == "user.password" || (name.starts_with("users.") && name.ends_with(".password"))
+    matches!(
+        name,
+        "user.password" | "idp.client_secret" | "sp.passphrase"
+    ) || (name.starts_with("users.") && name.ends_with(".password"))
 }
 
 /// One piece of a parsed template.

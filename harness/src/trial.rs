@@ -44,6 +44,8 @@ pub struct TrialCtx<'a> {
     pub published_txt: Vec<(String, String)>,
     pub idp_clock: i64,
     pub target_clock: i64,
+    /// The target's log files (real SPs), for `log:` expectations and the report.
+    pub target_logs: Vec<std::path::PathBuf>,
 }
 
 impl TrialCtx<'_> {
@@ -100,6 +102,18 @@ impl TrialCtx<'_> {
         let t0 = self.t0;
         let events = self.browser().drain_http(t0).await;
         self.http.extend(events);
+    }
+
+    /// Every line of the target's logs (each file is the trial's own: a fresh directory).
+    pub fn target_log_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for path in &self.target_logs {
+            if let Ok(text) = std::fs::read_to_string(path) {
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("log");
+                out.extend(text.lines().map(|l| format!("{name}: {l}")));
+            }
+        }
+        out
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<&(IdpUser, Secret)> {

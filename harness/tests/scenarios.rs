@@ -105,7 +105,7 @@ fn main() -> ExitCode {
                 let message = outcome.message.clone().unwrap_or_default();
                 outcomes.lock().unwrap().push(outcome);
                 match verdict {
-                    Verdict::Pass | Verdict::KnownFailure => Ok(()),
+                    Verdict::Pass | Verdict::KnownFailure | Verdict::Finding => Ok(()),
                     Verdict::Skipped => Ok(()),
                     v => Err(Failed::from(format!("{}: {message}", v.label()))),
                 }

@@ -24,13 +24,14 @@ fn class(v: Verdict) -> &'static str {
     match v {
         Verdict::Pass => "pass",
         Verdict::KnownFailure | Verdict::Skipped => "muted",
+        Verdict::Finding => "finding",
         _ => "fail",
     }
 }
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top}\
-.pass{color:#17692b}.fail{color:#b00020;font-weight:bold}.muted{color:#777}\
+.pass{color:#17692b}.fail{color:#b00020;font-weight:bold}.muted{color:#777}.finding{color:#a05a00;font-weight:bold}\
 pre{background:#f6f6f6;padding:8px;overflow-x:auto;white-space:pre-wrap}\
 img{max-width:640px;border:1px solid #aaa}details{margin:4px 0}section{border-top:2px solid #ddd;margin-top:1.5em}";
 
@@ -142,6 +143,13 @@ fn trial(h: &mut String, i: usize, o: &TrialOutcome) {
             ));
         }
         h.push_str("</table>");
+    }
+    if !o.target_log.is_empty() {
+        h.push_str(&format!(
+            "<h3>Target log ({} lines written during the trial)</h3><pre>{}</pre>",
+            o.target_log.len(),
+            esc(&o.target_log.join("\n"))
+        ));
     }
     if !o.exchanges.is_empty() {
         h.push_str("<h3>IdP exchanges (decoded SAML, JWT header and claims)</h3>");

@@ -45,7 +45,7 @@ pub fn render(summary: &RunSummary, outcomes: &[TrialOutcome]) -> Result<String>
             Verdict::Fail | Verdict::UnexpectedPass => Some("failure"),
             Verdict::Error => Some("error"),
             Verdict::Skipped => Some("skipped"),
-            Verdict::Pass | Verdict::KnownFailure => None,
+            Verdict::Pass | Verdict::KnownFailure | Verdict::Finding => None,
         };
         if let Some(tag) = child {
             let mut el = BytesStart::new(tag);

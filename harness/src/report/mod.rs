@@ -27,6 +27,8 @@ pub struct RunSummary {
     pub errors: usize,
     pub skipped: usize,
     pub known_failures: usize,
+    /// Targets accepting what a correct SP must refuse (listed with `finding: true`).
+    pub findings: usize,
     pub unexpected_passes: usize,
     pub wall_ms: u64,
     /// Trials run (not skipped) per second of wall time.
@@ -73,6 +75,7 @@ impl RunSummary {
             errors: count(Verdict::Error),
             skipped: count(Verdict::Skipped),
             known_failures: count(Verdict::KnownFailure),
+            findings: count(Verdict::Finding),
             unexpected_passes: count(Verdict::UnexpectedPass),
             wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
             trials_per_s: ran.len() as f64 / secs,
@@ -88,13 +91,14 @@ impl RunSummary {
     /// The summary line printed at the end of a run.
     pub fn line(&self) -> String {
         format!(
-            "{} trials: {} passed, {} failed, {} errors, {} unexpected passes, {} known failures, {} skipped in {:.1} s; {:.2} trials/s; median per-trial overhead {} ms (median trial {} ms)",
+            "{} trials: {} passed, {} failed, {} errors, {} unexpected passes, {} known failures, {} findings, {} skipped in {:.1} s; {:.2} trials/s; median per-trial overhead {} ms (median trial {} ms)",
             self.trials,
             self.passed,
             self.failed,
             self.errors,
             self.unexpected_passes,
             self.known_failures,
+            self.findings,
             self.skipped,
             self.wall_ms as f64 / 1000.0,
             self.trials_per_s,
@@ -179,10 +183,9 @@ pub fn write_run(
         &junit::render(summary, outcomes)?,
         &redactor,
     )?;
-    for o in outcomes
-        .iter()
-        .filter(|o| o.verdict.is_failure() || o.verdict == Verdict::KnownFailure)
-    {
+    for o in outcomes.iter().filter(|o| {
+        o.verdict.is_failure() || matches!(o.verdict, Verdict::KnownFailure | Verdict::Finding)
+    }) {
         write(
             &support_dir.join(format!("{}.md", slug(&o.name))),
             &support::render(o),

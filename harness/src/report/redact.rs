@@ -69,6 +69,7 @@ impl Redactor {
         }
         o.final_url.iter_mut().for_each(s);
         o.error_text.iter_mut().for_each(s);
+        o.target_log.iter_mut().for_each(s);
     }
 
     fn scrub_json(&self, v: &mut serde_json::Value) {

@@ -310,6 +310,8 @@ pub enum SetupStep {
     UpdateIdpUser(IdpUserUpdate),
     UseOrg(String),
     Repeat(SetupRepeatArgs),
+    /// The target's own way to trust the IdP tenant (`procedures.connect_saml|connect_oidc`).
+    Connect(Protocol),
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -331,7 +333,7 @@ pub enum Step {
     IdpLogin(IdpLoginArgs),
     /// Click a tile on the mock IdP dashboard (signs in to the IdP first if asked to).
     Tile(TileArgs),
-    Expect(Expectation),
+    Expect(Box<Expectation>),
     Screenshot(ScreenshotArgs),
     CreateOrg(OrgArgs),
     AddUser(SpUserArgs),
@@ -354,7 +356,16 @@ pub enum Step {
     UseBrowser(String),
     /// Repeat steps; `{n}` counts from 1.
     Repeat(RepeatArgs),
+    /// The target's own way to trust the IdP tenant (`procedures.connect_saml|connect_oidc`).
+    Connect(Protocol),
+    /// The target's own way to start a sign-in (`procedures.start_login`).
+    StartLogin(NoArgs),
 }
+
+/// `{}`: a step without arguments.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoArgs {}
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -383,6 +394,7 @@ impl From<SetupStep> for Step {
             SetupStep::RemoveTxt(a) => Step::RemoveTxt(a),
             SetupStep::UpdateIdpUser(a) => Step::UpdateIdpUser(a),
             SetupStep::UseOrg(a) => Step::UseOrg(a),
+            SetupStep::Connect(p) => Step::Connect(p),
             SetupStep::Repeat(a) => Step::Repeat(RepeatArgs {
                 times: a.times,
                 steps: a.steps.into_iter().map(Step::from).collect(),
@@ -423,6 +435,8 @@ impl Step {
             Step::UseOrg(_) => "use_org",
             Step::UseBrowser(_) => "use_browser",
             Step::Repeat(_) => "repeat",
+            Step::Connect(_) => "connect",
+            Step::StartLogin(_) => "start_login",
         }
     }
 
@@ -902,6 +916,12 @@ pub struct Expectation {
     /// A CSS selector that must not match.
     #[serde(default)]
     pub absent_element: Option<Template>,
+    /// `true`: the sign-in was refused, as the target's `rejection` block says it shows.
+    #[serde(default)]
+    pub rejected: Option<bool>,
+    /// A line the target's logs got during this trial contains this text.
+    #[serde(default)]
+    pub log: Option<Template>,
     #[serde(default)]
     pub screenshot: bool,
     #[serde(default)]
@@ -914,7 +934,7 @@ impl<'de> Deserialize<'de> for Expectation {
         if e.is_empty() {
             return Err(serde::de::Error::custom(
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
-                 signed_in_as, signed_in, error, display_name, element, absent_element",
+                 signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log",
             ));
         }
         Ok(e)
@@ -932,6 +952,8 @@ impl Expectation {
             && self.error.is_none()
             && self.display_name.is_none()
             && self.element.is_none()
+            && self.rejected.is_none()
+            && self.log.is_none()
             && self.absent_element.is_none()
     }
 }
@@ -970,6 +992,7 @@ tagged_enum!(SetupStep, "a setup step", {
     "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
     "use_org" => UseOrg(String),
     "repeat" => Repeat(SetupRepeatArgs),
+    "connect" => Connect(Protocol),
 });
 
 tagged_enum!(Step, "a step", {
@@ -981,7 +1004,7 @@ tagged_enum!(Step, "a step", {
     "wait_for" => WaitFor(WaitArgs),
     "idp_login" => IdpLogin(IdpLoginArgs),
     "tile" => Tile(TileArgs),
-    "expect" => Expect(Expectation),
+    "expect" => Expect(Box<Expectation>),
     "screenshot" => Screenshot(ScreenshotArgs),
     "create_org" => CreateOrg(OrgArgs),
     "add_user" => AddUser(SpUserArgs),
@@ -1001,4 +1024,6 @@ tagged_enum!(Step, "a step", {
     "use_org" => UseOrg(String),
     "use_browser" => UseBrowser(String),
     "repeat" => Repeat(RepeatArgs),
+    "connect" => Connect(Protocol),
+    "start_login" => StartLogin(NoArgs),
 });
