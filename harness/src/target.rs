@@ -276,10 +276,45 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, Located> {
         message: format!("cannot read: {e}"),
     })?;
     let target: TargetDescriptor = parse_yaml(&text, path)?;
+    if let AdminDriverSpec::ConfigTemplate(c) = &target.admin {
+        check_templates(path, c)?;
+    }
     Ok(LoadedTarget {
         path: path.to_path_buf(),
         target,
     })
+}
+
+/// Every configuration template exists and names only known placeholders, so a typo is
+/// reported when the target is loaded (`sso-harness check`), not in the middle of a trial.
+fn check_templates(target_file: &Path, c: &ConfigTemplateAdmin) -> Result<(), Located> {
+    let dir = target_file.parent().unwrap_or(Path::new("."));
+    for f in &c.files {
+        let src = dir.join(&f.template);
+        let text = std::fs::read_to_string(&src).map_err(|e| Located {
+            location: Location::start_of(target_file),
+            message: format!(
+                "admin.config-template.files: template {}: {e}",
+                src.display()
+            ),
+        })?;
+        for (i, line) in text.lines().enumerate() {
+            Template::parse(line).map_err(|message| Located {
+                location: Location::new(&src, i + 1, 1),
+                message,
+            })?;
+        }
+        if f.output.is_absolute() || f.output.components().any(|c| c.as_os_str() == "..") {
+            return Err(Located {
+                location: Location::start_of(target_file),
+                message: format!(
+                    "admin.config-template.files: output {} must stay inside the trial's directory (relative, no '..')",
+                    f.output.display()
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Finds a target by name (`reference-sp`) in `dir`, or loads a path to a descriptor.
@@ -348,5 +383,25 @@ mod tests {
             e.starts_with("t.yaml:2:1: unknown key 'lanch' (did you mean 'launch'?)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_bad_placeholder_in_a_config_template_names_its_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.conf"), "Listen {sp.port}\nX {sp.prot}\n").unwrap();
+        let target = dir.path().join("t.yaml");
+        std::fs::write(
+            &target,
+            "name: t\nlaunch: {process: {command: [x], base_url: 'http://127.0.0.1:{sp.port}/', ready_url: 'http://127.0.0.1:{sp.port}/'}}\nadmin: {config-template: {files: [{template: a.conf, output: a.conf}]}}\n",
+        )
+        .unwrap();
+        let e = load_target(&target).unwrap_err().to_string();
+        let want = format!(
+            "{}:2:1: unknown placeholder {{sp.prot}}",
+            dir.path().join("a.conf").display()
+        );
+        assert!(e.starts_with(&want), "{e}");
+        std::fs::write(dir.path().join("a.conf"), "Listen {sp.port}\n").unwrap();
+        assert!(load_target(&target).is_ok());
     }
 }
