@@ -36,24 +36,75 @@ fn descendants(root: u32) -> Vec<u32> {
     out
 }
 
-/// Kills `child` and everything it started.
-pub fn kill_tree(child: &mut Child) {
-    let pids: Vec<String> = descendants(child.id())
-        .into_iter()
-        .filter(|&p| p > 1)
-        .map(|p| p.to_string())
+/// How long a process tree gets to stop on SIGTERM (Apache finishes its requests, shibd
+/// closes its socket) before the rest is killed.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Sends `signal` to each PID. Explicit positive PIDs after `--`: procps kill reads a
+/// leading "-N" as an option.
+fn signal(signal: &str, pids: &[u32]) {
+    let pids: Vec<String> = pids
+        .iter()
+        .filter(|&&p| p > 1)
+        .map(u32::to_string)
         .collect();
-    let _ = child.kill();
-    if !pids.is_empty() {
-        // Explicit positive PIDs after `--`: procps kill reads a leading "-N" as an option.
-        let _ = Command::new("kill")
-            .arg("-s")
-            .arg("KILL")
-            .arg("--")
-            .args(&pids)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+    if pids.is_empty() {
+        return;
+    }
+    let _ = Command::new("kill")
+        .arg("-s")
+        .arg(signal)
+        .arg("--")
+        .args(&pids)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Alive and not a zombie waiting to be reaped.
+fn running(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| !r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false)
+}
+
+/// Stops `child` and everything it started: SIGTERM to all, so servers shut down cleanly
+/// (no stale pid files, sockets or shared memory), then SIGKILL to whatever is left after
+/// a short grace period.
+pub fn kill_tree(child: &mut Child) {
+    let root = child.id();
+    let mut tree = descendants(root);
+    tree.push(root);
+    signal("TERM", &tree);
+    let deadline = std::time::Instant::now() + GRACE;
+    let mut root_done = false;
+    loop {
+        if !root_done {
+            root_done = matches!(child.try_wait(), Ok(Some(_)));
+        }
+        let others_done = tree.iter().filter(|&&p| p != root).all(|&p| !running(p));
+        if (root_done && others_done) || std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // Children may have forked while stopping: collect again before the hard kill.
+    for p in descendants(root) {
+        if !tree.contains(&p) {
+            tree.push(p);
+        }
+    }
+    let left: Vec<u32> = tree
+        .into_iter()
+        .filter(|&p| p != root && running(p))
+        .collect();
+    signal("KILL", &left);
+    if !root_done {
+        let _ = child.kill();
     }
     let _ = child.wait();
 }
@@ -78,14 +129,38 @@ mod tests {
     use super::*;
 
     fn alive(pid: u32) -> bool {
-        // a killed child not yet reaped by its new parent shows as a zombie ("Z")
-        std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .ok()
-            .and_then(|s| {
-                s.rsplit_once(')')
-                    .map(|(_, r)| r.trim_start().starts_with('Z'))
-            })
-            .is_some_and(|zombie| !zombie)
+        running(pid)
+    }
+
+    #[test]
+    fn a_child_that_handles_sigterm_stops_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("stopped");
+        let script = format!(
+            "trap 'echo clean > {}; exit 0' TERM; while true; do sleep 0.05; done",
+            marker.display()
+        );
+        let guard = ChildGuard(Command::new("sh").args(["-c", &script]).spawn().unwrap());
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(guard);
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap_or_default().trim(),
+            "clean",
+            "the child was not given SIGTERM before being killed"
+        );
+    }
+
+    #[test]
+    fn a_child_that_ignores_sigterm_is_killed() {
+        let child = Command::new("sh")
+            .args(["-c", "trap '' TERM; sleep 30 & wait"])
+            .spawn()
+            .unwrap();
+        let guard = ChildGuard(child);
+        let root = guard.id();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(guard);
+        assert!(!alive(root));
     }
 
     #[test]
