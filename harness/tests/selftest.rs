@@ -82,9 +82,12 @@ async fn page_machinery_verdicts_and_redaction() {
     let known = target(&format!(
         "name: page-known\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-*, reason: listed on purpose}}\n"
     ));
+    let finding = target(&format!(
+        "name: page-finding\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-leak, finding: true, reason: accepts what it must refuse}}\n"
+    ));
     let reports = tempfile::tempdir().unwrap();
     let result = execute(RunRequest {
-        targets: vec![page, known],
+        targets: vec![page, known, finding],
         scenarios: vec![scenario("page-pass.yaml"), scenario("page-leak.yaml")],
         scenarios_label: "selftest".into(),
         filter: None,
@@ -127,8 +130,19 @@ async fn page_machinery_verdicts_and_redaction() {
         trial(&result, "page-known::selftest/page-leak").verdict,
         Verdict::KnownFailure
     );
+    let f = trial(&result, "page-finding::selftest/page-leak");
+    assert_eq!(f.verdict, Verdict::Finding, "{:?}", f.message);
+    assert!(
+        f.message
+            .as_deref()
+            .unwrap_or_default()
+            .starts_with("FINDING: accepts what it must refuse"),
+        "{:?}",
+        f.message
+    );
     assert!(result.summary.has_failures());
     assert_eq!(result.summary.unexpected_passes, 1);
+    assert_eq!(result.summary.findings, 1);
 
     // Every report file is free of every seeded secret.
     let dir = &result.report_dir;
@@ -153,6 +167,16 @@ async fn page_machinery_verdicts_and_redaction() {
     assert!(msg.contains("[redacted private key]"), "{msg}");
     let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
     assert!(html.contains("[redacted]"));
+    // findings come first, each linking to its trial
+    let findings = html
+        .find("<h2 class=\"finding\">Findings</h2>")
+        .expect("a Findings section");
+    let listed = html.find("page-finding::selftest/page-leak</a>: accepts what it must refuse");
+    assert!(listed.is_some_and(|at| at > findings), "{html}");
+    assert!(
+        dir.join("support/page-finding__selftest_page-leak.md")
+            .is_file()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

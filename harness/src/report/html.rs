@@ -54,6 +54,7 @@ pub fn render(summary: &RunSummary, outcomes: &[TrialOutcome]) -> String {
         esc(&summary.started_at),
         summary.jobs
     ));
+    findings(&mut h, outcomes);
     h.push_str("<table><tr><th>trial</th><th>verdict</th><th>covers</th><th>ms</th></tr>");
     for (i, o) in outcomes.iter().enumerate() {
         h.push_str(&format!(
@@ -71,6 +72,32 @@ pub fn render(summary: &RunSummary, outcomes: &[TrialOutcome]) -> String {
     }
     h.push_str("</body></html>\n");
     h
+}
+
+/// Targets that accepted what they must refuse come first: they are why one runs this.
+fn findings(h: &mut String, outcomes: &[TrialOutcome]) {
+    let list: Vec<(usize, &TrialOutcome)> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.verdict == Verdict::Finding)
+        .collect();
+    if list.is_empty() {
+        return;
+    }
+    h.push_str("<h2 class=\"finding\">Findings</h2><ul>");
+    for (i, o) in list {
+        let why = o
+            .message
+            .as_deref()
+            .and_then(|m| m.lines().next())
+            .unwrap_or_default();
+        h.push_str(&format!(
+            "<li><a href=\"#t{i}\">{}</a>: {}</li>",
+            esc(&o.name),
+            esc(why.trim_start_matches("FINDING: "))
+        ));
+    }
+    h.push_str("</ul>");
 }
 
 fn trial(h: &mut String, i: usize, o: &TrialOutcome) {
