@@ -6,6 +6,9 @@ use crate::scenario::schema::Expectation;
 use crate::steps::StepResult;
 use crate::trial::TrialCtx;
 
+/// How a `rejected: true` failure reads when the target signed the user in.
+const ACCEPTED: &str = "ACCEPTED:";
+
 /// One assertion, rendered.
 enum Check {
     Text(String),
@@ -74,7 +77,8 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, String> {
 pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
     let list = checks(ctx, e)?;
     let timeout = ctx.timeout(e.timeout_ms);
-    let deadline = Instant::now() + timeout;
+    let started = Instant::now();
+    let deadline = started + timeout;
     let result = loop {
         ctx.collect_http().await;
         let mut failures = Vec::new();
@@ -86,8 +90,12 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
         if failures.is_empty() {
             break Ok(None);
         }
-        if Instant::now() >= deadline {
-            break Err(describe_failure(ctx, &failures, timeout).await);
+        // A protected page that shows the user is a sign-in that went through: waiting
+        // cannot turn it into a refusal, so a finding is reported at once.
+        let settled = list.iter().any(|c| matches!(c, Check::Rejected(true)))
+            && failures.iter().any(|f| f.contains(ACCEPTED));
+        if settled || Instant::now() >= deadline {
+            break Err(describe_failure(ctx, &failures, started.elapsed()).await);
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     };
@@ -242,7 +250,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                     .await
                     .unwrap_or_default();
                 return Err(format!(
-                    "sign-in refused\n  - expected: refused ({})\n  + ACCEPTED: signed in as {who:?}",
+                    "sign-in refused\n  - expected: refused ({})\n  + {ACCEPTED} signed in as {who:?}",
                     rejection_signals(&ctx.target.rejection)
                 ));
             }
@@ -309,11 +317,7 @@ fn rejection_signals(r: &crate::target::Rejection) -> String {
     out.join(", ")
 }
 
-async fn describe_failure(
-    ctx: &mut TrialCtx<'_>,
-    failures: &[String],
-    timeout: Duration,
-) -> String {
+async fn describe_failure(ctx: &mut TrialCtx<'_>, failures: &[String], waited: Duration) -> String {
     let url = ctx.browser().current_url().await.unwrap_or_default();
     let status = ctx
         .http
@@ -321,7 +325,7 @@ async fn describe_failure(
         .map(|e| format!(" (last HTTP status {})", e.status))
         .unwrap_or_default();
     let page = ctx.browser().page_text().await.unwrap_or_default();
-    let mut out = format!("expectation not met after {} ms:\n", timeout.as_millis());
+    let mut out = format!("expectation not met after {} ms:\n", waited.as_millis());
     for f in failures {
         out.push_str(&format!("  {}\n", f.replace('\n', "\n  ")));
     }
