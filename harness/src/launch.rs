@@ -1,6 +1,7 @@
 //! Starting (or finding) the target SP of a trial.
 use std::any::Any;
 use std::net::SocketAddr;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -230,7 +231,11 @@ fn spawn(
     let err_log = log
         .try_clone()
         .map_err(|e| HarnessError::io(&log_path, e))?;
+    // Its own process group: Apache's prefork master signals its whole group when it stops,
+    // which would take the harness (and `cargo test`) down with it. The guard stops the tree
+    // by PID, on drop and when `sso-harness run` is interrupted.
     let child = Command::new(program)
+        .process_group(0)
         .args(args)
         .envs(env)
         .current_dir(dir)
