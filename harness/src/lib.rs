@@ -6,6 +6,7 @@ pub mod error;
 pub mod expect;
 pub mod http_json;
 pub mod idp;
+pub mod idpcheck;
 pub mod launch;
 pub mod outcome;
 pub mod process;

@@ -47,6 +47,22 @@ enum Command {
         #[arg(default_value = "scenarios")]
         paths: Vec<PathBuf>,
     },
+    /// Check an IdP application (authentik, Okta, any OIDC/SAML IdP) against the product's
+    /// documented requirements: one PASS/FAIL line per check with the fix, and a report.
+    IdpCheck {
+        /// IdP descriptor, e.g. targets/idp/my-authentik.yaml.
+        #[arg(long)]
+        idp: PathBuf,
+        /// Where the report directory goes.
+        #[arg(long, default_value = "reports")]
+        report: PathBuf,
+        /// The checks (scenarios/idp-checks).
+        #[arg(long, default_value = "scenarios/idp-checks")]
+        checks: PathBuf,
+        /// Use this WebDriver instead of starting /usr/bin/chromedriver.
+        #[arg(long)]
+        webdriver_url: Option<String>,
+    },
     /// List the trials (scenario x target) and why any would be skipped.
     List {
         #[arg(long, default_value = "scenarios")]
@@ -71,6 +87,12 @@ fn main() -> ExitCode {
             targets_dir,
             target,
         } => list(&scenarios, &targets_dir, target.as_deref()),
+        Command::IdpCheck {
+            idp,
+            report,
+            checks,
+            webdriver_url,
+        } => idp_check(idp, report, checks, webdriver_url),
         Command::Run {
             target,
             scenarios,
@@ -238,5 +260,69 @@ async fn run(
             eprintln!("sso-harness: {e}");
             ExitCode::from(2)
         }
+    }
+}
+
+fn idp_check(
+    idp: PathBuf,
+    report: PathBuf,
+    checks: PathBuf,
+    webdriver_url: Option<String>,
+) -> ExitCode {
+    use harness::idpcheck::{IdpCheckOptions, report::write_report, run_idp_check};
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sso-harness: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let opts = IdpCheckOptions {
+        descriptor: idp,
+        root: PathBuf::from("."),
+        checks_dir: checks,
+        webdriver_url,
+    };
+    let run = rt.block_on(async {
+        tokio::select! {
+            r = run_idp_check(&opts) => Some(r),
+            // Returning drops the peers, the SP and the browser: their guards kill them.
+            _ = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let run = match run {
+        None => {
+            eprintln!("sso-harness: interrupted");
+            return ExitCode::from(130);
+        }
+        Some(Err(e)) => {
+            eprintln!("sso-harness idp-check: {e}");
+            return ExitCode::from(2);
+        }
+        Some(Ok(run)) => run,
+    };
+    println!("IdP application check: {} ({})", run.idp, run.descriptor);
+    for r in &run.results {
+        println!("{}", r.line());
+    }
+    println!(
+        "{} passed, {} failed, {} not checked of {} checks in {:.1} s",
+        run.passed(),
+        run.failed(),
+        run.results.len() - run.passed() - run.failed(),
+        run.results.len(),
+        run.wall_ms as f64 / 1000.0
+    );
+    match write_report(&report, &run) {
+        Ok(p) => println!("{}", p.display()),
+        Err(e) => {
+            eprintln!("report: {e}");
+            return ExitCode::from(2);
+        }
+    }
+    if run.failed() > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
     }
 }

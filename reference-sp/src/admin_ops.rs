@@ -21,8 +21,10 @@ pub fn require_org(state: &AppState, org: &str) -> Result<Org, AppError> {
     store::get_org(&c, org)?.ok_or_else(|| AppError::NotFound(format!("no organisation {org:?}")))
 }
 
+/// `id` is the organisation ID to use (test mode only), else a new random one.
 pub fn create_org(
     state: &AppState,
+    id: Option<&str>,
     name: &str,
     plan: &str,
     billing: &str,
@@ -34,7 +36,32 @@ pub fn create_org(
     let plan = parse_enum("plan", plan, Plan::parse, Plan::ALL)?;
     let billing = parse_enum("billing", billing, Billing::parse, Billing::ALL)?;
     let c = state.db.conn()?;
-    Ok(store::create_org(&c, name, plan, billing, state.now())?)
+    match id {
+        None => Ok(store::create_org(&c, name, plan, billing, state.now())?),
+        Some(id) => {
+            let ok = (3..=64).contains(&id.len())
+                && id
+                    .chars()
+                    .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-');
+            if !ok {
+                return Err(AppError::bad(
+                    "org_id",
+                    format!("{id:?} must be 3 to 64 characters of a-z, 0-9 and '-'"),
+                ));
+            }
+            if store::get_org(&c, id)?.is_some() {
+                return Err(AppError::bad("org_id", format!("{id:?} already exists")));
+            }
+            Ok(store::create_org_with_id(
+                &c,
+                id,
+                name,
+                plan,
+                billing,
+                state.now(),
+            )?)
+        }
+    }
 }
 
 pub fn check_email(field: &str, email: &str) -> Result<String, AppError> {

@@ -117,11 +117,13 @@ pub async fn begin(
 }
 
 /// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry, nonce).
+/// `raw_id_token` receives the token as received, before it is verified (test-mode evidence).
 pub async fn finish(
     http: &reqwest::Client,
     cfg: &RpConfig<'_>,
     code: &str,
     pending: &Pending,
+    raw_id_token: &mut Option<String>,
 ) -> Result<Claims, String> {
     let meta = discover(http, cfg.discovery_url).await?;
     let redirect = RedirectUrl::new(cfg.redirect_uri.clone()).map_err(|e| e.to_string())?;
@@ -141,6 +143,7 @@ pub async fn finish(
     let id_token = token
         .id_token()
         .ok_or("the token response has no id_token")?;
+    *raw_id_token = Some(id_token.to_string());
     let verifier = client.id_token_verifier();
     let claims = id_token
         .claims(&verifier, &Nonce::new(pending.nonce.clone()))

@@ -7,6 +7,7 @@ use crate::error::Error;
 use crate::store::Product;
 use crate::{Options, Secret, SocialOptions};
 use std::net::SocketAddr;
+use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
 pub struct AppState {
@@ -18,6 +19,9 @@ pub struct AppState {
     pub social: Option<SocialOptions>,
     pub clock: Clock,
     pub block_sso_lookup: AtomicBool,
+    /// Test mode only: what the IdP sent in the last SSO sign-in, for an IdP administrator's
+    /// checks (the decoded SAML response, or the ID token's header and claims).
+    pub last_sso: Mutex<Option<serde_json::Value>>,
     pub sp_key: SpKey,
     /// For OIDC back-channel calls; never follows redirects (an OIDC requirement).
     pub http: reqwest::Client,
@@ -44,6 +48,7 @@ impl AppState {
             social: options.social.clone(),
             clock: Clock::default(),
             block_sso_lookup: AtomicBool::new(false),
+            last_sso: Mutex::new(None),
             sp_key,
             http,
         })
@@ -73,6 +78,14 @@ impl AppState {
     /// CFG-6: the generated direct sign-in link (application link).
     pub fn application_link(&self, org: &str) -> String {
         format!("{}/sso/start/{org}", self.base)
+    }
+    /// Keeps `record` as the last SSO evidence, in test mode only.
+    pub fn record_sso(&self, record: serde_json::Value) {
+        if self.test_mode {
+            if let Ok(mut slot) = self.last_sso.lock() {
+                *slot = Some(record);
+            }
+        }
     }
     pub fn now(&self) -> i64 {
         self.clock.now_unix()

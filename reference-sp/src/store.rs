@@ -102,12 +102,24 @@ pub fn create_org(
     billing: Billing,
     now: i64,
 ) -> rusqlite::Result<Org> {
-    let id = new_org_id();
+    create_org_with_id(c, &new_org_id(), name, plan, billing, now)
+}
+
+/// An organisation whose ID is chosen by the caller (test mode: an IdP application was
+/// registered with this ID in its ACS URL and Audience before the SP started).
+pub fn create_org_with_id(
+    c: &Connection,
+    id: &str,
+    name: &str,
+    plan: Plan,
+    billing: Billing,
+    now: i64,
+) -> rusqlite::Result<Org> {
     c.execute(
         "INSERT INTO orgs(id, name, plan, billing, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![id, name, plan.as_str(), billing.as_str(), now],
     )?;
-    get_org(c, &id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
+    get_org(c, id)?.ok_or(rusqlite::Error::QueryReturnedNoRows)
 }
 
 pub fn get_org(c: &Connection, id: &str) -> rusqlite::Result<Option<Org>> {

@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[tokio::test]
 async fn sp_initiated_okta_login_maps_email_and_names() {
@@ -336,4 +336,56 @@ async fn without_names_a_new_user_is_asked_for_name_and_birthday() {
     )
     .await;
     assert_eq!(p.id("display-name").as_deref(), Some("No Na"), "{}", p.body);
+}
+
+#[tokio::test]
+async fn test_mode_records_what_the_idp_sent_and_takes_a_chosen_org_id() {
+    let w = saml_world("okta", true).await;
+    let (s, v) = w.sp.get("/api/admin/test/last-sso").await;
+    assert_eq!((s, v.clone()), (200, Value::Null), "{v}");
+    let b = browser();
+    let p = w.sso_login(&b, "alice@acme.test").await;
+    assert!(p.id("signed-in-as").is_some(), "{}", p.body);
+    let (s, v) = w.sp.get("/api/admin/test/last-sso").await;
+    assert_eq!(s, 200);
+    assert_eq!(v["protocol"], "saml");
+    assert_eq!(v["org_id"], w.org.as_str());
+    assert!(
+        v["response_xml"]
+            .as_str()
+            .unwrap()
+            .contains("alice@acme.test"),
+        "{v}"
+    );
+    let (s, _) =
+        w.sp.api(reqwest::Method::DELETE, "/api/admin/test/last-sso", None)
+            .await;
+    assert_eq!(s, 204);
+    let (_, v) = w.sp.get("/api/admin/test/last-sso").await;
+    assert_eq!(v, Value::Null);
+
+    let body = json!({"org_id": "org-chosen", "name": "Chosen", "plan": "enterprise", "billing": "custom"});
+    let (s, v) = w.sp.post("/api/admin/test/orgs", body.clone()).await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["entity_id"], "urn:reference-sp:org-chosen");
+    let (s, v) = w.sp.post("/api/admin/test/orgs", body).await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("org_id")), "{v}");
+    let (s, v) = w
+        .sp
+        .post(
+            "/api/admin/test/orgs",
+            json!({"org_id": "Org With Spaces", "name": "x", "plan": "enterprise", "billing": "custom"}),
+        )
+        .await;
+    assert_eq!((s, v["field"].as_str()), (400, Some("org_id")), "{v}");
+}
+
+#[tokio::test]
+async fn without_test_mode_nothing_is_recorded_or_exposed() {
+    let w = saml_world("okta", false).await;
+    let b = browser();
+    let p = w.sso_login(&b, "alice@acme.test").await;
+    assert!(p.id("signed-in-as").is_some(), "{}", p.body);
+    let (s, _) = w.sp.get("/api/admin/test/last-sso").await;
+    assert_eq!(s, 404);
 }

@@ -115,6 +115,10 @@ pub fn scenario_id(path: &Path, root: &Path) -> String {
         .join("/")
 }
 
+/// The folder of IdP application checks (`scenarios/idp-checks/`): not SP scenarios, so never
+/// found by walking a scenarios tree (only when named as the root itself).
+pub const IDP_CHECKS_DIR: &str = "idp-checks";
+
 /// Every `*.yaml`/`*.yml` under `root` (or `root` itself when it is a file), sorted.
 /// Names starting with `_` or `.` are skipped (drafts, editor files).
 pub fn discover(root: &Path) -> Result<Vec<PathBuf>, Located> {
@@ -140,6 +144,10 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Located> {
             continue;
         }
         if path.is_dir() {
+            // IdP application checks have their own format and runner (`sso-harness idp-check`).
+            if name == IDP_CHECKS_DIR {
+                continue;
+            }
             walk(&path, out)?;
         } else if matches!(
             path.extension().and_then(|e| e.to_str()),
@@ -237,6 +245,29 @@ mod tests {
         assert_eq!(s.steps.len(), 4);
         let e = err(&text.replace("times: 3", "tims: 3"));
         assert!(e.contains("did you mean 'times'"), "{e}");
+    }
+
+    #[test]
+    fn idp_checks_are_not_loaded_as_sp_scenarios() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("scenarios");
+        std::fs::create_dir_all(root.join("core")).unwrap();
+        std::fs::create_dir_all(root.join(IDP_CHECKS_DIR)).unwrap();
+        std::fs::write(root.join("core/a.yaml"), GOOD).unwrap();
+        std::fs::write(
+            root.join(IDP_CHECKS_DIR).join("oidc.yaml"),
+            "protocol: oidc\nchecks: []\n",
+        )
+        .unwrap();
+        let (ok, errors) = load_dir(&root);
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(ok.len(), 1);
+        assert_eq!(ok[0].id, "core/a");
+        // The shipped tree too: no SP scenario comes from idp-checks/.
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let (ok, _) = load_dir(&shipped);
+        assert!(ok.iter().all(|s| !s.id.starts_with(IDP_CHECKS_DIR)));
+        assert!(!ok.is_empty());
     }
 
     #[test]

@@ -103,11 +103,11 @@ async fn create_org(
 ) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let b = body(payload)?;
-    let org = admin_ops::create_org(&st, &b.name, &b.plan, &b.billing)?;
+    let org = admin_ops::create_org(&st, None, &b.name, &b.plan, &b.billing)?;
     Ok((StatusCode::CREATED, Json(org_urls(&st, &org.id))).into_response())
 }
 
-fn org_urls(st: &Shared, org: &str) -> serde_json::Value {
+pub(super) fn org_urls(st: &Shared, org: &str) -> serde_json::Value {
     json!({
         "org_id": org,
         "acs_url": st.acs_url(org),

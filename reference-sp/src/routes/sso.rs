@@ -15,6 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
+use base64::Engine as _;
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
@@ -223,6 +224,21 @@ async fn acs_inner(
     };
     if f.saml_response.trim().is_empty() {
         return Err(messages::sso_failed("the POST has no SAMLResponse field").into());
+    }
+    if st.test_mode {
+        let compact: String = f
+            .saml_response
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
+        let xml = base64::engine::general_purpose::STANDARD
+            .decode(compact)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default();
+        st.record_sso(serde_json::json!({
+            "protocol": "saml", "org_id": org_id, "response_xml": xml,
+            "relay_state": f.relay_state,
+        }));
     }
     let (org, cfg) = {
         let c = st.db.conn()?;
@@ -480,6 +496,9 @@ async fn oidc_finish(
     let org_id = p.org_id.clone().unwrap_or_default();
     if let Some(error) = &q.error {
         let desc = q.error_description.clone().unwrap_or_default();
+        st.record_sso(serde_json::json!({
+            "protocol": "oidc", "org_id": org_id, "error": error, "error_description": desc,
+        }));
         if test {
             return Ok(test_result(Err(format!(
                 "the IdP answered error={error} {desc}"
@@ -513,7 +532,11 @@ async fn oidc_finish(
         client_secret: &o.client_secret,
         redirect_uri: st.oidc_redirect_uri(),
     };
-    let claims = oidc::finish(&st.http, &rp, code, &p.pending).await;
+    let mut raw = None;
+    let claims = oidc::finish(&st.http, &rp, code, &p.pending, &mut raw).await;
+    if let Some(jwt) = &raw {
+        st.record_sso(oidc_evidence(&org_id, jwt, claims.as_ref().err()));
+    }
     let claims = match claims {
         Ok(c) => c,
         Err(reason) if test => return Ok(test_result(Err(reason))),
@@ -586,7 +609,7 @@ async fn social_callback(
         client_secret: &social.client_secret,
         redirect_uri: st.social_redirect_uri(),
     };
-    let claims = oidc::finish(&st.http, &rp, code, &p.pending)
+    let claims = oidc::finish(&st.http, &rp, code, &p.pending, &mut None)
         .await
         .map_err(|r| {
             AppError::page(
@@ -612,4 +635,24 @@ async fn social_callback(
         session::create(tx, jar, user.id, Method::Social, None, false, now)
     })?;
     Ok((jar, Redirect::to("/home")).into_response())
+}
+
+/// The ID token's header and claims (not its signature) and why it was refused, if it was.
+fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> serde_json::Value {
+    let part = |i: usize| -> serde_json::Value {
+        jwt.split('.')
+            .nth(i)
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or(serde_json::Value::Null)
+    };
+    serde_json::json!({
+        "protocol": "oidc", "org_id": org_id,
+        "id_token_header": part(0), "id_token_claims": part(1),
+        "refused": refused,
+    })
 }

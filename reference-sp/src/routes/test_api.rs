@@ -1,13 +1,15 @@
 //! `--test-mode` only: move the SP clock, block the email-first SSO look-up (ERR-4), read
-//! the password-reset mails the SP "sent" (they hold one-time links, so never outside tests).
+//! the password-reset mails the SP "sent" (they hold one-time links, so never outside tests),
+//! create an organisation with a chosen ID (an IdP application registered with it first), and
+//! read what the IdP sent in the last SSO sign-in (for IdP application checks).
 use super::Shared;
-use super::admin_api::{authorize, body};
+use super::admin_api::{authorize, body, org_urls};
 use crate::error::AppError;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, put};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
@@ -17,6 +19,11 @@ pub fn routes() -> Router<Shared> {
         .route("/api/admin/test/clock", put(put_clock))
         .route("/api/admin/test/block-sso-lookup", put(put_block))
         .route("/api/admin/test/outbox", get(outbox))
+        .route("/api/admin/test/orgs", post(create_org_with_id))
+        .route(
+            "/api/admin/test/last-sso",
+            get(last_sso).delete(clear_last_sso),
+        )
 }
 
 #[derive(Deserialize)]
@@ -63,4 +70,42 @@ async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(rows).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOrgWithId {
+    org_id: String,
+    name: String,
+    plan: String,
+    billing: String,
+}
+
+async fn create_org_with_id(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    payload: Result<Json<CreateOrgWithId>, JsonRejection>,
+) -> Result<Response, AppError> {
+    authorize(&st, &headers)?;
+    let b = body(payload)?;
+    let org = crate::admin_ops::create_org(&st, Some(&b.org_id), &b.name, &b.plan, &b.billing)?;
+    Ok((StatusCode::CREATED, Json(org_urls(&st, &org.id))).into_response())
+}
+
+/// `null` until an SSO sign-in reached the SP.
+async fn last_sso(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
+    authorize(&st, &headers)?;
+    let last = st.last_sso.lock().ok().and_then(|g| g.clone());
+    Ok(Json(last.unwrap_or(serde_json::Value::Null)).into_response())
+}
+
+async fn clear_last_sso(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
+    authorize(&st, &headers)?;
+    if let Ok(mut slot) = st.last_sso.lock() {
+        *slot = None;
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

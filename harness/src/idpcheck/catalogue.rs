@@ -1,0 +1,136 @@
+//! The checks of `scenarios/idp-checks/*.yaml`: what each one verifies (its `check:` kind,
+//! implemented in `oidc.rs` / `saml.rs`), where the requirement comes from (`covers:` IDs
+//! of the documented catalogue), and the fix to make at the IdP when it fails.
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::descriptor::Protocol;
+use crate::scenario::load::{discover, parse_yaml};
+use crate::scenario::location::{Located, Location};
+
+pub use crate::scenario::load::IDP_CHECKS_DIR;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckProtocol {
+    Oidc,
+    Saml,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    OidcDiscovery,
+    OidcSigningKeys,
+    OidcScopes,
+    OidcRedirectUri,
+    OidcSignIn,
+    OidcClaims,
+    SamlMetadata,
+    SamlSignIn,
+    SamlNameidEmail,
+    SamlNameAttributes,
+    SamlSigned,
+    SamlNotEncrypted,
+    IdpInitiated,
+    OutOfGroupRefused,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckFile {
+    pub protocol: CheckProtocol,
+    pub checks: Vec<CheckDef>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckDef {
+    /// Short stable name printed on each line, e.g. `oidc-claims`.
+    pub id: String,
+    pub check: CheckKind,
+    pub title: String,
+    #[serde(default)]
+    pub covers: Vec<String>,
+    /// What to change at the IdP when the check fails. `{redirect_uri}`, `{acs_url}`,
+    /// `{entity_id}` and `{discovery_url}` are replaced with this run's values.
+    pub fix: String,
+}
+
+/// The checks of one protocol, in file order, with their files.
+pub fn load_checks(
+    dir: &Path,
+    protocol: Protocol,
+) -> Result<Vec<(PathBuf, CheckDef)>, Vec<Located>> {
+    let paths = discover(dir).map_err(|e| vec![e])?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    let mut ids = std::collections::BTreeSet::new();
+    for p in paths {
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(Located {
+                    location: Location::start_of(&p),
+                    message: format!("cannot read: {e}"),
+                });
+                continue;
+            }
+        };
+        let file: CheckFile = match parse_yaml(&text, &p) {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let matches = matches!(
+            (file.protocol, protocol),
+            (CheckProtocol::Oidc, Protocol::Oidc) | (CheckProtocol::Saml, Protocol::Saml)
+        );
+        for c in file.checks {
+            if !ids.insert(c.id.clone()) {
+                errors.push(Located {
+                    location: Location::start_of(&p),
+                    message: format!("checks: id {:?} is used twice", c.id),
+                });
+            }
+            if matches {
+                out.push((p.clone(), c));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_checks_load_and_cover_every_kind() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/idp-checks");
+        let oidc = load_checks(&dir, Protocol::Oidc).unwrap();
+        let saml = load_checks(&dir, Protocol::Saml).unwrap();
+        let kinds: std::collections::HashSet<CheckKind> =
+            oidc.iter().chain(&saml).map(|(_, c)| c.check).collect();
+        assert_eq!(kinds.len(), 14, "{kinds:?}");
+        assert!(oidc.iter().all(|(_, c)| !c.fix.trim().is_empty()));
+    }
+
+    #[test]
+    fn a_misspelt_kind_is_located() {
+        let text =
+            "protocol: oidc\nchecks:\n  - id: x\n    check: oidc_claim\n    title: t\n    fix: f\n";
+        let e = parse_yaml::<CheckFile>(text, Path::new("c.yaml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("c.yaml:4:12: "), "{e}");
+        assert!(e.contains("did you mean 'oidc_claims'"), "{e}");
+    }
+}

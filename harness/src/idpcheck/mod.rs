@@ -1,0 +1,550 @@
+//! IdP application checks (`sso-harness idp-check`): an IdP administrator's application
+//! (authentik, Okta, or any OIDC/SAML IdP) checked against the product's documented
+//! requirements before users try it. The IdP is real (or a local peer the harness launches);
+//! the SP side is the reference SP started in-process and configured from the IdP exactly as
+//! a customer configures the product; sign-ins go through headless Chromium and the IdP's own
+//! login page. The checks and their fixes live in `scenarios/idp-checks/`.
+pub mod catalogue;
+pub mod descriptor;
+pub mod flow;
+pub mod oidc;
+pub mod peer;
+pub mod report;
+pub mod saml;
+pub mod sp;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::browser::{BrowserPool, free_port};
+use crate::error::{HarnessError, Result};
+use crate::secret::Secret;
+use catalogue::{CheckDef, CheckKind, load_checks};
+use descriptor::{LoadedDescriptor, Peer, Protocol, load_descriptor};
+use flow::{Credentials, SignIn};
+use peer::LaunchedPeer;
+use sp::{SpUnderCheck, sp_urls};
+
+/// ERR-7, the product's message when the IdP refuses the user for the application.
+pub const ERR7: &str = "Please use your organization's SSO to access your account";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum CheckVerdict {
+    Pass,
+    Fail,
+    /// Could not be judged because something it depends on failed (named in the reason).
+    NotChecked,
+}
+
+impl CheckVerdict {
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckVerdict::Pass => "PASS",
+            CheckVerdict::Fail => "FAIL",
+            CheckVerdict::NotChecked => "SKIP",
+        }
+    }
+}
+
+/// A check's verdict and why, before it is tied to its definition.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub verdict: CheckVerdict,
+    pub reason: String,
+}
+
+impl Finding {
+    pub fn pass(reason: String) -> Self {
+        Self {
+            verdict: CheckVerdict::Pass,
+            reason,
+        }
+    }
+    pub fn fail(reason: String) -> Self {
+        Self {
+            verdict: CheckVerdict::Fail,
+            reason,
+        }
+    }
+    pub fn not_checked(reason: String) -> Self {
+        Self {
+            verdict: CheckVerdict::NotChecked,
+            reason,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub id: String,
+    pub check: CheckKind,
+    pub title: String,
+    pub covers: Vec<String>,
+    pub verdict: CheckVerdict,
+    pub reason: String,
+    /// The fix to make at the IdP, with this run's URLs filled in (shown when not passing).
+    pub fix: String,
+    pub file: String,
+}
+
+impl CheckResult {
+    /// `PASS oidc-claims: reason` (and the fix on the next line when it did not pass).
+    pub fn line(&self) -> String {
+        let mut s = format!("{} {}: {}", self.verdict.label(), self.id, self.reason);
+        if self.verdict != CheckVerdict::Pass {
+            s.push_str(&format!("\n     fix: {}", self.fix));
+        }
+        s
+    }
+}
+
+/// Everything one run found, for the console and the report.
+pub struct IdpCheckRun {
+    pub idp: String,
+    pub descriptor: String,
+    pub protocol: Protocol,
+    pub results: Vec<CheckResult>,
+    /// Facts the verdicts were drawn from: decoded ID token claims / SAML response, probes.
+    pub evidence: Value,
+    pub screenshots: Vec<(String, Vec<u8>)>,
+    /// Values that must never appear in a report (passwords, client secret).
+    pub secrets: Vec<Secret>,
+    pub wall_ms: u64,
+}
+
+impl IdpCheckRun {
+    pub fn failed(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == CheckVerdict::Fail)
+            .count()
+    }
+    pub fn passed(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == CheckVerdict::Pass)
+            .count()
+    }
+    pub fn result(&self, id: &str) -> Option<&CheckResult> {
+        self.results.iter().find(|r| r.id == id)
+    }
+}
+
+pub struct IdpCheckOptions {
+    pub descriptor: PathBuf,
+    /// Repository root: `peers/` for launched peers.
+    pub root: PathBuf,
+    /// `scenarios/idp-checks`.
+    pub checks_dir: PathBuf,
+    pub webdriver_url: Option<String>,
+}
+
+/// Values the checks need, from the launched peer or from the descriptor and environment.
+struct Resolved {
+    discovery_url: Option<String>,
+    client_id: Option<String>,
+    client_secret: Option<Secret>,
+    metadata_url: Option<String>,
+    idp_initiated_url: Option<String>,
+    in_pw: Secret,
+    out_pw: Secret,
+}
+
+fn resolve(d: &LoadedDescriptor, peer: Option<&LaunchedPeer>) -> Result<Resolved> {
+    let desc = &d.descriptor;
+    if let Some(p) = peer {
+        return Ok(Resolved {
+            discovery_url: p.discovery_url.clone(),
+            client_id: p.client_id.clone(),
+            client_secret: p.client_secret.clone(),
+            metadata_url: p.metadata_url.clone(),
+            idp_initiated_url: p.idp_initiated_url.clone(),
+            in_pw: p.in_group_password.clone(),
+            out_pw: p.out_of_group_password.clone(),
+        });
+    }
+    let in_pw = d.secret_from_env(
+        "users.in_group.password_env",
+        desc.users.in_group.password_env.as_deref(),
+    )?;
+    let out_pw = d.secret_from_env(
+        "users.out_of_group.password_env",
+        desc.users.out_of_group.password_env.as_deref(),
+    )?;
+    let client_secret = match &desc.oidc {
+        Some(o) => {
+            Some(d.secret_from_env("oidc.client_secret_env", o.client_secret_env.as_deref())?)
+        }
+        None => None,
+    };
+    Ok(Resolved {
+        discovery_url: desc.oidc.as_ref().and_then(|o| o.discovery_url.clone()),
+        client_id: desc.oidc.as_ref().and_then(|o| o.client_id.clone()),
+        client_secret,
+        metadata_url: desc.saml.as_ref().and_then(|s| s.metadata_url.clone()),
+        idp_initiated_url: desc.saml.as_ref().and_then(|s| s.idp_initiated_url.clone()),
+        in_pw,
+        out_pw,
+    })
+}
+
+/// Runs every check of the descriptor's protocol.
+pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
+    let started = std::time::Instant::now();
+    let d = load_descriptor(&opts.descriptor)?;
+    let protocol = d.protocol();
+    let checks = load_checks(&opts.checks_dir, protocol).map_err(HarnessError::Load)?;
+    if checks.is_empty() {
+        return Err(HarnessError::Target(format!(
+            "no {} checks in {}",
+            protocol.as_str(),
+            opts.checks_dir.display()
+        )));
+    }
+    let desc = &d.descriptor;
+    let port = match desc.sp.port {
+        Some(p) => p,
+        None => free_port()?,
+    };
+    let org_id = desc.sp.org_id.clone();
+    let (acs_url, entity_id, redirect_uri) = sp_urls(port, &org_id);
+    let peer = match &desc.launch {
+        None => None,
+        Some(l) => Some(match l.peer {
+            Peer::OidcProvider => {
+                peer::launch_oidc_provider(&opts.root, l, &desc.users, &redirect_uri)?
+            }
+            Peer::Simplesamlphp => {
+                peer::launch_simplesamlphp(&opts.root, l, &desc.users, &acs_url, &entity_id)?
+            }
+        }),
+    };
+    let r = resolve(&d, peer.as_ref())?;
+    let mut secrets = vec![r.in_pw.clone(), r.out_pw.clone()];
+    if let Some(s) = &r.client_secret {
+        secrets.push(s.clone());
+    }
+
+    let sp = SpUnderCheck::start(port, &org_id).await?;
+    let mut domains = vec![desc.users.in_group.domain().to_string()];
+    if !domains.contains(&desc.users.out_of_group.domain().to_string()) {
+        domains.push(desc.users.out_of_group.domain().to_string());
+    }
+    for dom in &domains {
+        sp.verify_domain(dom).await?;
+    }
+    sp.add_member(&desc.users.in_group.email).await?;
+    sp.add_member(&desc.users.out_of_group.email).await?;
+
+    let pool = BrowserPool::new(1, opts.webdriver_url.clone()).await?;
+    let mut screenshots = Vec::new();
+    let (findings, evidence): (Vec<(CheckDef, PathBuf, Finding)>, Value) = match protocol {
+        Protocol::Oidc => {
+            let mut facts = oidc::OidcFacts {
+                discovery_url: r.discovery_url.clone().unwrap_or_default(),
+                redirect_uri: redirect_uri.clone(),
+                expected_email: desc.users.in_group.email.clone(),
+                out_of_group_email: desc.users.out_of_group.email.clone(),
+                ..Default::default()
+            };
+            let client_id = r.client_id.clone().unwrap_or_default();
+            oidc::gather_static(&mut facts, &client_id).await;
+            let secret = r.client_secret.clone().unwrap_or_else(|| Secret::new(""));
+            let configured = sp
+                .configure_oidc(&client_id, &secret, &facts.discovery_url)
+                .await;
+            let flows = Flows {
+                pool: &pool,
+                sp: &sp,
+                d: &d,
+                r: &r,
+            };
+            let (s, e) = flows
+                .sign_in("in-group", &sp.login_url(), true, true, &mut screenshots)
+                .await;
+            facts.sign_in = Some(with_setup_error(s, &configured));
+            facts.evidence = e;
+            let (t, _) = flows
+                .sign_in(
+                    "tile",
+                    &sp.application_link(),
+                    false,
+                    true,
+                    &mut screenshots,
+                )
+                .await;
+            facts.tile = Some(t);
+            let (o, _) = flows
+                .sign_in(
+                    "out-of-group",
+                    &sp.login_url(),
+                    true,
+                    false,
+                    &mut screenshots,
+                )
+                .await;
+            facts.out_of_group = Some(o);
+            let findings = checks
+                .into_iter()
+                .map(|(p, c)| {
+                    let f = oidc::evaluate(c.check, &facts);
+                    (c, p, f)
+                })
+                .collect();
+            (
+                findings,
+                serde_json::to_value(&facts).unwrap_or(Value::Null),
+            )
+        }
+        Protocol::Saml => {
+            let mut facts = saml::SamlFacts {
+                metadata_url: r.metadata_url.clone().unwrap_or_default(),
+                expected_email: desc.users.in_group.email.clone(),
+                out_of_group_email: desc.users.out_of_group.email.clone(),
+                ..Default::default()
+            };
+            saml::gather_metadata(&mut facts).await;
+            let configured = match &facts.metadata {
+                Some(Ok(m)) => {
+                    sp.configure_saml(&m.sso_url, &m.certificate_pem(), Some(&m.entity_id))
+                        .await
+                }
+                _ => Err(HarnessError::Target(
+                    "the SP was not configured: no usable IdP metadata".into(),
+                )),
+            };
+            let flows = Flows {
+                pool: &pool,
+                sp: &sp,
+                d: &d,
+                r: &r,
+            };
+            let (s, e) = flows
+                .sign_in("in-group", &sp.login_url(), true, true, &mut screenshots)
+                .await;
+            facts.sign_in = Some(with_setup_error(s, &configured));
+            facts.evidence = e;
+            facts.tile = match &r.idp_initiated_url {
+                Some(url) => Some(
+                    flows
+                        .sign_in("tile", url, false, true, &mut screenshots)
+                        .await
+                        .0,
+                ),
+                None => None,
+            };
+            let (o, _) = flows
+                .sign_in(
+                    "out-of-group",
+                    &sp.login_url(),
+                    true,
+                    false,
+                    &mut screenshots,
+                )
+                .await;
+            facts.out_of_group = Some(o);
+            let findings = checks
+                .into_iter()
+                .map(|(p, c)| {
+                    let f = saml::evaluate(c.check, &facts);
+                    (c, p, f)
+                })
+                .collect();
+            (findings, saml::evidence_json(&facts))
+        }
+    };
+    pool.shutdown().await;
+    let fill = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .replace("{redirect_uri}", &redirect_uri)
+            .replace("{acs_url}", &acs_url)
+            .replace("{entity_id}", &entity_id)
+            .replace(
+                "{discovery_url}",
+                r.discovery_url.as_deref().unwrap_or("the discovery URL"),
+            )
+    };
+    let results = findings
+        .into_iter()
+        .map(|(c, p, f)| CheckResult {
+            fix: fill(&c.fix),
+            id: c.id,
+            check: c.check,
+            title: c.title,
+            covers: c.covers,
+            verdict: f.verdict,
+            reason: f.reason,
+            file: rel(&p, &opts.root),
+        })
+        .collect();
+    drop(sp);
+    drop(peer);
+    Ok(IdpCheckRun {
+        idp: desc.idp.clone(),
+        descriptor: rel(&d.path, &opts.root),
+        protocol,
+        results,
+        evidence: json!({
+            "sp": { "acs_url": acs_url, "entity_id": entity_id, "redirect_uri": redirect_uri, "org_id": org_id },
+            "facts": evidence,
+        }),
+        screenshots,
+        secrets,
+        wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    })
+}
+
+fn rel(p: &Path, root: &Path) -> String {
+    p.strip_prefix(root)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A sign-in after a failed SP set-up says so first.
+fn with_setup_error(mut s: SignIn, configured: &Result<()>) -> SignIn {
+    if let Err(e) = configured {
+        let prev = s
+            .problem
+            .take()
+            .map(|p| format!("; {p}"))
+            .unwrap_or_default();
+        s.problem = Some(format!("configuring the product failed: {e}{prev}"));
+    }
+    s
+}
+
+struct Flows<'a> {
+    pool: &'a BrowserPool,
+    sp: &'a SpUnderCheck,
+    d: &'a LoadedDescriptor,
+    r: &'a Resolved,
+}
+
+impl Flows<'_> {
+    /// One sign-in in a clean browser session; the screenshot is kept under `name`, and what
+    /// the SP received is returned alongside.
+    async fn sign_in(
+        &self,
+        name: &str,
+        start: &str,
+        email_first: bool,
+        in_group: bool,
+        shots: &mut Vec<(String, Vec<u8>)>,
+    ) -> (SignIn, Option<Value>) {
+        let desc = &self.d.descriptor;
+        let (user, pw) = if in_group {
+            (&desc.users.in_group, &self.r.in_pw)
+        } else {
+            (&desc.users.out_of_group, &self.r.out_pw)
+        };
+        let _ = self.sp.clear_last_sso().await;
+        let mut pooled = match self.pool.checkout().await {
+            Ok(p) => p,
+            Err(e) => {
+                return (
+                    SignIn {
+                        problem: Some(e.to_string()),
+                        ..Default::default()
+                    },
+                    None,
+                );
+            }
+        };
+        let mut out = match pooled.get() {
+            Ok(s) => {
+                flow::sign_in(
+                    s,
+                    start,
+                    email_first.then_some(user.email.as_str()),
+                    &desc.login,
+                    &Credentials {
+                        username: user.login_name(),
+                        password: pw,
+                    },
+                    &self.sp.base,
+                )
+                .await
+            }
+            Err(e) => SignIn {
+                problem: Some(e.to_string()),
+                ..Default::default()
+            },
+        };
+        self.pool.checkin(pooled).await;
+        if let Some(png) = out.screenshot.take() {
+            shots.push((name.to_string(), png));
+        }
+        let evidence = self.sp.last_sso().await.ok().filter(|v| !v.is_null());
+        (out, evidence)
+    }
+}
+
+/// The in-group user signs in and lands signed in as themself.
+pub fn sign_in_finding(s: Option<&SignIn>, email: &str) -> Finding {
+    let Some(s) = s else {
+        return Finding::not_checked("the sign-in did not run".into());
+    };
+    match &s.signed_in_as {
+        Some(e) if e.trim().eq_ignore_ascii_case(email) => Finding::pass(format!(
+            "{email} signed in through the IdP's login page{}",
+            s.display_name
+                .as_deref()
+                .map(|n| format!(" (shown as {n:?})"))
+                .unwrap_or_default()
+        )),
+        Some(e) => Finding::fail(format!("signed in as {e}, not {email}")),
+        None => Finding::fail(s.describe()),
+    }
+}
+
+pub fn tile_finding(s: Option<&SignIn>, email: &str) -> Finding {
+    match s {
+        None => Finding::not_checked(
+            "no IdP-initiated URL in the descriptor (saml.idp_initiated_url)".into(),
+        ),
+        Some(s) => sign_in_finding(Some(s), email),
+    }
+}
+
+/// A user outside the application's group must not get in; the product's documented message
+/// (ERR-7) shows when the IdP answers access_denied, an IdP may also stop them on its own page.
+pub fn out_of_group_finding(s: Option<&SignIn>, email: &str) -> Finding {
+    let Some(s) = s else {
+        return Finding::not_checked("the sign-in did not run".into());
+    };
+    if let Some(who) = &s.signed_in_as {
+        return Finding::fail(format!(
+            "{email} is not in the application's group but was signed in (as {who})"
+        ));
+    }
+    if let Some(msg) = &s.sp_error {
+        if msg.contains(ERR7) {
+            return Finding::pass(format!(
+                "refused with the documented message \"{msg}\"{}",
+                s.sp_error_detail
+                    .as_deref()
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+            ));
+        }
+        return Finding::fail(format!(
+            "refused, but not for the group: \"{msg}\"{} (expected \"Oops! {ERR7}.\")",
+            s.sp_error_detail
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        ));
+    }
+    if s.problem.is_some() {
+        return Finding::fail(s.describe());
+    }
+    Finding::pass(format!(
+        "refused by the IdP before the product was reached: {}",
+        s.describe()
+    ))
+}

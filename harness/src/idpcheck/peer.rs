@@ -1,0 +1,397 @@
+//! Local peers the harness launches for a descriptor's `launch:` block: node oidc-provider
+//! as an authentik-like provider, SimpleSAMLphp under Apache as an Okta-like SAML IdP. Each
+//! runs from a private scratch directory on a free loopback port and is killed on drop.
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::descriptor::{Launch, PeerFault, Users};
+use crate::browser::free_port;
+use crate::error::{HarnessError, Result};
+use crate::process::ChildGuard;
+use crate::secret::Secret;
+
+/// The group whose members the launched peers let into the application.
+pub const APP_GROUP: &str = "chatgpt-users";
+
+/// What a launched peer gives the check: the values a real tenant's descriptor would name.
+pub struct LaunchedPeer {
+    pub discovery_url: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<Secret>,
+    pub metadata_url: Option<String>,
+    pub idp_initiated_url: Option<String>,
+    pub in_group_password: Secret,
+    pub out_of_group_password: Secret,
+    /// Where the peer's logs are, for error messages.
+    pub log: PathBuf,
+    _child: ChildGuard,
+    _dir: tempfile::TempDir,
+}
+
+fn peer_err(what: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Target(format!("launching the IdP peer: {what}"))
+}
+
+fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir()
+        .map_err(|e| peer_err(format!("scratch dir: {e}")))
+}
+
+/// Starts node oidc-provider mounted at `/application/o/<slug>/`, with one client whose
+/// redirect URI is `redirect_uri` (or, with the `wrong_redirect_uri` fault, another one).
+pub fn launch_oidc_provider(
+    root: &Path,
+    launch: &Launch,
+    users: &Users,
+    redirect_uri: &str,
+) -> Result<LaunchedPeer> {
+    let dir = scratch("sso-harness-oidc-provider-")?;
+    let port = free_port()?;
+    let script = root.join("peers/node/authentik-like.mjs");
+    if !root.join("peers/node/node_modules/oidc-provider").is_dir() {
+        return Err(peer_err(format!(
+            "{} is missing: run scripts/setup (it installs node oidc-provider there)",
+            root.join("peers/node/node_modules/oidc-provider").display()
+        )));
+    }
+    let has = |f: PeerFault| launch.faults.contains(&f);
+    let client_id = format!("{}-client", launch.slug);
+    let client_secret = Secret::generate("client");
+    let in_pw = Secret::generate("pw");
+    let out_pw = Secret::generate("pw");
+    // authentik's usual slip: the URI registered with a trailing path or an old host.
+    let registered = if has(PeerFault::WrongRedirectUri) {
+        format!("{}/", redirect_uri.trim_end_matches('/'))
+    } else {
+        redirect_uri.to_string()
+    };
+    let mut omit = Vec::new();
+    if has(PeerFault::MissingFamilyName) {
+        omit.push("family_name");
+    }
+    let user = |u: &super::descriptor::User, pw: &Secret, groups: Vec<&str>| {
+        json!({
+            "username": u.login_name(),
+            "password": pw.expose(),
+            "email": u.email,
+            "given_name": u.given_name.clone().unwrap_or_else(|| "Test".into()),
+            "family_name": u.family_name.clone().unwrap_or_else(|| "User".into()),
+            "groups": groups,
+        })
+    };
+    let config = json!({
+        "port": port,
+        "slug": launch.slug,
+        "client": {
+            "client_id": client_id,
+            "client_secret": client_secret.expose(),
+            "redirect_uris": [registered],
+            "id_token_signed_response_alg": if has(PeerFault::IdTokenHs256) { "HS256" } else { "RS256" },
+        },
+        "app_group": APP_GROUP,
+        "omit_claims": omit,
+        "users": [
+            user(&users.in_group, &in_pw, vec![APP_GROUP]),
+            user(&users.out_of_group, &out_pw, vec!["everyone"]),
+        ],
+    });
+    let cfg_path = dir.path().join("config.json");
+    std::fs::write(&cfg_path, config.to_string()).map_err(|e| HarnessError::io(&cfg_path, e))?;
+    let log = dir.path().join("node.log");
+    let log_file = std::fs::File::create(&log).map_err(|e| HarnessError::io(&log, e))?;
+    let mut cmd = Command::new("node");
+    cmd.arg(&script)
+        .arg(&cfg_path)
+        .current_dir(root.join("peers/node"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| peer_err(format!("cannot run node {}: {e}", script.display())))?;
+    let stdout = child.stdout.take();
+    let guard = ChildGuard(child);
+    let line = first_line(stdout, Duration::from_secs(20));
+    let Some(line) = line.filter(|l| l.contains("listening on")) else {
+        let tail = std::fs::read_to_string(&log).unwrap_or_default();
+        return Err(peer_err(format!(
+            "node oidc-provider did not start within 20 s: {}",
+            tail.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+        )));
+    };
+    let issuer = line
+        .rsplit_once("listening on ")
+        .map(|(_, i)| i.trim().to_string())
+        .unwrap_or_default();
+    Ok(LaunchedPeer {
+        discovery_url: Some(format!(
+            "{}/.well-known/openid-configuration",
+            issuer.trim_end_matches('/')
+        )),
+        client_id: Some(client_id),
+        client_secret: Some(client_secret),
+        metadata_url: None,
+        idp_initiated_url: None,
+        in_group_password: in_pw,
+        out_of_group_password: out_pw,
+        log,
+        _child: guard,
+        _dir: dir,
+    })
+}
+
+/// The first stdout line of a child, or `None` after `timeout`; the rest is drained so the
+/// child never blocks on a full pipe.
+fn first_line(stdout: Option<std::process::ChildStdout>, timeout: Duration) -> Option<String> {
+    let stdout = stdout?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(l)) = lines.next() {
+            let _ = tx.send(l);
+        }
+        for _ in lines {}
+    });
+    rx.recv_timeout(timeout).ok()
+}
+
+/// A PHP single-quoted string literal body.
+fn php_str(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+fn render(template: &Path, vars: &[(&str, String)]) -> Result<String> {
+    let mut text = std::fs::read_to_string(template).map_err(|e| HarnessError::io(template, e))?;
+    for (k, v) in vars {
+        text = text.replace(&format!("{{{{{k}}}}}"), v);
+    }
+    if let Some(i) = text.find("{{") {
+        let name: String = text[i..].chars().take(40).collect();
+        return Err(peer_err(format!(
+            "{}: placeholder {name}... is not filled",
+            template.display()
+        )));
+    }
+    Ok(text)
+}
+
+fn write_file(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))
+}
+
+fn chmod(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+        .map_err(|e| HarnessError::io(path, e))
+}
+
+/// A throwaway RSA key and self-signed certificate made with the openssl CLI.
+fn make_cert(key: &Path, cert: &Path, cn: &str) -> Result<()> {
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
+        ])
+        .arg(format!("/CN={cn}"))
+        .arg("-keyout")
+        .arg(key)
+        .arg("-out")
+        .arg(cert)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| peer_err(format!("cannot run openssl: {e}")))?;
+    if !out.status.success() {
+        return Err(peer_err(format!(
+            "openssl req failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(())
+}
+
+fn wait_port(port: u16, timeout: Duration) -> bool {
+    let deadline = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < deadline {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+/// SimpleSAMLphp (Debian package, 1.19) as an Okta-like SAML IdP under a private Apache with
+/// mod_php: exampleauth:UserPass users, the product registered as an SP with `acs_url` and
+/// `entity_id`, the application group enforced by authorize:Authorize.
+pub fn launch_simplesamlphp(
+    root: &Path,
+    launch: &Launch,
+    users: &Users,
+    acs_url: &str,
+    entity_id: &str,
+) -> Result<LaunchedPeer> {
+    let templates = root.join("peers/simplesamlphp");
+    if !Path::new("/usr/share/simplesamlphp/www").is_dir() {
+        return Err(peer_err(
+            "/usr/share/simplesamlphp is missing: run scripts/setup (Debian package simplesamlphp)",
+        ));
+    }
+    let dir = scratch("sso-harness-simplesamlphp-")?;
+    let d = dir.path();
+    // Apache's workers run as www-data: they read the config and write sessions and logs.
+    chmod(d, 0o755)?;
+    for sub in ["config", "config/metadata", "cert"] {
+        let p = d.join(sub);
+        std::fs::create_dir_all(&p).map_err(|e| HarnessError::io(&p, e))?;
+        chmod(&p, 0o755)?;
+    }
+    for sub in ["log", "data", "tmp", "sessions", "run"] {
+        let p = d.join(sub);
+        std::fs::create_dir_all(&p).map_err(|e| HarnessError::io(&p, e))?;
+        chmod(&p, 0o777)?;
+    }
+    make_cert(
+        &d.join("cert/idp.key"),
+        &d.join("cert/idp.crt"),
+        "simplesamlphp-peer",
+    )?;
+    chmod(&d.join("cert/idp.key"), 0o644)?;
+    make_cert(
+        &d.join("sp-enc.key"),
+        &d.join("sp-enc.crt"),
+        "product-encryption",
+    )?;
+    let enc_pem = std::fs::read_to_string(d.join("sp-enc.crt"))
+        .map_err(|e| HarnessError::io(d.join("sp-enc.crt"), e))?;
+    let enc_b64: String = enc_pem
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect();
+
+    let port = free_port()?;
+    let has = |f: PeerFault| launch.faults.contains(&f);
+    if has(PeerFault::WrongRedirectUri) || has(PeerFault::IdTokenHs256) {
+        return Err(peer_err("this fault is for the OIDC peer"));
+    }
+    let in_pw = Secret::generate("pw");
+    let out_pw = Secret::generate("pw");
+    let user = |u: &super::descriptor::User, pw: &Secret, group: &str| {
+        format!(
+            "        '{}:{}' => ['uid' => ['{}'], 'email' => ['{}'], 'givenName' => ['{}'], 'sn' => ['{}'], 'groups' => ['{}']],",
+            php_str(u.login_name()),
+            php_str(pw.expose()),
+            php_str(u.login_name()),
+            php_str(&u.email),
+            php_str(u.given_name.as_deref().unwrap_or("Test")),
+            php_str(u.family_name.as_deref().unwrap_or("User")),
+            php_str(group)
+        )
+    };
+    let dir_s = d.to_string_lossy().into_owned();
+    let vars: Vec<(&str, String)> = vec![
+        ("PORT", port.to_string()),
+        ("DIR", dir_s),
+        ("SALT", Secret::generate("salt").expose().to_string()),
+        (
+            "ADMIN_PASSWORD",
+            Secret::generate("admin").expose().to_string(),
+        ),
+        (
+            "USERS",
+            [
+                user(&users.in_group, &in_pw, APP_GROUP),
+                user(&users.out_of_group, &out_pw, "everyone"),
+            ]
+            .join("\n"),
+        ),
+        ("ENTITY_ID", php_str(entity_id)),
+        ("ACS_URL", php_str(acs_url)),
+        (
+            "SIGN",
+            if has(PeerFault::UnsignedResponse) {
+                "false"
+            } else {
+                "true"
+            }
+            .into(),
+        ),
+        (
+            "ENCRYPT",
+            if has(PeerFault::EncryptedAssertion) {
+                "true"
+            } else {
+                "false"
+            }
+            .into(),
+        ),
+        ("SP_ENC_CERT", enc_b64),
+        ("APP_GROUP", APP_GROUP.into()),
+        (
+            "SURNAME_MAPPING",
+            if has(PeerFault::MissingFamilyName) {
+                // Okta's slip: the last name left under the directory's own name.
+                String::new()
+            } else {
+                "            'sn' => 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/surname',"
+                    .into()
+            },
+        ),
+    ];
+    for (from, to) in [
+        ("apache.conf", "apache.conf"),
+        ("config.php", "config/config.php"),
+        ("authsources.php", "config/authsources.php"),
+        (
+            "metadata/saml20-idp-hosted.php",
+            "config/metadata/saml20-idp-hosted.php",
+        ),
+        (
+            "metadata/saml20-sp-remote.php",
+            "config/metadata/saml20-sp-remote.php",
+        ),
+    ] {
+        let text = render(&templates.join(from), &vars)?;
+        write_file(&d.join(to), &text)?;
+    }
+    let log = d.join("log/apache-error.log");
+    let child = Command::new("/usr/sbin/apache2")
+        .arg("-f")
+        .arg(d.join("apache.conf"))
+        .arg("-DFOREGROUND")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| peer_err(format!("cannot run /usr/sbin/apache2: {e}")))?;
+    let guard = ChildGuard(child);
+    if !wait_port(port, Duration::from_secs(20)) {
+        let tail = std::fs::read_to_string(&log).unwrap_or_default();
+        return Err(peer_err(format!(
+            "Apache with SimpleSAMLphp did not listen on {port} within 20 s: {}",
+            tail.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+        )));
+    }
+    let base = format!("http://127.0.0.1:{port}/simplesaml");
+    let mut idp_initiated = url::Url::parse(&format!("{base}/saml2/idp/SSOService.php"))
+        .map_err(|e| peer_err(e.to_string()))?;
+    idp_initiated
+        .query_pairs_mut()
+        .append_pair("spentityid", entity_id);
+    Ok(LaunchedPeer {
+        discovery_url: None,
+        client_id: None,
+        client_secret: None,
+        metadata_url: Some(format!("{base}/saml2/idp/metadata.php")),
+        idp_initiated_url: Some(idp_initiated.to_string()),
+        in_group_password: in_pw,
+        out_of_group_password: out_pw,
+        log,
+        _child: guard,
+        _dir: dir,
+    })
+}

@@ -1,0 +1,148 @@
+//! `cargo test -p harness --test idp_checks`: the IdP application checks against local peers
+//! the harness launches itself (node oidc-provider as authentik, SimpleSAMLphp as Okta): the
+//! correctly set-up applications pass every check, and each misconfigured one is flagged by the
+//! right check with the right reason. Runs one at a time (each starts a browser).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use harness::idpcheck::{CheckVerdict, IdpCheckOptions, IdpCheckRun, run_idp_check};
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn check(descriptor: &str) -> IdpCheckRun {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let opts = IdpCheckOptions {
+        descriptor: root().join("targets/idp").join(descriptor),
+        root: root(),
+        checks_dir: root().join("scenarios/idp-checks"),
+        webdriver_url: std::env::var("SSO_HARNESS_WEBDRIVER_URL").ok(),
+    };
+    let run = rt.block_on(run_idp_check(&opts)).unwrap();
+    for r in &run.results {
+        eprintln!("{descriptor}: {}", r.line());
+    }
+    eprintln!("{descriptor}: {} ms", run.wall_ms);
+    run
+}
+
+fn assert_all_pass(run: &IdpCheckRun) {
+    for r in &run.results {
+        assert_eq!(r.verdict, CheckVerdict::Pass, "{}", r.line());
+    }
+    assert!(run.results.len() >= 8, "{} checks", run.results.len());
+}
+
+/// `id` failed and its reason contains `reason`.
+fn assert_flagged(run: &IdpCheckRun, id: &str, reason: &str) {
+    let r = run
+        .result(id)
+        .unwrap_or_else(|| panic!("no check {id} in {}", run.descriptor));
+    assert_eq!(r.verdict, CheckVerdict::Fail, "{}", r.line());
+    assert!(
+        r.reason.contains(reason),
+        "{id}: {:?} lacks {reason:?}",
+        r.reason
+    );
+    assert!(!r.fix.is_empty());
+}
+
+fn assert_passes(run: &IdpCheckRun, id: &str) {
+    let r = run.result(id).unwrap();
+    assert_eq!(r.verdict, CheckVerdict::Pass, "{}", r.line());
+}
+
+#[test]
+fn authentik_like_application_set_up_as_documented_passes() {
+    let run = check("oidc-provider-authentik.yaml");
+    assert_all_pass(&run);
+    // The evidence carries the decoded ID token the product received.
+    let claims = &run.evidence["facts"]["evidence"]["id_token_claims"];
+    assert_eq!(claims["email"], "alice@acme.test", "{claims}");
+    assert!(
+        run.result("oidc-out-of-group")
+            .unwrap()
+            .reason
+            .contains("documented message")
+    );
+}
+
+#[test]
+fn authentik_like_without_family_name_is_flagged() {
+    let run = check("oidc-provider-authentik-missing-family-name.yaml");
+    assert_flagged(&run, "oidc-claims", "the ID token lacks family_name");
+    assert_passes(&run, "oidc-discovery");
+    assert_passes(&run, "oidc-redirect-uri");
+    assert_passes(&run, "oidc-signing-keys");
+}
+
+#[test]
+fn authentik_like_with_another_redirect_uri_is_flagged() {
+    let run = check("oidc-provider-authentik-wrong-redirect-uri.yaml");
+    assert_flagged(
+        &run,
+        "oidc-redirect-uri",
+        "the provider refused the product's redirect URI",
+    );
+    assert_flagged(&run, "oidc-sign-in", "the browser stayed at the IdP");
+    assert_passes(&run, "oidc-discovery");
+}
+
+#[test]
+fn authentik_like_signing_with_hs256_is_flagged() {
+    let run = check("oidc-provider-authentik-hs256.yaml");
+    assert_flagged(
+        &run,
+        "oidc-signing-keys",
+        "the ID token is signed with HS256",
+    );
+    assert_passes(&run, "oidc-discovery");
+}
+
+#[test]
+fn okta_like_application_set_up_as_documented_passes() {
+    let run = check("simplesamlphp-okta.yaml");
+    assert_all_pass(&run);
+    let xml = run.evidence["facts"]["response_xml"].as_str().unwrap();
+    assert!(xml.contains("alice@acme.test"), "{xml}");
+    assert!(
+        run.result("saml-out-of-group")
+            .unwrap()
+            .reason
+            .contains("refused by the IdP")
+    );
+}
+
+#[test]
+fn okta_like_without_surname_is_flagged() {
+    let run = check("simplesamlphp-okta-missing-family-name.yaml");
+    assert_flagged(&run, "saml-name-attributes", "no last-name attribute");
+    assert_flagged(&run, "saml-name-attributes", "sn");
+    assert_passes(&run, "saml-nameid-email");
+    assert_passes(&run, "saml-signed");
+}
+
+#[test]
+fn okta_like_encrypting_the_assertion_is_flagged() {
+    let run = check("simplesamlphp-okta-encrypted-assertion.yaml");
+    assert_flagged(&run, "saml-not-encrypted", "EncryptedAssertion");
+    assert_flagged(&run, "saml-sign-in", "the product refused the sign-in");
+    assert_passes(&run, "saml-metadata");
+}
+
+#[test]
+fn okta_like_unsigned_response_is_flagged() {
+    let run = check("simplesamlphp-okta-unsigned-response.yaml");
+    assert_flagged(
+        &run,
+        "saml-signed",
+        "neither the Response nor the Assertion is signed",
+    );
+    assert_passes(&run, "saml-not-encrypted");
+    assert_passes(&run, "saml-nameid-email");
+}

@@ -1,0 +1,35 @@
+<?php
+// SimpleSAMLphp 1.19 configuration of the harness's Okta-like SAML IdP peer (rendered).
+$config = [
+    'baseurlpath' => 'http://127.0.0.1:{{PORT}}/simplesaml/',
+    'certdir' => '{{DIR}}/cert/',
+    'loggingdir' => '{{DIR}}/log/',
+    'datadir' => '{{DIR}}/data/',
+    'tempdir' => '{{DIR}}/tmp',
+    'secretsalt' => '{{SALT}}',
+    'auth.adminpassword' => '{{ADMIN_PASSWORD}}',
+    'admin.protectindexpage' => true,
+    'admin.protectmetadata' => false,
+    'technicalcontact_name' => 'sso-harness',
+    'technicalcontact_email' => 'na@example.org',
+    'timezone' => 'UTC',
+    'logging.level' => SimpleSAML\Logger::INFO,
+    'logging.handler' => 'file',
+    'logging.logfile' => 'simplesamlphp.log',
+    'enable.saml20-idp' => true,
+    'module.enable' => [
+        'core' => true,
+        'saml' => true,
+        'exampleauth' => true,
+        'authorize' => true,
+        'admin' => true,
+    ],
+    'session.cookie.secure' => false,
+    'session.phpsession.savepath' => '{{DIR}}/sessions',
+    'store.type' => 'phpsession',
+    'metadata.sources' => [
+        ['type' => 'flatfile', 'directory' => '{{DIR}}/config/metadata'],
+    ],
+    'metadata.sign.enable' => false,
+    'language.default' => 'en',
+];
