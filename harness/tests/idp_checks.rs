@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use harness::idpcheck::report::write_report;
 use harness::idpcheck::{CheckVerdict, IdpCheckOptions, IdpCheckRun, run_idp_check};
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
@@ -70,6 +71,15 @@ fn authentik_like_application_set_up_as_documented_passes() {
             .reason
             .contains("documented message")
     );
+    // SUP-2: the report holds the evidence but no password or client secret.
+    let dir = tempfile::tempdir().unwrap();
+    let page = write_report(dir.path(), &run).unwrap();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(html.contains("alice@acme.test") && html.contains("data:image/png;base64,"));
+    let secrets: Vec<&str> = run.secrets.iter().map(|s| s.expose()).collect();
+    assert_eq!(secrets.len(), 3);
+    let leaks = harness::report::redact::scan(page.parent().unwrap(), &secrets);
+    assert!(leaks.is_empty(), "{leaks:?}");
 }
 
 #[test]

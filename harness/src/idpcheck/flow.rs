@@ -31,8 +31,15 @@ pub struct SignIn {
     pub idp_page_text: Option<String>,
     /// Why the flow could not be driven (selector missing, browser error).
     pub problem: Option<String>,
+    /// Whether the IdP's login form was reached and submitted.
+    pub reached_login: bool,
     #[serde(skip)]
     pub screenshot: Option<Vec<u8>>,
+}
+
+/// A URL without its query and fragment (state, nonce, PKCE challenge: noise in a reason).
+fn without_query(url: &str) -> &str {
+    url.split(['?', '#']).next().unwrap_or(url)
 }
 
 impl SignIn {
@@ -57,9 +64,12 @@ impl SignIn {
         match &self.idp_page_text {
             Some(t) => format!(
                 "{problem}the browser stayed at the IdP ({}): \"{t}\"",
-                self.final_url
+                without_query(&self.final_url)
             ),
-            None => format!("{problem}the browser ended at {}", self.final_url),
+            None => format!(
+                "{problem}the browser ended at {}",
+                without_query(&self.final_url)
+            ),
         }
     }
 }
@@ -92,25 +102,39 @@ async fn click(s: &mut Session, selector: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot click {selector}: {e}"))
 }
 
+/// `sp_base` has no trailing slash; the `/` keeps port 8085 from matching 80850.
 fn on_sp(url: &str, sp_base: &str) -> bool {
-    url.starts_with(sp_base)
+    url.strip_prefix(sp_base)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 /// Waits until the page is the product's outcome (signed in, an error, the name prompt) or
-/// the IdP's login form; `true` when the login form is there.
+/// the IdP's login form; `true` when the login form is there. An IdP page that rests for 6 s
+/// without the form (an error page) ends the wait early.
 async fn wait_login_or_outcome(s: &mut Session, login: &LoginPage, sp_base: &str) -> bool {
     let deadline = Instant::now() + STEP_TIMEOUT;
+    let mut resting: Option<(String, Instant)> = None;
     loop {
         let url = s.current_url().await.unwrap_or_default();
-        if on_sp(&url, sp_base)
-            && (s.has_element("#signed-in-as").await
+        if on_sp(&url, sp_base) {
+            if s.has_element("#signed-in-as").await
                 || s.has_element("#error").await
-                || s.has_element("#name-prompt").await)
-        {
-            return false;
-        }
-        if !on_sp(&url, sp_base) && s.has_element(&login.username).await {
-            return true;
+                || s.has_element("#name-prompt").await
+            {
+                return false;
+            }
+        } else {
+            if s.has_element(&login.username).await {
+                return true;
+            }
+            match &resting {
+                Some((u, since)) if *u == url => {
+                    if since.elapsed() > Duration::from_secs(6) {
+                        return false;
+                    }
+                }
+                _ => resting = Some((url, Instant::now())),
+            }
         }
         if Instant::now() >= deadline {
             return false;
@@ -162,8 +186,9 @@ pub async fn sign_in(
     sp_base: &str,
 ) -> SignIn {
     let mut out = SignIn::default();
-    if let Err(e) = drive(s, start_url, email_first, login, creds, sp_base).await {
-        out.problem = Some(e);
+    match drive(s, start_url, email_first, login, creds, sp_base).await {
+        Ok(reached) => out.reached_login = reached,
+        Err(e) => out.problem = Some(e),
     }
     out.final_url = s.current_url().await.unwrap_or_default();
     if on_sp(&out.final_url, sp_base) {
@@ -191,14 +216,14 @@ async fn drive(
     login: &LoginPage,
     creds: &Credentials<'_>,
     sp_base: &str,
-) -> Result<(), String> {
+) -> Result<bool, String> {
     s.goto(start_url).await.map_err(|e| e.to_string())?;
     if let Some(email) = email_first {
         set_value(s, "input[name=email]", email).await?;
         click(s, "#continue").await?;
     }
     if !wait_login_or_outcome(s, login, sp_base).await {
-        return Ok(());
+        return Ok(false);
     }
     set_value(s, &login.username, creds.username).await?;
     if let Some(next) = &login.next {
@@ -207,5 +232,5 @@ async fn drive(
     set_value(s, &login.password, creds.password.expose()).await?;
     click(s, &login.submit).await?;
     wait_outcome(s, sp_base).await;
-    Ok(())
+    Ok(true)
 }

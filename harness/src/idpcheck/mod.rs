@@ -193,6 +193,11 @@ fn resolve(d: &LoadedDescriptor, peer: Option<&LaunchedPeer>) -> Result<Resolved
 /// Runs every check of the descriptor's protocol.
 pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
     let started = std::time::Instant::now();
+    // Peers run from their own directories: every path they get must be absolute.
+    let root = opts
+        .root
+        .canonicalize()
+        .map_err(|e| HarnessError::io(&opts.root, e))?;
     let d = load_descriptor(&opts.descriptor)?;
     let protocol = d.protocol();
     let checks = load_checks(&opts.checks_dir, protocol).map_err(HarnessError::Load)?;
@@ -213,11 +218,9 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
     let peer = match &desc.launch {
         None => None,
         Some(l) => Some(match l.peer {
-            Peer::OidcProvider => {
-                peer::launch_oidc_provider(&opts.root, l, &desc.users, &redirect_uri)?
-            }
+            Peer::OidcProvider => peer::launch_oidc_provider(&root, l, &desc.users, &redirect_uri)?,
             Peer::Simplesamlphp => {
-                peer::launch_simplesamlphp(&opts.root, l, &desc.users, &acs_url, &entity_id)?
+                peer::launch_simplesamlphp(&root, l, &desc.users, &acs_url, &entity_id)?
             }
         }),
     };
@@ -542,6 +545,12 @@ pub fn out_of_group_finding(s: Option<&SignIn>, email: &str) -> Finding {
     }
     if s.problem.is_some() {
         return Finding::fail(s.describe());
+    }
+    if !s.reached_login {
+        return Finding::not_checked(format!(
+            "the IdP's login page was never reached: {}",
+            s.describe()
+        ));
     }
     Finding::pass(format!(
         "refused by the IdP before the product was reached: {}",

@@ -150,7 +150,14 @@ fn text_of(html: &str) -> String {
         }
     }
     let words: Vec<&str> = out.split_whitespace().collect();
-    words.join(" ").chars().take(200).collect()
+    let text = words
+        .join(" ")
+        .replace("&#39;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    text.chars().take(200).collect()
 }
 
 fn claims(facts: &OidcFacts) -> Option<&serde_json::Map<String, Value>> {

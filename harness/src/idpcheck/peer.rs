@@ -122,7 +122,7 @@ pub fn launch_oidc_provider(
         let tail = std::fs::read_to_string(&log).unwrap_or_default();
         return Err(peer_err(format!(
             "node oidc-provider did not start within 20 s: {}",
-            tail.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+            last_lines(&tail, 5)
         )));
     };
     let issuer = line
@@ -144,6 +144,12 @@ pub fn launch_oidc_provider(
         _child: guard,
         _dir: dir,
     })
+}
+
+/// The last `n` non-empty lines of a log, in order, on one line.
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
 }
 
 /// The first stdout line of a child, or `None` after `timeout`; the rest is drained so the
@@ -373,7 +379,7 @@ pub fn launch_simplesamlphp(
         let tail = std::fs::read_to_string(&log).unwrap_or_default();
         return Err(peer_err(format!(
             "Apache with SimpleSAMLphp did not listen on {port} within 20 s: {}",
-            tail.lines().rev().take(5).collect::<Vec<_>>().join(" | ")
+            last_lines(&tail, 5)
         )));
     }
     let base = format!("http://127.0.0.1:{port}/simplesaml");
