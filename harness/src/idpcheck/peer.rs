@@ -2,6 +2,7 @@
 //! as an authentik-like provider, SimpleSAMLphp under Apache as an Okta-like SAML IdP. Each
 //! runs from a private scratch directory on a free loopback port and is killed on drop.
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -365,7 +366,10 @@ pub fn launch_simplesamlphp(
         write_file(&d.join(to), &text)?;
     }
     let log = d.join("log/apache-error.log");
+    // Apache's master signals its whole process group when it stops (SIGTERM from the guard):
+    // in its own group it cannot take the harness down with it.
     let child = Command::new("/usr/sbin/apache2")
+        .process_group(0)
         .arg("-f")
         .arg(d.join("apache.conf"))
         .arg("-DFOREGROUND")
