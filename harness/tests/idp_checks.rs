@@ -156,3 +156,33 @@ fn okta_like_unsigned_response_is_flagged() {
     assert_passes(&run, "saml-not-encrypted");
     assert_passes(&run, "saml-nameid-email");
 }
+
+#[test]
+fn a_real_tenant_without_its_secrets_gets_a_located_error() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for (file, var) in [
+        ("authentik.example.yaml", "AUTHENTIK_ALICE_PASSWORD"),
+        ("okta.example.yaml", "OKTA_ALICE_PASSWORD"),
+    ] {
+        if std::env::var(var).is_ok() {
+            continue;
+        }
+        let opts = IdpCheckOptions {
+            descriptor: root().join("targets/idp").join(file),
+            root: root(),
+            checks_dir: root().join("scenarios/idp-checks"),
+            webdriver_url: None,
+        };
+        let e = match rt.block_on(run_idp_check(&opts)) {
+            Ok(_) => panic!("{file} ran without its secrets"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains(&format!("{file}:")), "{e}");
+        assert!(
+            e.contains(&format!(
+                "users.in_group.password_env: environment variable {var} is not set"
+            )),
+            "{e}"
+        );
+    }
+}

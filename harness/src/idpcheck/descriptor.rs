@@ -195,6 +195,8 @@ fn default_slug() -> String {
 pub struct LoadedDescriptor {
     pub path: PathBuf,
     pub descriptor: IdpDescriptor,
+    /// The file's text, to point at the line that names a missing environment variable.
+    pub text: String,
 }
 
 impl LoadedDescriptor {
@@ -217,10 +219,19 @@ impl LoadedDescriptor {
         };
         match std::env::var(var) {
             Ok(v) if !v.is_empty() => Ok(Secret::new(v)),
-            _ => Err(HarnessError::Target(format!(
-                "{}: {key}: environment variable {var} is not set",
-                self.path.display()
-            ))),
+            _ => {
+                let leaf = key.rsplit('.').next().unwrap_or(key);
+                let location = self
+                    .text
+                    .lines()
+                    .enumerate()
+                    .find_map(|(i, l)| l.find(var).filter(|_| l.contains(leaf)).map(|c| (i, c)))
+                    .map(|(i, c)| Location::new(&self.path, i + 1, c + 1))
+                    .unwrap_or_else(|| Location::start_of(&self.path));
+                Err(HarnessError::Target(format!(
+                    "{location}: {key}: environment variable {var} is not set"
+                )))
+            }
         }
     }
 }
@@ -232,6 +243,7 @@ pub fn load_descriptor(path: &Path) -> Result<LoadedDescriptor> {
     Ok(LoadedDescriptor {
         path: path.to_path_buf(),
         descriptor,
+        text,
     })
 }
 
@@ -399,6 +411,27 @@ mod tests {
         .unwrap();
         let e = err(&REAL.replace("kind: authentik", "kind: okat"));
         assert!(e.contains("did you mean 'okta'"), "{e}");
+    }
+
+    #[test]
+    fn a_missing_environment_variable_is_located() {
+        let text = REAL.replace("ACME_SECRET", "SSO_HARNESS_TEST_UNSET_7F3A");
+        let d = LoadedDescriptor {
+            path: PathBuf::from("x.yaml"),
+            descriptor: parse_descriptor(&text, Path::new("x.yaml")).unwrap(),
+            text: text.clone(),
+        };
+        let e = d
+            .secret_from_env(
+                "oidc.client_secret_env",
+                Some("SSO_HARNESS_TEST_UNSET_7F3A"),
+            )
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "target: x.yaml:6:22: oidc.client_secret_env: environment variable SSO_HARNESS_TEST_UNSET_7F3A is not set"
+        );
     }
 
     #[test]
