@@ -125,10 +125,68 @@ fn main() -> ExitCode {
     }
 }
 
+/// IdP descriptors (`targets/idp/`) and the IdP checks (`scenarios/idp-checks/`) have their
+/// own formats: `check` validates each folder with its own parser.
+fn check_idp_files(p: &std::path::Path, files: &mut usize, errors: &mut usize) -> bool {
+    use harness::idpcheck::descriptor::{Protocol, load_descriptor};
+    let name = |q: &std::path::Path| {
+        q.file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    if name(p) == "idp-checks" && p.is_dir() {
+        for protocol in [Protocol::Oidc, Protocol::Saml] {
+            match harness::idpcheck::catalogue::load_checks(p, protocol) {
+                Ok(list) => *files += list.len(),
+                Err(errs) => {
+                    for e in &errs {
+                        println!("{e}");
+                    }
+                    *errors += errs.len();
+                }
+            }
+        }
+        return true;
+    }
+    let in_idp = name(p) == "idp" || p.parent().is_some_and(|d| name(d) == "idp");
+    if !in_idp {
+        return false;
+    }
+    let list: Vec<PathBuf> = if p.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
+            .map(|rd| rd.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
+        v.retain(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")));
+        v.sort();
+        v
+    } else {
+        vec![p.to_path_buf()]
+    };
+    for f in list {
+        *files += 1;
+        if let Err(e) = load_descriptor(&f) {
+            println!("{e}");
+            *errors += 1;
+        }
+    }
+    true
+}
+
 fn check(paths: &[PathBuf]) -> ExitCode {
     let mut errors = 0;
     let mut files = 0;
     for p in paths {
+        if check_idp_files(p, &mut files, &mut errors) {
+            continue;
+        }
+        // The scenarios root and the targets folder hold these formats in sub-folders.
+        for sub in ["idp-checks", "idp"] {
+            let q = p.join(sub);
+            if q.is_dir() {
+                check_idp_files(&q, &mut files, &mut errors);
+            }
+        }
         let is_targets = p.file_name().is_some_and(|n| n == "targets")
             || p.parent()
                 .and_then(|d| d.file_name())

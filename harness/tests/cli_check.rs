@@ -77,3 +77,21 @@ fn the_repository_pack_and_targets_are_valid() {
         assert_eq!(code, 0, "{p}: {text}");
     }
 }
+
+#[test]
+fn idp_descriptors_are_checked_with_their_own_format() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let dir = tempfile::tempdir().unwrap();
+    let idp = dir.path().join("targets").join("idp");
+    std::fs::create_dir_all(&idp).unwrap();
+    let example = std::fs::read_to_string(root.join("targets/idp/okta.example.yaml")).unwrap();
+    std::fs::write(idp.join("good.yaml"), &example).unwrap();
+    let (code, text) = check(&dir.path().join("targets"));
+    assert_eq!(code, 0, "{text}");
+    std::fs::write(idp.join("typo.yaml"), example.replacen("kind:", "knid:", 1)).unwrap();
+    let (code, text) = check(&dir.path().join("targets"));
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("typo.yaml:"), "{text}");
+    assert!(text.contains("unknown key 'knid'"), "{text}");
+    assert!(!text.contains("good.yaml:"), "{text}");
+}
