@@ -1,6 +1,7 @@
 //! The harness: YAML scenarios drive a real browser through a target SP and assert outcomes.
 pub mod admin;
 pub mod browser;
+pub mod container;
 pub mod embedded;
 pub mod error;
 pub mod expect;
