@@ -74,8 +74,9 @@ impl ContainerGuard {
         &self.image
     }
 
-    /// `Some(description)` once the container's command has exited (with its output's last
-    /// lines), `None` while it runs. For readiness loops: a command that died needs no waiting.
+    /// `Some(description)` once the container's command has exited (with the last lines of
+    /// what it wrote to the container's log), `None` while it runs. For readiness loops: a
+    /// command that died needs no waiting.
     pub async fn exited(&self) -> Option<String> {
         let c = self.container.as_ref()?;
         match c.is_running().await {
@@ -95,15 +96,14 @@ impl ContainerGuard {
                     out.push_str(&String::from_utf8_lossy(&bytes));
                 }
                 Some(format!(
-                    "target {}: the container ({}) exited with code {code}{}",
-                    self.target,
+                    "container of {} exited with code {code}{}",
                     self.image,
                     tail_lines(&out, 20)
                 ))
             }
             Err(e) => Some(format!(
-                "target {}: cannot inspect the container ({}): {e}",
-                self.target, self.image
+                "cannot inspect the container of {}: {e}",
+                self.image
             )),
         }
     }

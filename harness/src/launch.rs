@@ -198,17 +198,50 @@ pub async fn start_sp_process(
     }
     let timeout = Duration::from_millis(p.ready_timeout_ms.unwrap_or(20_000));
     match launch {
-        Launch::Container(_) => Err(HarnessError::Target(format!(
-            "target {name}: the container launcher is not supported yet; use `launch: {{process: ...}}`"
-        ))),
+        Launch::Container(_) => {
+            // The command's output goes to the same process.log as a local process's, through
+            // the bind mount, so reports and `log:` expectations read one place.
+            let mut wrapped: Vec<String> = vec![
+                "/bin/sh".into(),
+                "-c".into(),
+                format!("exec \"$@\" >>{PROCESS_LOG} 2>&1"),
+                "sh".into(),
+            ];
+            wrapped.extend(command);
+            let guard = crate::container::start(crate::container::ContainerRequest {
+                target: name,
+                packages: &p.packages,
+                command: &wrapped,
+                env: &env,
+                dir,
+            })
+            .await?;
+            wait_ready(name, &ready_url, timeout, &logs, Started::Container(&guard)).await?;
+            Ok(SpProcess {
+                _guard: Box::new(guard),
+            })
+        }
         _ => {
             let mut guard = spawn(name, &command, &env, dir)?;
-            wait_ready(name, &ready_url, timeout, &logs, Some(&mut guard)).await?;
+            wait_ready(
+                name,
+                &ready_url,
+                timeout,
+                &logs,
+                Started::Process(&mut guard),
+            )
+            .await?;
             Ok(SpProcess {
                 _guard: Box::new(guard),
             })
         }
     }
+}
+
+/// What `wait_ready` watches for an early exit.
+enum Started<'a> {
+    Process(&'a mut ChildGuard),
+    Container(&'a crate::container::ContainerGuard),
 }
 
 fn spawn(
@@ -254,7 +287,7 @@ async fn wait_ready(
     ready_url: &str,
     timeout: Duration,
     logs: &[PathBuf],
-    mut child: Option<&mut ChildGuard>,
+    mut started: Started<'_>,
 ) -> Result<()> {
     let deadline = Instant::now() + timeout;
     let http = reqwest::Client::new();
@@ -264,13 +297,15 @@ async fn wait_ready(
                 return Ok(());
             }
         }
-        if let Some(c) = child.as_deref_mut() {
-            if let Ok(Some(status)) = c.0.try_wait() {
-                return Err(HarnessError::Target(format!(
-                    "target {name}: the SP exited ({status}) before {ready_url} answered; its output and logs:\n{}",
-                    tails(logs, 20)
-                )));
-            }
+        let exited = match &mut started {
+            Started::Process(c) => c.0.try_wait().ok().flatten().map(|s| s.to_string()),
+            Started::Container(c) => c.exited().await,
+        };
+        if let Some(status) = exited {
+            return Err(HarnessError::Target(format!(
+                "target {name}: the SP exited ({status}) before {ready_url} answered; its output and logs:\n{}",
+                tails(logs, 20)
+            )));
         }
         if Instant::now() >= deadline {
             return Err(HarnessError::Target(format!(

@@ -1,6 +1,7 @@
 //! The testcontainers launcher against the real Docker daemon (scripts/setup starts it): an
 //! Apache image built from Debian packages serves a page from the bind-mounted directory on a
 //! host loopback port, and dropping the guard removes the container.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
@@ -135,7 +136,7 @@ async fn a_command_that_exits_is_reported_with_its_output() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert!(exit.contains("target container-test"), "{exit}");
+    assert!(exit.contains("sso-harness/sp:"), "{exit}");
     assert!(exit.contains("exited with code 1"), "{exit}");
     assert!(exit.contains("nonexistent.conf"), "{exit}");
 }
