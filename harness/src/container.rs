@@ -190,10 +190,7 @@ pub async fn ensure_image_timed(packages: &[String]) -> Result<ImageBuild> {
         }
     };
     let dockerfile = sp_dockerfile(&packages);
-    let tag = format!(
-        "{SP_REPOSITORY}:{:016x}",
-        fnv1a64(format!("{RECIPE}\n{base_id}\n{dockerfile}").as_bytes())
-    );
+    let tag = sp_tag(&base_id, &dockerfile);
     if image_id(&tag).await?.is_none() {
         let t = Instant::now();
         build_sp_image(&tag, &dockerfile, &packages).await?;
@@ -293,6 +290,14 @@ fn sp_dockerfile(packages: &[String]) -> String {
     }
     let _ = writeln!(f, "LABEL sso-harness.packages=\"{}\"", packages.join(" "));
     f
+}
+
+/// The SP image's tag: a hash of the recipe version, the base image's ID and the Dockerfile.
+fn sp_tag(base_id: &str, dockerfile: &str) -> String {
+    format!(
+        "{SP_REPOSITORY}:{:016x}",
+        fnv1a64(format!("{RECIPE}\n{base_id}\n{dockerfile}").as_bytes())
+    )
 }
 
 /// FNV-1a, 64 bits: a stable cache key for image tags (std's hasher may change between
@@ -611,6 +616,150 @@ impl FileLock {
         .await
         .map_err(|e| HarnessError::Target(format!("image build lock: {e}")))?
     }
+}
+
+/// Which launcher starts a `process:` / `container:` target, when the user overrides its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Launcher {
+    Process,
+    Container,
+}
+
+impl std::str::FromStr for Launcher {
+    type Err = HarnessError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.trim() {
+            "process" => Ok(Launcher::Process),
+            "container" => Ok(Launcher::Container),
+            other => Err(HarnessError::Target(format!(
+                "launcher must be `process` or `container`, not {other:?}"
+            ))),
+        }
+    }
+}
+
+/// `SSO_HARNESS_LAUNCHER` (process or container), for `cargo test`; unset or empty is none.
+pub fn launcher_from_env() -> Result<Option<Launcher>> {
+    match std::env::var("SSO_HARNESS_LAUNCHER") {
+        Ok(v) if !v.trim().is_empty() => v
+            .parse()
+            .map(Some)
+            .map_err(|e| HarnessError::Target(format!("SSO_HARNESS_LAUNCHER: {e}"))),
+        _ => Ok(None),
+    }
+}
+
+/// Starts `target` with `launcher` whatever its file says, when it is a process or container
+/// target (builtin and URL targets are left as they are). Returns whether anything changed.
+pub fn apply_launcher(target: &mut crate::target::TargetDescriptor, launcher: Launcher) -> bool {
+    use crate::target::Launch;
+    target.launch = match (launcher, &target.launch) {
+        (Launcher::Container, Launch::Process(p)) => Launch::Container(p.clone()),
+        (Launcher::Process, Launch::Container(p)) => Launch::Process(p.clone()),
+        _ => return false,
+    };
+    true
+}
+
+/// Figures of the `images` command.
+#[derive(Debug, Clone)]
+pub struct Figures {
+    pub image: String,
+    pub packages: Vec<String>,
+    /// Base image build, when it had to be built.
+    pub base_build: Option<Duration>,
+    /// SP image build, when it had to be built.
+    pub image_build: Option<Duration>,
+    /// `ensure_image` once both exist: the cost every trial pays.
+    pub cached_lookup: Duration,
+    /// From `start` to the first answer of Apache in the container.
+    pub start_to_ready: Duration,
+    /// Stopping and removing that container.
+    pub remove: Duration,
+}
+
+/// Builds the images for `packages` if missing (after removing their tags when `cold`),
+/// then starts Apache from them once, measuring each step.
+pub async fn measure(packages: &[String], cold: bool) -> Result<Figures> {
+    let packages = normalise_packages(packages)?;
+    if cold {
+        if let Some(base_id) = image_id(BASE_IMAGE).await? {
+            let tag = sp_tag(&base_id, &sp_dockerfile(&packages));
+            if image_id(&tag).await?.is_some() {
+                docker(&["rmi", &tag], "removing the SP image").await?;
+            }
+            // Only untags it when other SP images still use it; the next build makes a new one.
+            docker(&["rmi", BASE_IMAGE], "removing the base image").await?;
+        }
+    }
+    let built = ensure_image_timed(&packages).await?;
+    let t = Instant::now();
+    ensure_image(&packages).await?;
+    let cached_lookup = t.elapsed();
+
+    let dir = tempfile::tempdir().map_err(|e| HarnessError::io(std::env::temp_dir(), e))?;
+    let d = dir.path();
+    let io = |p: &Path, e| HarnessError::io(p, e);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).map_err(|e| io(d, e))?;
+    let htdocs = d.join("htdocs");
+    std::fs::create_dir(&htdocs).map_err(|e| io(&htdocs, e))?;
+    let index = htdocs.join("index.html");
+    std::fs::write(&index, "ready\n").map_err(|e| io(&index, e))?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| HarnessError::Target(format!("no free loopback port: {e}")))?
+        .port();
+    let conf = d.join("apache2.conf");
+    std::fs::write(&conf, minimal_apache_conf(d, port)).map_err(|e| io(&conf, e))?;
+    let command = vec![
+        "apache2".to_string(),
+        "-f".into(),
+        conf.display().to_string(),
+        "-DFOREGROUND".into(),
+    ];
+    let url = format!("http://127.0.0.1:{port}/index.html");
+    let http = reqwest::Client::new();
+    let t = Instant::now();
+    let guard = start(ContainerRequest {
+        target: "images",
+        packages: &packages,
+        command: &command,
+        env: &BTreeMap::new(),
+        dir: d,
+    })
+    .await?;
+    let deadline = t + Duration::from_secs(30);
+    loop {
+        if let Ok(r) = http.get(&url).send().await {
+            if r.status().is_success() {
+                break;
+            }
+        }
+        if let Some(exit) = guard.exited().await {
+            return Err(HarnessError::Target(format!("images: Apache {exit}")));
+        }
+        if Instant::now() >= deadline {
+            return Err(HarnessError::Target(format!(
+                "images: {url} did not answer within 30 s"
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let start_to_ready = t.elapsed();
+    let t = Instant::now();
+    guard.remove().await?;
+    let remove = t.elapsed();
+    Ok(Figures {
+        image: built.image,
+        packages,
+        base_build: built.base_built,
+        image_build: built.image_built,
+        cached_lookup,
+        start_to_ready,
+        remove,
+    })
 }
 
 /// A minimal Apache configuration serving `dir/htdocs` on 127.0.0.1:`port` from `dir`

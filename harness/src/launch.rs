@@ -95,6 +95,13 @@ pub async fn launch(
             })
         }
         Launch::Process(p) | Launch::Container(p) => {
+            if let Launch::Container(_) = &desc.launch {
+                // A first build takes minutes: here, before the trial's clock starts, rather
+                // than inside configure_sso; later trials find the image at once.
+                crate::container::ensure_image(&p.packages)
+                    .await
+                    .map_err(|e| HarnessError::Target(format!("target {}: {e}", desc.name)))?;
+            }
             let dir = make_sp_dir(&desc.name)?;
             let port = crate::browser::free_port()?;
             let passphrase = Secret::generate("pp");

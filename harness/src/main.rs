@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
+use harness::container::Launcher;
 use harness::run::{IdpChoice, plan};
 use harness::runner::{RunRequest, execute};
 use harness::scenario::load::load_dir;
@@ -41,6 +42,19 @@ enum Command {
         report: PathBuf,
         #[arg(long, default_value = "targets")]
         targets_dir: PathBuf,
+        /// Start a `process:` or `container:` target with this launcher instead of its file's.
+        #[arg(long, value_enum)]
+        launcher: Option<Launcher>,
+    },
+    /// Build the container launcher's images if missing, start Apache from them once, and
+    /// print how long each step took.
+    Images {
+        /// Debian packages of the SP image, comma-separated (default: targets/mellon.yaml's).
+        #[arg(long, value_delimiter = ',')]
+        packages: Vec<String>,
+        /// Remove the base and SP images first, to measure builds from nothing.
+        #[arg(long)]
+        cold: bool,
     },
     /// Validate scenario and target files; prints file:line:col errors.
     Check {
@@ -82,6 +96,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Check { paths } => check(&paths),
+        Command::Images { packages, cold } => images(packages, cold),
         Command::List {
             scenarios,
             targets_dir,
@@ -102,6 +117,7 @@ fn main() -> ExitCode {
             idp_url,
             report,
             targets_dir,
+            launcher,
         } => {
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
@@ -112,7 +128,7 @@ fn main() -> ExitCode {
             };
             rt.block_on(async {
                 tokio::select! {
-                    code = run(target, scenarios, filter, jobs, webdriver_url, idp_url, report, targets_dir) => code,
+                    code = run(target, scenarios, filter, jobs, webdriver_url, idp_url, report, targets_dir, launcher) => code,
                     _ = tokio::signal::ctrl_c() => {
                         // Returning drops the runtime and with it every task: the browser
                         // pool and chromedriver are killed by their guards.
@@ -267,14 +283,24 @@ async fn run(
     idp_url: Option<String>,
     report: PathBuf,
     targets_dir: PathBuf,
+    launcher: Option<Launcher>,
 ) -> ExitCode {
-    let target = match find_target(&target, &targets_dir) {
+    let mut target = match find_target(&target, &targets_dir) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("{e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(l) = launcher {
+        if !harness::container::apply_launcher(&mut target.target, l) {
+            eprintln!(
+                "sso-harness: --launcher applies to process and container targets; {} is neither",
+                target.target.name
+            );
+            return ExitCode::from(2);
+        }
+    }
     let (found, errs) = load_dir(&scenarios);
     if !errs.is_empty() {
         for e in &errs {
@@ -383,4 +409,53 @@ fn idp_check(
     } else {
         ExitCode::SUCCESS
     }
+}
+
+fn images(packages: Vec<String>, cold: bool) -> ExitCode {
+    let packages = if packages.is_empty() {
+        vec!["apache2".into(), "libapache2-mod-auth-mellon".into()]
+    } else {
+        packages
+    };
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sso-harness: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let figures = match rt.block_on(harness::container::measure(&packages, cold)) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("sso-harness images: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let secs = |d: std::time::Duration| format!("{:.1} s", d.as_secs_f64());
+    let built = |d: Option<std::time::Duration>| match d {
+        Some(d) => format!("built in {} (cold)", secs(d)),
+        None => "present, not rebuilt (--cold measures a build)".into(),
+    };
+    println!(
+        "base image   {:<40} {}",
+        harness::container::BASE_IMAGE,
+        built(figures.base_build)
+    );
+    println!(
+        "SP image     {:<40} {} [{}]",
+        figures.image,
+        built(figures.image_build),
+        figures.packages.join(" ")
+    );
+    println!(
+        "SP image     {:<40} cached lookup {} ms",
+        figures.image,
+        figures.cached_lookup.as_millis()
+    );
+    println!(
+        "container    start to ready {} ms (apache2, host network), stop and remove {} ms",
+        figures.start_to_ready.as_millis(),
+        figures.remove.as_millis()
+    );
+    ExitCode::SUCCESS
 }

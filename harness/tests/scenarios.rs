@@ -4,7 +4,8 @@
 //!
 //! Environment: SSO_HARNESS_SCENARIOS (default `scenarios/`), SSO_HARNESS_TARGETS (comma-
 //! separated names; default every `targets/*.yaml` except `*.example.yaml`),
-//! SSO_HARNESS_WEBDRIVER_URL (use an external WebDriver).
+//! SSO_HARNESS_WEBDRIVER_URL (use an external WebDriver), SSO_HARNESS_LAUNCHER (`process` or
+//! `container`: start every process/container target with that launcher).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -42,8 +43,21 @@ fn main() -> ExitCode {
         }
         return ExitCode::FAILURE;
     }
+    let launcher = match harness::container::launcher_from_env() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let targets: Vec<_> = targets
         .into_iter()
+        .map(|mut t| {
+            if let Some(l) = launcher {
+                harness::container::apply_launcher(&mut t.target, l);
+            }
+            t
+        })
         .filter(|t| match &wanted {
             Some(names) => names.contains(&t.target.name),
             None => !t.path.to_string_lossy().ends_with(".example.yaml"),
