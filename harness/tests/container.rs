@@ -149,3 +149,22 @@ async fn a_bad_package_name_is_refused_before_any_build() {
         .to_string();
     assert!(err.contains("not a Debian package name"), "{err}");
 }
+
+#[test]
+fn mellon_container_is_mellon_with_the_container_launcher() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../targets");
+    let body = |name: &str| -> Vec<String> {
+        std::fs::read_to_string(root.join(name))
+            .unwrap()
+            .lines()
+            .skip_while(|l| l.starts_with('#'))
+            .filter(|l| !l.starts_with("name:") && !l.starts_with("description:"))
+            .map(|l| l.replace("  process:", "  container:"))
+            .collect()
+    };
+    assert_eq!(
+        body("mellon.yaml"),
+        body("mellon-container.yaml"),
+        "targets/mellon-container.yaml must stay targets/mellon.yaml with `container:` for `process:`"
+    );
+}
