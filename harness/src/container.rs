@@ -189,39 +189,55 @@ async fn ensure_image_inner(packages: &[String], use_known: bool) -> Result<Imag
             });
         }
     }
+    let dockerfile = sp_dockerfile(&packages);
+    // Both images present: no lock, so a run is not held up by another run's unrelated build.
+    if let Some(base_id) = image_id(BASE_IMAGE).await? {
+        let tag = sp_tag(&base_id, &dockerfile);
+        if image_id(&tag).await?.is_some() {
+            return Ok(remember(packages, tag, None, None, started));
+        }
+    }
     // One build at a time in this process (tokio lock) and across processes (a lock file);
     // whoever gets the lock second finds the image built.
     static BUILD_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let _local = BUILD_LOCK.lock().await;
     let _file = FileLock::acquire().await?;
-    let mut out = ImageBuild {
-        image: String::new(),
-        base_built: None,
-        image_built: None,
-        total: Duration::ZERO,
-    };
+    let mut base_built = None;
     let base_id = match image_id(BASE_IMAGE).await? {
         Some(id) => id,
         None => {
             let t = Instant::now();
             let id = build_base().await?;
-            out.base_built = Some(t.elapsed());
+            base_built = Some(t.elapsed());
             id
         }
     };
-    let dockerfile = sp_dockerfile(&packages);
     let tag = sp_tag(&base_id, &dockerfile);
+    let mut image_built = None;
     if image_id(&tag).await?.is_none() {
         let t = Instant::now();
         build_sp_image(&tag, &dockerfile, &packages).await?;
-        out.image_built = Some(t.elapsed());
+        image_built = Some(t.elapsed());
     }
+    Ok(remember(packages, tag, base_built, image_built, started))
+}
+
+fn remember(
+    packages: Vec<String>,
+    image: String,
+    base_built: Option<Duration>,
+    image_built: Option<Duration>,
+    started: Instant,
+) -> ImageBuild {
     if let Ok(mut k) = KNOWN.lock() {
-        k.insert(packages, tag.clone());
+        k.insert(packages, image.clone());
     }
-    out.image = tag;
-    out.total = started.elapsed();
-    Ok(out)
+    ImageBuild {
+        image,
+        base_built,
+        image_built,
+        total: started.elapsed(),
+    }
 }
 
 /// Starts `req.command` in a container of the image for `req.packages`. Readiness is the

@@ -168,3 +168,27 @@ fn mellon_container_is_mellon_with_the_container_launcher() {
         "targets/mellon-container.yaml must stay targets/mellon.yaml with `container:` for `process:`"
     );
 }
+
+#[test]
+fn a_guard_dropped_after_its_runtime_still_removes_the_container() {
+    let dir = tempfile::tempdir().unwrap();
+    let command: Vec<String> = vec!["sleep".into(), "300".into()];
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let guard = rt
+        .block_on(container::start(ContainerRequest {
+            target: "container-test",
+            packages: &packages(),
+            command: &command,
+            env: &BTreeMap::new(),
+            dir: dir.path(),
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let id = guard.id().to_string();
+    assert!(container_exists(&id));
+    drop(rt);
+    drop(guard);
+    assert!(
+        !container_exists(&id),
+        "container {id} still exists after drop"
+    );
+}
