@@ -357,12 +357,31 @@ fn sanitize_name(s: &str) -> String {
 }
 
 fn tail_lines(text: &str, n: usize) -> String {
+    let text = strip_ansi(text);
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     if lines.is_empty() {
         return String::new();
     }
     let start = lines.len().saturating_sub(n);
     format!(":\n{}", lines[start..].join("\n"))
+}
+
+/// Drops terminal colour sequences (`ESC [ ... letter`) that docker build copies from apt.
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn strip_target(e: &HarnessError) -> String {
@@ -844,6 +863,15 @@ mod tests {
         assert_eq!(fnv1a64(a.as_bytes()), fnv1a64(b.as_bytes()));
         assert_ne!(fnv1a64(a.as_bytes()), fnv1a64(c.as_bytes()));
         assert!(a.contains("apt-get install -y --no-install-recommends a1 b1"));
+    }
+
+    #[test]
+    fn output_tails_lose_colour_codes() {
+        let t = tail_lines(
+            "a\n\u{1b}[91mE: Unable to locate package x\n\u{1b}[0mdone\n",
+            2,
+        );
+        assert_eq!(t, ":\nE: Unable to locate package x\ndone");
     }
 
     #[test]
