@@ -100,11 +100,11 @@ fn main() -> ExitCode {
 /// The daemon's API minor version, from the `API-Version` header of an unversioned `/_ping`.
 fn daemon_api_minor(upstream: &Path) -> io::Result<u32> {
     let mut s = UnixStream::connect(upstream)?;
-    s.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")?;
-    let mut text = String::new();
-    s.read_to_string(&mut text)?;
-    text.lines()
-        .take_while(|l| !l.is_empty())
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))?;
+    s.write_all(b"GET /_ping HTTP/1.1\r\nHost: docker\r\nConnection: close\r\n\r\n")?;
+    // Only the head is needed: a daemon that keeps the connection open must not hold us.
+    let head = read_head(&mut BufReader::new(s))?.unwrap_or_default();
+    head.lines()
         .find_map(|l| {
             let (name, value) = l.split_once(':')?;
             if !name.trim().eq_ignore_ascii_case("api-version") {
