@@ -30,6 +30,10 @@ const CHROMIUM_FLAGS: &[&str] = &[
     "--window-size=1280,900",
 ];
 
+/// How long a wait sleeps between two looks at the page. Each look is a WebDriver round trip
+/// that costs the browser CPU, and a page that is not ready yet is usually still loading.
+pub const POLL: Duration = Duration::from_millis(50);
+
 fn browser_err(what: &str) -> impl Fn(fantoccini::error::CmdError) -> HarnessError + '_ {
     move |e| HarnessError::Browser(format!("{what}: {e}"))
 }
@@ -89,6 +93,12 @@ impl Chromedriver {
     pub fn url(&self) -> &str {
         &self.url
     }
+}
+
+fn epoch_ms(t: std::time::SystemTime) -> u64 {
+    t.duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
 }
 
 pub fn free_port() -> Result<u16> {
@@ -187,37 +197,40 @@ impl BrowserPool {
         self.new_session().await
     }
 
-    async fn new_session(&self) -> Result<Session> {
+    /// Starts `n` browsers at once and keeps them idle, so that the first trials do not each
+    /// wait for one. A browser that fails to start is left for `checkout` to report.
+    pub async fn warm(&self, n: usize) {
+        let mut set = tokio::task::JoinSet::new();
+        for _ in 0..n {
+            set.spawn(open_session(
+                self.webdriver_url.clone(),
+                self.next_profile(),
+            ));
+        }
+        while let Some(joined) = set.join_next().await {
+            match joined {
+                Ok(Ok(s)) => {
+                    self.note_version(&s);
+                    if let Ok(mut v) = self.idle.lock() {
+                        v.push(s);
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!("could not start a browser ahead of time: {e}"),
+                Err(e) => tracing::warn!("could not start a browser ahead of time: {e}"),
+            }
+        }
+    }
+
+    fn next_profile(&self) -> PathBuf {
         let n = self
             .created
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let profile = self.scratch.join(format!("profile-{n}"));
-        let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
-        args.push(format!("--user-data-dir={}", profile.display()));
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), json!("chrome"));
-        caps.insert(
-            "goog:chromeOptions".into(),
-            json!({ "binary": CHROMIUM, "args": args }),
-        );
-        caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
-        let builder = ClientBuilder::rustls()
-            .map_err(|e| HarnessError::Browser(format!("TLS set-up: {e}")))?
-            .capabilities(caps)
-            .connect(&self.webdriver_url)
-            .await;
-        let client = builder.map_err(|e| {
-            HarnessError::Browser(format!(
-                "new WebDriver session on {}: {e}",
-                self.webdriver_url
-            ))
-        })?;
-        let id = client
-            .session_id()
-            .await
-            .map_err(browser_err("session id"))?
-            .unwrap_or_default();
-        if let Some(v) = client
+        self.scratch.join(format!("profile-{n}"))
+    }
+
+    fn note_version(&self, s: &Session) {
+        if let Some(v) = s
+            .client
             .capabilities()
             .and_then(|c| c.get("browserVersion"))
             .and_then(Value::as_str)
@@ -226,14 +239,12 @@ impl BrowserPool {
                 *slot = Some(format!("Chromium {v}"));
             }
         }
-        Ok(Session {
-            client,
-            id,
-            webdriver_url: self.webdriver_url.clone(),
-            http: reqwest::Client::new(),
-            origins: BTreeSet::new(),
-            request_methods: Default::default(),
-        })
+    }
+
+    async fn new_session(&self) -> Result<Session> {
+        let s = open_session(self.webdriver_url.clone(), self.next_profile()).await?;
+        self.note_version(&s);
+        Ok(s)
     }
 
     /// Closes every idle session (chromedriver ends their browsers).
@@ -247,6 +258,47 @@ impl BrowserPool {
             let _ = s.client.close().await;
         }
     }
+}
+
+/// A new WebDriver session on a Chromium with its own profile directory.
+async fn open_session(webdriver_url: String, profile: PathBuf) -> Result<Session> {
+    let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|s| s.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), json!("chrome"));
+    caps.insert(
+        "goog:chromeOptions".into(),
+        // Only network events feed the HTTP timeline; page events would only be carried
+        // over DevTools, logged and thrown away.
+        json!({
+            "binary": CHROMIUM,
+            "args": args,
+            "perfLoggingPrefs": { "enableNetwork": true, "enablePage": false },
+        }),
+    );
+    caps.insert("goog:loggingPrefs".into(), json!({ "performance": "ALL" }));
+    let builder = ClientBuilder::rustls()
+        .map_err(|e| HarnessError::Browser(format!("TLS set-up: {e}")))?
+        .capabilities(caps)
+        .connect(&webdriver_url)
+        .await;
+    let client = builder.map_err(|e| {
+        HarnessError::Browser(format!("new WebDriver session on {webdriver_url}: {e}"))
+    })?;
+    let id = client
+        .session_id()
+        .await
+        .map_err(browser_err("session id"))?
+        .unwrap_or_default();
+    Ok(Session {
+        client,
+        id,
+        webdriver_url,
+        http: reqwest::Client::new(),
+        origins: BTreeSet::new(),
+        request_methods: Default::default(),
+        page_stale: false,
+    })
 }
 
 /// A session borrowed from the pool.
@@ -275,6 +327,8 @@ pub struct HttpEvent {
 }
 
 pub struct Session {
+    /// Prefer the methods below: they first replace the last trial's page (`page_stale`);
+    /// use the client directly only after one of them (e.g. `wait_element`) has run.
     pub client: Client,
     id: String,
     webdriver_url: String,
@@ -284,6 +338,11 @@ pub struct Session {
     /// HTTP method per DevTools request ID (the request and its response may come in
     /// different log batches).
     request_methods: std::collections::HashMap<String, String>,
+    /// The page is still the last trial's (reset leaves it). Until the next `goto`, questions
+    /// about the page are answered as about:blank would answer them, and anything that acts on
+    /// the page (click, fill, script, screenshot) first loads about:blank. A trial that starts
+    /// by opening a URL (nearly all do) never pays for that extra page load.
+    page_stale: bool,
 }
 
 impl Session {
@@ -295,13 +354,38 @@ impl Session {
         if let Ok(u) = url::Url::parse(url) {
             self.origins.insert(u.origin().ascii_serialization());
         }
+        self.page_stale = false;
         self.client
             .goto(url)
             .await
             .map_err(|e| HarnessError::Browser(format!("open {url}: {e}")))
     }
 
+    /// Replaces the last trial's page, if it is still shown, by an empty one.
+    async fn fresh_page(&mut self) -> Result<()> {
+        if self.page_stale {
+            self.client
+                .goto("about:blank")
+                .await
+                .map_err(browser_err("about:blank"))?;
+            self.page_stale = false;
+        }
+        Ok(())
+    }
+
+    /// Runs a script in the page (WebDriver's execute/sync).
+    pub async fn execute(&mut self, script: &str, args: Vec<Value>) -> Result<Value> {
+        self.fresh_page().await?;
+        self.client
+            .execute(script, args)
+            .await
+            .map_err(|e| HarnessError::Browser(e.to_string()))
+    }
+
     pub async fn current_url(&mut self) -> Result<String> {
+        if self.page_stale {
+            return Ok("about:blank".into());
+        }
         let u = self
             .client
             .current_url()
@@ -317,6 +401,7 @@ impl Session {
         selector: &str,
         timeout: Duration,
     ) -> Result<fantoccini::elements::Element> {
+        self.fresh_page().await?;
         let deadline = Instant::now() + timeout;
         loop {
             if let Ok(el) = self.client.find(Locator::Css(selector)).await {
@@ -331,23 +416,86 @@ impl Session {
                     timeout.as_millis()
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Clicks the first element matching `selector` as soon as WebDriver can click it,
+    /// polling while it is absent, hidden or replaced. WebDriver's click checks that the
+    /// element is displayed itself, so the wait costs two round trips when the page is
+    /// ready (find, click) instead of three.
+    pub async fn click_when_ready(&mut self, selector: &str, timeout: Duration) -> Result<()> {
+        use fantoccini::error::{CmdError, ErrorStatus};
+        self.fresh_page().await?;
+        let deadline = Instant::now() + timeout;
+        let mut last: Option<String>;
+        loop {
+            match self.client.find(Locator::Css(selector)).await {
+                Ok(el) => match el.click().await {
+                    Ok(()) => {
+                        // WebDriver may answer a click before the navigation it starts (a form
+                        // post the server is slow to answer) is under way; the next step could
+                        // then race it. Asking for the URL waits for navigations chromedriver
+                        // knows to be pending, and gives a just-started one time to show.
+                        if let Ok(u) = self.client.current_url().await {
+                            self.origins.insert(u.origin().ascii_serialization());
+                        }
+                        return Ok(());
+                    }
+                    Err(CmdError::Standard(e))
+                        if matches!(
+                            e.error,
+                            ErrorStatus::ElementNotInteractable
+                                | ErrorStatus::StaleElementReference
+                        ) =>
+                    {
+                        last = Some(e.to_string());
+                    }
+                    Err(e) => {
+                        return Err(HarnessError::Step(format!("click {selector:?}: {e}")));
+                    }
+                },
+                Err(_) => last = None,
+            }
+            if Instant::now() >= deadline {
+                let url = self.current_url().await.unwrap_or_default();
+                return Err(HarnessError::Step(match last {
+                    Some(e) => format!(
+                        "click {selector:?}: not clickable after {} ms: {e} (page {url})",
+                        timeout.as_millis()
+                    ),
+                    None => format!(
+                        "no element matches {selector:?} after {} ms (page {url})",
+                        timeout.as_millis()
+                    ),
+                }));
+            }
+            tokio::time::sleep(POLL).await;
         }
     }
 
     /// Whether `selector` matches now (no waiting).
     pub async fn has_element(&mut self, selector: &str) -> bool {
+        if self.page_stale {
+            return false;
+        }
         self.client.find(Locator::Css(selector)).await.is_ok()
     }
 
     /// The element's text, if it is on the page now.
     pub async fn element_text(&mut self, selector: &str) -> Option<String> {
+        if self.page_stale {
+            return None;
+        }
         let el = self.client.find(Locator::Css(selector)).await.ok()?;
         el.text().await.ok()
     }
 
     /// The visible text of the page.
     pub async fn page_text(&mut self) -> Result<String> {
+        if self.page_stale {
+            return Ok(String::new());
+        }
         let v = self
             .client
             .execute(
@@ -360,6 +508,7 @@ impl Session {
     }
 
     pub async fn screenshot(&mut self) -> Result<Vec<u8>> {
+        self.fresh_page().await?;
         self.client
             .screenshot()
             .await
@@ -381,7 +530,12 @@ impl Session {
         let Ok(body) = resp.json::<Value>().await else {
             return Vec::new();
         };
-        let at_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        // The log is drained when something needs it (an expectation on the status, the end
+        // of the trial), not after every step: each event's time comes from the log entry's
+        // own timestamp (milliseconds since the epoch), taken relative to `since`.
+        let now_ms = epoch_ms(std::time::SystemTime::now());
+        let since_ms =
+            now_ms.saturating_sub(u64::try_from(since.elapsed().as_millis()).unwrap_or(0));
         let requests = &mut self.request_methods;
         let mut out = Vec::new();
         for entry in body["value"].as_array().into_iter().flatten() {
@@ -391,6 +545,11 @@ impl Session {
             let Ok(msg) = serde_json::from_str::<Value>(msg) else {
                 continue;
             };
+            let at_ms = entry["timestamp"]
+                .as_u64()
+                .or_else(|| entry["timestamp"].as_f64().map(|t| t as u64))
+                .unwrap_or(now_ms)
+                .saturating_sub(since_ms);
             let params = &msg["message"]["params"];
             match msg["message"]["method"].as_str() {
                 Some("Network.requestWillBeSent") => {
@@ -455,7 +614,7 @@ impl Session {
     }
 
     /// Forgets everything the last trial left: cookies of every origin, storage of every
-    /// origin visited, the performance log, and the page.
+    /// origin visited, the performance log, and (lazily, see `page_stale`) the page.
     pub async fn reset(&mut self) -> Result<()> {
         let origins = std::mem::take(&mut self.origins);
         if self
@@ -487,10 +646,9 @@ impl Session {
                     .map_err(browser_err("reset: clear storage"))?;
             }
         }
-        self.client
-            .goto("about:blank")
-            .await
-            .map_err(browser_err("reset: about:blank"))?;
+        // Navigating to about:blank costs the browser about as much CPU as a real page, and
+        // the next trial's first step nearly always opens a page of its own.
+        self.page_stale = true;
         let _ = self.drain_http(Instant::now()).await;
         self.request_methods.clear();
         Ok(())

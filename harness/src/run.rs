@@ -45,8 +45,11 @@ pub struct Harness {
     idp: Option<IdpClient>,
     dns: Option<SocketAddr>,
     _idp_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
-    pool: BrowserPool,
+    pool: Arc<BrowserPool>,
     os: String,
+    /// Clean-up a trial leaves behind it (browser reset, tenant and TXT removal) so that its
+    /// result is ready sooner; `shutdown` waits for it.
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 /// A trial to run.
@@ -127,26 +130,54 @@ fn ms(d: std::time::Duration) -> u64 {
 impl Harness {
     pub async fn start(opts: &HarnessOptions) -> Result<Self> {
         crate::browser::install_crypto_provider();
-        let (idp, dns, guard) = match &opts.idp {
-            IdpChoice::Embedded => {
-                let e = crate::embedded::start_mock_idp().await?;
-                (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
-            }
-            IdpChoice::External { url, dns } => (Some(IdpClient::new(url)), *dns, None),
-            IdpChoice::None => (None, None, None),
+        // The mock IdP and the browsers do not depend on each other: start them together, and
+        // start one browser per job now rather than in the first trials.
+        let idp = async {
+            Ok::<_, crate::HarnessError>(match &opts.idp {
+                IdpChoice::Embedded => {
+                    let e = crate::embedded::start_mock_idp().await?;
+                    (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
+                }
+                IdpChoice::External { url, dns } => (Some(IdpClient::new(url)), *dns, None),
+                IdpChoice::None => (None, None, None),
+            })
         };
-        let pool = BrowserPool::new(opts.jobs.max(1), opts.webdriver_url.clone()).await?;
+        let pool = async {
+            let pool = BrowserPool::new(opts.jobs.max(1), opts.webdriver_url.clone()).await?;
+            pool.warm(opts.jobs.max(1)).await;
+            Ok::<_, crate::HarnessError>(pool)
+        };
+        let (idp, pool) = tokio::join!(idp, pool);
+        let (idp, dns, guard) = idp?;
         Ok(Self {
             idp,
             dns,
             _idp_guard: guard,
-            pool,
+            pool: Arc::new(pool?),
             os: os_name(),
+            background: Default::default(),
         })
     }
 
     pub async fn shutdown(&self) {
+        let pending = self
+            .background
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        for task in pending {
+            let _ = task.await;
+        }
         self.pool.shutdown().await;
+    }
+
+    /// Runs clean-up off the trial's critical path; `shutdown` waits for it.
+    fn in_background(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(task);
+        if let Ok(mut v) = self.background.lock() {
+            v.retain(|h| !h.is_finished());
+            v.push(handle);
+        }
     }
 
     pub fn idp_url(&self) -> Option<String> {
@@ -438,22 +469,34 @@ impl Harness {
         out.final_url = ctx.browser().current_url().await.ok();
         out.error_text = ctx.browser().element_text(&desc.signals.error).await;
         out.target_log = ctx.target_log_lines();
-        if let Some(idp) = self.idp.as_ref() {
-            for (name, value) in ctx.published_txt.drain(..) {
-                let _ = idp.remove_txt(&name, &value).await;
-            }
-        }
         if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
             out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
                 vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
             });
-            let _ = idp.delete_tenant(&t.id).await;
         }
         if let (Some(idp), Some(st)) = (self.idp.as_ref(), social_tenant.as_ref()) {
             if let Ok(x) = idp.exchanges(st).await {
                 out.exchanges.extend(x);
             }
-            let _ = idp.delete_tenant(st).await;
+        }
+        // The trial's records on the mock IdP are not evidence: remove them after its result.
+        if let Some(idp) = self.idp.clone() {
+            let txt = std::mem::take(&mut ctx.published_txt);
+            let tenants: Vec<String> = ctx
+                .tenant
+                .as_ref()
+                .map(|t| t.id.clone())
+                .into_iter()
+                .chain(social_tenant.clone())
+                .collect();
+            self.in_background(async move {
+                for (name, value) in txt {
+                    let _ = idp.remove_txt(&name, &value).await;
+                }
+                for t in tenants {
+                    let _ = idp.delete_tenant(&t).await;
+                }
+            });
         }
         if ctx.used_tile {
             out.sign_in_path = "Tile URL (IdP dashboard)".into();
@@ -467,12 +510,18 @@ impl Harness {
             .extend(ctx.vars.secret_values().map(str::to_string));
         out.screenshots = std::mem::take(&mut ctx.screenshots);
         out.http = std::mem::take(&mut ctx.http);
-        for (_, extra) in ctx.extra_browsers.drain(..) {
-            extra.close().await;
-        }
+        let extras: Vec<_> = ctx.extra_browsers.drain(..).map(|(_, s)| s).collect();
         drop(ctx);
-        self.pool.checkin(pooled).await;
         drop(running);
+        // The session goes back to the pool once reset; its pool slot stays taken until then,
+        // so the next trial on it overlaps its own start (tenant, target) with the reset.
+        let pool = self.pool.clone();
+        self.in_background(async move {
+            for extra in extras {
+                extra.close().await;
+            }
+            pool.checkin(pooled).await;
+        });
         out.phases_ms
             .insert("cleanup".into(), ms(cleanup.elapsed()));
         Ok(failure)

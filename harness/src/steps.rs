@@ -10,8 +10,14 @@ use crate::trial::{TrialCtx, check_refusal};
 
 /// Sets a form control's value the way a user's input leaves it: focused, value set through
 /// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
+/// Finds the element itself (the first match, as WebDriver's find) so that a ready page costs
+/// one round trip; answers "missing" or "hidden" while the caller should keep waiting.
 const FILL_SCRIPT: &str = r#"
-const [el, value] = arguments;
+const [selector, value] = arguments;
+let el;
+try { el = document.querySelector(selector); } catch (e) { return "invalid selector: " + e.message; }
+if (!el) { return "missing"; }
+if (el.getClientRects().length === 0 || getComputedStyle(el).visibility === "hidden") { return "hidden"; }
 if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)) {
   return "not an input or textarea: <" + el.tagName.toLowerCase() + ">";
 }
@@ -32,10 +38,11 @@ fn css_string(s: &str) -> String {
 }
 
 impl TrialCtx<'_> {
+    /// The browser's HTTP timeline is not drained here: a drain is a WebDriver round trip
+    /// per step, and each event carries its own time. It is drained where it is read (status
+    /// expectations, the IdP login wait), before switching browsers, and when the trial ends.
     pub async fn run_step(&mut self, step: &Step) -> StepResult {
-        let r = self.dispatch(step).await;
-        self.collect_http().await;
-        r
+        self.dispatch(step).await
     }
 
     async fn dispatch(&mut self, step: &Step) -> StepResult {
@@ -47,15 +54,11 @@ impl TrialCtx<'_> {
             }
             Step::Click(a) => {
                 let sel = self.render(&a.selector)?;
-                let el = {
-                    let t = self.timeout(a.timeout_ms);
-                    self.browser().wait_element(&sel, t)
-                }
-                .await
-                .map_err(|e| e.to_string())?;
-                el.click()
+                let t = self.timeout(a.timeout_ms);
+                self.browser()
+                    .click_when_ready(&sel, t)
                     .await
-                    .map_err(|e| format!("click {sel:?}: {e}"))?;
+                    .map_err(|e| e.to_string())?;
                 Ok(None)
             }
             Step::Fill(a) => {
@@ -95,7 +98,6 @@ impl TrialCtx<'_> {
                 if tag.eq_ignore_ascii_case("form") {
                     let arg = serde_json::to_value(&el).map_err(|e| e.to_string())?;
                     self.browser()
-                        .client
                         .execute("arguments[0].requestSubmit();", vec![arg])
                         .await
                         .map_err(|e| format!("submit {sel:?}: {e}"))?;
@@ -194,7 +196,11 @@ impl TrialCtx<'_> {
             }
             Step::UpdateIdpUser(a) => self.update_idp_user(a).await,
             Step::UseOrg(name) => self.use_org(name).await,
-            Step::UseBrowser(name) => self.use_browser(name).await,
+            Step::UseBrowser(name) => {
+                // Only the current browser is drained later on: take this one's events now.
+                self.collect_http().await;
+                self.use_browser(name).await
+            }
             Step::Repeat(a) => self.repeat(a).await,
             Step::Connect(protocol) => {
                 let procs = &self.target.procedures;
@@ -234,29 +240,35 @@ impl TrialCtx<'_> {
     }
 
     async fn fill(&mut self, sel: &str, value: &str) -> Result<(), String> {
-        let el = {
-            let t = self.default_timeout;
-            self.browser().wait_element(sel, t)
-        }
-        .await
-        .map_err(|e| e.to_string())?;
         // As Playwright's `fill` does: set the value and fire the events a page listens to,
         // in one round trip. Typing key by key through WebDriver costs a command per
         // character, seconds for a pasted certificate, and tests nothing the SP sees.
-        let args = vec![
-            serde_json::to_value(&el).map_err(|e| format!("fill {sel:?}: {e}"))?,
-            json!(value),
-        ];
-        let filled = self
-            .browser()
-            .client
-            .execute(FILL_SCRIPT, args)
-            .await
-            .map_err(|e| format!("fill {sel:?}: {e}"))?;
-        match filled.as_str() {
-            Some("ok") => Ok(()),
-            Some(other) => Err(format!("fill {sel:?}: {other}")),
-            None => Err(format!("fill {sel:?}: unexpected answer {filled}")),
+        let timeout = self.default_timeout;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let args = vec![json!(sel), json!(value)];
+            // A script error (the page navigating away under it) is worth another look.
+            let answer = match self.browser().execute(FILL_SCRIPT, args).await {
+                Ok(v) => v
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("unexpected answer {v}")),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer.as_deref() {
+                Ok("ok") => return Ok(()),
+                Ok("missing" | "hidden") | Err(_) if Instant::now() < deadline => {}
+                Ok("missing" | "hidden") => {
+                    let url = self.browser().current_url().await.unwrap_or_default();
+                    return Err(format!(
+                        "no element matches {sel:?} after {} ms (page {url})",
+                        timeout.as_millis()
+                    ));
+                }
+                Ok(other) => return Err(format!("fill {sel:?}: {other}")),
+                Err(e) => return Err(format!("fill {sel:?}: {e}")),
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
         }
     }
 
@@ -288,7 +300,7 @@ impl TrialCtx<'_> {
                     timeout.as_millis()
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(crate::browser::POLL).await;
         }
     }
 
@@ -311,23 +323,23 @@ impl TrialCtx<'_> {
         }
         self.fill("input[name=username]", &email).await?;
         self.fill("input[name=password]", password.expose()).await?;
-        let button = {
-            let t = self.default_timeout;
-            self.browser().wait_element("button#login", t)
-        }
-        .await
-        .map_err(|e| e.to_string())?;
-        button
-            .click()
+        let t = self.default_timeout;
+        self.browser()
+            .click_when_ready("button#login", t)
             .await
-            .map_err(|e| format!("click button#login: {e}"))?;
+            .map_err(|e| e.to_string())?;
         Ok(Some(format!("signed in to the IdP as {email}")))
     }
 
     /// Waits for the IdP's login form: true when it shows; false when the browser visited the
     /// IdP and came back without one (the IdP session from an earlier sign-in was reused).
     async fn wait_idp_login_form(&mut self) -> Result<bool, String> {
+        if self.browser().has_element("input[name=username]").await {
+            return Ok(true);
+        }
         let idp_base = self.idp.map(|i| i.base_url());
+        // Pages loaded before this step are not a visit to the IdP by this step.
+        self.collect_http().await;
         let seen_before = self.http.len();
         let deadline = Instant::now() + self.default_timeout;
         loop {
@@ -356,7 +368,7 @@ impl TrialCtx<'_> {
                     self.default_timeout.as_millis()
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(crate::browser::POLL).await;
         }
     }
 
@@ -397,15 +409,13 @@ impl TrialCtx<'_> {
                     self.default_timeout.as_millis()
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(crate::browser::POLL).await;
         }
-        let el = {
-            let t = self.default_timeout;
-            self.browser().wait_element(&tile, t)
-        }
-        .await
-        .map_err(|e| e.to_string())?;
-        el.click().await.map_err(|e| format!("click {tile}: {e}"))?;
+        let t = self.default_timeout;
+        self.browser()
+            .click_when_ready(&tile, t)
+            .await
+            .map_err(|e| e.to_string())?;
         self.used_tile = true;
         Ok(None)
     }
