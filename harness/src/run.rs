@@ -324,6 +324,8 @@ impl Harness {
             && matches!(desc.launch, crate::target::Launch::Builtin(_))
             && desc
                 .capabilities
+                .contains(&crate::scenario::schema::Capability::SocialLogin)
+            && s.requires
                 .contains(&crate::scenario::schema::Capability::SocialLogin);
         let social_tenant = wants_social.then(|| format!("s-{trial_id}"));
         let (tenant, launched) = tokio::join!(
