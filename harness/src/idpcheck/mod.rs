@@ -243,6 +243,12 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
 
     let pool = BrowserPool::new(1, opts.webdriver_url.clone()).await?;
     let mut screenshots = Vec::new();
+    let flows = Flows {
+        pool: &pool,
+        sp: &sp,
+        d: &d,
+        r: &r,
+    };
     let (findings, evidence): (Vec<(CheckDef, PathBuf, Finding)>, Value) = match protocol {
         Protocol::Oidc => {
             let mut facts = oidc::OidcFacts {
@@ -258,12 +264,6 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
             let configured = sp
                 .configure_oidc(&client_id, &secret, &facts.discovery_url)
                 .await;
-            let flows = Flows {
-                pool: &pool,
-                sp: &sp,
-                d: &d,
-                r: &r,
-            };
             let (s, e) = flows
                 .sign_in("in-group", &sp.login_url(), true, true, &mut screenshots)
                 .await;
@@ -279,16 +279,7 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                 )
                 .await;
             facts.tile = Some(t);
-            let (o, _) = flows
-                .sign_in(
-                    "out-of-group",
-                    &sp.login_url(),
-                    true,
-                    false,
-                    &mut screenshots,
-                )
-                .await;
-            facts.out_of_group = Some(o);
+            facts.out_of_group = Some(flows.out_of_group(&mut screenshots).await);
             let findings = checks
                 .into_iter()
                 .map(|(p, c)| {
@@ -318,12 +309,6 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                     "the SP was not configured: no usable IdP metadata".into(),
                 )),
             };
-            let flows = Flows {
-                pool: &pool,
-                sp: &sp,
-                d: &d,
-                r: &r,
-            };
             let (s, e) = flows
                 .sign_in("in-group", &sp.login_url(), true, true, &mut screenshots)
                 .await;
@@ -338,16 +323,7 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                 ),
                 None => None,
             };
-            let (o, _) = flows
-                .sign_in(
-                    "out-of-group",
-                    &sp.login_url(),
-                    true,
-                    false,
-                    &mut screenshots,
-                )
-                .await;
-            facts.out_of_group = Some(o);
+            facts.out_of_group = Some(flows.out_of_group(&mut screenshots).await);
             let findings = checks
                 .into_iter()
                 .map(|(p, c)| {
@@ -431,6 +407,19 @@ struct Flows<'a> {
 impl Flows<'_> {
     /// One sign-in in a clean browser session; the screenshot is kept under `name`, and what
     /// the SP received is returned alongside.
+    /// The user outside the application's group tries the product's own sign-in.
+    async fn out_of_group(&self, screenshots: &mut Vec<(String, Vec<u8>)>) -> SignIn {
+        self.sign_in(
+            "out-of-group",
+            &self.sp.login_url(),
+            true,
+            false,
+            screenshots,
+        )
+        .await
+        .0
+    }
+
     async fn sign_in(
         &self,
         name: &str,
