@@ -108,6 +108,13 @@ fn on_sp(url: &str, sp_base: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
+/// The product's page shows how the sign-in ended: signed in, an error, or the name prompt.
+async fn shows_outcome(s: &mut Session) -> bool {
+    s.has_element("#signed-in-as").await
+        || s.has_element("#error").await
+        || s.has_element("#name-prompt").await
+}
+
 /// Waits until the page is the product's outcome (signed in, an error, the name prompt) or
 /// the IdP's login form; `true` when the login form is there. An IdP page that rests for 6 s
 /// without the form (an error page) ends the wait early.
@@ -117,10 +124,7 @@ async fn wait_login_or_outcome(s: &mut Session, login: &LoginPage, sp_base: &str
     loop {
         let url = s.current_url().await.unwrap_or_default();
         if on_sp(&url, sp_base) {
-            if s.has_element("#signed-in-as").await
-                || s.has_element("#error").await
-                || s.has_element("#name-prompt").await
-            {
+            if shows_outcome(s).await {
                 return false;
             }
         } else {
@@ -151,10 +155,7 @@ async fn wait_outcome(s: &mut Session, sp_base: &str) {
     loop {
         let url = s.current_url().await.unwrap_or_default();
         if on_sp(&url, sp_base) {
-            if s.has_element("#signed-in-as").await
-                || s.has_element("#error").await
-                || s.has_element("#name-prompt").await
-            {
+            if shows_outcome(s).await {
                 return;
             }
             resting = None;
