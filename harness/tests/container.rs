@@ -7,7 +7,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use harness::container::{self, ContainerRequest};
+use harness::target::container::{self, ContainerRequest};
 
 /// Same package list as targets/mellon.yaml, so that CI builds one SP image for both.
 fn packages() -> Vec<String> {

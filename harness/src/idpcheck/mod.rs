@@ -18,8 +18,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use crate::browser::{BrowserPool, free_port};
+use crate::browser::BrowserPool;
 use crate::error::{HarnessError, Result};
+use crate::net::free_port;
 use crate::secret::Secret;
 use catalogue::{CheckDef, CheckKind, load_checks};
 use descriptor::{LoadedDescriptor, Peer, Protocol, load_descriptor};

@@ -3,7 +3,7 @@
 use base64::Engine;
 
 use super::RunSummary;
-use crate::outcome::{TrialOutcome, Verdict};
+use crate::trial::outcome::{TrialOutcome, Verdict};
 
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -4,7 +4,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
 use super::RunSummary;
 use crate::error::{HarnessError, Result};
-use crate::outcome::{TrialOutcome, Verdict};
+use crate::trial::outcome::{TrialOutcome, Verdict};
 
 fn xml_err(e: impl std::fmt::Display) -> HarnessError {
     HarnessError::Report(format!("junit.xml: {e}"))

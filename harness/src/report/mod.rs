@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::error::{HarnessError, Result};
-use crate::outcome::{TrialOutcome, Verdict};
+use crate::trial::outcome::{TrialOutcome, Verdict};
 use redact::Redactor;
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use tokio::sync::Mutex;
 
 use crate::error::{HarnessError, Result};
-use crate::launch::{SpProcess, start_sp_process};
-use crate::target::{Launch, TemplateFile};
-use crate::template::{Template, Vars};
+use crate::input::template::{Template, Vars};
+use crate::target::descriptor::{Launch, TemplateFile};
+use crate::target::spawn::{SpProcess, start_sp_process};
 
 /// Files the driver writes into the trial's private directory before rendering templates.
 pub const SP_KEY_FILE: &str = "sp-key.pem";

@@ -710,8 +710,11 @@ pub fn launcher_from_env() -> Result<Option<Launcher>> {
 
 /// Starts `target` with `launcher` whatever its file says, when it is a process or container
 /// target (builtin and URL targets are left as they are). Returns whether anything changed.
-pub fn apply_launcher(target: &mut crate::target::TargetDescriptor, launcher: Launcher) -> bool {
-    use crate::target::Launch;
+pub fn apply_launcher(
+    target: &mut crate::target::descriptor::TargetDescriptor,
+    launcher: Launcher,
+) -> bool {
+    use crate::target::descriptor::Launch;
     target.launch = match (launcher, &target.launch) {
         (Launcher::Container, Launch::Process(p)) => Launch::Container(p.clone()),
         (Launcher::Process, Launch::Container(p)) => Launch::Process(p.clone()),

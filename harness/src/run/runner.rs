@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{HarnessError, Result};
-use crate::outcome::{TrialOutcome, Verdict};
 use crate::report::{RunSummary, now_rfc3339, run_id_now, write_run};
-use crate::run::{Harness, HarnessOptions, IdpChoice, plan};
+use crate::run::harness::{Harness, HarnessOptions, IdpChoice, plan};
 use crate::scenario::load::LoadedScenario;
-use crate::target::LoadedTarget;
+use crate::target::descriptor::LoadedTarget;
+use crate::trial::outcome::{TrialOutcome, Verdict};
 
 pub struct RunRequest {
     pub targets: Vec<Arc<LoadedTarget>>,

@@ -1,14 +1,15 @@
 //! The context of one trial: fresh IdP tenant, browser session, target, values learnt so far.
 use std::time::{Duration, Instant};
 
-use crate::admin::{AdminDriver, AdminError, OrgInfo};
 use crate::browser::{HttpEvent, Session};
-use crate::idp::{IdpClient, TenantInfo};
-use crate::outcome::Screenshot;
+use crate::idp::client::{IdpClient, TenantInfo};
+use crate::input::template::{Template, Vars};
 use crate::scenario::schema::{IdpUser, Scenario};
 use crate::secret::Secret;
-use crate::target::TargetDescriptor;
-use crate::template::{Template, Vars};
+use crate::target::admin::{AdminDriver, AdminError, OrgInfo};
+use crate::target::descriptor::TargetDescriptor;
+use crate::trial::failure::{Diff, FailureKind, StepFailure};
+use crate::trial::outcome::Screenshot;
 
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -60,14 +61,18 @@ impl TrialCtx<'_> {
         }
     }
 
-    pub fn render(&self, t: &Template) -> Result<String, String> {
-        t.render(&self.vars)
+    /// A placeholder the trial cannot fill is the scenario's mistake, not the SP's: broken.
+    pub fn render(&self, t: &Template) -> Result<String, StepFailure> {
+        t.render(&self.vars).map_err(StepFailure::broken)
     }
 
-    pub fn render_opt(&self, t: Option<&Template>, default: &str) -> Result<String, String> {
+    pub fn render_opt(&self, t: Option<&Template>, default: &str) -> Result<String, StepFailure> {
         match t {
             Some(t) => self.render(t),
-            None => Template::parse(default).and_then(|t| self.render(&t)),
+            None => {
+                let t = Template::parse(default).map_err(StepFailure::broken)?;
+                self.render(&t)
+            }
         }
     }
 
@@ -76,19 +81,17 @@ impl TrialCtx<'_> {
             .unwrap_or(self.default_timeout)
     }
 
-    pub fn idp(&self) -> Result<(&IdpClient, &TenantInfo), String> {
+    pub fn idp(&self) -> Result<(&IdpClient, &TenantInfo), StepFailure> {
         match (self.idp, self.tenant.as_ref()) {
             (Some(c), Some(t)) => Ok((c, t)),
-            _ => Err("this step needs the mock IdP, and this run has none".into()),
+            _ => Err(StepFailure::broken(
+                "this step needs the mock IdP, and this run has none",
+            )),
         }
     }
 
-    pub async fn capture(&mut self, name: &str) -> Result<(), String> {
-        let png = self
-            .browser()
-            .screenshot()
-            .await
-            .map_err(|e| e.to_string())?;
+    pub async fn capture(&mut self, name: &str) -> Result<(), StepFailure> {
+        let png = self.browser().screenshot().await?;
         self.screenshots.push(Screenshot {
             name: name.to_string(),
             step: self.step_index,
@@ -123,7 +126,7 @@ impl TrialCtx<'_> {
     }
 
     /// Publishes the values learnt about an organisation to the template variables.
-    pub fn learn_org(&mut self, org: &OrgInfo, name: &str) -> Result<(), String> {
+    pub fn learn_org(&mut self, org: &OrgInfo, name: &str) -> Result<(), StepFailure> {
         self.vars.set("org.id", &org.org_id);
         self.vars.set("org.name", name);
         let urls = &self.target.sp;
@@ -173,21 +176,35 @@ impl TrialCtx<'_> {
 pub fn check_refusal<T>(
     result: Result<T, AdminError>,
     expected: Option<String>,
-) -> Result<Option<T>, String> {
+) -> Result<Option<T>, StepFailure> {
+    let what = "the target's answer to the admin action";
     match (result, expected) {
         (Ok(v), None) => Ok(Some(v)),
-        (Ok(_), Some(want)) => Err(format!(
-            "expected the target to refuse with a message containing {want:?}, but it accepted"
+        (Ok(_), Some(want)) => Err(StepFailure::diff(
+            FailureKind::Mismatch,
+            Diff::new(
+                what,
+                format!("refused with a message containing {want:?}"),
+                "accepted",
+            ),
         )),
         (Err(AdminError::Refused(msg)), Some(want)) => {
             if msg.contains(&want) {
                 Ok(None)
             } else {
-                Err(format!(
-                    "refused, but with another message:\n  - expected to contain: {want:?}\n  + actual: {msg:?}"
+                Err(StepFailure::diff(
+                    FailureKind::Mismatch,
+                    Diff::new(
+                        what,
+                        format!("refused with a message containing {want:?}"),
+                        format!("refused with {msg:?}"),
+                    ),
                 ))
             }
         }
-        (Err(e), _) => Err(e.to_string()),
+        (Err(AdminError::Refused(msg)), None) => {
+            Err(StepFailure::refused(format!("refused: {msg}")))
+        }
+        (Err(AdminError::Failed(e)), _) => Err(StepFailure::broken(e.to_string())),
     }
 }

@@ -7,7 +7,7 @@ use std::fmt;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::suggest::did_you_mean;
+use crate::input::suggest::did_you_mean;
 
 /// Field names shared by `user.*` and `users.N.*`.
 const USER_FIELDS: &[&str] = &["email", "given_name", "family_name", "password", "domain"];

@@ -5,11 +5,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::scenario::load::parse_yaml;
-use crate::scenario::location::{Located, Location};
+use crate::input::location::{Located, Location};
+use crate::input::template::Template;
+use crate::input::yaml::parse_yaml;
 use crate::scenario::schema::{Capability, Step};
-use crate::scenario::tagged::tagged_enum;
-use crate::template::Template;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -54,10 +54,11 @@ macro_rules! shorthand_deserialize {
     ($($ty:ty),* $(,)?) => {$(
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                $crate::scenario::shorthand::shorthand(d)
+                $crate::input::shorthand::shorthand(d)
             }
         }
     )*};
 }
 
+#[allow(unused_imports)]
 pub(crate) use {shorthand_deserialize, tagged_enum};

@@ -3,10 +3,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::admin::MANUAL_NOTE;
 use crate::scenario::schema::*;
 use crate::secret::Secret;
-use crate::trial::{TrialCtx, check_refusal};
+use crate::target::admin::MANUAL_NOTE;
+use crate::trial::ctx::{TrialCtx, check_refusal};
+use crate::trial::failure::{StepFailure, StepResult};
 
 /// Sets a form control's value the way a user's input leaves it: focused, value set through
 /// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
@@ -30,9 +31,6 @@ el.dispatchEvent(new Event("change", { bubbles: true }));
 return "ok";
 "#;
 
-/// A step's note for the log, or why it failed.
-pub type StepResult = Result<Option<String>, String>;
-
 fn css_string(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -49,16 +47,13 @@ impl TrialCtx<'_> {
         match step {
             Step::Open(url) => {
                 let url = self.render(url)?;
-                self.browser().goto(&url).await.map_err(|e| e.to_string())?;
+                self.browser().goto(&url).await?;
                 Ok(None)
             }
             Step::Click(a) => {
                 let sel = self.render(&a.selector)?;
                 let t = self.timeout(a.timeout_ms);
-                self.browser()
-                    .click_when_ready(&sel, t)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                self.browser().click_when_ready(&sel, t).await?;
                 Ok(None)
             }
             Step::Fill(a) => {
@@ -76,8 +71,7 @@ impl TrialCtx<'_> {
                     let t = self.default_timeout;
                     self.browser().wait_element(&sel, t)
                 }
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
                 match (&a.value, &a.label) {
                     (Some(v), _) => el.select_by_value(&self.render(v)?).await,
                     (None, Some(l)) => el.select_by_label(&self.render(l)?).await,
@@ -92,11 +86,10 @@ impl TrialCtx<'_> {
                     let t = self.default_timeout;
                     self.browser().wait_element(&sel, t)
                 }
-                .await
-                .map_err(|e| e.to_string())?;
+                .await?;
                 let tag = el.tag_name().await.unwrap_or_default();
                 if tag.eq_ignore_ascii_case("form") {
-                    let arg = serde_json::to_value(&el).map_err(|e| e.to_string())?;
+                    let arg = serde_json::to_value(&el)?;
                     self.browser()
                         .execute("arguments[0].requestSubmit();", vec![arg])
                         .await
@@ -117,7 +110,7 @@ impl TrialCtx<'_> {
             }
             Step::IdpLogin(a) => self.idp_login(a).await,
             Step::Tile(a) => self.tile(a).await,
-            Step::Expect(e) => crate::expect::check(self, e).await,
+            Step::Expect(e) => crate::trial::expect::check(self, e).await,
             Step::Screenshot(a) => {
                 let name = a
                     .name
@@ -144,7 +137,7 @@ impl TrialCtx<'_> {
             }
             Step::ActiveTile(kind) => {
                 let org = self.org_id().await?;
-                let v = serde_json::to_value(kind).map_err(|e| e.to_string())?;
+                let v = serde_json::to_value(kind)?;
                 let r = self.admin.set_tile(&org, &v).await;
                 check_refusal(r, None).map(|_| self.manual_note())
             }
@@ -155,17 +148,14 @@ impl TrialCtx<'_> {
             Step::SetFault(a) => {
                 let (idp, tenant) = self.idp()?;
                 idp.set_faults(&tenant.id, &a.faults, a.scope == FaultScope::Next)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                    .await?;
                 Ok(None)
             }
             Step::AdvanceClock(a) => match a.on {
                 ClockOwner::Idp => {
                     let (idp, tenant) = self.idp()?;
                     let offset = self.idp_clock.saturating_add(a.by.seconds);
-                    idp.set_clock(&tenant.id, offset)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    idp.set_clock(&tenant.id, offset).await?;
                     self.idp_clock = offset;
                     Ok(Some(format!("mock IdP clock now {offset:+} s")))
                 }
@@ -181,14 +171,10 @@ impl TrialCtx<'_> {
                 let value = self.render_opt(a.value.as_ref(), "{domain.txt_value}")?;
                 let (idp, _) = self.idp()?;
                 if matches!(step, Step::PublishTxt(_)) {
-                    idp.add_txt(&name, &value)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    idp.add_txt(&name, &value).await?;
                     self.published_txt.push((name.clone(), value));
                 } else {
-                    idp.remove_txt(&name, &value)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    idp.remove_txt(&name, &value).await?;
                     self.published_txt
                         .retain(|(n, v)| !(n == &name && v == &value));
                 }
@@ -220,16 +206,20 @@ impl TrialCtx<'_> {
     /// Runs one of the target's procedures; an empty one is an error naming the target file's key.
     async fn procedure(&mut self, name: &str, steps: &[Step]) -> StepResult {
         if steps.is_empty() {
-            return Err(format!(
+            return Err(StepFailure::broken(format!(
                 "target {} defines no procedures.{name} (the generic packs need it)",
                 self.target.name
-            ));
+            )));
         }
         let mut notes = Vec::new();
         for (j, step) in steps.iter().enumerate() {
-            let note = Box::pin(self.dispatch(step))
-                .await
-                .map_err(|e| format!("procedures.{name} step {} ({}): {e}", j + 1, step.kind()))?;
+            let note = Box::pin(self.dispatch(step)).await.map_err(|e| {
+                e.within(&format!(
+                    "procedures.{name} step {} ({})",
+                    j + 1,
+                    step.kind()
+                ))
+            })?;
             notes.extend(note);
         }
         Ok((!notes.is_empty()).then(|| notes.join("; ")))
@@ -239,7 +229,7 @@ impl TrialCtx<'_> {
         self.admin.is_manual().then(|| MANUAL_NOTE.to_string())
     }
 
-    async fn fill(&mut self, sel: &str, value: &str) -> Result<(), String> {
+    async fn fill(&mut self, sel: &str, value: &str) -> Result<(), StepFailure> {
         // As Playwright's `fill` does: set the value and fire the events a page listens to,
         // in one round trip. Typing key by key through WebDriver costs a command per
         // character, seconds for a pasted certificate, and tests nothing the SP sees.
@@ -263,10 +253,11 @@ impl TrialCtx<'_> {
                     return Err(format!(
                         "no element matches {sel:?} after {} ms (page {url})",
                         timeout.as_millis()
-                    ));
+                    )
+                    .into());
                 }
-                Ok(other) => return Err(format!("fill {sel:?}: {other}")),
-                Err(e) => return Err(format!("fill {sel:?}: {e}")),
+                Ok(other) => return Err(format!("fill {sel:?}: {other}").into()),
+                Err(e) => return Err(format!("fill {sel:?}: {e}").into()),
             }
             tokio::time::sleep(crate::browser::POLL).await;
         }
@@ -277,7 +268,7 @@ impl TrialCtx<'_> {
         sel: &str,
         text: Option<&str>,
         timeout: Duration,
-    ) -> Result<(), String> {
+    ) -> Result<(), StepFailure> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(actual) = self.browser().element_text(sel).await {
@@ -288,7 +279,7 @@ impl TrialCtx<'_> {
                         return Err(format!(
                             "{sel:?} never held the expected text within {} ms:\n  - expected to contain: {want:?}\n  + actual: {actual:?}",
                             timeout.as_millis()
-                        ));
+                        ).into());
                     }
                     Some(_) => {}
                 }
@@ -298,7 +289,8 @@ impl TrialCtx<'_> {
                 return Err(format!(
                     "no element matches {sel:?} after {} ms (page {url})",
                     timeout.as_millis()
-                ));
+                )
+                .into());
             }
             tokio::time::sleep(crate::browser::POLL).await;
         }
@@ -324,16 +316,13 @@ impl TrialCtx<'_> {
         self.fill("input[name=username]", &email).await?;
         self.fill("input[name=password]", password.expose()).await?;
         let t = self.default_timeout;
-        self.browser()
-            .click_when_ready("button#login", t)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.browser().click_when_ready("button#login", t).await?;
         Ok(Some(format!("signed in to the IdP as {email}")))
     }
 
     /// Waits for the IdP's login form: true when it shows; false when the browser visited the
     /// IdP and came back without one (the IdP session from an earlier sign-in was reused).
-    async fn wait_idp_login_form(&mut self) -> Result<bool, String> {
+    async fn wait_idp_login_form(&mut self) -> Result<bool, StepFailure> {
         if self.browser().has_element("input[name=username]").await {
             return Ok(true);
         }
@@ -366,7 +355,7 @@ impl TrialCtx<'_> {
                 return Err(format!(
                     "no IdP login form (input[name=username]) after {} ms, and the browser did not pass through the IdP (page {url})",
                     self.default_timeout.as_millis()
-                ));
+                ).into());
             }
             tokio::time::sleep(crate::browser::POLL).await;
         }
@@ -383,10 +372,7 @@ impl TrialCtx<'_> {
             .ok_or("the mock IdP tenant has no dashboard URL")?;
         let current = self.browser().current_url().await.unwrap_or_default();
         if !current.starts_with(&dashboard) {
-            self.browser()
-                .goto(&dashboard)
-                .await
-                .map_err(|e| e.to_string())?;
+            self.browser().goto(&dashboard).await?;
         }
         let tile = format!("a.tile[data-app=\"{}\"]", css_string(&app));
         let deadline = Instant::now() + self.default_timeout;
@@ -407,21 +393,19 @@ impl TrialCtx<'_> {
                 return Err(format!(
                     "no tile {tile} on the IdP dashboard after {} ms (page {url})",
                     self.default_timeout.as_millis()
-                ));
+                )
+                .into());
             }
             tokio::time::sleep(crate::browser::POLL).await;
         }
         let t = self.default_timeout;
-        self.browser()
-            .click_when_ready(&tile, t)
-            .await
-            .map_err(|e| e.to_string())?;
+        self.browser().click_when_ready(&tile, t).await?;
         self.used_tile = true;
         Ok(None)
     }
 
     /// The organisation of this trial, created on first use.
-    pub async fn org_id(&mut self) -> Result<String, String> {
+    pub async fn org_id(&mut self) -> Result<String, StepFailure> {
         if let Some((_, o)) = self.current_org.and_then(|i| self.orgs.get(i)) {
             return Ok(o.org_id.clone());
         }
@@ -460,7 +444,7 @@ impl TrialCtx<'_> {
             self.current_browser = Some(i);
             return Ok(None);
         }
-        let session = self.pool.extra_session().await.map_err(|e| e.to_string())?;
+        let session = self.pool.extra_session().await?;
         self.extra_browsers.push((name.to_string(), session));
         self.current_browser = Some(self.extra_browsers.len() - 1);
         Ok(Some(format!("opened browser {name}")))
@@ -483,15 +467,11 @@ impl TrialCtx<'_> {
         Ok(Some(format!("{} x {} steps", a.times, a.steps.len())))
     }
 
-    async fn create_org(&mut self, a: &OrgArgs) -> Result<String, String> {
+    async fn create_org(&mut self, a: &OrgArgs) -> Result<String, StepFailure> {
         let name = a.name.clone().unwrap_or_else(|| "Acme".to_string());
-        let plan = serde_json::to_value(a.plan).map_err(|e| e.to_string())?;
-        let billing = serde_json::to_value(a.billing).map_err(|e| e.to_string())?;
-        let org = self
-            .admin
-            .create_org(&name, &plan, &billing)
-            .await
-            .map_err(|e| e.to_string())?;
+        let plan = serde_json::to_value(a.plan)?;
+        let billing = serde_json::to_value(a.billing)?;
+        let org = self.admin.create_org(&name, &plan, &billing).await?;
         self.learn_org(&org, &name)?;
         let id = org.org_id.clone();
         self.orgs.push((name, org));
@@ -503,7 +483,7 @@ impl TrialCtx<'_> {
     /// Once the SP has a connection it publishes metadata; like an IdP administrator, the
     /// mock IdP imports it so it knows the certificate to encrypt assertions to. An SP that
     /// publishes no metadata (or none yet) is left as it is.
-    async fn import_sp_metadata(&mut self) -> Result<(), String> {
+    async fn import_sp_metadata(&mut self) -> Result<(), StepFailure> {
         let Ok(url) = self.vars.get("sp.metadata_url").map(str::to_string) else {
             return Ok(());
         };
@@ -514,7 +494,7 @@ impl TrialCtx<'_> {
             return Ok(());
         }
         let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
-        let Some(cert) = crate::sp_metadata::certificate_pem(&body) else {
+        let Some(cert) = crate::target::sp_metadata::certificate_pem(&body) else {
             return Ok(());
         };
         let Ok((idp, tenant)) = self.idp() else {
@@ -528,11 +508,11 @@ impl TrialCtx<'_> {
             "metadata_url": url,
             "certificate_pem": cert,
         });
-        idp.put_sp(&tenant_id, &sp).await.map_err(|e| e.to_string())
+        idp.put_sp(&tenant_id, &sp).await.map_err(StepFailure::from)
     }
 
     /// The mock IdP learns the SP's values (audience, ACS) and gets its dashboard tiles.
-    async fn tell_idp_about_sp(&mut self) -> Result<(), String> {
+    async fn tell_idp_about_sp(&mut self) -> Result<(), StepFailure> {
         let Ok((idp, tenant)) = self.idp() else {
             return Ok(());
         };
@@ -550,15 +530,13 @@ impl TrialCtx<'_> {
                 .map(|t| self.render(t))
                 .transpose()?;
             let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url"), "certificate_pem": cert });
-            idp.put_sp(&tenant_id, &sp)
-                .await
-                .map_err(|e| e.to_string())?;
+            idp.put_sp(&tenant_id, &sp).await?;
         }
         let apps: Vec<Value> = match &self.scenario.idp.apps {
             Some(apps) => apps
                 .iter()
                 .map(|a| Ok(json!({ "name": a.name, "url": self.render(&a.url)?, "mode": a.mode })))
-                .collect::<Result<_, String>>()?,
+                .collect::<Result<_, StepFailure>>()?,
             None => ["workspace", "platform"]
                 .iter()
                 .filter_map(|k| {
@@ -568,9 +546,7 @@ impl TrialCtx<'_> {
                 .collect(),
         };
         if !apps.is_empty() {
-            idp.put_apps(&tenant_id, &Value::Array(apps))
-                .await
-                .map_err(|e| e.to_string())?;
+            idp.put_apps(&tenant_id, &Value::Array(apps)).await?;
         }
         Ok(())
     }
@@ -631,13 +607,14 @@ impl TrialCtx<'_> {
             return Ok(self.manual_note());
         };
         if let Some(want) = a.expect {
-            let want = serde_json::to_value(want).map_err(|e| e.to_string())?;
+            let want = serde_json::to_value(want)?;
             if want.as_str() != Some(result.status.as_str()) {
                 return Err(format!(
                     "domain {domain} check:\n  - expected status: {want}\n  + actual: {:?}{}",
                     result.status,
                     result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                ));
+                )
+                .into());
             }
         }
         Ok(Some(format!("status {}", result.status)))
@@ -652,9 +629,7 @@ impl TrialCtx<'_> {
         let name = self.vars.get("domain.txt_name")?.to_string();
         let value = self.vars.get("domain.txt_value")?.to_string();
         let (idp, _) = self.idp()?;
-        idp.add_txt(&name, &value)
-            .await
-            .map_err(|e| e.to_string())?;
+        idp.add_txt(&name, &value).await?;
         self.published_txt.push((name.clone(), value));
         let org = self.org_id().await?;
         let deadline = Instant::now() + self.default_timeout;
@@ -668,7 +643,8 @@ impl TrialCtx<'_> {
                         "domain {domain} not verified after publishing TXT {name}: status {}{}",
                         c.status,
                         c.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                    ));
+                    )
+                    .into());
                 }
                 None => return Ok(self.manual_note()),
                 Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -687,7 +663,7 @@ impl TrialCtx<'_> {
         let r = match protocol {
             Protocol::Saml => {
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
-                    let note = applied.map_err(|e| e.to_string())?;
+                    let note = applied?;
                     self.import_sp_metadata().await?;
                     return Ok(Some(note));
                 }
@@ -724,13 +700,11 @@ impl TrialCtx<'_> {
                     "scopes": opts.scopes.clone().unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
                     "allowed_groups": opts.allowed_groups,
                 });
-                idp.add_oidc_client(&tenant_id, &client)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                idp.add_oidc_client(&tenant_id, &client).await?;
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
-                    return applied.map(Some).map_err(|e| e.to_string());
+                    return applied.map(Some).map_err(StepFailure::from);
                 }
                 let name = self.render_opt(a.idp_name.as_ref(), "")?;
                 let name = if name.is_empty() {
@@ -766,9 +740,7 @@ impl TrialCtx<'_> {
             changes["attributes"] = json!(at);
         }
         let (idp, tenant) = self.idp()?;
-        idp.patch_user(&tenant.id, &email, &changes)
-            .await
-            .map_err(|e| e.to_string())?;
+        idp.patch_user(&tenant.id, &email, &changes).await?;
         if let Some(new) = &a.email {
             // Later steps sign in with the new address; the password stays.
             if let Some(i) = self

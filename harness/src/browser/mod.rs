@@ -11,8 +11,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::children::guard::ChildGuard;
 use crate::error::{HarnessError, Result};
-use crate::process::ChildGuard;
 
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
@@ -46,7 +46,7 @@ pub struct Chromedriver {
 
 impl Chromedriver {
     pub async fn start(scratch: &Path) -> Result<Self> {
-        let port = free_port()?;
+        let port = crate::net::free_port()?;
         let home = scratch.join("home");
         std::fs::create_dir_all(&home).map_err(|e| HarnessError::io(&home, e))?;
         let mut cmd = Command::new(CHROMEDRIVER);
@@ -99,14 +99,6 @@ fn epoch_ms(t: std::time::SystemTime) -> u64 {
     t.duration_since(std::time::UNIX_EPOCH)
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
-}
-
-pub fn free_port() -> Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| HarnessError::Browser(format!("no free port: {e}")))?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|e| HarnessError::Browser(format!("no free port: {e}")))
 }
 
 /// Several TLS back-ends are linked (ring and aws-lc-rs); rustls wants one chosen per process.

@@ -3,11 +3,8 @@
 use std::time::{Duration, Instant};
 
 use crate::scenario::schema::Expectation;
-use crate::steps::StepResult;
-use crate::trial::TrialCtx;
-
-/// How a `rejected: true` failure reads when the target signed the user in.
-const ACCEPTED: &str = "ACCEPTED:";
+use crate::trial::ctx::TrialCtx;
+use crate::trial::failure::{Diff, FailureKind, StepFailure, StepResult};
 
 /// One assertion, rendered.
 enum Check {
@@ -25,8 +22,8 @@ enum Check {
     Log(String),
 }
 
-fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, String> {
-    let r = |t: &crate::template::Template| ctx.render(t);
+fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure> {
+    let r = |t: &crate::input::template::Template| ctx.render(t);
     let mut out = Vec::new();
     if let Some(t) = &e.text {
         out.push(Check::Text(r(t)?));
@@ -60,10 +57,10 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, String> {
     }
     if let Some(b) = e.rejected {
         if b && ctx.target.rejection.is_empty() {
-            return Err(format!(
+            return Err(StepFailure::broken(format!(
                 "target {} has no `rejection` block, so a refused sign-in cannot be told from a page that has not loaded yet",
                 ctx.target.name
-            ));
+            )));
         }
         out.push(Check::Rejected(b));
     }
@@ -83,8 +80,8 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
         ctx.collect_http().await;
         let mut failures = Vec::new();
         for c in &list {
-            if let Err(diff) = evaluate(ctx, c).await {
-                failures.push(diff);
+            if let Err(f) = evaluate(ctx, c).await {
+                failures.push(f);
             }
         }
         if failures.is_empty() {
@@ -92,10 +89,16 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
         }
         // A protected page that shows the user is a sign-in that went through: waiting
         // cannot turn it into a refusal, so a finding is reported at once.
-        let settled = list.iter().any(|c| matches!(c, Check::Rejected(true)))
-            && failures.iter().any(|f| f.contains(ACCEPTED));
-        if settled || Instant::now() >= deadline {
-            break Err(describe_failure(ctx, &failures, started.elapsed()).await);
+        let accepted = failures.iter().any(|(k, _)| *k == FailureKind::Accepted);
+        if accepted || Instant::now() >= deadline {
+            let kind = if accepted {
+                FailureKind::Accepted
+            } else {
+                FailureKind::Mismatch
+            };
+            let diffs = failures.into_iter().map(|(_, d)| d).collect();
+            let context = describe_page(ctx, started.elapsed()).await;
+            break Err(StepFailure::diffs(kind, diffs).with_context(context));
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     };
@@ -118,7 +121,30 @@ fn normalise(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
+type Failed = (FailureKind, Diff);
+
+fn mismatch(
+    what: impl Into<String>,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Failed {
+    (FailureKind::Mismatch, Diff::new(what, expected, actual))
+}
+
+/// `expected <relation>: value`, e.g. `expected to contain: "Welcome"`.
+fn mismatch_rel(
+    what: impl Into<String>,
+    relation: &'static str,
+    expected: impl Into<String>,
+    actual: impl Into<String>,
+) -> Failed {
+    (
+        FailureKind::Mismatch,
+        Diff::new(what, expected, actual).related(relation),
+    )
+}
+
+async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
     let signals = ctx.target.signals.clone();
     match c {
         Check::Text(want) => {
@@ -126,19 +152,26 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             if contains(&page, want) {
                 Ok(())
             } else {
-                let closest = closest_line(&page, want)
-                    .map(|l| format!("\n    closest line on the page: {l:?}"))
-                    .unwrap_or_default();
-                Err(format!(
-                    "text on the page\n  - expected to contain: {want:?}\n  + not found{closest}"
-                ))
+                let mut f = mismatch_rel(
+                    "text on the page",
+                    "to contain",
+                    format!("{want:?}"),
+                    "not found",
+                );
+                if let Some(l) = closest_line(&page, want) {
+                    f.1 = f.1.with_note(format!("closest line on the page: {l:?}"));
+                }
+                Err(f)
             }
         }
         Check::AbsentText(unwanted) => {
             let page = ctx.browser().page_text().await.unwrap_or_default();
             if contains(&page, unwanted) {
-                Err(format!(
-                    "text on the page\n  - expected NOT to contain: {unwanted:?}\n  + found"
+                Err(mismatch_rel(
+                    "text on the page",
+                    "NOT to contain",
+                    format!("{unwanted:?}"),
+                    "found",
                 ))
             } else {
                 Ok(())
@@ -149,83 +182,123 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
             if url.contains(want.as_str()) {
                 Ok(())
             } else {
-                Err(format!(
-                    "URL\n  - expected to contain: {want:?}\n  + actual: {url:?}"
+                Err(mismatch_rel(
+                    "URL",
+                    "to contain",
+                    format!("{want:?}"),
+                    format!("{url:?}"),
                 ))
             }
         }
         Check::Status(want) => match ctx.http.last() {
             Some(ev) if ev.status == *want => Ok(()),
-            Some(ev) => Err(format!(
-                "HTTP status of the last page\n  - expected: {want}\n  + actual: {} ({})",
-                ev.status, ev.url
+            Some(ev) => Err(mismatch(
+                "HTTP status of the last page",
+                want.to_string(),
+                format!("{} ({})", ev.status, ev.url),
             )),
-            None => Err(format!(
-                "HTTP status\n  - expected: {want}\n  + no page load was recorded (the browser's performance log is empty or unavailable)"
+            None => Err(mismatch(
+                "HTTP status",
+                want.to_string(),
+                "no page load was recorded (the browser's performance log is empty or unavailable)",
             )),
         },
-        Check::SignedInAs(email) => match ctx.browser().element_text(&signals.signed_in).await {
-            Some(t) if t.trim().eq_ignore_ascii_case(email.trim()) || contains(&t, email) => Ok(()),
-            Some(t) => Err(format!(
-                "signed-in identity ({})\n  - expected: {email:?}\n  + actual: {t:?}",
-                signals.signed_in
-            )),
-            None => {
-                let err = ctx.browser().element_text(&signals.error).await;
-                Err(format!(
-                    "signed-in identity ({})\n  - expected: {email:?}\n  + not signed in{}",
-                    signals.signed_in,
-                    err.map(|e| format!(": the page shows error {e:?}"))
-                        .unwrap_or_default()
-                ))
+        Check::SignedInAs(email) => {
+            let what = format!("signed-in identity ({})", signals.signed_in);
+            match ctx.browser().element_text(&signals.signed_in).await {
+                Some(t) if t.trim().eq_ignore_ascii_case(email.trim()) || contains(&t, email) => {
+                    Ok(())
+                }
+                Some(t) => Err(mismatch(what, format!("{email:?}"), format!("{t:?}"))),
+                None => {
+                    let err = ctx.browser().element_text(&signals.error).await;
+                    Err((
+                        FailureKind::Refused,
+                        Diff::new(
+                            what,
+                            format!("{email:?}"),
+                            format!(
+                                "not signed in{}",
+                                err.map(|e| format!(": the page shows error {e:?}"))
+                                    .unwrap_or_default()
+                            ),
+                        ),
+                    ))
+                }
             }
-        },
+        }
         Check::SignedIn(want) => {
             let present = ctx.browser().has_element(&signals.signed_in).await;
             if present == *want {
                 Ok(())
             } else {
-                Err(format!(
-                    "signed in ({})\n  - expected: {want}\n  + actual: {present}",
-                    signals.signed_in
+                let kind = if present {
+                    FailureKind::Accepted
+                } else {
+                    FailureKind::Refused
+                };
+                Err((
+                    kind,
+                    Diff::new(
+                        format!("signed in ({})", signals.signed_in),
+                        want.to_string(),
+                        present.to_string(),
+                    ),
                 ))
             }
         }
-        Check::Error(want) => match ctx.browser().element_text(&signals.error).await {
-            Some(t) if contains(&t, want) => Ok(()),
-            Some(t) => Err(format!(
-                "error message ({})\n  - expected to contain: {want:?}\n  + actual: {t:?}",
-                signals.error
-            )),
-            None => Err(format!(
-                "error message ({})\n  - expected to contain: {want:?}\n  + no error element on the page",
-                signals.error
-            )),
-        },
-        Check::DisplayName(want) => match ctx.browser().element_text(&signals.display_name).await {
-            Some(t) if contains(&t, want) => Ok(()),
-            Some(t) => Err(format!(
-                "display name ({})\n  - expected to contain: {want:?}\n  + actual: {t:?}",
-                signals.display_name
-            )),
-            None => Err(format!(
-                "display name ({})\n  - expected: {want:?}\n  + no such element on the page",
-                signals.display_name
-            )),
-        },
+        Check::Error(want) => {
+            let what = format!("error message ({})", signals.error);
+            match ctx.browser().element_text(&signals.error).await {
+                Some(t) if contains(&t, want) => Ok(()),
+                Some(t) => Err(mismatch_rel(
+                    what,
+                    "to contain",
+                    format!("{want:?}"),
+                    format!("{t:?}"),
+                )),
+                None => Err(mismatch_rel(
+                    what,
+                    "to contain",
+                    format!("{want:?}"),
+                    "no error element on the page",
+                )),
+            }
+        }
+        Check::DisplayName(want) => {
+            let what = format!("display name ({})", signals.display_name);
+            match ctx.browser().element_text(&signals.display_name).await {
+                Some(t) if contains(&t, want) => Ok(()),
+                Some(t) => Err(mismatch_rel(
+                    what,
+                    "to contain",
+                    format!("{want:?}"),
+                    format!("{t:?}"),
+                )),
+                None => Err(mismatch(
+                    what,
+                    format!("{want:?}"),
+                    "no such element on the page",
+                )),
+            }
+        }
         Check::Element(sel) => {
             if ctx.browser().has_element(sel).await {
                 Ok(())
             } else {
-                Err(format!(
-                    "element\n  - expected: {sel:?} on the page\n  + absent"
+                Err(mismatch(
+                    "element",
+                    format!("{sel:?} on the page"),
+                    "absent",
                 ))
             }
         }
         Check::AbsentElement(sel) => {
             if ctx.browser().has_element(sel).await {
-                Err(format!(
-                    "element\n  - expected: no {sel:?} on the page\n  + present"
+                Err(mismatch(
+                    "element",
+                    format!("no {sel:?} on the page"),
+                    "present",
                 ))
             } else {
                 Ok(())
@@ -237,9 +310,13 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                 return if signed_in {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "sign-in accepted\n  - expected: signed in ({})\n  + not signed in",
-                        signals.signed_in
+                    Err((
+                        FailureKind::Refused,
+                        Diff::new(
+                            "sign-in accepted",
+                            format!("signed in ({})", signals.signed_in),
+                            "not signed in",
+                        ),
                     ))
                 };
             }
@@ -249,20 +326,28 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                     .element_text(&signals.signed_in)
                     .await
                     .unwrap_or_default();
-                return Err(format!(
-                    "sign-in refused\n  - expected: refused ({})\n  + {ACCEPTED} signed in as {who:?}",
-                    rejection_signals(&ctx.target.rejection)
+                return Err((
+                    FailureKind::Accepted,
+                    Diff::new(
+                        "sign-in refused",
+                        format!("refused ({})", rejection_signals(&ctx.target.rejection)),
+                        format!("ACCEPTED: signed in as {who:?}"),
+                    ),
                 ));
             }
             match shows_rejection(ctx).await {
                 Some(_) => Ok(()),
-                None => Err(format!(
-                    "sign-in refused\n  - expected one of: {}\n  + none shows (last HTTP status {})",
-                    rejection_signals(&ctx.target.rejection),
-                    ctx.http
-                        .last()
-                        .map(|e| e.status.to_string())
-                        .unwrap_or_else(|| "unknown".into())
+                None => Err(mismatch_rel(
+                    "sign-in refused",
+                    "one of",
+                    format!("{}", rejection_signals(&ctx.target.rejection)),
+                    format!(
+                        "none shows (last HTTP status {})",
+                        ctx.http
+                            .last()
+                            .map(|e| e.status.to_string())
+                            .unwrap_or_else(|| "unknown".into())
+                    ),
                 )),
             }
         }
@@ -276,13 +361,19 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), String> {
                     .rev()
                     .take(8)
                     .rev()
-                    .map(|l| format!("\n    | {}", l.chars().take(240).collect::<String>()))
+                    .map(|l| format!("| {}", l.chars().take(240).collect::<String>()))
                     .collect();
-                Err(format!(
-                    "target log\n  - expected a line containing: {want:?}\n  + not found in {} line(s); the last ones:{}",
-                    lines.len(),
-                    last.concat()
-                ))
+                let mut f = mismatch_rel(
+                    "target log",
+                    "a line containing",
+                    format!("{want:?}"),
+                    format!("not found in {} line(s)", lines.len()),
+                );
+                if !last.is_empty() {
+                    f.1 =
+                        f.1.with_note(format!("the last ones:\n{}", last.join("\n")));
+                }
+                Err(f)
             }
         }
     }
@@ -310,14 +401,15 @@ async fn shows_rejection(ctx: &mut TrialCtx<'_>) -> Option<String> {
     None
 }
 
-fn rejection_signals(r: &crate::target::Rejection) -> String {
+fn rejection_signals(r: &crate::target::descriptor::Rejection) -> String {
     let mut out: Vec<String> = r.status.iter().map(|s| format!("HTTP {s}")).collect();
     out.extend(r.text.iter().map(|t| format!("text {t:?}")));
     out.extend(r.element.iter().map(|e| format!("element {e}")));
     out.join(", ")
 }
 
-async fn describe_failure(ctx: &mut TrialCtx<'_>, failures: &[String], waited: Duration) -> String {
+/// The page as the failure left it: URL, last status, the first lines of text.
+async fn describe_page(ctx: &mut TrialCtx<'_>, waited: Duration) -> String {
     let url = ctx.browser().current_url().await.unwrap_or_default();
     let status = ctx
         .http
@@ -325,11 +417,7 @@ async fn describe_failure(ctx: &mut TrialCtx<'_>, failures: &[String], waited: D
         .map(|e| format!(" (last HTTP status {})", e.status))
         .unwrap_or_default();
     let page = ctx.browser().page_text().await.unwrap_or_default();
-    let mut out = format!("expectation not met after {} ms:\n", waited.as_millis());
-    for f in failures {
-        out.push_str(&format!("  {}\n", f.replace('\n', "\n  ")));
-    }
-    out.push_str(&format!("page: {url}{status}\n"));
+    let mut out = format!("(after {} ms) page: {url}{status}\n", waited.as_millis());
     let lines: Vec<&str> = page
         .lines()
         .map(str::trim)

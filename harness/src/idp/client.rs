@@ -3,7 +3,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::{HarnessError, Result};
-use crate::http_json::{CallError, call, parse};
+use crate::net::http_json::{CallError, call, parse};
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct SamlInfo {
@@ -113,7 +113,12 @@ impl IdpClient {
         .map(|_| ())
     }
 
-    pub async fn set_faults(&self, id: &str, faults: &[String], next_only: bool) -> Result<()> {
+    pub async fn set_faults<F: serde::Serialize>(
+        &self,
+        id: &str,
+        faults: &[F],
+        next_only: bool,
+    ) -> Result<()> {
         let (method, path) = if next_only {
             (
                 reqwest::Method::POST,

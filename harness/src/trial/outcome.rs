@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::browser::HttpEvent;
+use crate::trial::failure::FailureKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,9 +54,14 @@ pub struct StepRecord {
     pub kind: String,
     /// The step as written (placeholders unrendered, so no secret is logged).
     pub detail: String,
+    /// `file:line:col` of the step in its scenario (or target procedure) file.
+    pub at: String,
     pub started_ms: u64,
     pub duration_ms: u64,
     pub ok: bool,
+    /// What kind of failure, when it failed (see `trial::failure::FailureKind`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -82,6 +88,9 @@ pub struct TrialOutcome {
     pub scenario_path: String,
     pub covers: Vec<String>,
     pub verdict: Verdict,
+    /// The kind of the first failure, which decided the verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_kind: Option<FailureKind>,
     /// Why it failed (a readable diff), was skipped, or is a known failure.
     pub message: Option<String>,
     /// UTC, RFC 3339.

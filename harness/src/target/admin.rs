@@ -3,7 +3,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::HarnessError;
-use crate::http_json::{CallError, call, parse};
+use crate::net::http_json::{CallError, call, parse};
 use crate::secret::Secret;
 
 /// The answer to "create an organisation" (reference SP admin API contract).
@@ -77,9 +77,9 @@ pub enum AdminDriver {
         token: Secret,
         http: reqwest::Client,
     },
-    /// A real SP configured by files (crate::sp_config).
+    /// A real SP configured by files (crate::target::sp_config).
     ConfigTemplate {
-        sp: std::sync::Arc<crate::sp_config::ConfigTemplateSp>,
+        sp: std::sync::Arc<crate::target::sp_config::ConfigTemplateSp>,
     },
     Manual {
         org_id: String,
@@ -126,7 +126,7 @@ impl AdminDriver {
     /// it. None for other drivers, which are configured through their API.
     pub async fn apply_config(
         &self,
-        vars: &crate::template::Vars,
+        vars: &crate::input::template::Vars,
     ) -> Option<Result<String, AdminError>> {
         match self {
             Self::ConfigTemplate { sp } => Some(sp.apply(vars).await.map_err(AdminError::Failed)),

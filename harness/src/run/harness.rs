@@ -8,14 +8,16 @@ use serde_json::{Value, json};
 
 use crate::browser::BrowserPool;
 use crate::error::Result;
-use crate::idp::IdpClient;
-use crate::outcome::{Screenshot, StepRecord, TrialOutcome, Verdict};
+use crate::idp::client::IdpClient;
+use crate::input::location::Location;
+use crate::input::template::Vars;
 use crate::scenario::load::LoadedScenario;
 use crate::scenario::schema::{Expectation, Protocol, Step};
 use crate::secret::Secret;
-use crate::target::LoadedTarget;
-use crate::template::Vars;
-use crate::trial::{DEFAULT_TIMEOUT, TrialCtx};
+use crate::target::descriptor::LoadedTarget;
+use crate::trial::ctx::{DEFAULT_TIMEOUT, TrialCtx};
+use crate::trial::failure::StepFailure;
+use crate::trial::outcome::{Screenshot, StepRecord, TrialOutcome, Verdict};
 
 /// A trial may take at most this many step timeouts in all.
 const TRIAL_LIMIT_FACTOR: u32 = 30;
@@ -135,7 +137,7 @@ impl Harness {
         let idp = async {
             Ok::<_, crate::HarnessError>(match &opts.idp {
                 IdpChoice::Embedded => {
-                    let e = crate::embedded::start_mock_idp().await?;
+                    let e = crate::target::embedded::start_mock_idp().await?;
                     (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
                 }
                 IdpChoice::External { url, dns } => (Some(IdpClient::new(url)), *dns, None),
@@ -196,6 +198,7 @@ impl Harness {
             scenario_path: plan.scenario.path.display().to_string(),
             covers: s.covers.iter().map(ToString::to_string).collect(),
             verdict: Verdict::Error,
+            failure_kind: None,
             message: None,
             started_at: now_rfc3339(),
             duration_ms: 0,
@@ -222,43 +225,19 @@ impl Harness {
             out.message = Some(reason);
             return out;
         }
-        let verdict = match self.try_run(plan, &mut out, t0).await {
-            Ok(None) => Verdict::Pass,
-            Ok(Some(failure)) => {
-                out.message = Some(failure);
-                Verdict::Fail
-            }
-            Err(e) => {
-                out.message = Some(e.to_string());
-                Verdict::Error
-            }
+        let result = self.try_run(plan, &mut out, t0).await;
+        let failure = match result {
+            Ok(f) => f,
+            Err(e) => Some(StepFailure::broken(e.to_string())),
         };
-        out.verdict = match (desc.known_failure(&plan.scenario.id), verdict) {
-            (Some(k), Verdict::Pass) => {
-                out.message = Some(format!(
-                    "listed as a known failure on {} ({}), but it passed: remove it from known_failures",
-                    desc.name, k.reason
-                ));
-                Verdict::UnexpectedPass
-            }
-            (Some(k), Verdict::Fail) if k.finding => {
-                out.message = Some(format!(
-                    "FINDING: {}\n{}",
-                    k.reason,
-                    out.message.clone().unwrap_or_default()
-                ));
-                Verdict::Finding
-            }
-            (Some(k), Verdict::Fail | Verdict::Error) => {
-                out.message = Some(format!(
-                    "known failure ({}):\n{}",
-                    k.reason,
-                    out.message.clone().unwrap_or_default()
-                ));
-                Verdict::KnownFailure
-            }
-            (_, v) => v,
-        };
+        let (verdict, message) = crate::trial::verdict::decide(
+            failure.as_ref(),
+            desc.known_failure(&plan.scenario.id),
+            &desc.name,
+        );
+        out.verdict = verdict;
+        out.message = message;
+        out.failure_kind = failure.map(|f| f.kind);
         if let Ok(v) = self.pool.chromium_version.lock() {
             if let Some(v) = v.clone() {
                 out.browser = format!("{v} (headless)");
@@ -275,7 +254,7 @@ impl Harness {
         plan: &TrialPlan,
         out: &mut TrialOutcome,
         t0: Instant,
-    ) -> Result<Option<String>> {
+    ) -> Result<Option<StepFailure>> {
         let s = &plan.scenario.scenario;
         let desc = &plan.target.target;
         let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
@@ -321,7 +300,7 @@ impl Harness {
         // The tenant and the target do not depend on each other: make them at the same time.
         // The builtin SP's "Continue with Google" is another tenant (google profile, same users).
         let wants_social = self.idp.is_some()
-            && matches!(desc.launch, crate::target::Launch::Builtin(_))
+            && matches!(desc.launch, crate::target::descriptor::Launch::Builtin(_))
             && desc
                 .capabilities
                 .contains(&crate::scenario::schema::Capability::SocialLogin)
@@ -346,7 +325,7 @@ impl Harness {
                 let secret = social
                     .as_ref()
                     .map(|p| p.client_secret.expose().to_string());
-                crate::launch::launch(&plan.target, self.dns, social)
+                crate::target::launch::launch(&plan.target, self.dns, social)
                     .await
                     .map(|r| (r, secret))
             }
@@ -401,7 +380,8 @@ impl Harness {
             None => format!("{base}login"),
         };
         vars.set("sp.login_url", login);
-        if s.idp.protocol == Protocol::Oidc && matches!(desc.launch, crate::target::Launch::Url(_))
+        if s.idp.protocol == Protocol::Oidc
+            && matches!(desc.launch, crate::target::descriptor::Launch::Url(_))
         {
             if let Some(u) = self.idp_url() {
                 if u.contains("127.0.0.1") || u.contains("localhost") {
@@ -450,11 +430,11 @@ impl Harness {
         let failure =
             match tokio::time::timeout(limit, run_all(&mut ctx, plan, &mut out.steps)).await {
                 Ok(f) => f,
-                Err(_) => Some(format!(
+                Err(_) => Some(StepFailure::broken(format!(
                     "the trial did not finish within {} s (step {} was running)",
                     limit.as_secs(),
                     ctx.step_index.map(|i| i + 1).unwrap_or(0)
-                )),
+                ))),
             };
         if failure.is_some() {
             let already = ctx
@@ -538,12 +518,12 @@ impl Harness {
         idp: &IdpClient,
         users: &[(crate::scenario::schema::IdpUser, Secret)],
         trial_id: &str,
-    ) -> Result<crate::embedded::SocialProvider> {
+    ) -> Result<crate::target::embedded::SocialProvider> {
         let mut spec = tenant_spec_users(users);
         spec["id"] = json!(format!("s-{trial_id}"));
         spec["profile"] = json!("google");
         let tenant = idp.create_tenant(&spec).await?;
-        let port = crate::browser::free_port()?;
+        let port = crate::net::free_port()?;
         let client_id = format!("social-{trial_id}");
         let secret = Secret::generate("social-secret");
         idp.add_oidc_client(
@@ -559,7 +539,7 @@ impl Harness {
         let discovery_url = tenant.oidc.and_then(|o| o.discovery_url).ok_or_else(|| {
             crate::HarnessError::Idp("the google tenant has no discovery URL".into())
         })?;
-        Ok(crate::embedded::SocialProvider {
+        Ok(crate::target::embedded::SocialProvider {
             port,
             discovery_url,
             client_id,
@@ -636,52 +616,75 @@ fn tenant_spec(
     spec
 }
 
-/// Runs setup, steps and final expectations; stops at the first failure.
+/// Runs setup, steps and final expectations; stops at the first failure, which names the
+/// step and its place in the scenario file.
 async fn run_all(
     ctx: &mut TrialCtx<'_>,
     plan: &TrialPlan,
     log: &mut Vec<StepRecord>,
-) -> Option<String> {
+) -> Option<StepFailure> {
     let s = ctx.scenario;
-    let finals: Vec<Expectation> = match s.per_target.get(&plan.target.target.name) {
-        Some(p) if !p.expect.is_empty() => p.expect.clone(),
-        _ => s.expect.clone(),
+    let per_target = s
+        .per_target
+        .get(&plan.target.target.name)
+        .filter(|p| !p.expect.is_empty());
+    let finals: Vec<Expectation> = match per_target {
+        Some(p) => p.expect.clone(),
+        None => s.expect.clone(),
     };
-    let setup: Vec<Step> = s.setup.iter().cloned().map(Step::from).collect();
     let finals: Vec<Step> = finals
         .into_iter()
         .map(|e| Step::Expect(Box::new(e)))
         .collect();
-    let phases: [(&'static str, &[Step]); 3] =
-        [("setup", &setup), ("steps", &s.steps), ("expect", &finals)];
+    let places = &plan.scenario.places;
+    let expect_places: &[Location] = match per_target {
+        Some(_) => places
+            .per_target_expect
+            .get(&plan.target.target.name)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+        None => &places.expect,
+    };
+    let setup: Vec<Step> = s.setup.iter().map(|x| x.0.clone()).collect();
+    let phases: [(&'static str, &[Step], &[Location]); 3] = [
+        ("setup", &setup, &places.setup),
+        ("steps", &s.steps, &places.steps),
+        ("expect", &finals, expect_places),
+    ];
     let mut index = 0;
-    for (phase, steps) in phases {
-        for step in steps {
+    for (phase, steps, at) in phases {
+        for (i, step) in steps.iter().enumerate() {
             ctx.step_index = Some(index);
             let started = ctx.t0.elapsed();
             let r = ctx.run_step(step).await;
             let duration = ctx.t0.elapsed().saturating_sub(started);
-            let (ok, message, note) = match r {
+            let place = at
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| Location::start_of(&plan.scenario.path));
+            let (ok, failure, note) = match r {
                 Ok(note) => (true, None, note),
-                Err(m) => (false, Some(m), None),
+                Err(f) => (false, Some(f), None),
             };
             log.push(StepRecord {
                 index,
                 phase,
                 kind: step.kind().to_string(),
                 detail: describe(step),
+                at: place.to_string(),
                 started_ms: ms(started),
                 duration_ms: ms(duration),
                 ok,
-                message: message.clone(),
+                failure: failure.as_ref().map(|f| f.kind.label()),
+                message: failure.as_ref().map(ToString::to_string),
                 note,
             });
-            if let Some(m) = message {
-                return Some(format!(
-                    "{phase} step {} ({}) failed: {m}",
+            if let Some(f) = failure {
+                return Some(f.within(&format!(
+                    "{phase} step {} ({}) failed at {place}",
                     index + 1,
                     step.kind()
-                ));
+                )));
             }
             index += 1;
         }
