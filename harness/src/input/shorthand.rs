@@ -6,7 +6,12 @@ use std::marker::PhantomData;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, Visitor};
 
-pub trait Shorthand: Sized {
+/// The full (derived) mapping form; implemented by `shorthand_deserialize!`.
+pub trait FullForm: Sized {
+    fn from_full<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
+}
+
+pub trait Shorthand: FullForm {
     /// What the short form looks like, for error messages.
     const SHORT: &'static str;
 
@@ -16,9 +21,6 @@ pub trait Shorthand: Sized {
     fn from_empty() -> Result<Self, String> {
         Err(format!("a value is required: {} or a mapping", Self::SHORT))
     }
-
-    /// The full (derived) form.
-    fn from_full<'de, D: Deserializer<'de>>(d: D) -> Result<Self, D::Error>;
 }
 
 /// Reads a short scalar, nothing, or the full mapping.

@@ -48,10 +48,16 @@ macro_rules! tagged_enum {
     };
 }
 
-/// Implements Deserialize (short or full form) and `Shorthand::from_full` for structs that
-/// derive Deserialize with `#[serde(remote = "Self")]` and implement `ShorthandText`.
+/// Implements Deserialize (short or full form) and the full form (`FullForm`) for structs
+/// that derive Deserialize with `#[serde(remote = "Self")]` and implement `Shorthand`.
 macro_rules! shorthand_deserialize {
     ($($ty:ty),* $(,)?) => {$(
+        impl $crate::input::shorthand::FullForm for $ty {
+            fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                // the inherent `deserialize` that `serde(remote = "Self")` derives
+                <$ty>::deserialize(d)
+            }
+        }
         impl<'de> serde::Deserialize<'de> for $ty {
             fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
                 $crate::input::shorthand::shorthand(d)

@@ -645,9 +645,8 @@ async fn run_all(
             .unwrap_or_default(),
         None => &places.expect,
     };
-    let setup: Vec<Step> = s.setup.iter().map(|x| x.0.clone()).collect();
     let phases: [(&'static str, &[Step], &[Location]); 3] = [
-        ("setup", &setup, &places.setup),
+        ("setup", &s.setup, &places.setup),
         ("steps", &s.steps, &places.steps),
         ("expect", &finals, expect_places),
     ];

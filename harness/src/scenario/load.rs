@@ -21,19 +21,18 @@ pub struct LoadedScenario {
 
 /// Parses one scenario text; `file` is only used to name locations.
 pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, Located> {
-    parse_yaml(text, file).and_then(|s: Scenario| {
-        if s.steps.is_empty() && s.expect.is_empty() {
-            Err(Located {
-                location: Location::start_of(file),
-                message: format!(
-                    "scenario {:?} has no steps and no expectations: it cannot silently do nothing",
-                    s.scenario
-                ),
-            })
-        } else {
-            Ok(s)
-        }
-    })
+    let s: Scenario = parse_yaml(text, file)?;
+    check_setup(&s, &StepPlaces::find(text, file), file)?;
+    if s.steps.is_empty() && s.expect.is_empty() {
+        return Err(Located {
+            location: Location::start_of(file),
+            message: format!(
+                "scenario {:?} has no steps and no expectations: it cannot silently do nothing",
+                s.scenario
+            ),
+        });
+    }
+    Ok(s)
 }
 
 /// Reads and parses one file.
@@ -43,12 +42,33 @@ pub fn load_file(path: &Path, root: &Path) -> Result<LoadedScenario, Located> {
         message: format!("cannot read: {e}"),
     })?;
     let scenario = parse_scenario(&text, path)?;
+    let places = StepPlaces::find(&text, path);
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         id: scenario_id(path, root),
-        places: StepPlaces::find(&text, path),
+        places,
         scenario,
     })
+}
+
+/// `setup` takes only steps that do not drive the browser.
+fn check_setup(s: &Scenario, places: &StepPlaces, path: &Path) -> Result<(), Located> {
+    for (i, step) in s.setup.iter().enumerate() {
+        if let Some(kind) = step.first_browser_step() {
+            return Err(Located {
+                location: places
+                    .setup
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| Location::start_of(path)),
+                message: format!(
+                    "setup[{i}]: `{kind}` drives the browser: it belongs in `steps`, not in `setup` (setup takes: {})",
+                    crate::scenario::schema::Step::setup_kinds().join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub fn scenario_id(path: &Path, root: &Path) -> String {

@@ -27,9 +27,10 @@ pub struct Scenario {
     pub tags: Vec<String>,
     #[serde(default)]
     pub idp: IdpSpec,
-    /// Admin actions through the target's admin driver, before the browser steps.
+    /// Admin and mock-IdP actions before the browser steps; a browser step here is an error
+    /// (checked by the loader, which knows each item's place in the file).
     #[serde(default)]
-    pub setup: Vec<SetupStep>,
+    pub setup: Vec<Step>,
     #[serde(default)]
     pub steps: Vec<Step>,
     /// Checked after the last step; `per_target` may replace them for one target.
@@ -322,24 +323,6 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
-/// A step in `setup:`: any step that does not drive the browser (admin and mock-IdP
-/// actions). Checked while parsing, so a browser step in `setup` is an error at its place.
-#[derive(Debug, Clone)]
-pub struct SetupStep(pub Step);
-
-impl<'de> Deserialize<'de> for SetupStep {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let step = Step::deserialize(d)?;
-        match step.first_browser_step() {
-            None => Ok(Self(step)),
-            Some(kind) => Err(serde::de::Error::custom(format!(
-                "`{kind}` drives the browser: it belongs in `steps`, not in `setup` (setup takes: {})",
-                Step::setup_kinds().join(", ")
-            ))),
-        }
-    }
-}
-
 /// `{}`: a step without arguments.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -364,9 +347,6 @@ pub struct ClickArgs {
     pub timeout_ms: Option<u64>,
 }
 impl Shorthand for ClickArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a CSS selector";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -404,9 +384,6 @@ pub struct WaitArgs {
     pub timeout_ms: Option<u64>,
 }
 impl Shorthand for WaitArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a CSS selector";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -428,9 +405,6 @@ pub struct IdpLoginArgs {
     pub password: Option<Template>,
 }
 impl Shorthand for IdpLoginArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "an email";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -453,9 +427,6 @@ pub struct TileArgs {
     pub login: Option<bool>,
 }
 impl Shorthand for TileArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "an app name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -472,9 +443,6 @@ pub struct ScreenshotArgs {
     pub name: Option<String>,
 }
 impl Shorthand for ScreenshotArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -515,9 +483,6 @@ pub struct OrgArgs {
     pub billing: Billing,
 }
 impl Shorthand for OrgArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "an organisation name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -573,9 +538,6 @@ pub struct DomainArgs {
     pub expect_error: Option<Template>,
 }
 impl Shorthand for DomainArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a domain";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -606,9 +568,6 @@ pub struct CheckDomainArgs {
     pub expect: Option<DomainStatus>,
 }
 impl Shorthand for CheckDomainArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a domain";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -640,9 +599,6 @@ pub struct SsoArgs {
     pub expect_error: Option<Template>,
 }
 impl Shorthand for SsoArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "saml or oidc";
     fn from_scalar(s: &str) -> Result<Self, String> {
         let protocol = match s {
@@ -685,9 +641,6 @@ pub struct FaultArgs {
     pub scope: FaultScope,
 }
 impl Shorthand for FaultArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a fault name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -713,9 +666,6 @@ pub struct ClockArgs {
     pub on: ClockOwner,
 }
 impl Shorthand for ClockArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a duration such as 8d";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -736,9 +686,6 @@ pub struct TxtArgs {
     pub value: Option<Template>,
 }
 impl Shorthand for TxtArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "nothing (the last added domain's record)";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Err(format!(
