@@ -17,7 +17,7 @@ use crate::error::{HarnessError, Result};
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Flags measured to work headless, as root, with no display (DESIGN.md).
+/// Flags measured to work headless, as root, with no display (ARCHITECTURE.md).
 const CHROMIUM_FLAGS: &[&str] = &[
     "--headless=new",
     "--no-sandbox",
