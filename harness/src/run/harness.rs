@@ -45,6 +45,8 @@ pub struct HarnessOptions {
 
 pub struct Harness {
     idp: Option<IdpClient>,
+    /// The loopback listener scenarios point SPs at where they must never fetch.
+    canary: Option<crate::canary::Canary>,
     dns: Option<SocketAddr>,
     _idp_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
     pool: Arc<BrowserPool>,
@@ -151,8 +153,10 @@ impl Harness {
         };
         let (idp, pool) = tokio::join!(idp, pool);
         let (idp, dns, guard) = idp?;
+        let canary = crate::canary::Canary::start().await?;
         Ok(Self {
             idp,
+            canary: Some(canary),
             dns,
             _idp_guard: guard,
             pool: Arc::new(pool?),
@@ -260,6 +264,10 @@ impl Harness {
         let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
         let mut vars = Vars::default();
         vars.set("trial.id", &trial_id);
+        if let Some(c) = &self.canary {
+            vars.set("canary.url", c.url_for(&trial_id));
+            vars.set("canary.host", c.host());
+        }
 
         // Users, with a password made up for this trial when the scenario gives none.
         let mut users = Vec::new();
@@ -379,6 +387,7 @@ impl Harness {
             Some(t) => t.render(&vars).map_err(crate::HarnessError::Template)?,
             None => format!("{base}login"),
         };
+        let origins = sp_origins(&[&base, &login]);
         vars.set("sp.login_url", login);
         if s.idp.protocol == Protocol::Oidc
             && matches!(desc.launch, crate::target::descriptor::Launch::Url(_))
@@ -424,6 +433,11 @@ impl Harness {
             idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
             target_clock: 0,
             target_logs: running.logs.clone(),
+            sp_origins: origins,
+            trial_id: trial_id.clone(),
+            canary: self.canary.as_ref(),
+            exchanges: Vec::new(),
+            last_answer: None,
         };
         // A WebDriver call can hang (a page that never loads); no trial may hold the run.
         let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
@@ -616,6 +630,19 @@ fn tenant_spec(
     spec
 }
 
+/// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on
+/// another port); pages elsewhere are never evidence about the SP.
+fn sp_origins(urls: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Runs setup, steps and final expectations; stops at the first failure, which names the
 /// step and its place in the scenario file.
 async fn run_all(
@@ -632,6 +659,7 @@ async fn run_all(
         Some(p) => p.expect.clone(),
         None => s.expect.clone(),
     };
+    let forbidden = crate::trial::probe::forbidden(&finals, ctx);
     let finals: Vec<Step> = finals
         .into_iter()
         .map(|e| Step::Expect(Box::new(e)))
@@ -686,6 +714,37 @@ async fn run_all(
                 )));
             }
             index += 1;
+        }
+    }
+    // A negative flow ends with the session probe: a session the SP created and hid behind
+    // an error page is the SP accepting what it must refuse.
+    if let Some(forbidden) = forbidden {
+        ctx.step_index = Some(index);
+        let started = ctx.t0.elapsed();
+        let r = crate::trial::probe::probe(ctx, &forbidden).await;
+        let duration = ctx.t0.elapsed().saturating_sub(started);
+        let (ok, failure, note) = match r {
+            Ok(note) => (true, None, Some(note)),
+            Err(f) => (false, Some(f), None),
+        };
+        log.push(StepRecord {
+            index,
+            phase: "probe",
+            kind: "session_probe".into(),
+            detail: "who is signed in now? (target's session_probe)".into(),
+            at: plan.target.path.display().to_string(),
+            started_ms: ms(started),
+            duration_ms: ms(duration),
+            ok,
+            failure: failure.as_ref().map(|f| f.kind.label()),
+            message: failure.as_ref().map(ToString::to_string),
+            note,
+        });
+        if let Some(f) = failure {
+            return Some(f.within(&format!(
+                "session probe (step {}) after the flow",
+                index + 1
+            )));
         }
     }
     None

@@ -32,6 +32,10 @@ pub struct TargetDescriptor {
     /// How this target shows that it refused a sign-in (`rejected: true`).
     #[serde(default)]
     pub rejection: Rejection,
+    /// How to ask "who is signed in now?" after a negative flow: a session created and then
+    /// hidden behind an error page is a finding.
+    #[serde(default)]
+    pub session_probe: Option<SessionProbe>,
     /// Scenarios expected to fail here; one that passes fails the run as an unexpected pass.
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
@@ -47,6 +51,19 @@ pub struct Procedures {
     pub connect_oidc: Vec<Step>,
     #[serde(default)]
     pub start_login: Vec<Step>,
+}
+
+/// A protected URL of the SP and the element that names the signed-in user on it. The
+/// probe fetches it from the SP's own origin in the trial's browser (its cookies) without
+/// following redirects, so a probe never starts a new sign-in at the IdP: a redirect (to a
+/// login page or the IdP) or a page without the identity means no session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionProbe {
+    pub url: Template,
+    /// Default: `signals.signed_in`.
+    #[serde(default)]
+    pub signed_in: Option<String>,
 }
 
 /// Any one of these shows that the target refused a sign-in.
