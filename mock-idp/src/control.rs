@@ -11,10 +11,10 @@ use crate::state::AppState;
 use crate::tenant::{
     self, App, OidcClient, SpSpec, Tenant, TenantInfo, TenantSpec, User, UserPatch,
 };
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
-use axum::Json;
 use proto::idp::{ClockBody, DnsInfo, FaultsBody, MAX_BODY_BYTES, TxtBody};
 use serde::de::DeserializeOwned;
 

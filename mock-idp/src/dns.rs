@@ -417,14 +417,19 @@ mod tests {
             store.add("_v.acme.test", v).unwrap();
         }
         let r = answer(&store, &query("_v.acme.test", TYPE_TXT), DNS_MESSAGE_BYTES).unwrap();
-        assert_eq!(r.len(), answer_len("_v.acme.test", &store.get("_v.acme.test")));
+        assert_eq!(
+            r.len(),
+            answer_len("_v.acme.test", &store.get("_v.acme.test"))
+        );
     }
 
     #[test]
     fn values_that_no_message_can_hold_are_refused() {
         let store = TxtStore::default();
         // One value too large on its own: refused, and the name stays unpublished.
-        let e = store.add("big.test", &"x".repeat(DNS_MESSAGE_BYTES)).unwrap_err();
+        let e = store
+            .add("big.test", &"x".repeat(DNS_MESSAGE_BYTES))
+            .unwrap_err();
         assert!(
             matches!(e, Error::BadInput { ref path, .. } if path == "value"),
             "{e}"

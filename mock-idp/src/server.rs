@@ -296,14 +296,12 @@ pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
     let mut state = AppState::new(base_url.as_str(), dns.addr());
     state.txt = dns_store(&dns);
     for (i, spec) in options.tenants.into_iter().enumerate() {
-        control::create(&state, spec)
-            .await
-            .map_err(|e| match e {
-                Error::BadInput { path, message } => {
-                    Error::bad_input(format!("tenants[{i}].{path}"), message)
-                }
-                other => other,
-            })?;
+        control::create(&state, spec).await.map_err(|e| match e {
+            Error::BadInput { path, message } => {
+                Error::bad_input(format!("tenants[{i}].{path}"), message)
+            }
+            other => other,
+        })?;
     }
     let app = router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();

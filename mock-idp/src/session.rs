@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn every_session_cookie_value_is_read() {
         let mut h = HeaderMap::new();
-        h.append(header::COOKIE, "other=1; mockidp_session=s1".parse().unwrap());
+        h.append(
+            header::COOKIE,
+            "other=1; mockidp_session=s1".parse().unwrap(),
+        );
         h.append(header::COOKIE, "mockidp_session=s2".parse().unwrap());
         assert_eq!(session_cookies(&h), vec!["s1", "s2"]);
     }

@@ -482,10 +482,12 @@ async fn clock_offsets_are_bounded_and_no_offset_can_break_a_sign_in() {
     let max = proto::idp::MAX_CLOCK_OFFSET_SECONDS;
     let r = c
         .post(format!("{base}/_control/tenants"))
-        .json(&json!({"id": "clk", "users": [{"email": "alice@acme.test", "password": "pw"}],
+        .json(
+            &json!({"id": "clk", "users": [{"email": "alice@acme.test", "password": "pw"}],
             "sp": {"entity_id": "urn:sp", "acs_url": "http://sp.test/acs"},
             "oidc_clients": [{"client_id": "c1", "client_secret": "cs",
-                "redirect_uris": ["http://rp.test/cb"]}]}))
+                "redirect_uris": ["http://rp.test/cb"]}]}),
+        )
         .send()
         .await
         .unwrap();
@@ -568,7 +570,13 @@ async fn clock_offsets_are_bounded_and_no_offset_can_break_a_sign_in() {
 #[tokio::test]
 async fn bodies_that_are_not_the_expected_json_shape_are_400_naming_it() {
     let (idp, c, base) = start().await;
-    for body in [json!([]), json!(["acme"]), json!("acme"), json!(5), json!(null)] {
+    for body in [
+        json!([]),
+        json!(["acme"]),
+        json!("acme"),
+        json!(5),
+        json!(null),
+    ] {
         let r = c
             .post(format!("{base}/_control/tenants"))
             .json(&body)
@@ -771,7 +779,10 @@ async fn saml_request_errors_name_what_is_wrong() {
             .unwrap(),
     )
     .await;
-    assert!(text.contains("root element is &lt;samlp:LogoutRequest&gt;"), "{text}");
+    assert!(
+        text.contains("root element is &lt;samlp:LogoutRequest&gt;"),
+        "{text}"
+    );
     let text = page(
         c.post(&sso)
             .form(&[("SAMLRequest", "")])
@@ -792,7 +803,10 @@ async fn saml_request_errors_name_what_is_wrong() {
     .await;
     assert!(text.contains("form field (HTTP-POST binding"), "{text}");
     let text = page(c.get(&sso).send().await.unwrap()).await;
-    assert!(text.contains("query parameter (HTTP-Redirect binding"), "{text}");
+    assert!(
+        text.contains("query parameter (HTTP-Redirect binding"),
+        "{text}"
+    );
     // The exchange log carries the same words.
     let log: Vec<Value> = c
         .get(format!("{base}/_control/tenants/req/exchanges"))

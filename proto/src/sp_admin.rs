@@ -418,6 +418,43 @@ mod tests {
         let direct = serde_json::to_string(&u).unwrap();
         let sorted = serde_json::to_value(&u).unwrap().to_string();
         assert_eq!(direct, sorted);
+        // The other answers that used to be `json!` objects.
+        fn same<T: Serialize>(v: &T) {
+            let direct = serde_json::to_string(v).unwrap();
+            assert_eq!(direct, serde_json::to_value(v).unwrap().to_string());
+        }
+        same(&UserAdded {
+            email: "e".into(),
+            org_id: "o".into(),
+        });
+        same(&OutboxMail {
+            link: "l".into(),
+            subject: "s".into(),
+            to: "t".into(),
+        });
+        same(&LastSamlResponse {
+            org_id: "o".into(),
+            protocol: SsoProtocol::Saml,
+            relay_state: None,
+            response_xml: "x".into(),
+        });
+        same(&LastIdToken {
+            id_token_claims: json!({"b": 1, "a": 2}),
+            id_token_header: json!({"alg": "RS256"}),
+            org_id: "o".into(),
+            protocol: SsoProtocol::Oidc,
+            refused: Some("r".into()),
+        });
+        same(&LastOidcError {
+            error: "e".into(),
+            error_description: "d".into(),
+            org_id: "o".into(),
+            protocol: SsoProtocol::Oidc,
+        });
+        same(&SsoEnabled {
+            platform: true,
+            workspace: false,
+        });
     }
 
     #[test]

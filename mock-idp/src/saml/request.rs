@@ -218,14 +218,23 @@ mod tests {
         assert!(e.contains("\"not xml\" at byte 0"), "{e}");
         assert!(!e.contains("empty"), "{e}");
         let e = message(decode(&B64.encode("  \n hello <a/>"), Binding::Post));
-        assert!(e.contains("not XML") && e.contains("\"hello\" at byte 4"), "{e}");
+        assert!(
+            e.contains("not XML") && e.contains("\"hello\" at byte 4"),
+            "{e}"
+        );
         let e = message(decode(&B64.encode("<a/>"), Binding::Post));
         assert!(e.contains("root element is <a>"), "{e}");
-        let e = message(decode(&B64.encode("<samlp:AuthnRequest><x></y>"), Binding::Post));
+        let e = message(decode(
+            &B64.encode("<samlp:AuthnRequest><x></y>"),
+            Binding::Post,
+        ));
         assert!(e.contains("not XML") && e.contains("at byte"), "{e}");
         let e = message(decode(&B64.encode("  "), Binding::Post));
         assert!(e.contains("SAMLRequest is empty"), "{e}");
-        let e = message(decode(&B64.encode("<?xml version=\"1.0\"?><!-- c -->"), Binding::Post));
+        let e = message(decode(
+            &B64.encode("<?xml version=\"1.0\"?><!-- c -->"),
+            Binding::Post,
+        ));
         assert!(e.contains("no element"), "{e}");
         let e = message(decode(&B64.encode(b"<a\xff/>"), Binding::Post));
         assert!(e.contains("not UTF-8") && e.contains("at 2"), "{e}");
