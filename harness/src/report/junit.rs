@@ -2,7 +2,7 @@
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::RunSummary;
+use super::summary::RunSummary;
 use crate::error::{HarnessError, Result};
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
