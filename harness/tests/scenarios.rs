@@ -16,7 +16,7 @@ use harness::report::{RunSummary, now_rfc3339, run_id_now, write_run};
 use harness::run::harness::{Harness, HarnessOptions, IdpChoice, plan};
 use harness::scenario::load::load_dir;
 use harness::target::descriptor::load_targets;
-use harness::trial::outcome::{TrialOutcome, Verdict};
+use harness::trial::outcome::TrialOutcome;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tokio::sync::OnceCell;
 
@@ -116,12 +116,13 @@ fn main() -> ExitCode {
                     Ok::<_, Failed>(h.run_trial(&p).await)
                 })?;
                 let verdict = outcome.verdict;
+                let fails = outcome.fails_run();
                 let message = outcome.message.clone().unwrap_or_default();
                 outcomes.lock().unwrap().push(outcome);
-                match verdict {
-                    Verdict::Pass | Verdict::KnownFailure | Verdict::Finding => Ok(()),
-                    Verdict::Skipped => Ok(()),
-                    v => Err(Failed::from(format!("{}: {message}", v.label()))),
+                if fails {
+                    Err(Failed::from(format!("{}: {message}", verdict.label())))
+                } else {
+                    Ok(())
                 }
             })
         })

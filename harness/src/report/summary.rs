@@ -17,8 +17,10 @@ pub struct RunSummary {
     pub errors: usize,
     pub skipped: usize,
     pub known_failures: usize,
-    /// Targets accepting what a correct SP must refuse (listed with `finding: true`).
+    /// Targets accepting what a correct SP must refuse.
     pub findings: usize,
+    /// Findings whose risk a target file accepted until a date (they do not fail the run).
+    pub findings_accepted: usize,
     pub unexpected_passes: usize,
     pub wall_ms: u64,
     /// Trials run (not skipped) per second of wall time.
@@ -66,6 +68,10 @@ impl RunSummary {
             skipped: count(Verdict::Skipped),
             known_failures: count(Verdict::KnownFailure),
             findings: count(Verdict::Finding),
+            findings_accepted: outcomes
+                .iter()
+                .filter(|o| o.verdict == Verdict::Finding && o.risk_accepted.is_some())
+                .count(),
             unexpected_passes: count(Verdict::UnexpectedPass),
             wall_ms: u64::try_from(wall.as_millis()).unwrap_or(u64::MAX),
             trials_per_s: ran.len() as f64 / secs,
@@ -75,13 +81,28 @@ impl RunSummary {
     }
 
     pub fn has_failures(&self) -> bool {
-        self.failed + self.errors + self.unexpected_passes > 0
+        self.failed + self.errors + self.unexpected_passes + self.open_findings() > 0
+    }
+
+    /// Findings nobody accepted: they fail the run.
+    pub fn open_findings(&self) -> usize {
+        self.findings.saturating_sub(self.findings_accepted)
     }
 
     /// The summary line printed at the end of a run.
     pub fn line(&self) -> String {
         format!(
-            "{} trials: {} passed, {} failed, {} errors, {} unexpected passes, {} known failures, {} findings, {} skipped in {:.1} s; {:.2} trials/s; median per-trial overhead {} ms (median trial {} ms)",
+            "{}{} trials: {} passed, {} failed, {} errors, {} unexpected passes, {} known failures, {} findings, {} skipped in {:.1} s; {:.2} trials/s; median per-trial overhead {} ms (median trial {} ms)",
+            if self.findings > 0 {
+                format!(
+                    "FINDINGS: {} ({} open, {} with an accepted risk). ",
+                    self.findings,
+                    self.open_findings(),
+                    self.findings_accepted
+                )
+            } else {
+                String::new()
+            },
             self.trials,
             self.passed,
             self.failed,

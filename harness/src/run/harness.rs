@@ -203,6 +203,7 @@ impl Harness {
             covers: s.covers.iter().map(ToString::to_string).collect(),
             verdict: Verdict::Error,
             failure_kind: None,
+            risk_accepted: None,
             message: None,
             started_at: now_rfc3339(),
             duration_ms: 0,
@@ -234,13 +235,15 @@ impl Harness {
             Ok(f) => f,
             Err(e) => Some(StepFailure::broken(e.to_string())),
         };
-        let (verdict, message) = crate::trial::verdict::decide(
+        let decision = crate::trial::verdict::decide(
             failure.as_ref(),
             desc.known_failure(&plan.scenario.id),
             &desc.name,
+            time::OffsetDateTime::now_utc().date(),
         );
-        out.verdict = verdict;
-        out.message = message;
+        out.verdict = decision.verdict;
+        out.message = decision.message;
+        out.risk_accepted = decision.risk_accepted;
         out.failure_kind = failure.map(|f| f.kind);
         if let Ok(v) = self.pool.chromium_version.lock() {
             if let Some(v) = v.clone() {
@@ -651,12 +654,15 @@ async fn run_all(
     log: &mut Vec<StepRecord>,
 ) -> Option<StepFailure> {
     let s = ctx.scenario;
-    let per_target = s
-        .per_target
-        .get(&plan.target.target.name)
-        .filter(|p| !p.expect.is_empty());
+    // The target's own entry, else the nearest target it extends.
+    let per_target = plan.target.target.names().find_map(|n| {
+        s.per_target
+            .get(n)
+            .filter(|p| !p.expect.is_empty())
+            .map(|p| (n, p))
+    });
     let finals: Vec<Expectation> = match per_target {
-        Some(p) => p.expect.clone(),
+        Some((_, p)) => p.expect.clone(),
         None => s.expect.clone(),
     };
     let forbidden = crate::trial::probe::forbidden(&finals, ctx);
@@ -666,9 +672,9 @@ async fn run_all(
         .collect();
     let places = &plan.scenario.places;
     let expect_places: &[Location] = match per_target {
-        Some(_) => places
+        Some((name, _)) => places
             .per_target_expect
-            .get(&plan.target.target.name)
+            .get(name)
             .map(Vec::as_slice)
             .unwrap_or_default(),
         None => &places.expect,
