@@ -140,6 +140,41 @@ impl TrialCtx<'_> {
         }
     }
 
+    /// Marks the page shown, so that `after_action` can tell whether a click replaced it.
+    pub async fn mark_page(&mut self) {
+        let _ = self
+            .browser()
+            .execute("window.__ssoHarnessMark = true; return true;", vec![])
+            .await;
+    }
+
+    /// After a click or submit: a navigation may start a moment later (a script that posts a
+    /// form from a timer, a `fetch` then `location.href = ...`), after WebDriver answered.
+    /// Wait up to `QUIET` for one to show (a document request sent, or the marked page gone);
+    /// then wait for whatever started to settle. A click that starts nothing costs `QUIET`.
+    pub async fn after_action(&mut self, limit: Duration) {
+        const QUIET: Duration = Duration::from_millis(300);
+        let quiet_until = Instant::now() + QUIET;
+        loop {
+            self.collect_http().await;
+            if self.browser().navigation_pending() {
+                break;
+            }
+            let still_marked = self
+                .browser()
+                .execute("return window.__ssoHarnessMark === true;", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if !still_marked || Instant::now() >= quiet_until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.settle(limit).await;
+    }
+
     /// Requests the canary got on this trial's path.
     pub fn canary_hits(&self) -> Vec<crate::canary::Hit> {
         self.canary

@@ -138,8 +138,11 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
         // cannot turn it into a refusal, so a finding is reported at once.
         let accepted = failures.iter().any(|(k, _)| *k == FailureKind::Accepted);
         if accepted || Instant::now() >= deadline {
+            // The most telling kind wins: an accepted forgery, else a refusal, else a mismatch.
             let kind = if accepted {
                 FailureKind::Accepted
+            } else if failures.iter().any(|(k, _)| *k == FailureKind::Refused) {
+                FailureKind::Refused
             } else {
                 FailureKind::Mismatch
             };

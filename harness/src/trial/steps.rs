@@ -58,10 +58,11 @@ impl TrialCtx<'_> {
             Step::Click(a) => {
                 let sel = self.render(&a.selector)?;
                 let t = self.timeout(a.timeout_ms);
+                self.mark_page().await;
                 let started = Instant::now();
                 self.browser().click_when_ready(&sel, t).await?;
                 // WebDriver answers a click before the form post it started is answered.
-                self.settle(self.default_timeout).await;
+                self.after_action(self.default_timeout).await;
                 self.last_answer = Some(started.elapsed());
                 Ok(None)
             }
@@ -97,6 +98,7 @@ impl TrialCtx<'_> {
                 }
                 .await?;
                 let tag = el.tag_name().await.unwrap_or_default();
+                self.mark_page().await;
                 let started = Instant::now();
                 if tag.eq_ignore_ascii_case("form") {
                     let arg = serde_json::to_value(&el)?;
@@ -109,7 +111,7 @@ impl TrialCtx<'_> {
                         .await
                         .map_err(|e| StepFailure::broken(format!("submit {sel:?}: {e}")))?;
                 }
-                self.settle(self.default_timeout).await;
+                self.after_action(self.default_timeout).await;
                 self.last_answer = Some(started.elapsed());
                 Ok(None)
             }
