@@ -1,9 +1,10 @@
 //! Every admin action, shared by the admin JSON API and the HTML Identity page, with the
 //! documented rules (CFG-*, DV-*, ENF-1) and input checks that name the bad field.
 use crate::error::AppError;
+use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::{self, Billing, DomainStatus, Method, Org, Plan, Product, Role, SsoConfig};
-use crate::{Secret, certs, dns, password};
+use crate::{certs, dns, password};
 
 fn parse_enum<T>(
     field: &str,

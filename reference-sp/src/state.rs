@@ -1,15 +1,20 @@
 //! What every handler shares: the database, the clock, the SP key, and the URL layout of the
-//! contract (README "URLs of one organisation").
+//! contract (README "URLs of one organisation"). Handlers, the admin actions and the server
+//! read it; it knows none of them.
 use crate::certs::SpKey;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::Error;
+use crate::options::{Options, SocialOptions};
+use crate::secret::Secret;
 use crate::store::Product;
-use crate::{Options, Secret, SocialOptions};
 use proto::sp_admin::LastSso;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+/// The state as axum handlers receive it (`State<Shared>`).
+pub type Shared = Arc<AppState>;
 
 pub struct AppState {
     pub db: Db,

@@ -2,31 +2,18 @@
 //! the password-reset mails the SP "sent" (they hold one-time links, so never outside tests),
 //! create an organisation with a chosen ID (an IdP application registered with it first), and
 //! read what the IdP sent in the last SSO sign-in (for IdP application checks).
-use super::Shared;
-use super::admin_api::{authorize, body, org_urls};
+use super::api::{authorize, body, org_urls};
 use crate::error::AppError;
+use crate::state::Shared;
+use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
 use proto::sp_admin::{CreateOrgWithId, OutboxMail, PutBlockSsoLookup, PutClock};
 use std::sync::atomic::Ordering;
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/api/admin/test/clock", put(put_clock))
-        .route("/api/admin/test/block-sso-lookup", put(put_block))
-        .route("/api/admin/test/outbox", get(outbox))
-        .route("/api/admin/test/orgs", post(create_org_with_id))
-        .route(
-            "/api/admin/test/last-sso",
-            get(last_sso).delete(clear_last_sso),
-        )
-}
-
-async fn put_clock(
+pub async fn put_clock(
     State(st): State<Shared>,
     headers: HeaderMap,
     payload: Result<Json<PutClock>, JsonRejection>,
@@ -37,7 +24,7 @@ async fn put_clock(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn put_block(
+pub async fn put_block(
     State(st): State<Shared>,
     headers: HeaderMap,
     payload: Result<Json<PutBlockSsoLookup>, JsonRejection>,
@@ -48,7 +35,7 @@ async fn put_block(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let c = st.db.conn()?;
     let mut q = c.prepare("SELECT recipient, subject, link FROM outbox ORDER BY id")?;
@@ -64,7 +51,7 @@ async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response
     Ok(Json(rows).into_response())
 }
 
-async fn create_org_with_id(
+pub async fn create_org_with_id(
     State(st): State<Shared>,
     headers: HeaderMap,
     payload: Result<Json<CreateOrgWithId>, JsonRejection>,
@@ -77,13 +64,13 @@ async fn create_org_with_id(
 
 /// `null` until an SSO sign-in reached the SP; else a `proto::sp_admin::LastSso`, kept as
 /// the sorted-key JSON it has always been sent as.
-async fn last_sso(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn last_sso(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let last = st.last_sso.lock().ok().and_then(|g| g.clone());
     Ok(Json(last.unwrap_or(serde_json::Value::Null)).into_response())
 }
 
-async fn clear_last_sso(
+pub async fn clear_last_sso(
     State(st): State<Shared>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {
