@@ -42,9 +42,7 @@ pub fn decide(
                 "the accepted risk expired on {} ({}): this finding fails the run again",
                 r.until, r.reason
             ),
-            None => format!(
-                "not accepted: this finding fails the run (fix the SP, or list it in the target's known_failures with an accepted_risk {{reason, until}})"
-            ),
+            None => "not accepted: this finding fails the run (fix the SP, or list it in the target's known_failures with an accepted_risk {reason, until})".to_string(),
         };
         message.map(|m| format!("{m}\n{note}"))
     } else {
