@@ -187,6 +187,24 @@ pub async fn get_exchanges(
     Ok(Json(exchanges))
 }
 
+/// The last SAML response delivered, as posted: a replay scenario posts it again itself.
+pub async fn get_last_saml_response(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<proto::idp::LastSamlResponse>> {
+    let t = state.tenants.get(&id)?;
+    let last = tenant::lock(&t).last_saml_response.clone();
+    match last {
+        Some(d) => Ok(Json(proto::idp::LastSamlResponse {
+            acs_url: d.acs_url,
+            saml_response: d.saml_response_b64,
+            relay_state: d.relay_state,
+        })),
+        // 404: nothing to replay yet.
+        None => Err(Error::NotFound),
+    }
+}
+
 pub async fn post_txt(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TxtBody>,

@@ -96,6 +96,10 @@ fn control_routes() -> Router<AppState> {
             get(control::get_exchanges),
         )
         .route(
+            "/_control/tenants/{id}/saml/last-response",
+            get(control::get_last_saml_response),
+        )
+        .route(
             "/_control/dns/txt",
             post(control::post_txt).delete(control::delete_txt),
         )

@@ -286,6 +286,16 @@ pub struct Exchange {
     pub faults: Vec<Fault>,
 }
 
+/// `GET .../saml/last-response`: the last SAML response the tenant delivered, exactly as its
+/// form posted it (base64), for replay scenarios. `404` before the first one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct LastSamlResponse {
+    pub acs_url: String,
+    pub saml_response: String,
+    #[serde(default)]
+    pub relay_state: Option<String>,
+}
+
 /// Every error answer of the control API: `400` (with `path`, the JSON path of the bad
 /// field, `.` for the body itself), `404`, `409`, `413`, `500` (without).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

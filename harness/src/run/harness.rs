@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use proto::idp::TenantSpec;
 
 use crate::browser::BrowserPool;
 use crate::error::Result;
@@ -347,21 +347,19 @@ impl Harness {
         if let (Some(idp), Some(t)) = (&self.idp, &tenant) {
             vars.set("idp.base_url", idp.base_url());
             vars.set("idp.tenant", &t.id);
-            if let Some(saml) = &t.saml {
-                for (k, v) in [
-                    ("idp.entity_id", &saml.entity_id),
-                    ("idp.sso_url", &saml.sso_url),
-                    ("idp.sso_url_post", &saml.sso_url_post),
-                    ("idp.metadata_url", &saml.metadata_url),
-                    ("idp.dashboard_url", &saml.dashboard_url),
-                    ("idp.certificate_pem", &saml.certificate_pem),
-                    ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
-                    ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
-                ] {
-                    if let Some(v) = v {
-                        vars.set(k, v);
-                    }
-                }
+            let saml = &t.saml;
+            for (k, v) in [
+                ("idp.entity_id", &saml.entity_id),
+                ("idp.sso_url", &saml.sso_url),
+                ("idp.sso_url_post", &saml.sso_url_post),
+                ("idp.metadata_url", &saml.metadata_url),
+                ("idp.dashboard_url", &saml.dashboard_url),
+                ("idp.idp_initiated_url", &saml.idp_initiated_url),
+                ("idp.certificate_pem", &saml.certificate_pem),
+                ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
+                ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
+            ] {
+                vars.set(k, v);
             }
             if let Some(oidc) = &t.oidc {
                 for (k, v) in [
@@ -370,9 +368,7 @@ impl Harness {
                     ("idp.authorization_endpoint", &oidc.authorization_endpoint),
                     ("idp.token_endpoint", &oidc.token_endpoint),
                 ] {
-                    if let Some(v) = v {
-                        vars.set(k, v);
-                    }
+                    vars.set(k, v);
                 }
             }
         }
@@ -470,7 +466,7 @@ impl Harness {
         out.target_log = ctx.target_log_lines();
         if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
             out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
-                vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
+                vec![serde_json::json!({ "error": format!("could not fetch exchanges: {e}") })]
             });
         }
         if let (Some(idp), Some(st)) = (self.idp.as_ref(), social_tenant.as_ref()) {
@@ -536,24 +532,28 @@ impl Harness {
         users: &[(crate::scenario::schema::IdpUser, Secret)],
         trial_id: &str,
     ) -> Result<crate::target::embedded::SocialProvider> {
-        let mut spec = tenant_spec_users(users);
-        spec["id"] = json!(format!("s-{trial_id}"));
-        spec["profile"] = json!("google");
+        let spec = TenantSpec {
+            id: Some(format!("s-{trial_id}")),
+            profile: crate::scenario::schema::Profile::Google,
+            users: idp_users(users),
+            ..TenantSpec::default()
+        };
         let tenant = idp.create_tenant(&spec).await?;
         let port = crate::net::free_port()?;
         let client_id = format!("social-{trial_id}");
         let secret = Secret::generate("social-secret");
         idp.add_oidc_client(
             &tenant.id,
-            &json!({
-                "client_id": client_id,
-                "client_secret": secret.expose(),
-                "redirect_uris": [format!("http://127.0.0.1:{port}/sso/social/callback")],
-                "scopes": ["openid", "email", "profile"],
-            }),
+            &proto::idp::OidcClient {
+                client_id: client_id.clone(),
+                client_secret: secret.clone(),
+                redirect_uris: vec![format!("http://127.0.0.1:{port}/sso/social/callback")],
+                scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+                allowed_groups: Vec::new(),
+            },
         )
         .await?;
-        let discovery_url = tenant.oidc.and_then(|o| o.discovery_url).ok_or_else(|| {
+        let discovery_url = tenant.oidc.map(|o| o.discovery_url).ok_or_else(|| {
             crate::HarnessError::Idp("the google tenant has no discovery URL".into())
         })?;
         Ok(crate::target::embedded::SocialProvider {
@@ -565,72 +565,47 @@ impl Harness {
     }
 }
 
-fn tenant_spec_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Value {
-    let users: Vec<Value> = users
+/// The scenario's users as the mock IdP's directory holds them.
+fn idp_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Vec<proto::idp::User> {
+    users
         .iter()
-        .map(|(u, pw)| {
-            let mut v = json!({ "email": u.email, "password": pw.expose() });
-            if let Some(g) = &u.given_name {
-                v["given_name"] = json!(g);
-            }
-            if let Some(f) = &u.family_name {
-                v["family_name"] = json!(f);
-            }
-            v
+        .map(|(u, pw)| proto::idp::User {
+            email: u.email.clone(),
+            given_name: u.given_name.clone().unwrap_or_default(),
+            family_name: u.family_name.clone().unwrap_or_default(),
+            password: pw.clone(),
+            groups: u.groups.clone(),
+            attributes: u.attributes.clone(),
+            claims: u.claims.clone().into_iter().collect(),
+            uid: None,
         })
-        .collect();
-    json!({ "users": users })
+        .collect()
 }
 
+/// The trial's tenant: its users, profile, faults, clock and SAML signing choices.
 fn tenant_spec(
     s: &crate::scenario::schema::Scenario,
     users: &[(crate::scenario::schema::IdpUser, Secret)],
     trial_id: &str,
-) -> Value {
-    let users: Vec<Value> = users
-        .iter()
-        .map(|(u, pw)| {
-            let mut v = json!({ "email": u.email, "password": pw.expose() });
-            if let Some(g) = &u.given_name {
-                v["given_name"] = json!(g);
-            }
-            if let Some(f) = &u.family_name {
-                v["family_name"] = json!(f);
-            }
-            if !u.groups.is_empty() {
-                v["groups"] = json!(u.groups);
-            }
-            if !u.attributes.is_empty() {
-                v["attributes"] = json!(u.attributes);
-            }
-            if !u.claims.is_empty() {
-                v["claims"] = json!(u.claims);
-            }
-            v
-        })
-        .collect();
-    let mut spec = json!({
-        "id": format!("t-{trial_id}"),
-        "profile": s.idp.profile,
-        "users": users,
-    });
-    if !s.idp.faults.is_empty() {
-        spec["faults"] = json!(s.idp.faults);
-    }
-    if let Some(c) = s.idp.clock {
-        spec["clock_offset_seconds"] = json!(c.offset.seconds);
-    }
-    if let Some(saml) = &s.idp.saml {
-        let mut o = json!({});
-        if let Some(sign) = saml.sign {
-            o["sign"] = json!(sign);
+) -> TenantSpec {
+    let mut saml = proto::idp::SamlOptions::default();
+    if let Some(o) = &s.idp.saml {
+        if let Some(sign) = o.sign {
+            saml.sign = sign;
         }
-        if let Some(sha1) = saml.sha1 {
-            o["sha1"] = json!(sha1);
+        if let Some(sha1) = o.sha1 {
+            saml.sha1 = sha1;
         }
-        spec["saml"] = o;
     }
-    spec
+    TenantSpec {
+        id: Some(format!("t-{trial_id}")),
+        profile: s.idp.profile,
+        users: idp_users(users),
+        saml,
+        faults: s.idp.faults.iter().map(|f| f.0).collect(),
+        clock_offset_seconds: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
+        ..TenantSpec::default()
+    }
 }
 
 /// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on
