@@ -235,6 +235,7 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
     assert!(msg.contains("session probe"), "{msg}");
     assert!(msg.contains("signed in as \"mallory@evil.test\""), "{msg}");
     assert!(hidden.steps.iter().any(|s| s.phase == "probe" && !s.ok));
+    assert_eq!(hidden.oracle.as_deref(), Some("session probe"));
     let clean = trial(&result, "clean-refusal");
     assert_eq!(clean.verdict, Verdict::Pass, "{:?}", clean.message);
     let probe = clean.steps.iter().find(|s| s.phase == "probe").unwrap();
@@ -252,6 +253,7 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
     let msg = fetched.message.clone().unwrap();
     assert!(msg.contains("requests to the canary"), "{msg}");
     assert!(msg.contains("jwks.json"), "{msg}");
+    assert_eq!(fetched.oracle.as_deref(), Some("canary (no_egress)"));
     assert_eq!(
         trial(&result, "fetches-nothing").verdict,
         Verdict::Pass,

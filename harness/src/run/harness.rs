@@ -203,6 +203,7 @@ impl Harness {
             covers: s.covers.iter().map(ToString::to_string).collect(),
             verdict: Verdict::Error,
             failure_kind: None,
+            oracle: None,
             risk_accepted: None,
             message: None,
             started_at: now_rfc3339(),
@@ -244,6 +245,7 @@ impl Harness {
         out.verdict = decision.verdict;
         out.message = decision.message;
         out.risk_accepted = decision.risk_accepted;
+        out.oracle = failure.as_ref().and_then(|f| f.oracle).map(str::to_string);
         out.failure_kind = failure.map(|f| f.kind);
         if let Ok(v) = self.pool.chromium_version.lock() {
             if let Some(v) = v.clone() {

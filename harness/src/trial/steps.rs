@@ -7,7 +7,7 @@ use crate::scenario::schema::*;
 use crate::secret::Secret;
 use crate::target::admin::MANUAL_NOTE;
 use crate::trial::ctx::{TrialCtx, check_refusal};
-use crate::trial::failure::{StepFailure, StepResult};
+use crate::trial::failure::{Diff, FailureKind, StepFailure, StepResult};
 
 /// Sets a form control's value the way a user's input leaves it: focused, value set through
 /// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
@@ -294,10 +294,15 @@ impl TrialCtx<'_> {
                     None => return Ok(()),
                     Some(want) if actual.contains(want) => return Ok(()),
                     Some(want) if Instant::now() >= deadline => {
-                        return Err(format!(
-                            "{sel:?} never held the expected text within {} ms:\n  - expected to contain: {want:?}\n  + actual: {actual:?}",
-                            timeout.as_millis()
-                        ).into());
+                        return Err(StepFailure::diff(
+                            FailureKind::Mismatch,
+                            Diff::new(
+                                format!("text of {sel:?} after {} ms", timeout.as_millis()),
+                                format!("{want:?}"),
+                                format!("{actual:?}"),
+                            )
+                            .related("to contain"),
+                        ));
                     }
                     Some(_) => {}
                 }
@@ -686,12 +691,18 @@ return "ok";
         if let Some(want) = a.expect {
             let want = serde_json::to_value(want)?;
             if want.as_str() != Some(result.status.as_str()) {
-                return Err(format!(
-                    "domain {domain} check:\n  - expected status: {want}\n  + actual: {:?}{}",
-                    result.status,
-                    result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                )
-                .into());
+                return Err(StepFailure::diff(
+                    FailureKind::Mismatch,
+                    Diff::new(
+                        format!("domain {domain} check status"),
+                        want.to_string(),
+                        format!(
+                            "{:?}{}",
+                            result.status,
+                            result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                        ),
+                    ),
+                ));
             }
         }
         Ok(Some(format!("status {}", result.status)))
