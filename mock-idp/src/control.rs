@@ -51,6 +51,16 @@ struct FaultsBody {
     faults: Vec<Fault>,
 }
 
+/// `faults/next`: faults and/or a forge for the next response only.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NextBody {
+    #[serde(default)]
+    faults: Vec<Fault>,
+    #[serde(default)]
+    forge: Option<crate::saml::forge::ForgeSpec>,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClockBody {
@@ -86,6 +96,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_control/dns/txt", post(post_txt).delete(delete_txt))
         .route("/_control/dns", get(get_dns))
         .route("/_control/faults", get(get_faults))
+        .route("/_control/forge/attacks", get(get_attacks))
 }
 
 /// Creates a tenant (key generation runs off the async workers) and registers it.
@@ -153,11 +164,21 @@ async fn put_faults(
 async fn post_next_faults(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<FaultsBody>,
+    JsonBody(body): JsonBody<NextBody>,
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
-    tenant::lock(&t).next_faults = body.faults;
+    let mut t = tenant::lock(&t);
+    if let Some(forge) = &body.forge {
+        // A dry run of the edits on an unsigned response: no signing under the lock.
+        crate::saml::forge::check(&t, forge, state.base(), "forge")?;
+    }
+    t.next_faults = body.faults;
+    t.next_forge = body.forge;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_attacks() -> Json<Vec<crate::saml::forge::AttackInfo>> {
+    Json(crate::saml::forge::attack::infos())
 }
 
 async fn put_clock(

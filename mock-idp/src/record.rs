@@ -28,6 +28,9 @@ pub struct Exchange {
     /// Pretty XML (SAML) or a JSON object (OIDC: JWT header and claims).
     pub decoded: serde_json::Value,
     pub faults: Vec<Fault>,
+    /// For a forged SAML response: the attack (name, CWE, CVE) and the signing choices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forge: Option<serde_json::Value>,
 }
 
 /// Indents XML for reading. Input that does not parse is returned as it came, because a

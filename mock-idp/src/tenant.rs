@@ -97,7 +97,7 @@ pub enum SignMode {
     Both,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SamlOptions {
     #[serde(default)]
@@ -105,6 +105,10 @@ pub struct SamlOptions {
     /// RSA-SHA1 + SHA-1 digests for every response (the `sha1_signature` fault does it once).
     #[serde(default)]
     pub sha1: bool,
+    /// Every response is forged this way (`crate::saml::forge`); `faults/next` can give one
+    /// for the next response instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::saml::forge::ForgeSpec>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -214,6 +218,8 @@ pub struct Tenant {
     pub saml: SamlOptions,
     pub faults: Vec<Fault>,
     pub next_faults: Vec<Fault>,
+    /// A forge for the next SAML response only (consumed by it).
+    pub next_forge: Option<crate::saml::forge::ForgeSpec>,
     pub clock: Clock,
     pub apps: Vec<App>,
     pub oidc_clients: Vec<OidcClient>,
@@ -346,6 +352,7 @@ impl Tenant {
             saml: spec.saml,
             faults: spec.faults,
             next_faults: Vec::new(),
+            next_forge: None,
             clock: Clock::new(spec.clock_offset_seconds),
             apps: Vec::new(),
             oidc_clients: Vec::new(),
@@ -366,6 +373,10 @@ impl Tenant {
         tenant.apps = spec.apps;
         for (i, c) in spec.oidc_clients.into_iter().enumerate() {
             tenant.add_oidc_client(c, &format!("oidc_clients[{i}]"))?;
+        }
+        if let Some(forge) = &tenant.saml.forge {
+            // The base URL only shapes entity IDs, which no path addresses by value.
+            crate::saml::forge::check(&tenant, forge, "http://mock-idp.invalid", "saml.forge")?;
         }
         Ok(tenant)
     }

@@ -223,6 +223,7 @@ pub(crate) fn record(
         },
         decoded,
         faults: faults.to_vec(),
+        forge: None,
     };
     tenant.record(exchange);
 }

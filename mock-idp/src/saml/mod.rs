@@ -3,6 +3,7 @@
 
 pub mod bench;
 pub mod encrypt;
+pub mod forge;
 pub mod issue;
 pub mod metadata;
 pub mod pages;
@@ -56,6 +57,21 @@ pub(crate) fn record(
     decoded: serde_json::Value,
     faults: Vec<Fault>,
 ) {
+    record_forged(t, kind, method, path, status, decoded, faults, None);
+}
+
+/// `record`, plus what the forge did to this response (attack, CWE, signing choices).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_forged(
+    t: &mut Tenant,
+    kind: &str,
+    method: &str,
+    path: &str,
+    status: u16,
+    decoded: serde_json::Value,
+    faults: Vec<Fault>,
+    forge: Option<forge::ForgeRecord>,
+) {
     let exchange = Exchange {
         at: rfc3339(t.clock.now()),
         tenant: t.id.clone(),
@@ -68,6 +84,7 @@ pub(crate) fn record(
         },
         decoded,
         faults,
+        forge: forge.and_then(|f| serde_json::to_value(f).ok()),
     };
     t.record(exchange);
 }

@@ -1,7 +1,9 @@
 //! The SSO endpoint (both bindings), metadata, and answering: signing the user's Response or
 //! applying the fault that replaces it, delivered by an auto-submitting form.
 
-use super::{SLOW_RESPONSE, form, issue, metadata, pages, record, request, session_uid};
+use super::{
+    SLOW_RESPONSE, form, issue, metadata, pages, record, record_forged, request, session_uid,
+};
 use crate::error::{Error, Result};
 use crate::fault::{Fault, Protocol};
 use crate::profile::Profile;
@@ -163,15 +165,16 @@ pub(super) async fn answer(
     method: &str,
     path: &str,
 ) -> Result<Response> {
-    let (view, user, faults, last) = {
+    let (view, user, faults, last, forge) = {
         let mut t = tenant::lock(shared);
         let user = t
             .user_by_uid(uid)
             .cloned()
             .ok_or_else(|| Error::UnknownUser(uid.to_string()))?;
         let faults = t.take_faults(Protocol::Saml);
+        let forge = t.next_forge.take().or_else(|| t.saml.forge.clone());
         let view = issue::IdpView::of(&t, state.base());
-        (view, user, faults, t.last_saml_response.clone())
+        (view, user, faults, t.last_saml_response.clone(), forge)
     };
     if faults.contains(&Fault::SlowResponse) {
         tokio::time::sleep(SLOW_RESPONSE).await;
@@ -212,31 +215,26 @@ pub(super) async fn answer(
             last.relay_state.as_deref(),
         ));
     }
-    let issued = {
-        let (view, user, faults, pending) = (view, user, faults.clone(), pending.clone());
-        tokio::task::spawn_blocking(move || issue::issue(&view, &user, pending.as_ref(), &faults))
-            .await
-            .map_err(|e| Error::Config(format!("signing failed: {e}")))??
-    };
-    let b64 = B64.encode(issued.xml.as_bytes());
+    let delivery = super::forge::deliver(view, user, pending, faults.clone(), forge).await?;
     let mut t = tenant::lock(shared);
     t.last_saml_response = Some(DeliveredResponse {
-        acs_url: issued.acs_url.clone(),
-        saml_response_b64: b64.clone(),
+        acs_url: delivery.acs_url.clone(),
+        saml_response_b64: delivery.saml_response.clone(),
         relay_state: relay_state.clone(),
     });
-    record(
+    record_forged(
         &mut t,
         "saml_response",
         method,
         path,
         200,
-        pretty_xml(&issued.xml).into(),
+        delivery.decoded.into(),
         faults,
+        delivery.forge,
     );
     Ok(pages::post_form(
-        &issued.acs_url,
-        &b64,
+        &delivery.acs_url,
+        &delivery.saml_response,
         relay_state.as_deref(),
     ))
 }

