@@ -154,9 +154,9 @@ impl Attack {
             self,
             Attack::Xsw1
                 | Attack::Xsw2
+                | Attack::DoctypeFakeAssertion
                 | Attack::Xxe
                 | Attack::EntityExpansion
-                | Attack::XsltTransform
                 | Attack::Junk
                 | Attack::Truncated
                 | Attack::WrongEncoding

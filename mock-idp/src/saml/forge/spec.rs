@@ -9,6 +9,15 @@ use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
 
+/// The attributes `times` may set (created when absent, as SessionNotOnOrAfter usually is).
+pub const TIME_ATTRIBUTES: &[&str] = &[
+    "IssueInstant",
+    "NotBefore",
+    "NotOnOrAfter",
+    "AuthnInstant",
+    "SessionNotOnOrAfter",
+];
+
 /// Bound on `times` offsets so date arithmetic never overflows (as the clock API does).
 pub const MAX_OFFSET_SECONDS: i64 = 100 * 365 * 24 * 3600;
 
@@ -381,11 +390,20 @@ impl ForgeSpec {
         for (key, offset) in &self.times {
             let here = format!("{}[{key:?}]", at("times"));
             let path = Path::parse(key).map_err(|e| Error::bad_input(&here, e))?;
-            if path.attr.is_none() {
-                return Err(Error::bad_input(
-                    &here,
-                    "a times path ends with the @attribute that holds the time",
-                ));
+            match path.attr.as_deref() {
+                Some(a) if TIME_ATTRIBUTES.contains(&a) => {}
+                Some(a) => {
+                    return Err(Error::bad_input(
+                        &here,
+                        format!("@{a} is not a time; one of {}", TIME_ATTRIBUTES.join(", ")),
+                    ));
+                }
+                None => {
+                    return Err(Error::bad_input(
+                        &here,
+                        "a times path ends with the @attribute that holds the time",
+                    ));
+                }
             }
             if offset.abs() > MAX_OFFSET_SECONDS {
                 return Err(Error::bad_input(&here, "must be within +-100 years"));
