@@ -295,10 +295,13 @@ fn xmlsec_digest(el: &Element, signed_info: &Element) -> String {
 
 // ---------------------------------------------------------------- layer 1: edits and times
 
+/// What an edit must have done to the response.
+type Check = Box<dyn Fn(&Element)>;
+
 #[test]
 fn each_edit_op_does_what_it_says_and_the_result_is_signed() {
     let t = tenant(SignMode::Assertion);
-    let cases: Vec<(Value, Box<dyn Fn(&Element)>)> = vec![
+    let cases: Vec<(Value, Check)> = vec![
         (
             json!({"op": "set", "path": "Response/@Destination", "value": "https://elsewhere.test/acs"}),
             Box::new(|r: &Element| {
