@@ -155,11 +155,11 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
                     .map_err(|e| mock_idp::Error::Config(format!("bench saml: {e}")))
             };
             let before = ceiling()?;
-            let per_sec = mock_idp::saml::bench::responses_per_sec(threads, seconds)?;
+            let (per_sec, per_cpu_sec) = mock_idp::saml::bench::measure(threads, seconds)?;
             let after = ceiling()?;
             print!(
                 "{}",
-                mock_idp::saml::bench::report(per_sec, (before, after), threads)
+                mock_idp::saml::bench::report(per_sec, per_cpu_sec, (before, after), threads)
             );
             Ok(())
         }

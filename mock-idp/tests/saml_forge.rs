@@ -1617,3 +1617,26 @@ fn forge_list_prints_the_table() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+fn the_readme_table_lists_every_attack_with_its_cwe_and_cve() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    for a in forge::Attack::ALL {
+        let row = readme
+            .lines()
+            .find(|l| l.starts_with(&format!("| `{}` |", a.name())))
+            .unwrap_or_else(|| panic!("README has no row for {a}"));
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        // | attack | what | needs | CWE | CVE |
+        assert_eq!(cells[4], a.cwe(), "{a}");
+        assert_eq!(cells[5], a.cve().unwrap_or(""), "{a}");
+        let needs = match a.needs() {
+            forge::attack::Needs::Nothing => "-",
+            forge::attack::Needs::AnySignature => "any",
+            forge::attack::Needs::AssertionSignature => "assertion",
+            forge::attack::Needs::ResponseSignature => "response",
+        };
+        assert_eq!(cells[3], needs, "{a}");
+    }
+}

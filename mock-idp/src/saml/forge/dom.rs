@@ -574,14 +574,14 @@ impl Out {
             };
             start.push_attribute(Attribute {
                 key: QName(key.as_bytes()),
-                value: Cow::Owned(escape_attr(uri).into_bytes()),
+                value: Cow::Owned(escape_attr(uri).into_owned().into_bytes()),
             });
         }
         for a in &el.attrs {
             let key = a.qname();
             start.push_attribute(Attribute {
                 key: QName(key.as_bytes()),
-                value: Cow::Owned(escape_attr(&a.value).into_bytes()),
+                value: Cow::Owned(escape_attr(&a.value).into_owned().into_bytes()),
             });
         }
         self.event(Event::Start(start));
