@@ -1531,6 +1531,14 @@ mod http {
                 json!({"forge": {"template": "<samlp:Response>{{whoami}}</samlp:Response>"}}),
                 "saml.forge.template",
             ),
+            (
+                json!({"forge": {"template": "<Response><Assertion>{{nameid}}</Assertion></Response>"}}),
+                "saml.forge.template",
+            ),
+            (
+                json!({"forge": {"edits": [{"op": "remove", "path": "Assertion/@ID"}]}}),
+                "saml.forge.sign",
+            ),
         ];
         for (saml, path) in cases {
             let mut saml = saml;

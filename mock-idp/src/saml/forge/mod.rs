@@ -535,7 +535,37 @@ pub fn check(tenant: &Tenant, spec: &ForgeSpec, base: &str, prefix: &str) -> Res
     let prepared = genuine::prepare(&view, &user, Some(&request), &[])?;
     let mut doc = base_document(&view, &user, &prepared, spec)
         .map_err(|e| Error::bad_input(join(prefix, "template"), e.to_string()))?;
-    layer1(&mut doc, spec, view.now).map_err(|(field, e)| Error::bad_input(join(prefix, &field), e))
+    layer1(&mut doc, spec, view.now)
+        .map_err(|(field, e)| Error::bad_input(join(prefix, &field), e))?;
+    // What is signed must carry the ID its Reference names (a template may forget it, an
+    // edit may remove it).
+    let field = join(
+        prefix,
+        if spec.template.is_some() {
+            "template"
+        } else {
+            "sign"
+        },
+    );
+    let root = doc
+        .root()
+        .ok_or_else(|| Error::bad_input(&field, "no root element"))?;
+    if sign.response() && root.attr("ID").is_none() {
+        return Err(Error::bad_input(
+            &field,
+            "the Response to sign has no ID attribute",
+        ));
+    }
+    let assertion = root
+        .elements()
+        .find_map(|c| c.find(&|e| e.local == "Assertion"));
+    if sign.assertion() && assertion.is_some_and(|a| a.attr("ID").is_none()) {
+        return Err(Error::bad_input(
+            &field,
+            "the Assertion to sign has no ID attribute",
+        ));
+    }
+    Ok(())
 }
 
 /// What the SSO answer posts and logs.

@@ -511,6 +511,18 @@ mod tests {
     }
 
     #[test]
+    fn yaml_reads_the_same_shape() {
+        let s: ForgeSpec = serde_yaml_ng::from_str(
+            "sign: {element: Assertion}\nattack: xsw3\nforged_identity: alice@acme.test\ntimes:\n  Assertion/@IssueInstant: -5\n",
+        )
+        .unwrap();
+        assert_eq!(s.sign, Some(SignChoice::Assertion));
+        assert_eq!(s.attack, Some(Attack::Xsw3));
+        assert_eq!(s.times["Assertion/@IssueInstant"], -5);
+        assert!(serde_yaml_ng::from_str::<ForgeSpec>("sign: {element: Foo}\n").is_err());
+    }
+
+    #[test]
     fn a_good_spec_passes_and_round_trips() {
         let s = spec(
             r#"{"sign":"assertion","signature_algorithm":"rsa-sha256","digest_algorithm":"sha1","key_info":"x509",
