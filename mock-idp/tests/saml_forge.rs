@@ -1290,6 +1290,7 @@ fn junk_truncated_and_wrong_encoding() {
     let f = run(&latin, json!({"attack": "wrong_encoding"}), &[]);
     let bytes = B64.decode(&f.saml_response).unwrap();
     assert!(bytes.starts_with(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>"));
+    assert!(bytes.ends_with(b"<!-- caf\xE9 -->"));
     assert!(std::str::from_utf8(&bytes).is_err());
     let needle = b"zo\xEB@acme.test</saml:NameID>";
     assert!(bytes.windows(needle.len()).any(|w| w == needle));

@@ -132,7 +132,7 @@ attacks! {
     Truncated => "truncated", Nothing, identity: false, canary: false, "CWE-20", None,
         "SAMLResponse is the base64 of the first half of the XML";
     WrongEncoding => "wrong_encoding", Nothing, identity: false, canary: false, "CWE-172", None,
-        "the XML as ISO-8859-1 bytes under a UTF-8 declaration (non-ASCII text, and a trailing comment with a Latin-1 byte, are not UTF-8)";
+        "the XML as ISO-8859-1 bytes under a UTF-8 declaration (non-ASCII text, and a trailing comment with \u{e9}, are single bytes: never UTF-8)";
 }
 
 /// Bounded entity expansion: `lol5` expands to 10^5 copies of "lol".
@@ -262,6 +262,13 @@ pub(crate) fn apply(
     ctx: &mut Ctx<'_>,
     spec: &ForgeSpec,
 ) -> Result<()> {
+    if attack == Attack::WrongEncoding {
+        // The declaration claims UTF-8 and a trailing comment holds a non-ASCII character,
+        // so the Latin-1 bytes `on_bytes` makes are never valid UTF-8.
+        doc.declaration = true;
+        doc.nodes.push(Node::Comment(" café ".into()));
+        return Ok(());
+    }
     if attack.on_bytes() {
         return Ok(());
     }
@@ -681,18 +688,11 @@ pub fn on_bytes(attack: Option<Attack>, xml: &str) -> Option<(String, String)> {
     }
 }
 
-/// `xml` with a UTF-8 declaration, encoded as ISO-8859-1 (characters beyond it become `?`),
-/// plus a trailing comment holding "é" as the single byte 0xE9, so the bytes are never UTF-8.
+/// `xml` encoded as ISO-8859-1: one byte per character, `?` for those beyond U+00FF.
 fn latin1(xml: &str) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(xml.len() + 64);
-    if !xml.starts_with("<?xml") {
-        bytes.extend_from_slice(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-    }
-    for c in xml.chars() {
-        bytes.push(u8::try_from(u32::from(c)).unwrap_or(b'?'));
-    }
-    bytes.extend_from_slice(b"\n<!-- caf\xE9 -->");
-    bytes
+    xml.chars()
+        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+        .collect()
 }
 
 #[cfg(test)]
@@ -724,9 +724,9 @@ mod tests {
 
     #[test]
     fn latin1_is_not_utf8_and_truncated_is_half() {
-        let bytes = latin1("<r>Zoë</r>");
+        let bytes = latin1("<r>Zoë €</r>");
+        assert_eq!(bytes, b"<r>Zo\xEB ?</r>");
         assert!(std::str::from_utf8(&bytes).is_err());
-        assert!(bytes.windows(3).any(|w| w == b"Zo\xEB"));
         let (b64, half) = on_bytes(Some(Attack::Truncated), "<r>0123456789</r>").unwrap();
         assert_eq!(half, "<r>01234");
         assert_eq!(B64.decode(b64).unwrap(), b"<r>01234");
