@@ -1,7 +1,7 @@
 //! The one error type at the harness crate boundary.
 use std::path::PathBuf;
 
-use crate::scenario::location::Located;
+use crate::input::location::Located;
 
 #[derive(Debug, thiserror::Error)]
 pub enum HarnessError {

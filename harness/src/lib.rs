@@ -1,27 +1,23 @@
 //! The harness: YAML scenarios drive a real browser through a target SP and assert outcomes.
-pub mod admin;
+//!
+//! The modules follow the data flow of one trial (see ARCHITECTURE.md):
+//! `input` (files) -> `scenario` (model) -> `target` (the SP: descriptor, launch, admin) and
+//! `idp` (mock IdP client) -> `browser` -> `trial` (steps, expectations, outcome) -> `run`
+//! (pool, jobs, CLI runner) -> `report`. `idpcheck` is the IdP application checks' own room.
 pub mod browser;
-pub mod container;
-pub mod embedded;
+pub mod canary;
+pub mod children;
 pub mod error;
-pub mod expect;
-pub mod http_json;
 pub mod idp;
 pub mod idpcheck;
-pub mod launch;
-pub mod outcome;
-pub mod process;
+#[macro_use]
+pub mod input;
+pub mod net;
 pub mod report;
 pub mod run;
-pub mod runner;
 pub mod scenario;
 pub mod secret;
-pub mod sp_config;
-pub mod sp_metadata;
-pub mod steps;
-pub mod suggest;
 pub mod target;
-pub mod template;
 pub mod trial;
 
 pub use error::{HarnessError, Result};

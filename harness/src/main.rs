@@ -4,11 +4,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
-use harness::container::Launcher;
-use harness::run::{IdpChoice, plan};
-use harness::runner::{RunRequest, execute};
+use harness::run::harness::{IdpChoice, plan};
+use harness::run::runner::{RunRequest, execute};
 use harness::scenario::load::load_dir;
-use harness::target::{find_target, load_targets};
+use harness::target::container::Launcher;
+use harness::target::descriptor::{find_target, load_targets};
 
 /// Runs SSO conformance scenarios against a target SP in a real headless browser.
 #[derive(Parser)]
@@ -216,7 +216,7 @@ fn check(paths: &[PathBuf]) -> ExitCode {
             errors += errs.len();
         } else if is_targets {
             files += 1;
-            if let Err(e) = harness::target::load_target(p) {
+            if let Err(e) = harness::target::descriptor::load_target(p) {
                 println!("{e}");
                 errors += 1;
             }
@@ -293,7 +293,7 @@ async fn run(
         }
     };
     if let Some(l) = launcher {
-        if !harness::container::apply_launcher(&mut target.target, l) {
+        if !harness::target::container::apply_launcher(&mut target.target, l) {
             eprintln!(
                 "sso-harness: --launcher applies to process and container targets; {} is neither",
                 target.target.name
@@ -324,7 +324,14 @@ async fn run(
     };
     match execute(req).await {
         Ok(result) => {
-            for o in result.outcomes.iter().filter(|o| o.verdict.is_failure()) {
+            // Findings first: they are what a security tool is for.
+            let mut shown: Vec<_> = result
+                .outcomes
+                .iter()
+                .filter(|o| o.fails_run() || o.verdict == harness::trial::outcome::Verdict::Finding)
+                .collect();
+            shown.sort_by_key(|o| o.verdict != harness::trial::outcome::Verdict::Finding);
+            for o in shown {
                 eprintln!(
                     "\n--- {} {}\n{}",
                     o.verdict.label(),
@@ -424,7 +431,7 @@ fn images(packages: Vec<String>, cold: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let figures = match rt.block_on(harness::container::measure(&packages, cold)) {
+    let figures = match rt.block_on(harness::target::container::measure(&packages, cold)) {
         Ok(f) => f,
         Err(e) => {
             eprintln!("sso-harness images: {e}");
@@ -438,7 +445,7 @@ fn images(packages: Vec<String>, cold: bool) -> ExitCode {
     };
     println!(
         "base image   {:<40} {}",
-        harness::container::BASE_IMAGE,
+        harness::target::container::BASE_IMAGE,
         built(figures.base_build)
     );
     println!(

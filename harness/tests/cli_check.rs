@@ -95,3 +95,56 @@ fn idp_descriptors_are_checked_with_their_own_format() {
     assert!(text.contains("unknown key 'knid'"), "{text}");
     assert!(!text.contains("good.yaml:"), "{text}");
 }
+
+#[test]
+fn typo_in_fault_name_is_located_with_a_suggestion() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("fault.yaml"),
+        GOOD.replace(
+            "  users: [{email: alice@acme.test}]\n",
+            "  users: [{email: alice@acme.test}]\n  faults: [wrong_audiance]\n",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("step.yaml"),
+        GOOD.replace(
+            "  - configure_sso: saml\n",
+            "  - configure_sso: saml\n  - set_fault: unsignd\n",
+        ),
+    )
+    .unwrap();
+    let (code, text) = check(dir.path());
+    assert_eq!(code, 1, "{text}");
+    let at = format!("{}:6:", dir.path().join("fault.yaml").display());
+    assert!(text.contains(&at), "expected {at:?} in:\n{text}");
+    assert!(
+        text.contains("unknown fault 'wrong_audiance' (did you mean 'wrong_audience'?)"),
+        "{text}"
+    );
+    let at = format!("{}:9:", dir.path().join("step.yaml").display());
+    assert!(text.contains(&at), "expected {at:?} in:\n{text}");
+    assert!(
+        text.contains("unknown fault 'unsignd' (did you mean 'unsigned'?)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn browser_step_in_setup_is_located() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("setup.yaml"),
+        GOOD.replace(
+            "  - configure_sso: saml\n",
+            "  - configure_sso: saml\n  - click: '#x'\n",
+        ),
+    )
+    .unwrap();
+    let (code, text) = check(dir.path());
+    assert_eq!(code, 1, "{text}");
+    let at = format!("{}:9:", dir.path().join("setup.yaml").display());
+    assert!(text.contains(&at), "expected {at:?} in:\n{text}");
+    assert!(text.contains("`click` drives the browser"), "{text}");
+}

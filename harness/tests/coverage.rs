@@ -139,7 +139,7 @@ const SP_END: &str = "<!-- real-sps:end -->";
 /// each target's file says will happen (pass, FINDING, known failure). The scenarios test
 /// holds the files to it: a listed failure that passes fails the run.
 fn real_sp_table() -> String {
-    let (targets, errors) = harness::target::load_targets(&root().join("targets"));
+    let (targets, errors) = harness::target::descriptor::load_targets(&root().join("targets"));
     assert!(errors.is_empty(), "{errors:?}");
     let targets: Vec<_> = targets
         .into_iter()

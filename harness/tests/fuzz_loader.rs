@@ -2,9 +2,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 use std::path::Path;
 
+use harness::input::template::Template;
 use harness::scenario::load::{parse_scenario, parse_yaml};
-use harness::target::TargetDescriptor;
-use harness::template::Template;
+use harness::target::descriptor::TargetDescriptor;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 

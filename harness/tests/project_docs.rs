@@ -76,3 +76,28 @@ fn generated_output_is_ignored() {
         assert!(ignore.lines().any(|l| l.trim() == line), "missing {line}");
     }
 }
+
+/// The step vocabulary is defined once (`Step::VOCABULARY`); its documentation is a table row
+/// per key in scenarios/README.md, and a key that is added without a row (or a row left for a
+/// removed key) fails here.
+#[test]
+fn every_step_kind_is_documented_once() {
+    let doc = repo_file("scenarios/README.md");
+    let documented: Vec<String> = doc
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .flat_map(|rest| {
+            // `a` / `b` rows document two keys
+            let cell = rest.split(" |").next().unwrap_or_default();
+            cell.split(" / ")
+                .map(|k| k.trim_matches('`').to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for (key, _, _) in harness::scenario::schema::Step::VOCABULARY {
+        assert!(
+            documented.iter().any(|d| d == key),
+            "step `{key}` has no row in scenarios/README.md"
+        );
+    }
+}

@@ -12,11 +12,11 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use harness::outcome::{TrialOutcome, Verdict};
 use harness::report::{RunSummary, now_rfc3339, run_id_now, write_run};
-use harness::run::{Harness, HarnessOptions, IdpChoice, plan};
+use harness::run::harness::{Harness, HarnessOptions, IdpChoice, plan};
 use harness::scenario::load::load_dir;
-use harness::target::load_targets;
+use harness::target::descriptor::load_targets;
+use harness::trial::outcome::TrialOutcome;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tokio::sync::OnceCell;
 
@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         }
         return ExitCode::FAILURE;
     }
-    let launcher = match harness::container::launcher_from_env() {
+    let launcher = match harness::target::container::launcher_from_env() {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}");
@@ -54,7 +54,7 @@ fn main() -> ExitCode {
         .into_iter()
         .map(|mut t| {
             if let Some(l) = launcher {
-                harness::container::apply_launcher(&mut t.target, l);
+                harness::target::container::apply_launcher(&mut t.target, l);
             }
             t
         })
@@ -116,12 +116,13 @@ fn main() -> ExitCode {
                     Ok::<_, Failed>(h.run_trial(&p).await)
                 })?;
                 let verdict = outcome.verdict;
+                let fails = outcome.fails_run();
                 let message = outcome.message.clone().unwrap_or_default();
                 outcomes.lock().unwrap().push(outcome);
-                match verdict {
-                    Verdict::Pass | Verdict::KnownFailure | Verdict::Finding => Ok(()),
-                    Verdict::Skipped => Ok(()),
-                    v => Err(Failed::from(format!("{}: {message}", v.label()))),
+                if fails {
+                    Err(Failed::from(format!("{}: {message}", verdict.label())))
+                } else {
+                    Ok(())
                 }
             })
         })

@@ -9,13 +9,13 @@ use axum::Router;
 use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
-use harness::outcome::{TrialOutcome, Verdict};
+use harness::input::location::Located;
 use harness::report::redact::scan;
-use harness::run::IdpChoice;
-use harness::runner::{RunRequest, RunResult, execute};
+use harness::run::harness::IdpChoice;
+use harness::run::runner::{RunRequest, RunResult, execute};
 use harness::scenario::load::load_file;
-use harness::scenario::location::Located;
-use harness::target::{LoadedTarget, TargetDescriptor};
+use harness::target::descriptor::{LoadedTarget, TargetDescriptor};
+use harness::trial::outcome::{TrialOutcome, Verdict};
 
 fn here() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests")
@@ -27,7 +27,7 @@ fn scenario(name: &str) -> Arc<harness::scenario::load::LoadedScenario> {
 
 fn target(yaml: &str) -> Arc<LoadedTarget> {
     let t: Result<TargetDescriptor, Located> =
-        harness::scenario::load::parse_yaml(yaml, Path::new("inline.yaml"));
+        harness::input::yaml::parse_yaml(yaml, Path::new("inline.yaml"));
     Arc::new(LoadedTarget {
         path: PathBuf::from("inline.yaml"),
         target: t.unwrap(),
@@ -83,12 +83,16 @@ async fn page_machinery_verdicts_and_redaction() {
         "name: page-known\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-*, reason: listed on purpose}}\n"
     ));
     let finding = target(&format!(
-        "name: page-finding\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-leak, finding: true, reason: accepts what it must refuse}}\n"
+        "name: page-finding\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-accepts, finding: true, reason: accepts what it must refuse, accepted_risk: {{reason: self-test, until: 2999-12-31}}}}\n  - {{scenario: selftest/page-leak, finding: true, reason: listed as a finding but fails otherwise}}\n"
     ));
     let reports = tempfile::tempdir().unwrap();
     let result = execute(RunRequest {
         targets: vec![page, known, finding],
-        scenarios: vec![scenario("page-pass.yaml"), scenario("page-leak.yaml")],
+        scenarios: vec![
+            scenario("page-pass.yaml"),
+            scenario("page-leak.yaml"),
+            scenario("page-accepts.yaml"),
+        ],
         scenarios_label: "selftest".into(),
         filter: None,
         jobs: 2,
@@ -130,8 +134,26 @@ async fn page_machinery_verdicts_and_redaction() {
         trial(&result, "page-known::selftest/page-leak").verdict,
         Verdict::KnownFailure
     );
-    let f = trial(&result, "page-finding::selftest/page-leak");
+    // A finding is the SP accepting what it must refuse; a listed finding that failed
+    // another way (here a wrong text) is a plain failure, not a finding.
+    let other = trial(&result, "page-finding::selftest/page-leak");
+    assert_eq!(other.verdict, Verdict::Fail, "{:?}", other.message);
+    // not listed: still a finding, and one that fails the run (no accepted risk)
+    let open = trial(&result, "page::selftest/page-accepts");
+    assert_eq!(open.verdict, Verdict::Finding, "{:?}", open.message);
+    assert!(open.fails_run());
+    // listed as a plain known failure: a finding all the same
+    assert_eq!(
+        trial(&result, "page-known::selftest/page-accepts").verdict,
+        Verdict::Finding
+    );
+    let f = trial(&result, "page-finding::selftest/page-accepts");
     assert_eq!(f.verdict, Verdict::Finding, "{:?}", f.message);
+    assert!(
+        f.risk_accepted.is_some() && !f.fails_run(),
+        "{:?}",
+        f.message
+    );
     assert!(
         f.message
             .as_deref()
@@ -142,7 +164,8 @@ async fn page_machinery_verdicts_and_redaction() {
     );
     assert!(result.summary.has_failures());
     assert_eq!(result.summary.unexpected_passes, 1);
-    assert_eq!(result.summary.findings, 1);
+    assert_eq!(result.summary.findings, 3);
+    assert_eq!(result.summary.findings_accepted, 1);
 
     // Every report file is free of every seeded secret.
     let dir = &result.report_dir;
@@ -171,10 +194,10 @@ async fn page_machinery_verdicts_and_redaction() {
     let findings = html
         .find("<h2 class=\"finding\">Findings</h2>")
         .expect("a Findings section");
-    let listed = html.find("page-finding::selftest/page-leak</a>: accepts what it must refuse");
+    let listed = html.find("page-finding::selftest/page-accepts</a>: accepts what it must refuse");
     assert!(listed.is_some_and(|at| at > findings), "{html}");
     assert!(
-        dir.join("support/page-finding__selftest_page-leak.md")
+        dir.join("support/page-finding__selftest_page-accepts.md")
             .is_file()
     );
 }
@@ -182,8 +205,9 @@ async fn page_machinery_verdicts_and_redaction() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_expectation_fails_with_a_diff_and_a_screenshot() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let sp =
-        Arc::new(harness::target::load_target(&root.join("targets/reference-sp.yaml")).unwrap());
+    let sp = Arc::new(
+        harness::target::descriptor::load_target(&root.join("targets/reference-sp.yaml")).unwrap(),
+    );
     let reports = tempfile::tempdir().unwrap();
     let result = execute(RunRequest {
         targets: vec![sp],

@@ -1,4 +1,4 @@
-//! The product's documented messages, word for word (see ../shared/seeds/).
+//! The product's documented messages, word for word (catalogue: scenarios/documented/CATALOGUE.md).
 use crate::error::UserError;
 use axum::http::StatusCode;
 

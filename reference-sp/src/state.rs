@@ -6,6 +6,7 @@ use crate::db::Db;
 use crate::error::Error;
 use crate::store::Product;
 use crate::{Options, Secret, SocialOptions};
+use proto::sp_admin::LastSso;
 use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
@@ -79,11 +80,13 @@ impl AppState {
     pub fn application_link(&self, org: &str) -> String {
         format!("{}/sso/start/{org}", self.base)
     }
-    /// Keeps `record` as the last SSO evidence, in test mode only.
-    pub fn record_sso(&self, record: serde_json::Value) {
+    /// Keeps `record` as the last SSO evidence, in test mode only. Stored as a `Value`: the
+    /// answer has always been a sorted-key object.
+    pub fn record_sso(&self, record: LastSso) {
         if self.test_mode {
-            if let Ok(mut slot) = self.last_sso.lock() {
-                *slot = Some(record);
+            if let (Ok(value), Ok(mut slot)) = (serde_json::to_value(record), self.last_sso.lock())
+            {
+                *slot = Some(value);
             }
         }
     }

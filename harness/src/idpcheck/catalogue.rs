@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::descriptor::Protocol;
-use crate::scenario::load::{discover, parse_yaml};
-use crate::scenario::location::{Located, Location};
+use crate::input::discover::discover;
+use crate::input::location::{Located, Location};
+use crate::input::yaml::parse_yaml;
 
 pub use crate::scenario::load::IDP_CHECKS_DIR;
 

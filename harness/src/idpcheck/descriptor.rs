@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{HarnessError, Result};
-use crate::scenario::load::parse_yaml;
-use crate::scenario::location::{Located, Location};
+use crate::input::location::{Located, Location};
+use crate::input::yaml::parse_yaml;
 use crate::secret::Secret;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -10,9 +10,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::descriptor::{Launch, PeerFault, Users};
-use crate::browser::free_port;
+use crate::children::guard::ChildGuard;
 use crate::error::{HarnessError, Result};
-use crate::process::ChildGuard;
+use crate::net::free_port;
 use crate::secret::Secret;
 
 /// The group whose members the launched peers let into the application.

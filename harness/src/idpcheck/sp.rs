@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 
 use serde_json::{Value, json};
 
-use crate::embedded::{EmbeddedIdp, start_mock_idp};
 use crate::error::{HarnessError, Result};
-use crate::http_json::call;
+use crate::net::http_json::call;
 use crate::secret::Secret;
+use crate::target::embedded::{EmbeddedIdp, start_mock_idp};
 
 pub struct SpUnderCheck {
     pub base: String,

@@ -2,8 +2,8 @@
 //! escaped.
 use base64::Engine;
 
-use super::RunSummary;
-use crate::outcome::{TrialOutcome, Verdict};
+use super::summary::RunSummary;
+use crate::trial::outcome::{TrialOutcome, Verdict};
 
 pub fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());

@@ -48,7 +48,7 @@ impl Redactor {
 
 impl Redactor {
     /// Scrubs every text of an outcome before any format (HTML, XML, JSON) re-encodes it.
-    pub fn scrub_outcome(&self, o: &mut crate::outcome::TrialOutcome) {
+    pub fn scrub_outcome(&self, o: &mut crate::trial::outcome::TrialOutcome) {
         let s = |t: &mut String| *t = self.scrub(t);
         if let Some(m) = o.message.as_mut() {
             s(m);

@@ -1,5 +1,5 @@
 //! The escalation bundle support asks for (SUP-1), one Markdown file per failed trial.
-use crate::outcome::TrialOutcome;
+use crate::trial::outcome::TrialOutcome;
 
 pub fn render(o: &TrialOutcome) -> String {
     let mut md = String::new();

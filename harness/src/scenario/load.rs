@@ -1,9 +1,12 @@
-//! Reads scenario files: typed, with `file:line:col: message` for every error.
+//! Loads scenario files into the model: typed, with `file:line:col: message` for every error.
 use std::path::{Path, PathBuf};
 
-use super::location::{Located, Location};
-use super::schema::Scenario;
-use crate::suggest::did_you_mean;
+pub use crate::input::discover::IDP_CHECKS_DIR;
+use crate::input::discover::discover;
+use crate::input::location::{Located, Location};
+use crate::input::places::StepPlaces;
+pub use crate::input::yaml::parse_yaml;
+use crate::scenario::schema::Scenario;
 
 /// A scenario and where it came from.
 #[derive(Debug, Clone)]
@@ -12,84 +15,24 @@ pub struct LoadedScenario {
     /// Path under the scenarios root without extension, e.g. `core/sp-initiated-saml`.
     pub id: String,
     pub scenario: Scenario,
+    /// Where each step sits in the file, for failure messages.
+    pub places: StepPlaces,
 }
 
 /// Parses one scenario text; `file` is only used to name locations.
 pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, Located> {
-    parse_yaml(text, file).and_then(|s: Scenario| {
-        if s.steps.is_empty() && s.expect.is_empty() {
-            Err(Located {
-                location: Location::start_of(file),
-                message: format!(
-                    "scenario {:?} has no steps and no expectations: it cannot silently do nothing",
-                    s.scenario
-                ),
-            })
-        } else {
-            Ok(s)
-        }
-    })
-}
-
-/// Typed YAML with located, readable errors (used for targets too).
-pub fn parse_yaml<T: serde::de::DeserializeOwned>(text: &str, file: &Path) -> Result<T, Located> {
-    serde_yaml_ng::from_str(text).map_err(|e| locate(&e, file))
-}
-
-fn locate(err: &serde_yaml_ng::Error, file: &Path) -> Located {
-    let location = err
-        .location()
-        .map(|l| Location::new(file, l.line(), l.column()))
-        .unwrap_or_else(|| Location::start_of(file));
-    let mut message = err.to_string();
-    if let Some(i) = message.find(" at line ") {
-        message.truncate(i);
+    let s: Scenario = parse_yaml(text, file)?;
+    check_setup(&s, &StepPlaces::find(text, file), file)?;
+    if s.steps.is_empty() && s.expect.is_empty() {
+        return Err(Located {
+            location: Location::start_of(file),
+            message: format!(
+                "scenario {:?} has no steps and no expectations: it cannot silently do nothing",
+                s.scenario
+            ),
+        });
     }
-    Located {
-        location,
-        message: explain(&message),
-    }
-}
-
-/// Rewrites serde's "unknown field/variant" messages into a suggestion.
-fn explain(message: &str) -> String {
-    let (path, body) = match message.split_once(": unknown ") {
-        Some((p, rest)) if !p.contains(' ') => (Some(p), format!("unknown {rest}")),
-        _ => (None, message.to_string()),
-    };
-    let kind = if body.starts_with("unknown field") {
-        "key"
-    } else if body.starts_with("unknown variant") {
-        if path.is_some_and(|p| {
-            let last = p.rsplit('.').next().unwrap_or(p);
-            last.starts_with("steps[") || last.starts_with("setup[")
-        }) {
-            "step"
-        } else {
-            "value"
-        }
-    } else {
-        return message.to_string();
-    };
-    let ticks: Vec<&str> = body.split('`').skip(1).step_by(2).collect();
-    let Some((word, candidates)) = ticks.split_first() else {
-        return message.to_string();
-    };
-    let prefix = path.map(|p| format!("{p}: ")).unwrap_or_default();
-    let mut out = format!("{prefix}unknown {kind} '{word}'");
-    match did_you_mean(word, candidates.iter().copied()) {
-        Some(s) => out.push_str(&format!(" (did you mean '{s}'?)")),
-        None if candidates.is_empty() => out.push_str(" (no keys are allowed here)"),
-        None => out.push_str(&format!(
-            " (expected one of: {})",
-            candidates
-                .iter()
-                .map(|c| c.to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        )),
-    }
-    out
+    Ok(s)
 }
 
 /// Reads and parses one file.
@@ -99,11 +42,33 @@ pub fn load_file(path: &Path, root: &Path) -> Result<LoadedScenario, Located> {
         message: format!("cannot read: {e}"),
     })?;
     let scenario = parse_scenario(&text, path)?;
+    let places = StepPlaces::find(&text, path);
     Ok(LoadedScenario {
         path: path.to_path_buf(),
         id: scenario_id(path, root),
+        places,
         scenario,
     })
+}
+
+/// `setup` takes only steps that do not drive the browser.
+fn check_setup(s: &Scenario, places: &StepPlaces, path: &Path) -> Result<(), Located> {
+    for (i, step) in s.setup.iter().enumerate() {
+        if let Some(kind) = step.first_browser_step() {
+            return Err(Located {
+                location: places
+                    .setup
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| Location::start_of(path)),
+                message: format!(
+                    "setup[{i}]: `{kind}` drives the browser: it belongs in `steps`, not in `setup` (setup takes: {})",
+                    crate::scenario::schema::Step::setup_kinds().join(", ")
+                ),
+            });
+        }
+    }
+    Ok(())
 }
 
 pub fn scenario_id(path: &Path, root: &Path) -> String {
@@ -113,50 +78,6 @@ pub fn scenario_id(path: &Path, root: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy().into_owned())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// The folder of IdP application checks (`scenarios/idp-checks/`): not SP scenarios, so never
-/// found by walking a scenarios tree (only when named as the root itself).
-pub const IDP_CHECKS_DIR: &str = "idp-checks";
-
-/// Every `*.yaml`/`*.yml` under `root` (or `root` itself when it is a file), sorted.
-/// Names starting with `_` or `.` are skipped (drafts, editor files).
-pub fn discover(root: &Path) -> Result<Vec<PathBuf>, Located> {
-    let mut out = Vec::new();
-    if root.is_file() {
-        out.push(root.to_path_buf());
-        return Ok(out);
-    }
-    walk(root, &mut out)?;
-    out.sort();
-    Ok(out)
-}
-
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), Located> {
-    let entries = std::fs::read_dir(dir).map_err(|e| Located {
-        location: Location::start_of(dir),
-        message: format!("cannot read directory: {e}"),
-    })?;
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('_') || name.starts_with('.') {
-            continue;
-        }
-        if path.is_dir() {
-            // IdP application checks have their own format and runner (`sso-harness idp-check`).
-            if name == IDP_CHECKS_DIR {
-                continue;
-            }
-            walk(&path, out)?;
-        } else if matches!(
-            path.extension().and_then(|e| e.to_str()),
-            Some("yaml" | "yml")
-        ) {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 /// Loads every scenario under `root`: the good ones and every error. Scenario ids are

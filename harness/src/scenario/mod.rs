@@ -1,7 +1,5 @@
-//! Scenario files: schema, loader, locations.
+//! The scenario model: what a scenario file says, as typed values, the step vocabulary, and
+//! the loader that turns files into it (with `crate::input`'s YAML reading).
 pub mod load;
-pub mod location;
 pub mod schema;
-pub mod shorthand;
-#[macro_use]
-pub(crate) mod tagged;
+pub mod vocabulary;

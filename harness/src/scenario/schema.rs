@@ -4,10 +4,11 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::shorthand::{Shorthand, one_or_many};
-use super::tagged::{shorthand_deserialize, tagged_enum};
+use crate::input::shorthand::{Shorthand, one_or_many};
+
+use crate::input::template::Template;
+use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
-use crate::template::Template;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,9 +27,10 @@ pub struct Scenario {
     pub tags: Vec<String>,
     #[serde(default)]
     pub idp: IdpSpec,
-    /// Admin actions through the target's admin driver, before the browser steps.
+    /// Admin and mock-IdP actions before the browser steps; a browser step here is an error
+    /// (checked by the loader, which knows each item's place in the file).
     #[serde(default)]
-    pub setup: Vec<SetupStep>,
+    pub setup: Vec<Step>,
     #[serde(default)]
     pub steps: Vec<Step>,
     /// Checked after the last step; `per_target` may replace them for one target.
@@ -145,7 +147,7 @@ pub struct IdpSpec {
     pub users: Vec<IdpUser>,
     /// Fault names of the mock IdP (`mock-idp faults`), applied to every response.
     #[serde(default)]
-    pub faults: Vec<String>,
+    pub faults: Vec<FaultName>,
     #[serde(default)]
     pub clock: Option<ClockSpec>,
     #[serde(default)]
@@ -229,6 +231,39 @@ pub struct IdpApp {
     pub mode: AppMode,
 }
 
+/// A fault of the mock IdP, checked against the wire contract's list when the scenario is
+/// loaded (`faults: [wrong_audiance]` fails `sso-harness check` at its place, with a
+/// suggestion), not when the trial runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct FaultName(String);
+
+impl FaultName {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if mock_idp::fault::Fault::ALL.iter().any(|f| f.name() == s) {
+            return Ok(Self(s.to_string()));
+        }
+        let names = mock_idp::fault::Fault::ALL.iter().map(|f| f.name());
+        Err(match crate::input::suggest::did_you_mean(s, names) {
+            Some(n) => {
+                format!("unknown fault '{s}' (did you mean '{n}'?); `mock-idp faults` lists them")
+            }
+            None => format!("unknown fault '{s}'; `mock-idp faults` lists them"),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for FaultName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 /// A signed duration: `8d`, `-2h`, `90s`, `15m`, or a number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -288,80 +323,6 @@ impl<'de> Deserialize<'de> for Span {
     }
 }
 
-/// Admin and control actions allowed before the browser steps.
-#[derive(Debug, Clone)]
-pub enum SetupStep {
-    CreateOrg(OrgArgs),
-    AddUser(SpUserArgs),
-    AddDomain(DomainArgs),
-    CheckDomain(CheckDomainArgs),
-    VerifyDomain(DomainArgs),
-    ConfigureSso(SsoArgs),
-    EnableSso(bool),
-    EnforceSso(bool),
-    /// `tile: { active: platform }`: which Tile URL of the SP is active.
-    Tile(TileSetup),
-    ActiveTile(TileKind),
-    BlockSsoLookup(bool),
-    SetFault(FaultArgs),
-    AdvanceClock(ClockArgs),
-    PublishTxt(TxtArgs),
-    RemoveTxt(TxtArgs),
-    UpdateIdpUser(IdpUserUpdate),
-    UseOrg(String),
-    Repeat(SetupRepeatArgs),
-    /// The target's own way to trust the IdP tenant (`procedures.connect_saml|connect_oidc`).
-    Connect(Protocol),
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SetupRepeatArgs {
-    pub times: u32,
-    pub steps: Vec<SetupStep>,
-}
-
-/// Browser steps, and every setup action again for flows that interleave both.
-#[derive(Debug, Clone)]
-pub enum Step {
-    Open(Template),
-    Click(ClickArgs),
-    Fill(FillArgs),
-    Select(SelectArgs),
-    Submit(Template),
-    WaitFor(WaitArgs),
-    IdpLogin(IdpLoginArgs),
-    /// Click a tile on the mock IdP dashboard (signs in to the IdP first if asked to).
-    Tile(TileArgs),
-    Expect(Box<Expectation>),
-    Screenshot(ScreenshotArgs),
-    CreateOrg(OrgArgs),
-    AddUser(SpUserArgs),
-    AddDomain(DomainArgs),
-    CheckDomain(CheckDomainArgs),
-    VerifyDomain(DomainArgs),
-    ConfigureSso(SsoArgs),
-    EnableSso(bool),
-    EnforceSso(bool),
-    ActiveTile(TileKind),
-    BlockSsoLookup(bool),
-    SetFault(FaultArgs),
-    AdvanceClock(ClockArgs),
-    PublishTxt(TxtArgs),
-    RemoveTxt(TxtArgs),
-    UpdateIdpUser(IdpUserUpdate),
-    /// Switch to (or create) another organisation of this trial by name.
-    UseOrg(String),
-    /// Switch to another browser (own cookies), created on first use; `main` is the first.
-    UseBrowser(String),
-    /// Repeat steps; `{n}` counts from 1.
-    Repeat(RepeatArgs),
-    /// The target's own way to trust the IdP tenant (`procedures.connect_saml|connect_oidc`).
-    Connect(Protocol),
-    /// The target's own way to start a sign-in (`procedures.start_login`).
-    StartLogin(NoArgs),
-}
-
 /// `{}`: a step without arguments.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -372,91 +333,6 @@ pub struct NoArgs {}
 pub struct RepeatArgs {
     pub times: u32,
     pub steps: Vec<Step>,
-}
-
-impl From<SetupStep> for Step {
-    fn from(s: SetupStep) -> Self {
-        match s {
-            SetupStep::CreateOrg(a) => Step::CreateOrg(a),
-            SetupStep::AddUser(a) => Step::AddUser(a),
-            SetupStep::AddDomain(a) => Step::AddDomain(a),
-            SetupStep::CheckDomain(a) => Step::CheckDomain(a),
-            SetupStep::VerifyDomain(a) => Step::VerifyDomain(a),
-            SetupStep::ConfigureSso(a) => Step::ConfigureSso(a),
-            SetupStep::EnableSso(a) => Step::EnableSso(a),
-            SetupStep::EnforceSso(a) => Step::EnforceSso(a),
-            SetupStep::Tile(a) => Step::ActiveTile(a.active),
-            SetupStep::ActiveTile(a) => Step::ActiveTile(a),
-            SetupStep::BlockSsoLookup(a) => Step::BlockSsoLookup(a),
-            SetupStep::SetFault(a) => Step::SetFault(a),
-            SetupStep::AdvanceClock(a) => Step::AdvanceClock(a),
-            SetupStep::PublishTxt(a) => Step::PublishTxt(a),
-            SetupStep::RemoveTxt(a) => Step::RemoveTxt(a),
-            SetupStep::UpdateIdpUser(a) => Step::UpdateIdpUser(a),
-            SetupStep::UseOrg(a) => Step::UseOrg(a),
-            SetupStep::Connect(p) => Step::Connect(p),
-            SetupStep::Repeat(a) => Step::Repeat(RepeatArgs {
-                times: a.times,
-                steps: a.steps.into_iter().map(Step::from).collect(),
-            }),
-        }
-    }
-}
-
-impl Step {
-    /// The step's name as written in YAML, for logs.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Step::Open(_) => "open",
-            Step::Click(_) => "click",
-            Step::Fill(_) => "fill",
-            Step::Select(_) => "select",
-            Step::Submit(_) => "submit",
-            Step::WaitFor(_) => "wait_for",
-            Step::IdpLogin(_) => "idp_login",
-            Step::Tile(_) => "tile",
-            Step::Expect(_) => "expect",
-            Step::Screenshot(_) => "screenshot",
-            Step::CreateOrg(_) => "create_org",
-            Step::AddUser(_) => "add_user",
-            Step::AddDomain(_) => "add_domain",
-            Step::CheckDomain(_) => "check_domain",
-            Step::VerifyDomain(_) => "verify_domain",
-            Step::ConfigureSso(_) => "configure_sso",
-            Step::EnableSso(_) => "enable_sso",
-            Step::EnforceSso(_) => "enforce_sso",
-            Step::ActiveTile(_) => "active_tile",
-            Step::BlockSsoLookup(_) => "block_sso_lookup",
-            Step::SetFault(_) => "set_fault",
-            Step::AdvanceClock(_) => "advance_clock",
-            Step::PublishTxt(_) => "publish_txt",
-            Step::RemoveTxt(_) => "remove_txt",
-            Step::UpdateIdpUser(_) => "update_idp_user",
-            Step::UseOrg(_) => "use_org",
-            Step::UseBrowser(_) => "use_browser",
-            Step::Repeat(_) => "repeat",
-            Step::Connect(_) => "connect",
-            Step::StartLogin(_) => "start_login",
-        }
-    }
-
-    /// True for steps that go through the target's admin driver.
-    pub fn is_admin(&self) -> bool {
-        matches!(
-            self,
-            Step::CreateOrg(_)
-                | Step::AddUser(_)
-                | Step::AddDomain(_)
-                | Step::CheckDomain(_)
-                | Step::VerifyDomain(_)
-                | Step::ConfigureSso(_)
-                | Step::EnableSso(_)
-                | Step::EnforceSso(_)
-                | Step::ActiveTile(_)
-                | Step::BlockSsoLookup(_)
-                | Step::UseOrg(_)
-        )
-    }
 }
 
 fn template(s: &str) -> Result<Template, String> {
@@ -471,9 +347,6 @@ pub struct ClickArgs {
     pub timeout_ms: Option<u64>,
 }
 impl Shorthand for ClickArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a CSS selector";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -511,9 +384,6 @@ pub struct WaitArgs {
     pub timeout_ms: Option<u64>,
 }
 impl Shorthand for WaitArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a CSS selector";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -535,9 +405,6 @@ pub struct IdpLoginArgs {
     pub password: Option<Template>,
 }
 impl Shorthand for IdpLoginArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "an email";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -560,9 +427,6 @@ pub struct TileArgs {
     pub login: Option<bool>,
 }
 impl Shorthand for TileArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "an app name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -579,9 +443,6 @@ pub struct ScreenshotArgs {
     pub name: Option<String>,
 }
 impl Shorthand for ScreenshotArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -622,9 +483,6 @@ pub struct OrgArgs {
     pub billing: Billing,
 }
 impl Shorthand for OrgArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "an organisation name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -680,9 +538,6 @@ pub struct DomainArgs {
     pub expect_error: Option<Template>,
 }
 impl Shorthand for DomainArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a domain";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -713,9 +568,6 @@ pub struct CheckDomainArgs {
     pub expect: Option<DomainStatus>,
 }
 impl Shorthand for CheckDomainArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a domain";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -747,9 +599,6 @@ pub struct SsoArgs {
     pub expect_error: Option<Template>,
 }
 impl Shorthand for SsoArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "saml or oidc";
     fn from_scalar(s: &str) -> Result<Self, String> {
         let protocol = match s {
@@ -774,12 +623,6 @@ pub enum TileKind {
     Platform,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TileSetup {
-    pub active: TileKind,
-}
-
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FaultScope {
@@ -793,18 +636,15 @@ pub enum FaultScope {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, remote = "Self")]
 pub struct FaultArgs {
-    pub faults: Vec<String>,
+    pub faults: Vec<FaultName>,
     #[serde(default)]
     pub scope: FaultScope,
 }
 impl Shorthand for FaultArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a fault name";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
-            faults: vec![s.to_string()],
+            faults: vec![FaultName::parse(s)?],
             scope: FaultScope::Tenant,
         })
     }
@@ -826,9 +666,6 @@ pub struct ClockArgs {
     pub on: ClockOwner,
 }
 impl Shorthand for ClockArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "a duration such as 8d";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Ok(Self {
@@ -849,9 +686,6 @@ pub struct TxtArgs {
     pub value: Option<Template>,
 }
 impl Shorthand for TxtArgs {
-    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Self::deserialize(d)
-    }
     const SHORT: &'static str = "nothing (the last added domain's record)";
     fn from_scalar(s: &str) -> Result<Self, String> {
         Err(format!(
@@ -922,6 +756,29 @@ pub struct Expectation {
     /// A line the target's logs got during this trial contains this text.
     #[serde(default)]
     pub log: Option<Template>,
+    /// Identity oracle: the SP must not sign this identity in (the forged one). A refusal and
+    /// a sign-in as the genuine user both hold; a session as this identity is the SP
+    /// accepting what it must refuse.
+    #[serde(default)]
+    pub not_signed_in_as: Option<Template>,
+    /// `true`: nothing fetched the trial's canary URL (`{canary.url}`): no jku/x5u/XXE/XSLT
+    /// fetch by the SP.
+    #[serde(default)]
+    pub no_egress: Option<bool>,
+    /// The browser never loaded a page from this host (`host` or `host:port`).
+    #[serde(default)]
+    pub no_redirect: Option<Template>,
+    /// The mock IdP recorded exchanges of these kinds in this trial (e.g. `token_request`).
+    #[serde(default)]
+    pub idp_saw: Vec<String>,
+    /// The mock IdP recorded no exchange of these kinds in this trial (NO-FOLLOW-UP: e.g. no
+    /// `userinfo` call after a forged ID token).
+    #[serde(default)]
+    pub idp_did_not_see: Vec<String>,
+    /// Bounded answer: the last page the SP served took at most this long, and the SP still
+    /// answers a request to its base URL afterwards.
+    #[serde(default)]
+    pub answers_within_ms: Option<u64>,
     #[serde(default)]
     pub screenshot: bool,
     #[serde(default)]
@@ -934,7 +791,8 @@ impl<'de> Deserialize<'de> for Expectation {
         if e.is_empty() {
             return Err(serde::de::Error::custom(
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
-                 signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log",
+                 signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log, \
+                 not_signed_in_as, no_egress, no_redirect, idp_saw, idp_did_not_see, answers_within_ms",
             ));
         }
         Ok(e)
@@ -955,6 +813,12 @@ impl Expectation {
             && self.rejected.is_none()
             && self.log.is_none()
             && self.absent_element.is_none()
+            && self.not_signed_in_as.is_none()
+            && self.no_egress.is_none()
+            && self.no_redirect.is_none()
+            && self.idp_saw.is_empty()
+            && self.idp_did_not_see.is_empty()
+            && self.answers_within_ms.is_none()
     }
 }
 
@@ -973,57 +837,78 @@ shorthand_deserialize!(
     TxtArgs
 );
 
-tagged_enum!(SetupStep, "a setup step", {
-    "create_org" => CreateOrg(OrgArgs),
-    "add_user" => AddUser(SpUserArgs),
-    "add_domain" => AddDomain(DomainArgs),
-    "check_domain" => CheckDomain(CheckDomainArgs),
-    "verify_domain" => VerifyDomain(DomainArgs),
-    "configure_sso" => ConfigureSso(SsoArgs),
-    "enable_sso" => EnableSso(bool),
-    "enforce_sso" => EnforceSso(bool),
-    "tile" => Tile(TileSetup),
-    "active_tile" => ActiveTile(TileKind),
-    "block_sso_lookup" => BlockSsoLookup(bool),
-    "set_fault" => SetFault(FaultArgs),
-    "advance_clock" => AdvanceClock(ClockArgs),
-    "publish_txt" => PublishTxt(TxtArgs),
-    "remove_txt" => RemoveTxt(TxtArgs),
-    "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
-    "use_org" => UseOrg(String),
-    "repeat" => Repeat(SetupRepeatArgs),
-    "connect" => Connect(Protocol),
-});
+// The step vocabulary: the one place a step kind is named. Each line gives its YAML key, its
+// variant and argument type, where it may run (`browser`: only in `steps`; `any`: also in
+// `setup`) and its one-line description. Adding a step: a line here, its arm in
+// `trial::steps`, a line in scenarios/README.md (a test checks every key is documented).
+step_vocabulary! {
+    "open" => Open(Template), Browser, "load a URL";
+    "click" => Click(ClickArgs), Browser, "click the first element matching a CSS selector, waiting for it";
+    "fill" => Fill(FillArgs), Browser, "set a form field's value as typing would";
+    "select" => Select(SelectArgs), Browser, "choose an option of a select element by value or label";
+    "submit" => Submit(Template), Browser, "submit a form (or click a submit button)";
+    "wait_for" => WaitFor(WaitArgs), Browser, "wait until an element (holding a text) shows";
+    "idp_login" => IdpLogin(IdpLoginArgs), Browser, "sign in on the mock IdP's login page";
+    "tile" => Tile(TileArgs), Browser, "click a tile on the mock IdP dashboard";
+    "expect" => Expect(Box<Expectation>), Browser, "check the page, the session or the logs";
+    "screenshot" => Screenshot(ScreenshotArgs), Browser, "keep a screenshot in the report";
+    "create_org" => CreateOrg(OrgArgs), Any, "create an organisation on the target";
+    "add_user" => AddUser(SpUserArgs), Any, "add a user to the current organisation";
+    "add_domain" => AddDomain(DomainArgs), Any, "add a domain to the organisation";
+    "check_domain" => CheckDomain(CheckDomainArgs), Any, "press Check on a domain";
+    "verify_domain" => VerifyDomain(DomainArgs), Any, "add a domain, publish its TXT record, check it";
+    "configure_sso" => ConfigureSso(SsoArgs), Any, "configure SAML or OIDC with the tenant's values";
+    "enable_sso" => EnableSso(bool), Any, "turn the SSO connection on or off";
+    "enforce_sso" => EnforceSso(bool), Any, "turn Enforce SSO on or off";
+    "active_tile" => ActiveTile(TileKind), Any, "which Tile URL of the SP is active";
+    "block_sso_lookup" => BlockSsoLookup(bool), Any, "make the SP's SSO lookup fail";
+    "set_fault" => SetFault(FaultArgs), Any, "set faults on the mock IdP tenant";
+    "advance_clock" => AdvanceClock(ClockArgs), Any, "move the mock IdP's or the target's clock";
+    "publish_txt" => PublishTxt(TxtArgs), Any, "publish a TXT record in the mock IdP's DNS";
+    "remove_txt" => RemoveTxt(TxtArgs), Any, "remove a TXT record";
+    "update_idp_user" => UpdateIdpUser(IdpUserUpdate), Any, "change a user on the mock IdP";
+    "use_org" => UseOrg(String), Any, "switch to (or create) another organisation by name";
+    "use_browser" => UseBrowser(String), Browser, "switch to another browser with its own cookies";
+    "repeat" => Repeat(RepeatArgs), Any, "repeat steps; {n} counts from 1";
+    "connect" => Connect(Protocol), Any, "the target's own way to trust the tenant";
+    "start_login" => StartLogin(NoArgs), Browser, "the target's own way to start a sign-in";
+    "replay_saml_response" => ReplaySamlResponse(NoArgs), Browser, "post the last SAML response again from a fresh browser";
+}
 
-tagged_enum!(Step, "a step", {
-    "open" => Open(Template),
-    "click" => Click(ClickArgs),
-    "fill" => Fill(FillArgs),
-    "select" => Select(SelectArgs),
-    "submit" => Submit(Template),
-    "wait_for" => WaitFor(WaitArgs),
-    "idp_login" => IdpLogin(IdpLoginArgs),
-    "tile" => Tile(TileArgs),
-    "expect" => Expect(Box<Expectation>),
-    "screenshot" => Screenshot(ScreenshotArgs),
-    "create_org" => CreateOrg(OrgArgs),
-    "add_user" => AddUser(SpUserArgs),
-    "add_domain" => AddDomain(DomainArgs),
-    "check_domain" => CheckDomain(CheckDomainArgs),
-    "verify_domain" => VerifyDomain(DomainArgs),
-    "configure_sso" => ConfigureSso(SsoArgs),
-    "enable_sso" => EnableSso(bool),
-    "enforce_sso" => EnforceSso(bool),
-    "active_tile" => ActiveTile(TileKind),
-    "block_sso_lookup" => BlockSsoLookup(bool),
-    "set_fault" => SetFault(FaultArgs),
-    "advance_clock" => AdvanceClock(ClockArgs),
-    "publish_txt" => PublishTxt(TxtArgs),
-    "remove_txt" => RemoveTxt(TxtArgs),
-    "update_idp_user" => UpdateIdpUser(IdpUserUpdate),
-    "use_org" => UseOrg(String),
-    "use_browser" => UseBrowser(String),
-    "repeat" => Repeat(RepeatArgs),
-    "connect" => Connect(Protocol),
-    "start_login" => StartLogin(NoArgs),
-});
+impl Step {
+    /// Admin-driver steps (the others act on the mock IdP or the browser).
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Step::CreateOrg(_)
+                | Step::AddUser(_)
+                | Step::AddDomain(_)
+                | Step::CheckDomain(_)
+                | Step::VerifyDomain(_)
+                | Step::ConfigureSso(_)
+                | Step::EnableSso(_)
+                | Step::EnforceSso(_)
+                | Step::ActiveTile(_)
+                | Step::BlockSsoLookup(_)
+                | Step::UseOrg(_)
+        )
+    }
+
+    /// The first step that drives the browser, here or inside a `repeat`.
+    pub fn first_browser_step(&self) -> Option<&'static str> {
+        match self {
+            Step::Repeat(r) => r.steps.iter().find_map(Step::first_browser_step),
+            s if s.runs_in() == RunsIn::Browser => Some(s.kind()),
+            _ => None,
+        }
+    }
+
+    /// The keys allowed in `setup`.
+    pub fn setup_kinds() -> Vec<&'static str> {
+        Step::VOCABULARY
+            .iter()
+            .filter(|(_, r, _)| *r == RunsIn::Any)
+            .map(|(k, _, _)| *k)
+            .collect()
+    }
+}

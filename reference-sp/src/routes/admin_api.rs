@@ -1,6 +1,6 @@
-//! The admin JSON API (README contract): automated set-up mirroring the Identity page.
+//! The admin JSON API (README contract): automated set-up mirroring the Identity page. The
+//! request and answer bodies are the wire contract's (`proto::sp_admin`).
 use super::Shared;
-use crate::Secret;
 use crate::admin_ops::{self, NewMember};
 use crate::error::AppError;
 use crate::store::{self, Product, SsoConfig};
@@ -10,8 +10,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::json;
+use proto::sp_admin::{
+    AddDomain, AddUser, CreateOrg, OrgState, OrgUrls, PutEnforce, PutOidc, PutSaml, PutSso,
+    PutTile, SsoEnabled, SsoView, TileUrls, UserAdded,
+};
 
 pub fn routes() -> Router<Shared> {
     Router::new()
@@ -88,14 +90,6 @@ fn field_of(message: &str) -> String {
     }
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateOrg {
-    name: String,
-    plan: String,
-    billing: String,
-}
-
 async fn create_org(
     State(st): State<Shared>,
     headers: HeaderMap,
@@ -107,19 +101,19 @@ async fn create_org(
     Ok((StatusCode::CREATED, Json(org_urls(&st, &org.id))).into_response())
 }
 
-pub(super) fn org_urls(st: &Shared, org: &str) -> serde_json::Value {
-    json!({
-        "org_id": org,
-        "acs_url": st.acs_url(org),
-        "entity_id": st.entity_id(org),
-        "metadata_url": st.metadata_url(org),
-        "tile_urls": {
-            "workspace": st.tile_url(org, Product::Workspace),
-            "platform": st.tile_url(org, Product::Platform),
+pub(super) fn org_urls(st: &Shared, org: &str) -> OrgUrls {
+    OrgUrls {
+        acs_url: st.acs_url(org),
+        application_link: st.application_link(org),
+        entity_id: st.entity_id(org),
+        metadata_url: st.metadata_url(org),
+        oidc_redirect_uri: st.oidc_redirect_uri(),
+        org_id: org.to_string(),
+        tile_urls: TileUrls {
+            platform: st.tile_url(org, Product::Platform),
+            workspace: st.tile_url(org, Product::Workspace),
         },
-        "oidc_redirect_uri": st.oidc_redirect_uri(),
-        "application_link": st.application_link(org),
-    })
+    }
 }
 
 async fn get_org(
@@ -133,46 +127,43 @@ async fn get_org(
     let c = st.db.conn()?;
     let members = store::members_of(&c, &org)?;
     let sso = match store::sso_config(&c, &org)? {
-        None => serde_json::Value::Null,
+        None => None,
         Some(SsoConfig::Saml(s)) => {
             let fp = crate::certs::parse_certificate(&s.certificate_pem)
                 .ok()
                 .and_then(|x| x.to_der().ok())
                 .map(|d| crate::certs::sha256_fingerprint(&d));
-            json!({"protocol": "saml", "sso_url": s.sso_url, "certificate_sha256": fp, "idp_entity_id": s.idp_entity_id})
+            Some(SsoView::Saml {
+                certificate_sha256: fp,
+                idp_entity_id: s.idp_entity_id,
+                sso_url: s.sso_url,
+            })
         }
-        Some(SsoConfig::Oidc(o)) => json!({
-            "protocol": "oidc", "idp_name": o.idp_name, "client_id": o.client_id,
-            "client_secret": o.client_secret, "discovery_url": o.discovery_url,
+        Some(SsoConfig::Oidc(o)) => Some(SsoView::Oidc {
+            client_id: o.client_id,
+            client_secret: o.client_secret,
+            discovery_url: o.discovery_url,
+            idp_name: o.idp_name,
         }),
     };
-    let mut v = org_urls(&st, &org);
-    if let Some(m) = v.as_object_mut() {
-        m.insert("name".into(), json!(o.name));
-        m.insert("plan".into(), json!(o.plan));
-        m.insert("billing".into(), json!(o.billing));
-        m.insert(
-            "sso_enabled".into(),
-            json!({"workspace": o.workspace_sso, "platform": o.platform_sso}),
-        );
-        m.insert("enforced".into(), json!(o.enforced));
-        m.insert("active_tile".into(), json!(o.active_tile));
-        m.insert("sso".into(), sso);
-        m.insert("domains".into(), json!(domains));
-        m.insert("members".into(), json!(members));
-    }
+    let state = OrgState {
+        urls: org_urls(&st, &org),
+        active_tile: o.active_tile,
+        billing: o.billing,
+        domains,
+        enforced: o.enforced,
+        members,
+        name: o.name,
+        plan: o.plan,
+        sso,
+        sso_enabled: SsoEnabled {
+            platform: o.platform_sso,
+            workspace: o.workspace_sso,
+        },
+    };
+    // Through a `Value`: the answer has always been a sorted-key object, nested ones too.
+    let v = serde_json::to_value(&state).map_err(|e| AppError::Internal(e.to_string()))?;
     Ok(Json(v).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddUser {
-    email: String,
-    role: String,
-    method: String,
-    password: Option<Secret>,
-    given_name: Option<String>,
-    family_name: Option<String>,
 }
 
 async fn add_user(
@@ -197,15 +188,12 @@ async fn add_user(
     )?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({"email": b.email.trim(), "org_id": org})),
+        Json(UserAdded {
+            email: b.email.trim().to_string(),
+            org_id: org,
+        }),
     )
         .into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AddDomain {
-    domain: String,
 }
 
 async fn add_domain(
@@ -238,14 +226,6 @@ async fn check_domain(
     Ok(Json(admin_ops::check_domain(&st, &org, &domain).await?).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutSaml {
-    sso_url: String,
-    certificate_pem: String,
-    idp_entity_id: Option<String>,
-}
-
 async fn put_saml(
     State(st): State<Shared>,
     headers: HeaderMap,
@@ -262,15 +242,6 @@ async fn put_saml(
         b.idp_entity_id.as_deref(),
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutOidc {
-    idp_name: String,
-    client_id: String,
-    client_secret: Secret,
-    discovery_url: String,
 }
 
 async fn put_oidc(
@@ -290,13 +261,6 @@ async fn put_oidc(
         &b.discovery_url,
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutSso {
-    enabled: bool,
-    product: Option<String>,
 }
 
 async fn put_sso(
@@ -320,12 +284,6 @@ async fn put_sso(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutEnforce {
-    enforced: bool,
-}
-
 async fn put_enforce(
     State(st): State<Shared>,
     headers: HeaderMap,
@@ -336,12 +294,6 @@ async fn put_enforce(
     let b = body(payload)?;
     admin_ops::set_enforce(&st, &org, b.enforced)?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PutTile {
-    active: String,
 }
 
 async fn put_tile(

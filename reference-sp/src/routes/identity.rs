@@ -350,8 +350,8 @@ async fn check_domain(
     let r = admin_ops::check_domain(&st, &ctx.org.id, &f.domain)
         .await
         .map(|d| match &d.reason {
-            None => format!("{}: {}", d.domain, d.status_label()),
-            Some(reason) => format!("{}: {} ({reason})", d.domain, d.status_label()),
+            None => format!("{}: {}", d.domain, d.status.label()),
+            Some(reason) => format!("{}: {} ({reason})", d.domain, d.status.label()),
         });
     outcome(&st, &ctx, r)
 }

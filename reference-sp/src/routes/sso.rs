@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use base64::Engine as _;
+use proto::sp_admin::{LastIdToken, LastOidcError, LastSamlResponse, LastSso, SsoProtocol};
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
@@ -235,9 +236,11 @@ async fn acs_inner(
             .decode(compact)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        st.record_sso(serde_json::json!({
-            "protocol": "saml", "org_id": org_id, "response_xml": xml,
-            "relay_state": f.relay_state,
+        st.record_sso(LastSso::Saml(LastSamlResponse {
+            org_id: org_id.clone(),
+            protocol: SsoProtocol::Saml,
+            relay_state: f.relay_state.clone(),
+            response_xml: xml,
         }));
     }
     let (org, cfg) = {
@@ -496,8 +499,11 @@ async fn oidc_finish(
     let org_id = p.org_id.clone().unwrap_or_default();
     if let Some(error) = &q.error {
         let desc = q.error_description.clone().unwrap_or_default();
-        st.record_sso(serde_json::json!({
-            "protocol": "oidc", "org_id": org_id, "error": error, "error_description": desc,
+        st.record_sso(LastSso::OidcError(LastOidcError {
+            error: error.clone(),
+            error_description: desc.clone(),
+            org_id: org_id.clone(),
+            protocol: SsoProtocol::Oidc,
         }));
         if test {
             return Ok(test_result(Err(format!(
@@ -638,7 +644,7 @@ async fn social_callback(
 }
 
 /// The ID token's header and claims (not its signature) and why it was refused, if it was.
-fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> serde_json::Value {
+fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> LastSso {
     let part = |i: usize| -> serde_json::Value {
         jwt.split('.')
             .nth(i)
@@ -650,9 +656,11 @@ fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> serde_jso
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(serde_json::Value::Null)
     };
-    serde_json::json!({
-        "protocol": "oidc", "org_id": org_id,
-        "id_token_header": part(0), "id_token_claims": part(1),
-        "refused": refused,
+    LastSso::IdToken(LastIdToken {
+        id_token_claims: part(1),
+        id_token_header: part(0),
+        org_id: org_id.to_string(),
+        protocol: SsoProtocol::Oidc,
+        refused: refused.cloned(),
     })
 }

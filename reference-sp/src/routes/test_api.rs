@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
+use proto::sp_admin::{CreateOrgWithId, OutboxMail, PutBlockSsoLookup, PutClock};
 use std::sync::atomic::Ordering;
 
 pub fn routes() -> Router<Shared> {
@@ -26,16 +26,10 @@ pub fn routes() -> Router<Shared> {
         )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Clock {
-    offset_seconds: i64,
-}
-
 async fn put_clock(
     State(st): State<Shared>,
     headers: HeaderMap,
-    payload: Result<Json<Clock>, JsonRejection>,
+    payload: Result<Json<PutClock>, JsonRejection>,
 ) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let b = body(payload)?;
@@ -43,16 +37,10 @@ async fn put_clock(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Block {
-    blocked: bool,
-}
-
 async fn put_block(
     State(st): State<Shared>,
     headers: HeaderMap,
-    payload: Result<Json<Block>, JsonRejection>,
+    payload: Result<Json<PutBlockSsoLookup>, JsonRejection>,
 ) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let b = body(payload)?;
@@ -66,19 +54,14 @@ async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response
     let mut q = c.prepare("SELECT recipient, subject, link FROM outbox ORDER BY id")?;
     let rows = q
         .query_map([], |r| {
-            Ok(serde_json::json!({"to": r.get::<_, String>(0)?, "subject": r.get::<_, String>(1)?, "link": r.get::<_, String>(2)?}))
+            Ok(OutboxMail {
+                to: r.get(0)?,
+                subject: r.get(1)?,
+                link: r.get(2)?,
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(rows).into_response())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateOrgWithId {
-    org_id: String,
-    name: String,
-    plan: String,
-    billing: String,
 }
 
 async fn create_org_with_id(
@@ -92,7 +75,8 @@ async fn create_org_with_id(
     Ok((StatusCode::CREATED, Json(org_urls(&st, &org.id))).into_response())
 }
 
-/// `null` until an SSO sign-in reached the SP.
+/// `null` until an SSO sign-in reached the SP; else a `proto::sp_admin::LastSso`, kept as
+/// the sorted-key JSON it has always been sent as.
 async fn last_sso(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let last = st.last_sso.lock().ok().and_then(|g| g.clone());

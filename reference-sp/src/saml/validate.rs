@@ -1,5 +1,5 @@
 //! Strict validation of a posted SAML response. samael verifies the signature and the
-//! standard conditions; this module adds what it lacks (DESIGN.md): unsigned responses are
+//! standard conditions; this module adds what it lacks (ARCHITECTURE.md): unsigned responses are
 //! refused even if samael would accept them, the embedded certificate must be the configured
 //! one, the Response's Destination is checked even when only the assertion is signed,
 //! encrypted assertions are refused (ATTR-4), and the identity is read strictly (ATTR-1/2/5).

@@ -5,195 +5,43 @@
 //! the advisories named in the table); the "genuine" identity is the signed-in user, the
 //! "forged" one is `forged_identity`, the identity an evil copy names.
 
-use super::dom::{Document, Element, Node};
+use super::ctx::Ctx;
+use super::dom::{self, Document, Element, Node};
 use super::dsig::{self, ds, is_signature};
-use super::spec::{DigestAlgorithm, ForgeSpec};
-use super::{Ctx, dom};
 use crate::error::{Error, Result};
 use crate::saml::xml::{NS_DS, NS_SAML, NS_SAMLP};
 use crate::tenant::random_id;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use serde::{Deserialize, Serialize};
+use proto::forge::{DigestAlgorithm, ForgeSpec, SignatureAlgorithm};
 
-/// What an attack needs from the signing layer to make sense.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Needs {
-    Nothing,
-    AnySignature,
-    AssertionSignature,
-    ResponseSignature,
-}
-
-impl Needs {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Needs::Nothing => "nothing",
-            Needs::AnySignature => "a signature (sign: assertion, response or both)",
-            Needs::AssertionSignature => "a signed assertion (sign: assertion or both)",
-            Needs::ResponseSignature => "a signed Response (sign: response or both)",
-        }
-    }
-}
-
-macro_rules! attacks {
-    ($( $variant:ident => $name:literal, $needs:ident, identity: $identity:literal, canary: $canary:literal,
-        $cwe:literal, $cve:expr, $desc:literal; )*) => {
-        /// An attack, named in snake_case on the wire (`"xsw3"`, `"comment_in_nameid"`).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        pub enum Attack { $( #[serde(rename = $name)] $variant, )* }
-
-        impl Attack {
-            pub const ALL: &'static [Attack] = &[ $( Attack::$variant, )* ];
-
-            pub fn name(self) -> &'static str {
-                match self { $( Attack::$variant => $name, )* }
-            }
-
-            pub fn needs(self) -> Needs {
-                match self { $( Attack::$variant => Needs::$needs, )* }
-            }
-
-            /// Whether the attack writes `forged_identity` somewhere.
-            pub fn needs_identity(self) -> bool {
-                match self { $( Attack::$variant => $identity, )* }
-            }
-
-            /// Whether the attack points at `canary_url`.
-            pub fn needs_canary(self) -> bool {
-                match self { $( Attack::$variant => $canary, )* }
-            }
-
-            pub fn cwe(self) -> &'static str {
-                match self { $( Attack::$variant => $cwe, )* }
-            }
-
-            pub fn cve(self) -> Option<&'static str> {
-                match self { $( Attack::$variant => $cve, )* }
-            }
-
-            pub fn description(self) -> &'static str {
-                match self { $( Attack::$variant => $desc, )* }
-            }
-        }
-    };
-}
-
-attacks! {
-    Xsw1 => "xsw1", ResponseSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW1: the signed Response, its signature removed, is appended inside the Signature of an evil Response (new ID, forged identity) that keeps the original signature";
-    Xsw2 => "xsw2", ResponseSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW2: as xsw1, but the original Response sits before the Signature as its sibling (a detached signature)";
-    Xsw3 => "xsw3", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW3: an evil unsigned copy of the assertion (new ID, forged identity) is inserted before the signed one";
-    Xsw4 => "xsw4", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW4: the signed assertion becomes the last child of an evil unsigned copy (new ID, forged identity) that takes its place";
-    Xsw5 => "xsw5", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW5: the evil assertion (new ID, forged identity) keeps the original Signature; an unsigned copy of the original is appended to the Response";
-    Xsw6 => "xsw6", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW6: the evil assertion keeps the original Signature, and the unsigned original sits inside that Signature";
-    Xsw7 => "xsw7", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW7: an evil unsigned copy with the same ID goes into a samlp:Extensions element (lax schema) before the signed assertion";
-    Xsw8 => "xsw8", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "XSW8: the assertion itself says the forged identity and keeps its Signature; the unsigned original (same ID) sits in a ds:Object inside that Signature";
-    DuplicateAssertion => "duplicate_assertion", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2022-41912"),
-        "the genuine signed assertion, then an unsigned copy (new ID) that names the forged identity";
-    SignatureExclusion => "signature_exclusion", Nothing, identity: false, canary: false, "CWE-347", None,
-        "every ds:Signature removed (and, with forged_identity, every NameID and matching attribute value says it)";
-    CommentInNameid => "comment_in_nameid", AnySignature, identity: true, canary: false, "CWE-436", Some("CVE-2017-11427"),
-        "an empty comment splits the signed NameID (and equal attribute values) after the forged identity, which must be a prefix of the genuine one: c14n drops comments, so the signature holds, and a reader of the first text node sees the forged identity";
-    CdataInNameid => "cdata_in_nameid", AnySignature, identity: true, canary: false, "CWE-436", None,
-        "the signed NameID (and equal attribute values) is split into text and a CDATA section after the forged identity, which must be a prefix of the genuine one: c14n reads both as text, a reader of text nodes only sees the forged identity";
-    AdviceWrapping => "advice_wrapping", AssertionSignature, identity: true, canary: false, "CWE-347", None,
-        "the genuine signed assertion moves into saml:Advice of an evil unsigned assertion (new ID, forged identity) that takes its place";
-    CommentInDigestValue => "comment_in_digest_value", AnySignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-29775"),
-        "the signed element is edited to the forged identity and a comment holding its new digest is put before the genuine DigestValue text: c14n drops the comment (SignatureValue still verifies), a reader of the first child node takes the comment's digest, which matches";
-    SecondSignedInfo => "second_signed_info", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-29774"),
-        "the evil assertion (new ID, forged identity) carries the original Signature plus a second SignedInfo that references it with a correct digest; the unsigned original follows it";
-    TwoRoots => "two_roots", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2022-39299"),
-        "the genuine signed assertion as the document's first top-level element, then an evil unsigned Response (forged identity) as a second one: not well-formed";
-    SignedElementInIssuer => "signed_element_in_issuer", AnySignature, identity: true, canary: false, "CWE-347", None,
-        "an evil copy of the signed element (new ID, forged identity, a junk Signature of its own) holds the genuine signed element inside its Issuer";
-    AttackerKeyValue => "attacker_key_value", AnySignature, identity: true, canary: false, "CWE-347", Some("CVE-2024-32962"),
-        "the forged identity, re-signed with an attacker key the metadata never lists, shipped as ds:RSAKeyValue (no certificate)";
-    DoctypeFakeAssertion => "doctype_fake_assertion", AnySignature, identity: true, canary: false, "CWE-436", Some("CVE-2025-25291"),
-        "the genuine signed response behind a DOCTYPE whose internal subset declares an entity holding an evil assertion (forged identity): content only to a parser that reads the DTD as markup, or to a text search";
-    NamespaceConfusion => "namespace_confusion", AssertionSignature, identity: true, canary: false, "CWE-436", Some("CVE-2025-25292"),
-        "an evil unprefixed <Assertion> (no namespace declared) before the signed one, and a DOCTYPE ATTLIST that gives Assertion the SAML namespace as a #FIXED default xmlns: only a parser applying DTD defaults sees a SAML assertion there";
-    Xxe => "xxe", Nothing, identity: false, canary: true, "CWE-611", None,
-        "a DOCTYPE with an external parameter entity and an external general entity at canary_url; the general entity is referenced in the Response's Issuer";
-    EntityExpansion => "entity_expansion", Nothing, identity: false, canary: true, "CWE-776", None,
-        "billion laughs bounded at 100,000 copies (5 levels of 10), whose top entity also references an external entity at canary_url; referenced in the Response's Issuer";
-    XsltTransform => "xslt_transform", AnySignature, identity: false, canary: true, "CWE-918", None,
-        "an XSLT transform whose stylesheet loads document(canary_url) is put first in the first Reference's Transforms (the signature no longer verifies; a vulnerable SP fetches the canary while processing the Reference)";
-    Junk => "junk", Nothing, identity: false, canary: false, "CWE-20", None,
-        "SAMLResponse is not base64 at all";
-    Truncated => "truncated", Nothing, identity: false, canary: false, "CWE-20", None,
-        "SAMLResponse is the base64 of the first half of the XML";
-    WrongEncoding => "wrong_encoding", Nothing, identity: false, canary: false, "CWE-172", None,
-        "the XML as ISO-8859-1 bytes under a UTF-8 declaration (non-ASCII text, and a trailing comment with \u{e9}, are single bytes: never UTF-8)";
-}
+pub use proto::forge::{Attack, AttackInfo, Needs, infos};
 
 /// Bounded entity expansion: `lol5` expands to 10^5 copies of "lol".
 pub const EXPANSION_LEVELS: u32 = 5;
 
-impl Attack {
-    /// Attacks that act on the delivered bytes rather than on the XML tree.
-    pub fn on_bytes(self) -> bool {
-        matches!(
-            self,
-            Attack::Junk | Attack::Truncated | Attack::WrongEncoding
-        )
-    }
-
-    /// Attacks that rearrange or edit the assertion itself: with an encrypted assertion they
-    /// work on the plaintext and the result is encrypted again.
-    fn on_assertion(self) -> bool {
-        !matches!(
-            self,
-            Attack::Xsw1
-                | Attack::Xsw2
-                | Attack::DoctypeFakeAssertion
-                | Attack::Xxe
-                | Attack::EntityExpansion
-                | Attack::Junk
-                | Attack::Truncated
-                | Attack::WrongEncoding
-        )
-    }
+/// Attacks that act on the delivered bytes rather than on the XML tree.
+pub fn acts_on_bytes(attack: Attack) -> bool {
+    matches!(
+        attack,
+        Attack::Junk | Attack::Truncated | Attack::WrongEncoding
+    )
 }
 
-impl std::fmt::Display for Attack {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct AttackInfo {
-    pub name: &'static str,
-    pub description: &'static str,
-    pub cwe: &'static str,
-    pub cve: Option<&'static str>,
-    pub needs: Needs,
-    pub forged_identity: bool,
-    pub canary_url: bool,
-}
-
-pub fn infos() -> Vec<AttackInfo> {
-    Attack::ALL
-        .iter()
-        .map(|a| AttackInfo {
-            name: a.name(),
-            description: a.description(),
-            cwe: a.cwe(),
-            cve: a.cve(),
-            needs: a.needs(),
-            forged_identity: a.needs_identity(),
-            canary_url: a.needs_canary(),
-        })
-        .collect()
+/// Attacks that rearrange or edit the assertion itself: with an encrypted assertion they
+/// work on the plaintext and the result is encrypted again.
+fn acts_on_assertion(attack: Attack) -> bool {
+    !matches!(
+        attack,
+        Attack::Xsw1
+            | Attack::Xsw2
+            | Attack::DoctypeFakeAssertion
+            | Attack::Xxe
+            | Attack::EntityExpansion
+            | Attack::Junk
+            | Attack::Truncated
+            | Attack::WrongEncoding
+    )
 }
 
 /// The table `mock-idp forge --list` prints: name, CWE, CVE, description.
@@ -256,7 +104,7 @@ fn without_signature(el: &Element) -> (Element, Option<Element>) {
 }
 
 /// Applies `attack` to the signed document.
-pub(crate) fn apply(
+pub fn apply(
     attack: Attack,
     doc: &mut Document,
     ctx: &mut Ctx<'_>,
@@ -269,13 +117,13 @@ pub(crate) fn apply(
         doc.nodes.push(Node::Comment(" café ".into()));
         return Ok(());
     }
-    if attack.on_bytes() {
+    if acts_on_bytes(attack) {
         return Ok(());
     }
     if attack == Attack::AttackerKeyValue {
         return ctx.resign_as_attacker(doc);
     }
-    let view = attack.on_assertion() && ctx.encrypted();
+    let view = acts_on_assertion(attack) && ctx.encrypted();
     if view {
         ctx.decrypt_view(doc);
     }
@@ -638,8 +486,8 @@ fn digest_algorithm_of(sig: &Element) -> Result<DigestAlgorithm> {
 }
 
 /// The signature and digest algorithms a Signature element names.
-fn algorithms_of(sig: &Element) -> Result<(super::spec::SignatureAlgorithm, DigestAlgorithm)> {
-    use super::spec::SignatureAlgorithm as S;
+fn algorithms_of(sig: &Element) -> Result<(SignatureAlgorithm, DigestAlgorithm)> {
+    use SignatureAlgorithm as S;
     let uri = |local: &str| {
         sig.find(&|e| e.is(NS_DS, local))
             .and_then(|e| e.attr("Algorithm"))
@@ -649,7 +497,7 @@ fn algorithms_of(sig: &Element) -> Result<(super::spec::SignatureAlgorithm, Dige
     let (s, d) = (uri("SignatureMethod"), uri("DigestMethod"));
     let signature = [S::RsaSha1, S::RsaSha256, S::RsaSha384, S::RsaSha512]
         .into_iter()
-        .find(|a| a.uri() == s)
+        .find(|a| dsig::signature_uri(*a) == s)
         .ok_or_else(|| Error::Xml(format!("unknown SignatureMethod '{s}'")))?;
     let digest = [
         DigestAlgorithm::Sha1,
@@ -658,7 +506,7 @@ fn algorithms_of(sig: &Element) -> Result<(super::spec::SignatureAlgorithm, Dige
         DigestAlgorithm::Sha512,
     ]
     .into_iter()
-    .find(|a| a.uri() == d)
+    .find(|a| dsig::digest_uri(*a) == d)
     .ok_or_else(|| Error::Xml(format!("unknown DigestMethod '{d}'")))?;
     Ok((signature, digest))
 }
@@ -698,19 +546,6 @@ fn latin1(xml: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_unique_and_wire_names_match() {
-        let mut seen = std::collections::HashSet::new();
-        for a in Attack::ALL {
-            assert!(seen.insert(a.name()), "{a}");
-            let wire = serde_json::to_string(a).unwrap();
-            assert_eq!(wire, format!("\"{}\"", a.name()));
-            assert!(a.cwe().starts_with("CWE-"));
-            assert!(a.cve().is_none_or(|c| c.starts_with("CVE-")));
-        }
-        assert_eq!(Attack::ALL.len(), 26);
-    }
 
     #[test]
     fn listing_has_a_header_and_one_line_per_attack() {

@@ -4,7 +4,6 @@
 
 use super::c14n::exc_c14n;
 use super::dom::Element;
-use super::spec::{DigestAlgorithm, KeyInfoChoice, SignatureAlgorithm};
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
 use crate::saml::xml::{NS_DS, NS_SAML};
@@ -12,49 +11,48 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use openssl::hash::MessageDigest;
 use openssl::sign::Signer;
+use proto::forge::{DigestAlgorithm, KeyInfoChoice, SignatureAlgorithm};
 
 pub const EXC_C14N: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
 pub const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
 
-impl SignatureAlgorithm {
-    pub fn uri(self) -> &'static str {
-        match self {
-            SignatureAlgorithm::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
-            SignatureAlgorithm::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
-            SignatureAlgorithm::RsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
-            SignatureAlgorithm::RsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
-        }
-    }
-
-    fn message_digest(self) -> MessageDigest {
-        match self {
-            SignatureAlgorithm::RsaSha1 => MessageDigest::sha1(),
-            SignatureAlgorithm::RsaSha256 => MessageDigest::sha256(),
-            SignatureAlgorithm::RsaSha384 => MessageDigest::sha384(),
-            SignatureAlgorithm::RsaSha512 => MessageDigest::sha512(),
-        }
+/// The XML-DSig URI of a signature algorithm.
+pub fn signature_uri(alg: SignatureAlgorithm) -> &'static str {
+    match alg {
+        SignatureAlgorithm::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+        SignatureAlgorithm::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+        SignatureAlgorithm::RsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+        SignatureAlgorithm::RsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
     }
 }
 
-impl DigestAlgorithm {
-    pub fn uri(self) -> &'static str {
-        match self {
-            DigestAlgorithm::Sha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
-            DigestAlgorithm::Sha256 => "http://www.w3.org/2001/04/xmlenc#sha256",
-            DigestAlgorithm::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
-            DigestAlgorithm::Sha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
-        }
+fn signature_md(alg: SignatureAlgorithm) -> MessageDigest {
+    match alg {
+        SignatureAlgorithm::RsaSha1 => MessageDigest::sha1(),
+        SignatureAlgorithm::RsaSha256 => MessageDigest::sha256(),
+        SignatureAlgorithm::RsaSha384 => MessageDigest::sha384(),
+        SignatureAlgorithm::RsaSha512 => MessageDigest::sha512(),
     }
+}
 
-    pub fn digest(self, data: &[u8]) -> Result<Vec<u8>> {
-        let md = match self {
-            DigestAlgorithm::Sha1 => MessageDigest::sha1(),
-            DigestAlgorithm::Sha256 => MessageDigest::sha256(),
-            DigestAlgorithm::Sha384 => MessageDigest::sha384(),
-            DigestAlgorithm::Sha512 => MessageDigest::sha512(),
-        };
-        Ok(openssl::hash::hash(md, data)?.to_vec())
+/// The XML-DSig URI of a digest algorithm.
+pub fn digest_uri(alg: DigestAlgorithm) -> &'static str {
+    match alg {
+        DigestAlgorithm::Sha1 => "http://www.w3.org/2000/09/xmldsig#sha1",
+        DigestAlgorithm::Sha256 => "http://www.w3.org/2001/04/xmlenc#sha256",
+        DigestAlgorithm::Sha384 => "http://www.w3.org/2001/04/xmldsig-more#sha384",
+        DigestAlgorithm::Sha512 => "http://www.w3.org/2001/04/xmlenc#sha512",
     }
+}
+
+pub fn digest(alg: DigestAlgorithm, data: &[u8]) -> Result<Vec<u8>> {
+    let md = match alg {
+        DigestAlgorithm::Sha1 => MessageDigest::sha1(),
+        DigestAlgorithm::Sha256 => MessageDigest::sha256(),
+        DigestAlgorithm::Sha384 => MessageDigest::sha384(),
+        DigestAlgorithm::Sha512 => MessageDigest::sha512(),
+    };
+    Ok(openssl::hash::hash(md, data)?.to_vec())
 }
 
 /// How to sign.
@@ -79,7 +77,7 @@ pub fn signed_info(
 ) -> Element {
     ds("SignedInfo")
         .with_child(ds("CanonicalizationMethod").with_attr("Algorithm", EXC_C14N))
-        .with_child(ds("SignatureMethod").with_attr("Algorithm", signature.uri()))
+        .with_child(ds("SignatureMethod").with_attr("Algorithm", signature_uri(signature)))
         .with_child(
             ds("Reference")
                 .with_attr("URI", &format!("#{id}"))
@@ -88,7 +86,7 @@ pub fn signed_info(
                         .with_child(ds("Transform").with_attr("Algorithm", ENVELOPED))
                         .with_child(ds("Transform").with_attr("Algorithm", EXC_C14N)),
                 )
-                .with_child(ds("DigestMethod").with_attr("Algorithm", digest.uri()))
+                .with_child(ds("DigestMethod").with_attr("Algorithm", digest_uri(digest)))
                 .with_child(ds("DigestValue").with_text(&B64.encode(digest_value))),
         )
 }
@@ -120,7 +118,7 @@ pub fn signature_value(
     alg: SignatureAlgorithm,
     signed_info: &Element,
 ) -> Result<Vec<u8>> {
-    let mut signer = Signer::new(alg.message_digest(), key.private_key())?;
+    let mut signer = Signer::new(signature_md(alg), key.private_key())?;
     signer.update(&exc_c14n(signed_info, None))?;
     Ok(signer.sign_to_vec()?)
 }
@@ -132,7 +130,7 @@ pub fn reference_digest(
     exclude: Option<&Element>,
     alg: DigestAlgorithm,
 ) -> Result<Vec<u8>> {
-    alg.digest(&exc_c14n(el, exclude))
+    digest(alg, &exc_c14n(el, exclude))
 }
 
 /// Signs `el` (which must carry an `ID`) with an enveloped signature placed after its
@@ -197,14 +195,14 @@ mod tests {
                 &key.private_key().public_key_to_pem().unwrap(),
             )
             .unwrap();
-            let mut v = openssl::sign::Verifier::new(sig.message_digest(), &public).unwrap();
+            let mut v = openssl::sign::Verifier::new(signature_md(sig), &public).unwrap();
             v.update(&exc_c14n(si, None)).unwrap();
             assert!(v.verify(&value).unwrap());
             // The digest is over the element without its signature.
             let digest = si.find(&|e| e.local == "DigestValue").unwrap().text();
             assert_eq!(
                 B64.decode(digest).unwrap(),
-                dig.digest(&exc_c14n(&a, None)).unwrap()
+                super::digest(dig, &exc_c14n(&a, None)).unwrap()
             );
             let text = dom::write_element(&el);
             assert!(text.contains("<ds:Modulus>"), "{text}");

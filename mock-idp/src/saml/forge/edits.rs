@@ -10,7 +10,7 @@
 //! A path addresses every element it matches; matching none is an error.
 
 use super::dom::{self, Element, Node, NsDecl};
-use super::spec::{Edit, EditOp, Position};
+use proto::forge::{Edit, EditOp, Position};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Pred {

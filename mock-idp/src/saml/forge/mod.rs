@@ -12,53 +12,31 @@
 
 pub mod attack;
 pub mod c14n;
+pub mod ctx;
 pub mod dom;
 pub mod dsig;
 pub mod edits;
 pub mod spec;
 pub mod template;
 
-pub use attack::{Attack, AttackInfo};
-pub use spec::ForgeSpec;
+pub use proto::forge::{Attack, AttackInfo, ForgeRecord, ForgeSpec};
 
-use super::encrypt::{self, Cipher};
+use super::encrypt::Cipher;
 use super::issue::{self as genuine, IdpView, Prepared, TAMPERED_EMAIL};
 use super::response::{Encryption, Shape};
-use super::xml::{NS_SAML, NS_XENC};
+use super::xml::NS_SAML;
 use crate::error::{Error, Result};
 use crate::fault::Fault;
-use crate::keys::{HashAlg, SigningKey};
+use crate::keys::HashAlg;
+use crate::profile::ProfileBehaviour as _;
 use crate::record::pretty_xml;
-use crate::tenant::{PendingAuthn, SignMode, Tenant, UserRecord, random_id};
+use crate::tenant::{PendingAuthn, SignMode, Tenant, UserRecord};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use dom::{Document, Element, Node};
-use dsig::{SignOptions, is_signature, sign_in_place};
-use serde::Serialize;
-use spec::{
-    DigestAlgorithm, EncryptChoice, KeyInfoChoice, SignChoice, SignatureAlgorithm,
-    SigningKeyChoice, join,
-};
+use ctx::{Ctx, Plan};
+use dom::{Document, Element};
+use spec::{EncryptChoice, KeyInfoChoice, SignChoice, SignatureAlgorithm, SigningKeyChoice, join};
 use std::collections::HashMap;
-use std::sync::Arc;
-
-/// What the exchange log says about a forged response, next to the decoded message.
-#[derive(Debug, Clone, Serialize)]
-pub struct ForgeRecord {
-    pub attack: Option<Attack>,
-    pub cwe: Option<&'static str>,
-    pub cve: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub forged_identity: Option<String>,
-    pub sign: SignChoice,
-    pub signature_algorithm: SignatureAlgorithm,
-    pub digest_algorithm: DigestAlgorithm,
-    pub key_info: KeyInfoChoice,
-    pub signing_key: SigningKeyChoice,
-    pub encrypted: bool,
-    pub template: bool,
-    pub edits: usize,
-}
 
 /// A forged response, ready to post.
 #[derive(Debug, Clone)]
@@ -69,238 +47,6 @@ pub struct Forged {
     /// The message as the SP decodes it (lossy for `wrong_encoding`).
     pub decoded: String,
     pub record: ForgeRecord,
-}
-
-/// Signing decisions, made once per response.
-#[derive(Debug, Clone)]
-pub(crate) struct Plan {
-    sign: SignChoice,
-    key: Arc<SigningKey>,
-    signing_key: SigningKeyChoice,
-    signature: SignatureAlgorithm,
-    digest: DigestAlgorithm,
-    key_info: KeyInfoChoice,
-    encryption: Option<Encryption>,
-}
-
-/// What the attacks work with.
-pub(crate) struct Ctx<'a> {
-    plan: Plan,
-    idp: &'a IdpView,
-    forged: Option<String>,
-    /// The signed-in user's NameID (else email): what evil copies replace.
-    genuine: String,
-    canary: Option<String>,
-    /// EncryptedData Id -> the plaintext assertion inside it.
-    plain: HashMap<String, Element>,
-}
-
-impl Ctx<'_> {
-    fn encrypted(&self) -> bool {
-        self.plan.encryption.is_some()
-    }
-
-    fn forged(&self) -> Result<&str> {
-        self.forged
-            .as_deref()
-            .ok_or_else(|| Error::BadRequest("this attack needs forged_identity".into()))
-    }
-
-    fn canary(&self) -> Result<&str> {
-        self.canary
-            .as_deref()
-            .ok_or_else(|| Error::BadRequest("this attack needs canary_url".into()))
-    }
-
-    /// Every NameID below `el`, and every attribute value equal to the genuine identity, now
-    /// says the forged identity.
-    fn forge_identity(&self, el: &mut Element) -> Result<()> {
-        let forged = self.forged()?.to_string();
-        let genuine = self.genuine.clone();
-        el.walk_mut(&mut |e: &mut Element| {
-            if e.is(NS_SAML, "NameID")
-                || (e.is(NS_SAML, "AttributeValue") && e.text().eq_ignore_ascii_case(&genuine))
-            {
-                e.set_text(&forged);
-            }
-        });
-        Ok(())
-    }
-
-    /// An unsigned copy of `el` that names the forged identity, with a new ID when given;
-    /// encrypted assertions inside are replaced by encrypted evil ones.
-    fn evil(&mut self, el: &Element, id: Option<&str>) -> Result<Element> {
-        let mut copy = el.clone();
-        copy.remove_all(&is_signature);
-        if let Some(id) = id
-            && copy.attr("ID").is_some()
-        {
-            copy.set_attr("ID", id);
-        }
-        self.forge_identity(&mut copy)?;
-        self.evil_encrypted(&mut copy)?;
-        Ok(copy)
-    }
-
-    fn evil_encrypted(&mut self, el: &mut Element) -> Result<()> {
-        for i in 0..el.children.len() {
-            let plain = match &el.children[i] {
-                Node::Element(e) if e.is(NS_SAML, "EncryptedAssertion") => {
-                    self.plain_of(e).cloned()
-                }
-                _ => None,
-            };
-            match plain {
-                Some(p) => {
-                    let evil = self.evil(&p, Some(&random_id("_evil")))?;
-                    el.children[i] = Node::Element(self.encrypt(&evil)?);
-                }
-                None => {
-                    if let Some(e) = el.element_at_mut(i) {
-                        self.evil_encrypted(e)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn plain_of(&self, encrypted: &Element) -> Option<&Element> {
-        let id = encrypted
-            .find(&|e| e.is(NS_XENC, "EncryptedData"))?
-            .attr("Id")?;
-        self.plain.get(id)
-    }
-
-    /// The first assertion of `root`, decrypted when it is encrypted.
-    fn plain_assertion(&self, root: &Element) -> Option<Element> {
-        root.elements().find_map(|e| {
-            if e.is(NS_SAML, "Assertion") {
-                Some(e.clone())
-            } else if e.is(NS_SAML, "EncryptedAssertion") {
-                self.plain_of(e).cloned()
-            } else {
-                None
-            }
-        })
-    }
-
-    fn encrypt(&mut self, el: &Element) -> Result<Element> {
-        let e = self
-            .plan
-            .encryption
-            .as_ref()
-            .ok_or_else(|| Error::Xml("no encryption configured".into()))?;
-        let text = dom::write_element(el);
-        let bytes = encrypt::encrypted_assertion(text.as_bytes(), e.cipher, &e.recipient_cert)?;
-        let doc = dom::parse(&String::from_utf8_lossy(&bytes))?;
-        let enc = doc
-            .root()
-            .cloned()
-            .ok_or_else(|| Error::Xml("encryption wrote no element".into()))?;
-        if let Some(id) = enc
-            .find(&|x| x.is(NS_XENC, "EncryptedData"))
-            .and_then(|x| x.attr("Id"))
-        {
-            self.plain.insert(id.to_string(), el.clone());
-        }
-        Ok(enc)
-    }
-
-    /// Encrypts every assertion that is not inside another one (the top level of a
-    /// document is left alone: `two_roots` keeps its genuine assertion readable).
-    fn encrypt_outermost(&mut self, doc: &mut Document) -> Result<()> {
-        if !self.encrypted() {
-            return Ok(());
-        }
-        for node in &mut doc.nodes {
-            if let Node::Element(e) = node {
-                self.encrypt_below(e)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn encrypt_below(&mut self, el: &mut Element) -> Result<()> {
-        for i in 0..el.children.len() {
-            let assertion = match &el.children[i] {
-                Node::Element(e) if e.is(NS_SAML, "Assertion") => Some(e.clone()),
-                _ => None,
-            };
-            match assertion {
-                Some(a) => el.children[i] = Node::Element(self.encrypt(&a)?),
-                None => {
-                    if let Some(e) = el.element_at_mut(i) {
-                        self.encrypt_below(e)?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// Replaces every EncryptedAssertion this forge made by its plaintext.
-    fn decrypt_view(&self, doc: &mut Document) {
-        for node in &mut doc.nodes {
-            if let Node::Element(e) = node {
-                self.decrypt_below(e);
-            }
-        }
-    }
-
-    fn decrypt_below(&self, el: &mut Element) {
-        for child in el.children.iter_mut() {
-            let plain = match child {
-                Node::Element(e) if e.is(NS_SAML, "EncryptedAssertion") => {
-                    self.plain_of(e).cloned()
-                }
-                _ => None,
-            };
-            match (plain, child) {
-                (Some(p), child) => *child = Node::Element(p),
-                (None, Node::Element(e)) => self.decrypt_below(e),
-                _ => {}
-            }
-        }
-    }
-
-    /// Signs the assertion, encrypts it, signs the Response: the order an IdP uses.
-    fn sign_and_encrypt(&mut self, doc: &mut Document, plan: &Plan) -> Result<()> {
-        let opts = SignOptions {
-            key: &plan.key,
-            signature: plan.signature,
-            digest: plan.digest,
-            key_info: plan.key_info,
-        };
-        if plan.sign.assertion() {
-            let root = doc.root_or_err()?;
-            let is_assertion = |e: &Element| e.local == "Assertion";
-            // The response itself is never "the assertion"; a status-only response has none
-            // and, as on the genuine path, nothing is signed there.
-            if let Some(a) = root.elements_mut().find_map(|c| c.find_mut(&is_assertion)) {
-                sign_in_place(a, &opts)?;
-            }
-        }
-        self.encrypt_outermost(doc)?;
-        if plan.sign.response() {
-            sign_in_place(doc.root_or_err()?, &opts)?;
-        }
-        Ok(())
-    }
-
-    /// `attacker_key_value`: the forged identity everywhere, every signature redone with the
-    /// attacker's key, shipped as RSAKeyValue.
-    fn resign_as_attacker(&mut self, doc: &mut Document) -> Result<()> {
-        self.decrypt_view(doc);
-        let root = doc.root_or_err()?;
-        root.remove_all(&is_signature);
-        self.forge_identity(root)?;
-        let mut plan = self.plan.clone();
-        plan.key = self.idp.keys.unknown()?;
-        plan.signing_key = SigningKeyChoice::Attacker;
-        plan.key_info = KeyInfoChoice::RsaKeyValue;
-        self.sign_and_encrypt(doc, &plan)
-    }
 }
 
 pub fn sign_choice(mode: SignMode) -> SignChoice {
@@ -481,8 +227,8 @@ pub fn issue(
     };
     let record = ForgeRecord {
         attack: spec.attack,
-        cwe: spec.attack.map(Attack::cwe),
-        cve: spec.attack.and_then(Attack::cve),
+        cwe: spec.attack.map(|a| a.cwe().to_string()),
+        cve: spec.attack.and_then(Attack::cve).map(str::to_string),
         forged_identity: spec.forged_identity.clone(),
         sign: plan.sign,
         signature_algorithm: plan.signature,
@@ -514,7 +260,7 @@ pub fn issue(
 /// rather than a failed sign-in later. `prefix` is the spec's JSON path (`saml.forge`).
 pub fn check(tenant: &Tenant, spec: &ForgeSpec, base: &str, prefix: &str) -> Result<()> {
     let sign = spec.sign.unwrap_or(sign_choice(tenant.saml.sign));
-    spec.check_fields(prefix, sign)?;
+    spec::check_fields(spec, prefix, sign)?;
     let mut view = IdpView::of(tenant, base);
     if view.sp.acs_url.is_none() {
         view.sp.acs_url = Some("https://sp.invalid/acs".into());

@@ -51,7 +51,7 @@ fn time_value(name: &str, now: OffsetDateTime) -> Option<Result<String, String>>
         _ => return None,
     };
     Some(match digits.parse::<i64>() {
-        Ok(n) if n <= super::spec::MAX_OFFSET_SECONDS => {
+        Ok(n) if n <= proto::idp::MAX_CLOCK_OFFSET_SECONDS => {
             Ok(crate::clock::rfc3339(now + Duration::seconds(sign * n)))
         }
         _ => Err(format!(

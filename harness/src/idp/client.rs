@@ -1,0 +1,230 @@
+//! Client of the mock IdP's JSON control API (contract: mock-idp/README.md).
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{HarnessError, Result};
+use crate::net::http_json::{CallError, call, parse};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SamlInfo {
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    #[serde(default)]
+    pub sso_url: Option<String>,
+    #[serde(default)]
+    pub sso_url_post: Option<String>,
+    #[serde(default)]
+    pub dashboard_url: Option<String>,
+    #[serde(default)]
+    pub certificate_pem: Option<String>,
+    #[serde(default)]
+    pub fingerprint_sha1: Option<String>,
+    #[serde(default)]
+    pub fingerprint_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct OidcInfo {
+    #[serde(default)]
+    pub issuer: Option<String>,
+    #[serde(default)]
+    pub discovery_url: Option<String>,
+    #[serde(default)]
+    pub authorization_endpoint: Option<String>,
+    #[serde(default)]
+    pub token_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TenantInfo {
+    pub id: String,
+    #[serde(default)]
+    pub profile: Option<String>,
+    #[serde(default)]
+    pub saml: Option<SamlInfo>,
+    #[serde(default)]
+    pub oidc: Option<OidcInfo>,
+}
+
+/// The last SAML response a tenant sent, exactly as posted (for replay scenarios).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LastSamlResponse {
+    /// Base64, as the IdP's form posted it; a captured credential, so kept as a secret.
+    pub saml_response: crate::secret::Secret,
+    #[serde(default)]
+    pub relay_state: Option<String>,
+    pub acs_url: String,
+}
+
+#[derive(Clone)]
+pub struct IdpClient {
+    base: String,
+    http: reqwest::Client,
+}
+
+fn err(e: CallError) -> HarnessError {
+    HarnessError::Idp(e.to_string())
+}
+
+impl IdpClient {
+    /// `base` is the mock IdP's base URL, e.g. `http://127.0.0.1:PORT/`.
+    pub fn new(base: &str) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("{}/", self.base)
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value> {
+        call(&self.http, method, &self.url(path), None, body)
+            .await
+            .map_err(err)
+    }
+
+    pub async fn create_tenant(&self, spec: &Value) -> Result<TenantInfo> {
+        let v = self
+            .send(reqwest::Method::POST, "/_control/tenants", Some(spec))
+            .await?;
+        parse(v, "POST /_control/tenants").map_err(err)
+    }
+
+    pub async fn delete_tenant(&self, id: &str) -> Result<()> {
+        self.send(
+            reqwest::Method::DELETE,
+            &format!("/_control/tenants/{id}"),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn put_sp(&self, id: &str, sp: &Value) -> Result<()> {
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/_control/tenants/{id}/sp"),
+            Some(sp),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn set_faults<F: serde::Serialize>(
+        &self,
+        id: &str,
+        faults: &[F],
+        next_only: bool,
+    ) -> Result<()> {
+        let (method, path) = if next_only {
+            (
+                reqwest::Method::POST,
+                format!("/_control/tenants/{id}/faults/next"),
+            )
+        } else {
+            (
+                reqwest::Method::PUT,
+                format!("/_control/tenants/{id}/faults"),
+            )
+        };
+        self.send(method, &path, Some(&json!({ "faults": faults })))
+            .await
+            .map(|_| ())
+    }
+
+    pub async fn set_clock(&self, id: &str, offset_seconds: i64) -> Result<()> {
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/_control/tenants/{id}/clock"),
+            Some(&json!({ "offset_seconds": offset_seconds })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn patch_user(&self, id: &str, email: &str, changes: &Value) -> Result<()> {
+        self.send(
+            reqwest::Method::PATCH,
+            &format!("/_control/tenants/{id}/users/{email}"),
+            Some(changes),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn put_apps(&self, id: &str, apps: &Value) -> Result<()> {
+        self.send(
+            reqwest::Method::PUT,
+            &format!("/_control/tenants/{id}/apps"),
+            Some(apps),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn add_oidc_client(&self, id: &str, client: &Value) -> Result<()> {
+        self.send(
+            reqwest::Method::POST,
+            &format!("/_control/tenants/{id}/oidc/clients"),
+            Some(client),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn exchanges(&self, id: &str) -> Result<Vec<Value>> {
+        let v = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/_control/tenants/{id}/exchanges"),
+                None,
+            )
+            .await?;
+        parse(v, "GET exchanges").map_err(err)
+    }
+
+    /// `GET /_control/tenants/{id}/saml/last-response`.
+    pub async fn last_saml_response(&self, id: &str) -> Result<LastSamlResponse> {
+        let v = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/_control/tenants/{id}/saml/last-response"),
+                None,
+            )
+            .await?;
+        parse(v, "GET saml/last-response").map_err(err)
+    }
+
+    pub async fn add_txt(&self, name: &str, value: &str) -> Result<()> {
+        self.send(
+            reqwest::Method::POST,
+            "/_control/dns/txt",
+            Some(&json!({ "name": name, "value": value })),
+        )
+        .await
+        .map(|_| ())
+    }
+
+    pub async fn remove_txt(&self, name: &str, value: &str) -> Result<()> {
+        self.send(
+            reqwest::Method::DELETE,
+            "/_control/dns/txt",
+            Some(&json!({ "name": name, "value": value })),
+        )
+        .await
+        .map(|_| ())
+    }
+}

@@ -1,0 +1,767 @@
+//! A run: the mock IdP and the browser pool shared by every trial, and one trial per
+//! scenario x target.
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use crate::browser::BrowserPool;
+use crate::error::Result;
+use crate::idp::client::IdpClient;
+use crate::input::location::Location;
+use crate::input::template::Vars;
+use crate::scenario::load::LoadedScenario;
+use crate::scenario::schema::{Expectation, Protocol, Step};
+use crate::secret::Secret;
+use crate::target::descriptor::LoadedTarget;
+use crate::trial::ctx::{DEFAULT_TIMEOUT, TrialCtx};
+use crate::trial::failure::StepFailure;
+use crate::trial::outcome::{Screenshot, StepRecord, TrialOutcome, Verdict};
+
+/// A trial may take at most this many step timeouts in all.
+const TRIAL_LIMIT_FACTOR: u32 = 30;
+
+/// Where the mock IdP comes from.
+#[derive(Debug, Clone)]
+pub enum IdpChoice {
+    /// Started in-process (the default).
+    Embedded,
+    /// Already running; `dns` is its DNS server if known.
+    External {
+        url: String,
+        dns: Option<SocketAddr>,
+    },
+    /// No IdP: only trials that need none can pass.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub struct HarnessOptions {
+    pub jobs: usize,
+    pub webdriver_url: Option<String>,
+    pub idp: IdpChoice,
+}
+
+pub struct Harness {
+    idp: Option<IdpClient>,
+    /// The loopback listener scenarios point SPs at where they must never fetch.
+    canary: Option<crate::canary::Canary>,
+    dns: Option<SocketAddr>,
+    _idp_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
+    pool: Arc<BrowserPool>,
+    os: String,
+    /// Clean-up a trial leaves behind it (browser reset, tenant and TXT removal) so that its
+    /// result is ready sooner; `shutdown` waits for it.
+    background: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+}
+
+/// A trial to run.
+#[derive(Clone)]
+pub struct TrialPlan {
+    pub target: Arc<LoadedTarget>,
+    pub scenario: Arc<LoadedScenario>,
+}
+
+impl TrialPlan {
+    pub fn name(&self) -> String {
+        format!("{}::{}", self.target.target.name, self.scenario.id)
+    }
+
+    /// Why this trial cannot run on this target, if it cannot.
+    pub fn skip_reason(&self) -> Option<String> {
+        let missing = self.target.target.missing(&self.scenario.scenario.requires);
+        if missing.is_empty() {
+            None
+        } else {
+            Some(format!(
+                "target {} lacks capability {}",
+                self.target.target.name,
+                missing
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        }
+    }
+}
+
+/// Every scenario x target, filtered by a substring of the trial name.
+pub fn plan(
+    targets: &[Arc<LoadedTarget>],
+    scenarios: &[Arc<LoadedScenario>],
+    filter: Option<&str>,
+) -> Vec<TrialPlan> {
+    let mut out = Vec::new();
+    for t in targets {
+        for s in scenarios {
+            let p = TrialPlan {
+                target: t.clone(),
+                scenario: s.clone(),
+            };
+            if filter.is_none_or(|f| p.name().contains(f)) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn os_name() -> String {
+    let pretty = std::fs::read_to_string("/etc/os-release")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("PRETTY_NAME=")
+                    .map(|v| v.trim_matches('"').to_string())
+            })
+        })
+        .unwrap_or_else(|| std::env::consts::OS.to_string());
+    format!("{pretty} ({})", std::env::consts::ARCH)
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+fn ms(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl Harness {
+    pub async fn start(opts: &HarnessOptions) -> Result<Self> {
+        crate::browser::install_crypto_provider();
+        // The mock IdP and the browsers do not depend on each other: start them together, and
+        // start one browser per job now rather than in the first trials.
+        let idp = async {
+            Ok::<_, crate::HarnessError>(match &opts.idp {
+                IdpChoice::Embedded => {
+                    let e = crate::target::embedded::start_mock_idp().await?;
+                    (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
+                }
+                IdpChoice::External { url, dns } => (Some(IdpClient::new(url)), *dns, None),
+                IdpChoice::None => (None, None, None),
+            })
+        };
+        let pool = async {
+            let pool = BrowserPool::new(opts.jobs.max(1), opts.webdriver_url.clone()).await?;
+            pool.warm(opts.jobs.max(1)).await;
+            Ok::<_, crate::HarnessError>(pool)
+        };
+        let (idp, pool) = tokio::join!(idp, pool);
+        let (idp, dns, guard) = idp?;
+        let canary = crate::canary::Canary::start().await?;
+        Ok(Self {
+            idp,
+            canary: Some(canary),
+            dns,
+            _idp_guard: guard,
+            pool: Arc::new(pool?),
+            os: os_name(),
+            background: Default::default(),
+        })
+    }
+
+    pub async fn shutdown(&self) {
+        let pending = self
+            .background
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default();
+        for task in pending {
+            let _ = task.await;
+        }
+        self.pool.shutdown().await;
+    }
+
+    /// Runs clean-up off the trial's critical path; `shutdown` waits for it.
+    fn in_background(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(task);
+        if let Ok(mut v) = self.background.lock() {
+            v.retain(|h| !h.is_finished());
+            v.push(handle);
+        }
+    }
+
+    pub fn idp_url(&self) -> Option<String> {
+        self.idp.as_ref().map(IdpClient::base_url)
+    }
+
+    pub async fn run_trial(&self, plan: &TrialPlan) -> TrialOutcome {
+        let t0 = Instant::now();
+        let s = &plan.scenario.scenario;
+        let desc = &plan.target.target;
+        let mut out = TrialOutcome {
+            name: plan.name(),
+            target: desc.name.clone(),
+            scenario_id: plan.scenario.id.clone(),
+            scenario_name: s.scenario.clone(),
+            scenario_path: plan.scenario.path.display().to_string(),
+            covers: s.covers.iter().map(ToString::to_string).collect(),
+            verdict: Verdict::Error,
+            failure_kind: None,
+            risk_accepted: None,
+            message: None,
+            started_at: now_rfc3339(),
+            duration_ms: 0,
+            overhead_ms: 0,
+            phases_ms: Default::default(),
+            steps: Vec::new(),
+            screenshots: Vec::new(),
+            http: Vec::new(),
+            exchanges: Vec::new(),
+            context: Default::default(),
+            final_url: None,
+            error_text: None,
+            target_log: Vec::new(),
+            browser: "Chromium (headless)".into(),
+            os: self.os.clone(),
+            protocol: format!("{:?}", s.idp.protocol).to_uppercase(),
+            idp_profile: format!("{:?}", s.idp.profile).to_lowercase(),
+            sign_in_path: "direct sign-in".into(),
+            users: s.idp.users.iter().map(|u| u.email.clone()).collect(),
+            secrets: Vec::new(),
+        };
+        if let Some(reason) = plan.skip_reason() {
+            out.verdict = Verdict::Skipped;
+            out.message = Some(reason);
+            return out;
+        }
+        let result = self.try_run(plan, &mut out, t0).await;
+        let failure = match result {
+            Ok(f) => f,
+            Err(e) => Some(StepFailure::broken(e.to_string())),
+        };
+        let decision = crate::trial::verdict::decide(
+            failure.as_ref(),
+            desc.known_failure(&plan.scenario.id),
+            &desc.name,
+            time::OffsetDateTime::now_utc().date(),
+        );
+        out.verdict = decision.verdict;
+        out.message = decision.message;
+        out.risk_accepted = decision.risk_accepted;
+        out.failure_kind = failure.map(|f| f.kind);
+        if let Ok(v) = self.pool.chromium_version.lock() {
+            if let Some(v) = v.clone() {
+                out.browser = format!("{v} (headless)");
+            }
+        }
+        out.duration_ms = ms(t0.elapsed());
+        out.overhead_ms = out.duration_ms.saturating_sub(out.step_ms());
+        out
+    }
+
+    /// Ok(None) passed, Ok(Some(diff)) failed, Err could not run.
+    async fn try_run(
+        &self,
+        plan: &TrialPlan,
+        out: &mut TrialOutcome,
+        t0: Instant,
+    ) -> Result<Option<StepFailure>> {
+        let s = &plan.scenario.scenario;
+        let desc = &plan.target.target;
+        let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
+        let mut vars = Vars::default();
+        vars.set("trial.id", &trial_id);
+        if let Some(c) = &self.canary {
+            vars.set("canary.url", c.url_for(&trial_id));
+            vars.set("canary.host", c.host());
+        }
+
+        // Users, with a password made up for this trial when the scenario gives none.
+        let mut users = Vec::new();
+        for (i, u) in s.idp.users.iter().enumerate() {
+            let pw = u.password.clone().unwrap_or_else(|| Secret::generate("pw"));
+            let domain = u.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            for prefix in [
+                format!("users.{i}"),
+                if i == 0 {
+                    "user".to_string()
+                } else {
+                    String::new()
+                },
+            ] {
+                if prefix.is_empty() {
+                    continue;
+                }
+                vars.set(&format!("{prefix}.email"), &u.email);
+                vars.set(&format!("{prefix}.domain"), domain);
+                vars.set(&format!("{prefix}.password"), pw.expose());
+                if let Some(g) = &u.given_name {
+                    vars.set(&format!("{prefix}.given_name"), g);
+                }
+                if let Some(f) = &u.family_name {
+                    vars.set(&format!("{prefix}.family_name"), f);
+                }
+            }
+            out.secrets.push(pw.expose().to_string());
+            users.push((u.clone(), pw));
+        }
+
+        // A fresh tenant on the mock IdP.
+        let mut mark = Instant::now();
+        let mut phase = |out: &mut TrialOutcome, name: &str| {
+            out.phases_ms.insert(name.to_string(), ms(mark.elapsed()));
+            mark = Instant::now();
+        };
+        // The tenant and the target do not depend on each other: make them at the same time.
+        // The builtin SP's "Continue with Google" is another tenant (google profile, same users).
+        let wants_social = self.idp.is_some()
+            && matches!(desc.launch, crate::target::descriptor::Launch::Builtin(_))
+            && desc
+                .capabilities
+                .contains(&crate::scenario::schema::Capability::SocialLogin)
+            && s.requires
+                .contains(&crate::scenario::schema::Capability::SocialLogin);
+        let social_tenant = wants_social.then(|| format!("s-{trial_id}"));
+        let (tenant, launched) = tokio::join!(
+            async {
+                match &self.idp {
+                    Some(idp) => idp
+                        .create_tenant(&tenant_spec(s, &users, &trial_id))
+                        .await
+                        .map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                let social = match (&self.idp, wants_social) {
+                    (Some(idp), true) => Some(self.social_provider(idp, &users, &trial_id).await?),
+                    _ => None,
+                };
+                let secret = social
+                    .as_ref()
+                    .map(|p| p.client_secret.expose().to_string());
+                crate::target::launch::launch(&plan.target, self.dns, social)
+                    .await
+                    .map(|r| (r, secret))
+            }
+        );
+        let tenant = tenant?;
+        let (running, social_secret) = launched?;
+        out.secrets.extend(social_secret);
+        if let (Some(idp), Some(t)) = (&self.idp, &tenant) {
+            vars.set("idp.base_url", idp.base_url());
+            vars.set("idp.tenant", &t.id);
+            if let Some(saml) = &t.saml {
+                for (k, v) in [
+                    ("idp.entity_id", &saml.entity_id),
+                    ("idp.sso_url", &saml.sso_url),
+                    ("idp.sso_url_post", &saml.sso_url_post),
+                    ("idp.metadata_url", &saml.metadata_url),
+                    ("idp.dashboard_url", &saml.dashboard_url),
+                    ("idp.certificate_pem", &saml.certificate_pem),
+                    ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
+                    ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
+                ] {
+                    if let Some(v) = v {
+                        vars.set(k, v);
+                    }
+                }
+            }
+            if let Some(oidc) = &t.oidc {
+                for (k, v) in [
+                    ("idp.issuer", &oidc.issuer),
+                    ("idp.discovery_url", &oidc.discovery_url),
+                    ("idp.authorization_endpoint", &oidc.authorization_endpoint),
+                    ("idp.token_endpoint", &oidc.token_endpoint),
+                ] {
+                    if let Some(v) = v {
+                        vars.set(k, v);
+                    }
+                }
+            }
+        }
+        phase(out, "tenant_and_target");
+        let base = if running.base_url.ends_with('/') {
+            running.base_url.clone()
+        } else {
+            format!("{}/", running.base_url)
+        };
+        vars.set("sp.base_url", &base);
+        for (k, v) in &running.vars {
+            vars.set(k, v);
+        }
+        let login = match &desc.sp.login_url {
+            Some(t) => t.render(&vars).map_err(crate::HarnessError::Template)?,
+            None => format!("{base}login"),
+        };
+        let origins = sp_origins(&[&base, &login]);
+        vars.set("sp.login_url", login);
+        if s.idp.protocol == Protocol::Oidc
+            && matches!(desc.launch, crate::target::descriptor::Launch::Url(_))
+        {
+            if let Some(u) = self.idp_url() {
+                if u.contains("127.0.0.1") || u.contains("localhost") {
+                    eprintln!(
+                        "warning: OIDC against a remote target with a loopback mock IdP ({u}): the SP must reach the IdP's token and JWKS endpoints itself; start the mock IdP with --public URL"
+                    );
+                }
+            }
+        }
+
+        let mut pooled = self.pool.checkout().await?;
+        let session = pooled.get()?;
+        phase(out, "browser_checkout");
+        let default_timeout = s
+            .timeout_ms
+            .map(std::time::Duration::from_millis)
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let mut ctx = TrialCtx {
+            scenario: s,
+            target: desc,
+            vars,
+            main_browser: session,
+            extra_browsers: Vec::new(),
+            current_browser: None,
+            pool: &self.pool,
+            idp: self.idp.as_ref(),
+            tenant,
+            admin: &running.admin,
+            orgs: Vec::new(),
+            current_org: None,
+            users,
+            screenshots: Vec::new(),
+            http: Vec::new(),
+            t0,
+            default_timeout,
+            secrets: Vec::new(),
+            used_tile: false,
+            step_index: None,
+            published_txt: Vec::new(),
+            idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
+            target_clock: 0,
+            target_logs: running.logs.clone(),
+            sp_origins: origins,
+            trial_id: trial_id.clone(),
+            canary: self.canary.as_ref(),
+            exchanges: Vec::new(),
+            last_answer: None,
+        };
+        // A WebDriver call can hang (a page that never loads); no trial may hold the run.
+        let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
+        let failure =
+            match tokio::time::timeout(limit, run_all(&mut ctx, plan, &mut out.steps)).await {
+                Ok(f) => f,
+                Err(_) => Some(StepFailure::broken(format!(
+                    "the trial did not finish within {} s (step {} was running)",
+                    limit.as_secs(),
+                    ctx.step_index.map(|i| i + 1).unwrap_or(0)
+                ))),
+            };
+        if failure.is_some() {
+            let already = ctx
+                .screenshots
+                .last()
+                .is_some_and(|s: &Screenshot| s.step == ctx.step_index);
+            if !already {
+                let _ = ctx.capture("at failure").await;
+            }
+        }
+        // Evidence, whatever the verdict.
+        let evidence = Instant::now();
+        ctx.collect_http().await;
+        out.final_url = ctx.browser().current_url().await.ok();
+        out.error_text = ctx.browser().element_text(&desc.signals.error).await;
+        out.target_log = ctx.target_log_lines();
+        if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
+            out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
+                vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
+            });
+        }
+        if let (Some(idp), Some(st)) = (self.idp.as_ref(), social_tenant.as_ref()) {
+            if let Ok(x) = idp.exchanges(st).await {
+                out.exchanges.extend(x);
+            }
+        }
+        // The trial's records on the mock IdP are not evidence: remove them after its result.
+        if let Some(idp) = self.idp.clone() {
+            let txt = std::mem::take(&mut ctx.published_txt);
+            let tenants: Vec<String> = ctx
+                .tenant
+                .as_ref()
+                .map(|t| t.id.clone())
+                .into_iter()
+                .chain(social_tenant.clone())
+                .collect();
+            self.in_background(async move {
+                for (name, value) in txt {
+                    let _ = idp.remove_txt(&name, &value).await;
+                }
+                for t in tenants {
+                    let _ = idp.delete_tenant(&t).await;
+                }
+            });
+        }
+        if ctx.used_tile {
+            out.sign_in_path = "Tile URL (IdP dashboard)".into();
+        }
+        out.phases_ms
+            .insert("evidence".into(), ms(evidence.elapsed()));
+        let cleanup = Instant::now();
+        out.context = ctx.vars.public();
+        out.secrets.append(&mut ctx.secrets);
+        out.secrets
+            .extend(ctx.vars.secret_values().map(str::to_string));
+        out.screenshots = std::mem::take(&mut ctx.screenshots);
+        out.http = std::mem::take(&mut ctx.http);
+        let extras: Vec<_> = ctx.extra_browsers.drain(..).map(|(_, s)| s).collect();
+        drop(ctx);
+        drop(running);
+        // The session goes back to the pool once reset; its pool slot stays taken until then,
+        // so the next trial on it overlaps its own start (tenant, target) with the reset.
+        let pool = self.pool.clone();
+        self.in_background(async move {
+            for extra in extras {
+                extra.close().await;
+            }
+            pool.checkin(pooled).await;
+        });
+        out.phases_ms
+            .insert("cleanup".into(), ms(cleanup.elapsed()));
+        Ok(failure)
+    }
+}
+
+impl Harness {
+    /// A google-profile tenant and an OIDC client whose redirect URI is the SP's social
+    /// callback on a port chosen now (the SP is told to listen there).
+    async fn social_provider(
+        &self,
+        idp: &IdpClient,
+        users: &[(crate::scenario::schema::IdpUser, Secret)],
+        trial_id: &str,
+    ) -> Result<crate::target::embedded::SocialProvider> {
+        let mut spec = tenant_spec_users(users);
+        spec["id"] = json!(format!("s-{trial_id}"));
+        spec["profile"] = json!("google");
+        let tenant = idp.create_tenant(&spec).await?;
+        let port = crate::net::free_port()?;
+        let client_id = format!("social-{trial_id}");
+        let secret = Secret::generate("social-secret");
+        idp.add_oidc_client(
+            &tenant.id,
+            &json!({
+                "client_id": client_id,
+                "client_secret": secret.expose(),
+                "redirect_uris": [format!("http://127.0.0.1:{port}/sso/social/callback")],
+                "scopes": ["openid", "email", "profile"],
+            }),
+        )
+        .await?;
+        let discovery_url = tenant.oidc.and_then(|o| o.discovery_url).ok_or_else(|| {
+            crate::HarnessError::Idp("the google tenant has no discovery URL".into())
+        })?;
+        Ok(crate::target::embedded::SocialProvider {
+            port,
+            discovery_url,
+            client_id,
+            client_secret: secret,
+        })
+    }
+}
+
+fn tenant_spec_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Value {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(u, pw)| {
+            let mut v = json!({ "email": u.email, "password": pw.expose() });
+            if let Some(g) = &u.given_name {
+                v["given_name"] = json!(g);
+            }
+            if let Some(f) = &u.family_name {
+                v["family_name"] = json!(f);
+            }
+            v
+        })
+        .collect();
+    json!({ "users": users })
+}
+
+fn tenant_spec(
+    s: &crate::scenario::schema::Scenario,
+    users: &[(crate::scenario::schema::IdpUser, Secret)],
+    trial_id: &str,
+) -> Value {
+    let users: Vec<Value> = users
+        .iter()
+        .map(|(u, pw)| {
+            let mut v = json!({ "email": u.email, "password": pw.expose() });
+            if let Some(g) = &u.given_name {
+                v["given_name"] = json!(g);
+            }
+            if let Some(f) = &u.family_name {
+                v["family_name"] = json!(f);
+            }
+            if !u.groups.is_empty() {
+                v["groups"] = json!(u.groups);
+            }
+            if !u.attributes.is_empty() {
+                v["attributes"] = json!(u.attributes);
+            }
+            if !u.claims.is_empty() {
+                v["claims"] = json!(u.claims);
+            }
+            v
+        })
+        .collect();
+    let mut spec = json!({
+        "id": format!("t-{trial_id}"),
+        "profile": s.idp.profile,
+        "users": users,
+    });
+    if !s.idp.faults.is_empty() {
+        spec["faults"] = json!(s.idp.faults);
+    }
+    if let Some(c) = s.idp.clock {
+        spec["clock_offset_seconds"] = json!(c.offset.seconds);
+    }
+    if let Some(saml) = &s.idp.saml {
+        let mut o = json!({});
+        if let Some(sign) = saml.sign {
+            o["sign"] = json!(sign);
+        }
+        if let Some(sha1) = saml.sha1 {
+            o["sha1"] = json!(sha1);
+        }
+        spec["saml"] = o;
+    }
+    spec
+}
+
+/// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on
+/// another port); pages elsewhere are never evidence about the SP.
+fn sp_origins(urls: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Runs setup, steps and final expectations; stops at the first failure, which names the
+/// step and its place in the scenario file.
+async fn run_all(
+    ctx: &mut TrialCtx<'_>,
+    plan: &TrialPlan,
+    log: &mut Vec<StepRecord>,
+) -> Option<StepFailure> {
+    let s = ctx.scenario;
+    // The target's own entry, else the nearest target it extends.
+    let per_target = plan.target.target.names().find_map(|n| {
+        s.per_target
+            .get(n)
+            .filter(|p| !p.expect.is_empty())
+            .map(|p| (n, p))
+    });
+    let finals: Vec<Expectation> = match per_target {
+        Some((_, p)) => p.expect.clone(),
+        None => s.expect.clone(),
+    };
+    let forbidden = crate::trial::probe::forbidden(&finals, ctx);
+    let finals: Vec<Step> = finals
+        .into_iter()
+        .map(|e| Step::Expect(Box::new(e)))
+        .collect();
+    let places = &plan.scenario.places;
+    let expect_places: &[Location] = match per_target {
+        Some((name, _)) => places
+            .per_target_expect
+            .get(name)
+            .map(Vec::as_slice)
+            .unwrap_or_default(),
+        None => &places.expect,
+    };
+    let phases: [(&'static str, &[Step], &[Location]); 3] = [
+        ("setup", &s.setup, &places.setup),
+        ("steps", &s.steps, &places.steps),
+        ("expect", &finals, expect_places),
+    ];
+    let mut index = 0;
+    for (phase, steps, at) in phases {
+        for (i, step) in steps.iter().enumerate() {
+            ctx.step_index = Some(index);
+            let started = ctx.t0.elapsed();
+            let r = ctx.run_step(step).await;
+            let duration = ctx.t0.elapsed().saturating_sub(started);
+            let place = at
+                .get(i)
+                .cloned()
+                .unwrap_or_else(|| Location::start_of(&plan.scenario.path));
+            let (ok, failure, note) = match r {
+                Ok(note) => (true, None, note),
+                Err(f) => (false, Some(f), None),
+            };
+            log.push(StepRecord {
+                index,
+                phase,
+                kind: step.kind().to_string(),
+                detail: describe(step),
+                at: place.to_string(),
+                started_ms: ms(started),
+                duration_ms: ms(duration),
+                ok,
+                failure: failure.as_ref().map(|f| f.kind.label()),
+                message: failure.as_ref().map(ToString::to_string),
+                note,
+            });
+            if let Some(f) = failure {
+                return Some(f.within(&format!(
+                    "{phase} step {} ({}) failed at {place}",
+                    index + 1,
+                    step.kind()
+                )));
+            }
+            index += 1;
+        }
+    }
+    // A negative flow ends with the session probe: a session the SP created and hid behind
+    // an error page is the SP accepting what it must refuse.
+    if let Some(forbidden) = forbidden {
+        ctx.step_index = Some(index);
+        let started = ctx.t0.elapsed();
+        let r = crate::trial::probe::probe(ctx, &forbidden).await;
+        let duration = ctx.t0.elapsed().saturating_sub(started);
+        let (ok, failure, note) = match r {
+            Ok(note) => (true, None, Some(note)),
+            Err(f) => (false, Some(f), None),
+        };
+        log.push(StepRecord {
+            index,
+            phase: "probe",
+            kind: "session_probe".into(),
+            detail: "who is signed in now? (target's session_probe)".into(),
+            at: plan.target.path.display().to_string(),
+            started_ms: ms(started),
+            duration_ms: ms(duration),
+            ok,
+            failure: failure.as_ref().map(|f| f.kind.label()),
+            message: failure.as_ref().map(ToString::to_string),
+            note,
+        });
+        if let Some(f) = failure {
+            return Some(f.within(&format!(
+                "session probe (step {}) after the flow",
+                index + 1
+            )));
+        }
+    }
+    None
+}
+
+/// The step as the scenario wrote it (placeholders unrendered, so secrets stay out).
+fn describe(step: &Step) -> String {
+    let d = format!("{step:?}");
+    // Debug of the enum is `Kind(args)`; keep the args, they are short.
+    match d.split_once('(') {
+        Some((_, rest)) => rest.strip_suffix(')').unwrap_or(rest).to_string(),
+        None => d,
+    }
+}

@@ -1,0 +1,540 @@
+//! Target descriptors (`targets/*.yaml`): how an SP is started, what it can do, how it is
+//! administered and how success and failure show in its pages. Documented in targets/README.md.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::input::location::{Located, Location};
+use crate::input::template::Template;
+use crate::input::yaml::parse_yaml;
+use crate::scenario::schema::{Capability, Step};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetDescriptor {
+    /// The trial name prefix: `NAME::path/file`.
+    pub name: String,
+    /// Another target file (relative to this one) whose keys this one starts from: every key
+    /// written here replaces the base's, except `known_failures`, which adds to them. A
+    /// variant (`mellon-container` of `mellon`) so gets the base's known failures and the
+    /// scenarios' `per_target` entries for the base's name without copying them.
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// The names of the targets this one extends, nearest first (filled by the loader).
+    #[serde(skip)]
+    pub lineage: Vec<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub launch: Launch,
+    #[serde(default)]
+    pub capabilities: BTreeSet<Capability>,
+    pub admin: AdminDriverSpec,
+    /// URLs the admin driver cannot learn (templates over `{sp.base_url}` and `{org.id}`).
+    #[serde(default)]
+    pub sp: SpUrls,
+    #[serde(default)]
+    pub signals: Signals,
+    /// What the generic steps `connect` and `start_login` mean on this target.
+    #[serde(default)]
+    pub procedures: Procedures,
+    /// How this target shows that it refused a sign-in (`rejected: true`).
+    #[serde(default)]
+    pub rejection: Rejection,
+    /// How to ask "who is signed in now?" after a negative flow: a session created and then
+    /// hidden behind an error page is a finding.
+    #[serde(default)]
+    pub session_probe: Option<SessionProbe>,
+    /// Scenarios expected to fail here; one that passes fails the run as an unexpected pass.
+    #[serde(default)]
+    pub known_failures: Vec<KnownFailure>,
+}
+
+/// Target-specific steps behind the generic packs' `connect: saml|oidc` and `start_login`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Procedures {
+    #[serde(default)]
+    pub connect_saml: Vec<Step>,
+    #[serde(default)]
+    pub connect_oidc: Vec<Step>,
+    #[serde(default)]
+    pub start_login: Vec<Step>,
+}
+
+/// A protected URL of the SP and the element that names the signed-in user on it. The
+/// probe fetches it from the SP's own origin in the trial's browser (its cookies) without
+/// following redirects, so a probe never starts a new sign-in at the IdP: a redirect (to a
+/// login page or the IdP) or a page without the identity means no session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionProbe {
+    pub url: Template,
+    /// Default: `signals.signed_in`.
+    #[serde(default)]
+    pub signed_in: Option<String>,
+}
+
+/// Any one of these shows that the target refused a sign-in.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rejection {
+    /// HTTP status of the last document the browser loaded.
+    #[serde(default)]
+    pub status: Vec<u16>,
+    /// Text on the page.
+    #[serde(default)]
+    pub text: Vec<String>,
+    /// A CSS selector that matches (the reference SP's `#error`).
+    #[serde(default)]
+    pub element: Option<String>,
+}
+
+impl Rejection {
+    pub fn is_empty(&self) -> bool {
+        self.status.is_empty() && self.text.is_empty() && self.element.is_none()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Launch {
+    /// Started in-process, one fresh instance per trial.
+    Builtin(Builtin),
+    /// A local command; the harness waits for `ready_url` and kills it on drop.
+    Process(ProcessLaunch),
+    /// Already running (staging): the harness only points the browser at it.
+    Url(Template),
+    /// The same command inside a container made from Debian + `packages` (testcontainers),
+    /// with the trial's private directory mounted at the same path and the host's network.
+    Container(ProcessLaunch),
+}
+
+impl Launch {
+    /// The command's description, for process and container launches.
+    pub fn process(&self) -> Option<&ProcessLaunch> {
+        match self {
+            Launch::Process(p) | Launch::Container(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Builtin {
+    ReferenceSp,
+}
+
+/// A command the harness starts per trial. Every string is a template: `{sp.dir}` is the
+/// trial's private directory, `{sp.port}` a free loopback port chosen for it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessLaunch {
+    pub command: Vec<Template>,
+    #[serde(default)]
+    pub env: BTreeMap<String, Template>,
+    pub base_url: Template,
+    pub ready_url: Template,
+    #[serde(default)]
+    pub ready_timeout_ms: Option<u64>,
+    /// Log files whose lines go into the report and are matched by `log:` expectations.
+    #[serde(default)]
+    pub logs: Vec<Template>,
+    /// Debian packages that provide the command (the container launcher installs them).
+    #[serde(default)]
+    pub packages: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum AdminDriverSpec {
+    /// The reference SP's admin API over HTTP.
+    ReferenceSpApi(ApiAdmin),
+    /// Apache-style SPs: a config file rendered with the tenant's values, then a reload.
+    ConfigTemplate(ConfigTemplateAdmin),
+    /// Set up by hand (staging): set-up steps are logged as preconditions, not performed.
+    Manual(ManualAdmin),
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiAdmin {
+    /// Name of an environment variable holding the admin token (builtin targets make one).
+    #[serde(default)]
+    pub token_env: Option<String>,
+}
+
+/// Real SPs: configuration files rendered from the trial's values when SSO is configured,
+/// then the SP is (re)started.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigTemplateAdmin {
+    pub files: Vec<TemplateFile>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateFile {
+    /// Relative to the target file's directory.
+    pub template: PathBuf,
+    /// Relative to the trial's private directory `{sp.dir}`.
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManualAdmin {
+    /// The organisation set up by hand.
+    pub org_id: String,
+    /// What the tester did, for the support bundle.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+tagged_enum!(Launch, "a launch kind (builtin, process, url, container)", {
+    "builtin" => Builtin(Builtin),
+    "process" => Process(ProcessLaunch),
+    "url" => Url(Template),
+    "container" => Container(ProcessLaunch),
+});
+
+tagged_enum!(AdminDriverSpec, "an admin driver (reference-sp-api, config-template, manual)", {
+    "reference-sp-api" => ReferenceSpApi(ApiAdmin),
+    "config-template" => ConfigTemplate(ConfigTemplateAdmin),
+    "manual" => Manual(ManualAdmin),
+});
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpUrls {
+    #[serde(default)]
+    pub login_url: Option<Template>,
+    #[serde(default)]
+    pub acs_url: Option<Template>,
+    #[serde(default)]
+    pub entity_id: Option<Template>,
+    #[serde(default)]
+    pub metadata_url: Option<Template>,
+    #[serde(default)]
+    pub tile_url_workspace: Option<Template>,
+    #[serde(default)]
+    pub tile_url_platform: Option<Template>,
+    #[serde(default)]
+    pub oidc_redirect_uri: Option<Template>,
+    /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
+    /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
+    #[serde(default)]
+    pub certificate_pem: Option<Template>,
+}
+
+/// CSS selectors that tell success and failure apart on the target's pages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Signals {
+    #[serde(default = "default_signed_in")]
+    pub signed_in: String,
+    /// Where the SP shows the user's name, if it does: many SPs do not, so `display_name`
+    /// expectations are checked only on targets that declare it (and skipped with a note
+    /// elsewhere, never failed).
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default = "default_error")]
+    pub error: String,
+}
+
+impl Default for Signals {
+    fn default() -> Self {
+        Self {
+            signed_in: default_signed_in(),
+            display_name: None,
+            error: default_error(),
+        }
+    }
+}
+
+fn default_signed_in() -> String {
+    "#signed-in-as".into()
+}
+fn default_error() -> String {
+    "#error".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KnownFailure {
+    /// Scenario id (`core/sp-initiated-saml`); a trailing `*` matches a prefix.
+    pub scenario: String,
+    pub reason: String,
+    /// The target accepts what a correct SP must refuse: reported as a finding, with evidence.
+    #[serde(default)]
+    pub finding: bool,
+    /// A finding someone decided to live with for now: it stays a FINDING, listed first, but
+    /// does not fail the run until `until` (YYYY-MM-DD) has passed. Without it a finding
+    /// fails the run: open security findings never pass CI by accident.
+    #[serde(default)]
+    pub accepted_risk: Option<AcceptedRisk>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedRisk {
+    /// Why, and who decided (shown with the finding).
+    pub reason: String,
+    /// The last day the acceptance holds.
+    #[serde(deserialize_with = "date")]
+    pub until: time::Date,
+}
+
+impl AcceptedRisk {
+    /// Whether the acceptance still holds on `today`.
+    pub fn holds_on(&self, today: time::Date) -> bool {
+        today <= self.until
+    }
+}
+
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
+    let s = String::deserialize(d)?;
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(&s, f)
+        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a date YYYY-MM-DD: {e}")))
+}
+
+impl TargetDescriptor {
+    pub fn missing(&self, required: &[Capability]) -> Vec<Capability> {
+        required
+            .iter()
+            .filter(|c| !self.capabilities.contains(c))
+            .copied()
+            .collect()
+    }
+
+    /// This target's name and the names it extends, nearest first: the keys a scenario's
+    /// `per_target` may use for it.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.lineage.iter().map(String::as_str))
+    }
+
+    pub fn known_failure(&self, scenario_id: &str) -> Option<&KnownFailure> {
+        self.known_failures
+            .iter()
+            .find(|k| match k.scenario.strip_suffix('*') {
+                Some(prefix) => scenario_id.starts_with(prefix),
+                None => k.scenario == scenario_id,
+            })
+    }
+}
+
+/// A descriptor and its file.
+#[derive(Debug, Clone)]
+pub struct LoadedTarget {
+    pub path: PathBuf,
+    pub target: TargetDescriptor,
+}
+
+pub fn load_target(path: &Path) -> Result<LoadedTarget, Located> {
+    load_target_at(path, 0)
+}
+
+/// How deep `extends` may chain (a loop is caught by this bound as well).
+const MAX_EXTENDS: usize = 4;
+
+fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
+    let text = std::fs::read_to_string(path).map_err(|e| Located {
+        location: Location::start_of(path),
+        message: format!("cannot read: {e}"),
+    })?;
+    let own: serde_yaml_ng::Value = parse_yaml(&text, path)?;
+    let base = own
+        .get("extends")
+        .map(|v| {
+            v.as_str().map(str::to_string).ok_or_else(|| Located {
+                location: Location::start_of(path),
+                message: "extends: expected the path of another target file".into(),
+            })
+        })
+        .transpose()?;
+    let (mut target, lineage): (TargetDescriptor, Vec<String>) = match base {
+        None => (parse_yaml(&text, path)?, Vec::new()),
+        Some(rel) => {
+            if depth >= MAX_EXTENDS {
+                return Err(Located {
+                    location: Location::start_of(path),
+                    message: format!(
+                        "extends: more than {MAX_EXTENDS} levels (or a loop) at {rel}"
+                    ),
+                });
+            }
+            let base_path = path.parent().unwrap_or(Path::new(".")).join(&rel);
+            // The base is a whole target on its own: its errors are located in its file.
+            let base = load_target_at(&base_path, depth + 1).map_err(|e| Located {
+                location: e.location,
+                message: format!("{} (extended by {})", e.message, path.display()),
+            })?;
+            let base_text = std::fs::read_to_string(&base_path).map_err(|e| Located {
+                location: Location::start_of(&base_path),
+                message: format!("cannot read: {e}"),
+            })?;
+            let base_value: serde_yaml_ng::Value = parse_yaml(&base_text, &base_path)?;
+            let merged = merge_extends(base_value, own);
+            let t: TargetDescriptor = serde_yaml_ng::from_value(merged).map_err(|e| Located {
+                location: Location::start_of(path),
+                message: format!("after applying extends {rel}: {e}"),
+            })?;
+            let mut lineage = vec![base.target.name.clone()];
+            lineage.extend(base.target.lineage.clone());
+            (t, lineage)
+        }
+    };
+    target.lineage = lineage;
+    if let AdminDriverSpec::ConfigTemplate(c) = &target.admin {
+        check_templates(path, c)?;
+    }
+    Ok(LoadedTarget {
+        path: path.to_path_buf(),
+        target,
+    })
+}
+
+/// The base's mapping with every key of the variant written over it; `known_failures` are
+/// the variant's followed by the base's.
+fn merge_extends(base: serde_yaml_ng::Value, own: serde_yaml_ng::Value) -> serde_yaml_ng::Value {
+    use serde_yaml_ng::Value;
+    let (Value::Mapping(mut out), Value::Mapping(own)) = (base, own) else {
+        return Value::Null;
+    };
+    for (k, v) in own {
+        if k.as_str() == Some("known_failures") {
+            let mut list = match v {
+                Value::Sequence(s) => s,
+                _ => Vec::new(),
+            };
+            if let Some(Value::Sequence(b)) = out.get(&k) {
+                list.extend(b.iter().cloned());
+            }
+            out.insert(k, Value::Sequence(list));
+        } else {
+            out.insert(k, v);
+        }
+    }
+    Value::Mapping(out)
+}
+
+/// Every configuration template exists and names only known placeholders, so a typo is
+/// reported when the target is loaded (`sso-harness check`), not in the middle of a trial.
+fn check_templates(target_file: &Path, c: &ConfigTemplateAdmin) -> Result<(), Located> {
+    let dir = target_file.parent().unwrap_or(Path::new("."));
+    for f in &c.files {
+        let src = dir.join(&f.template);
+        let text = std::fs::read_to_string(&src).map_err(|e| Located {
+            location: Location::start_of(target_file),
+            message: format!(
+                "admin.config-template.files: template {}: {e}",
+                src.display()
+            ),
+        })?;
+        for (i, line) in text.lines().enumerate() {
+            Template::parse(line).map_err(|message| Located {
+                location: Location::new(&src, i + 1, 1),
+                message,
+            })?;
+        }
+        if f.output.is_absolute() || f.output.components().any(|c| c.as_os_str() == "..") {
+            return Err(Located {
+                location: Location::start_of(target_file),
+                message: format!(
+                    "admin.config-template.files: output {} must stay inside the trial's directory (relative, no '..')",
+                    f.output.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Finds a target by name (`reference-sp`) in `dir`, or loads a path to a descriptor.
+pub fn find_target(name_or_path: &str, dir: &Path) -> Result<LoadedTarget, Located> {
+    let as_path = Path::new(name_or_path);
+    if as_path.is_file() {
+        return load_target(as_path);
+    }
+    let (targets, errors) = load_targets(dir);
+    if let Some(t) = targets.into_iter().find(|t| t.target.name == name_or_path) {
+        return Ok(t);
+    }
+    if let Some(e) = errors.into_iter().next() {
+        return Err(e);
+    }
+    Err(Located {
+        location: Location::start_of(dir),
+        message: format!("no target named {name_or_path:?} in this directory"),
+    })
+}
+
+/// Every `*.yaml` descriptor of a directory, sorted by file name.
+pub fn load_targets(dir: &Path) -> (Vec<LoadedTarget>, Vec<Located>) {
+    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+            .collect(),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![Located {
+                    location: Location::start_of(dir),
+                    message: format!("cannot read directory: {e}"),
+                }],
+            );
+        }
+    };
+    paths.sort();
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for p in paths {
+        match load_target(&p) {
+            Ok(t) => ok.push(t),
+            Err(e) => errors.push(e),
+        }
+    }
+    (ok, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_and_locates_errors() {
+        let text = "name: t\nlaunch: {builtin: reference-sp}\ncapabilities: [saml, oidc]\nadmin: {reference-sp-api: {}}\n";
+        let t: TargetDescriptor = parse_yaml(text, Path::new("t.yaml")).unwrap();
+        assert!(t.missing(&[Capability::Saml, Capability::TileUrl]) == vec![Capability::TileUrl]);
+        let e =
+            parse_yaml::<TargetDescriptor>(&text.replace("launch", "lanch"), Path::new("t.yaml"))
+                .unwrap_err()
+                .to_string();
+        assert!(
+            e.starts_with("t.yaml:2:1: unknown key 'lanch' (did you mean 'launch'?)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_bad_placeholder_in_a_config_template_names_its_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.conf"), "Listen {sp.port}\nX {sp.prot}\n").unwrap();
+        let target = dir.path().join("t.yaml");
+        std::fs::write(
+            &target,
+            "name: t\nlaunch: {process: {command: [x], base_url: 'http://127.0.0.1:{sp.port}/', ready_url: 'http://127.0.0.1:{sp.port}/'}}\nadmin: {config-template: {files: [{template: a.conf, output: a.conf}]}}\n",
+        )
+        .unwrap();
+        let e = load_target(&target).unwrap_err().to_string();
+        let want = format!(
+            "{}:2:1: unknown placeholder {{sp.prot}}",
+            dir.path().join("a.conf").display()
+        );
+        assert!(e.starts_with(&want), "{e}");
+        std::fs::write(dir.path().join("a.conf"), "Listen {sp.port}\n").unwrap();
+        assert!(load_target(&target).is_ok());
+    }
+}

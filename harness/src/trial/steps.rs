@@ -1,0 +1,828 @@
+//! One function per step kind. Every wait polls with a timeout; nothing sleeps blindly.
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::scenario::schema::*;
+use crate::secret::Secret;
+use crate::target::admin::MANUAL_NOTE;
+use crate::trial::ctx::{TrialCtx, check_refusal};
+use crate::trial::failure::{StepFailure, StepResult};
+
+/// Sets a form control's value the way a user's input leaves it: focused, value set through
+/// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
+/// Finds the element itself (the first match, as WebDriver's find) so that a ready page costs
+/// one round trip; answers "missing" or "hidden" while the caller should keep waiting.
+const FILL_SCRIPT: &str = r#"
+const [selector, value] = arguments;
+let el;
+try { el = document.querySelector(selector); } catch (e) { return "invalid selector: " + e.message; }
+if (!el) { return "missing"; }
+if (el.getClientRects().length === 0 || getComputedStyle(el).visibility === "hidden") { return "hidden"; }
+if (!(el instanceof HTMLInputElement || el instanceof HTMLTextAreaElement)) {
+  return "not an input or textarea: <" + el.tagName.toLowerCase() + ">";
+}
+if (el.disabled || el.readOnly) { return "the field is disabled or read-only"; }
+el.focus();
+const proto = el instanceof HTMLTextAreaElement ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+Object.getOwnPropertyDescriptor(proto, "value").set.call(el, value);
+el.dispatchEvent(new Event("input", { bubbles: true }));
+el.dispatchEvent(new Event("change", { bubbles: true }));
+return "ok";
+"#;
+
+fn css_string(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+impl TrialCtx<'_> {
+    /// The browser's HTTP timeline is not drained here: a drain is a WebDriver round trip
+    /// per step, and each event carries its own time. It is drained where it is read (status
+    /// expectations, the IdP login wait), before switching browsers, and when the trial ends.
+    pub async fn run_step(&mut self, step: &Step) -> StepResult {
+        self.dispatch(step).await
+    }
+
+    async fn dispatch(&mut self, step: &Step) -> StepResult {
+        match step {
+            Step::Open(url) => {
+                let url = self.render(url)?;
+                // A navigation an earlier step started must not land after this one.
+                self.settle(self.default_timeout).await;
+                let started = Instant::now();
+                self.browser().goto(&url).await?;
+                self.settle(self.default_timeout).await;
+                self.last_answer = Some(started.elapsed());
+                Ok(None)
+            }
+            Step::Click(a) => {
+                let sel = self.render(&a.selector)?;
+                let t = self.timeout(a.timeout_ms);
+                let started = Instant::now();
+                self.browser().click_when_ready(&sel, t).await?;
+                // WebDriver answers a click before the form post it started is answered.
+                self.settle(self.default_timeout).await;
+                self.last_answer = Some(started.elapsed());
+                Ok(None)
+            }
+            Step::Fill(a) => {
+                let sel = self.render(&a.selector)?;
+                let value = self.render(&a.value)?;
+                if a.value.has_secret() {
+                    self.secrets.push(value.clone());
+                }
+                self.fill(&sel, &value).await?;
+                Ok(None)
+            }
+            Step::Select(a) => {
+                let sel = self.render(&a.selector)?;
+                let el = {
+                    let t = self.default_timeout;
+                    self.browser().wait_element(&sel, t)
+                }
+                .await?;
+                match (&a.value, &a.label) {
+                    (Some(v), _) => el.select_by_value(&self.render(v)?).await,
+                    (None, Some(l)) => el.select_by_label(&self.render(l)?).await,
+                    (None, None) => return Err("select needs a value or a label".into()),
+                }
+                .map_err(|e| format!("select in {sel:?}: {e}"))?;
+                Ok(None)
+            }
+            Step::Submit(sel) => {
+                let sel = self.render(sel)?;
+                let el = {
+                    let t = self.default_timeout;
+                    self.browser().wait_element(&sel, t)
+                }
+                .await?;
+                let tag = el.tag_name().await.unwrap_or_default();
+                let started = Instant::now();
+                if tag.eq_ignore_ascii_case("form") {
+                    let arg = serde_json::to_value(&el)?;
+                    self.browser()
+                        .execute("arguments[0].requestSubmit();", vec![arg])
+                        .await
+                        .map_err(|e| StepFailure::broken(format!("submit {sel:?}: {e}")))?;
+                } else {
+                    el.click()
+                        .await
+                        .map_err(|e| StepFailure::broken(format!("submit {sel:?}: {e}")))?;
+                }
+                self.settle(self.default_timeout).await;
+                self.last_answer = Some(started.elapsed());
+                Ok(None)
+            }
+            Step::WaitFor(a) => {
+                let sel = self.render(&a.selector)?;
+                let want = a.text.as_ref().map(|t| self.render(t)).transpose()?;
+                self.wait_for(&sel, want.as_deref(), self.timeout(a.timeout_ms))
+                    .await?;
+                Ok(None)
+            }
+            Step::IdpLogin(a) => self.idp_login(a).await,
+            Step::Tile(a) => self.tile(a).await,
+            Step::Expect(e) => crate::trial::expect::check(self, e).await,
+            Step::Screenshot(a) => {
+                let name = a
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("step {}", self.step_index.unwrap_or(0) + 1));
+                self.capture(&name).await?;
+                Ok(None)
+            }
+            Step::CreateOrg(a) => self.create_org(a).await.map(|_| None),
+            Step::AddUser(a) => self.add_user(a).await,
+            Step::AddDomain(a) => self.add_domain(a).await,
+            Step::CheckDomain(a) => self.check_domain(a).await,
+            Step::VerifyDomain(a) => self.verify_domain(a).await,
+            Step::ConfigureSso(a) => self.configure_sso(a).await,
+            Step::EnableSso(on) => {
+                let org = self.org_id().await?;
+                let r = self.admin.set_sso(&org, *on).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::EnforceSso(on) => {
+                let org = self.org_id().await?;
+                let r = self.admin.set_enforce(&org, *on).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::ActiveTile(kind) => {
+                let org = self.org_id().await?;
+                let v = serde_json::to_value(kind)?;
+                let r = self.admin.set_tile(&org, &v).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::BlockSsoLookup(on) => {
+                let r = self.admin.block_sso_lookup(*on).await;
+                check_refusal(r, None).map(|_| self.manual_note())
+            }
+            Step::SetFault(a) => {
+                let (idp, tenant) = self.idp()?;
+                idp.set_faults(&tenant.id, &a.faults, a.scope == FaultScope::Next)
+                    .await?;
+                Ok(None)
+            }
+            Step::AdvanceClock(a) => match a.on {
+                ClockOwner::Idp => {
+                    let (idp, tenant) = self.idp()?;
+                    let offset = self.idp_clock.saturating_add(a.by.seconds);
+                    idp.set_clock(&tenant.id, offset).await?;
+                    self.idp_clock = offset;
+                    Ok(Some(format!("mock IdP clock now {offset:+} s")))
+                }
+                ClockOwner::Target => {
+                    let offset = self.target_clock.saturating_add(a.by.seconds);
+                    check_refusal(self.admin.set_clock(offset).await, None)?;
+                    self.target_clock = offset;
+                    Ok(Some(format!("target clock now {offset:+} s")))
+                }
+            },
+            Step::PublishTxt(a) | Step::RemoveTxt(a) => {
+                let name = self.render_opt(a.name.as_ref(), "{domain.txt_name}")?;
+                let value = self.render_opt(a.value.as_ref(), "{domain.txt_value}")?;
+                let (idp, _) = self.idp()?;
+                if matches!(step, Step::PublishTxt(_)) {
+                    idp.add_txt(&name, &value).await?;
+                    self.published_txt.push((name.clone(), value));
+                } else {
+                    idp.remove_txt(&name, &value).await?;
+                    self.published_txt
+                        .retain(|(n, v)| !(n == &name && v == &value));
+                }
+                Ok(Some(format!("TXT {name}")))
+            }
+            Step::UpdateIdpUser(a) => self.update_idp_user(a).await,
+            Step::UseOrg(name) => self.use_org(name).await,
+            Step::UseBrowser(name) => {
+                // Only the current browser is drained later on: take this one's events now.
+                self.collect_http().await;
+                self.use_browser(name).await
+            }
+            Step::Repeat(a) => self.repeat(a).await,
+            Step::Connect(protocol) => {
+                let procs = &self.target.procedures;
+                let (name, steps) = match protocol {
+                    Protocol::Saml => ("connect_saml", &procs.connect_saml),
+                    Protocol::Oidc => ("connect_oidc", &procs.connect_oidc),
+                };
+                self.procedure(name, steps).await
+            }
+            Step::ReplaySamlResponse(_) => self.replay_saml_response().await,
+            Step::StartLogin(_) => {
+                let steps = &self.target.procedures.start_login;
+                self.procedure("start_login", steps).await
+            }
+        }
+    }
+
+    /// Runs one of the target's procedures; an empty one is an error naming the target file's key.
+    async fn procedure(&mut self, name: &str, steps: &[Step]) -> StepResult {
+        if steps.is_empty() {
+            return Err(StepFailure::broken(format!(
+                "target {} defines no procedures.{name} (the generic packs need it)",
+                self.target.name
+            )));
+        }
+        let mut notes = Vec::new();
+        for (j, step) in steps.iter().enumerate() {
+            let note = Box::pin(self.dispatch(step)).await.map_err(|e| {
+                e.within(&format!(
+                    "procedures.{name} step {} ({})",
+                    j + 1,
+                    step.kind()
+                ))
+            })?;
+            notes.extend(note);
+        }
+        Ok((!notes.is_empty()).then(|| notes.join("; ")))
+    }
+
+    fn manual_note(&self) -> Option<String> {
+        self.admin.is_manual().then(|| MANUAL_NOTE.to_string())
+    }
+
+    async fn fill(&mut self, sel: &str, value: &str) -> Result<(), StepFailure> {
+        // As Playwright's `fill` does: set the value and fire the events a page listens to,
+        // in one round trip. Typing key by key through WebDriver costs a command per
+        // character, seconds for a pasted certificate, and tests nothing the SP sees.
+        let timeout = self.default_timeout;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let args = vec![json!(sel), json!(value)];
+            // A script error (the page navigating away under it) is worth another look.
+            let answer = match self.browser().execute(FILL_SCRIPT, args).await {
+                Ok(v) => v
+                    .as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| format!("unexpected answer {v}")),
+                Err(e) => Err(e.to_string()),
+            };
+            match answer.as_deref() {
+                Ok("ok") => return Ok(()),
+                Ok("missing" | "hidden") | Err(_) if Instant::now() < deadline => {}
+                Ok("missing" | "hidden") => {
+                    let url = self.browser().current_url().await.unwrap_or_default();
+                    return Err(format!(
+                        "no element matches {sel:?} after {} ms (page {url})",
+                        timeout.as_millis()
+                    )
+                    .into());
+                }
+                Ok(other) => return Err(format!("fill {sel:?}: {other}").into()),
+                Err(e) => return Err(format!("fill {sel:?}: {e}").into()),
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+    }
+
+    async fn wait_for(
+        &mut self,
+        sel: &str,
+        text: Option<&str>,
+        timeout: Duration,
+    ) -> Result<(), StepFailure> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(actual) = self.browser().element_text(sel).await {
+                match text {
+                    None => return Ok(()),
+                    Some(want) if actual.contains(want) => return Ok(()),
+                    Some(want) if Instant::now() >= deadline => {
+                        return Err(format!(
+                            "{sel:?} never held the expected text within {} ms:\n  - expected to contain: {want:?}\n  + actual: {actual:?}",
+                            timeout.as_millis()
+                        ).into());
+                    }
+                    Some(_) => {}
+                }
+            }
+            if Instant::now() >= deadline {
+                let url = self.browser().current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "no element matches {sel:?} after {} ms (page {url})",
+                    timeout.as_millis()
+                )
+                .into());
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+    }
+
+    async fn idp_login(&mut self, a: &IdpLoginArgs) -> StepResult {
+        let email = self.render_opt(a.user.as_ref(), "{user.email}")?;
+        let password = match &a.password {
+            Some(p) => Secret::new(self.render(p)?),
+            None => self
+                .user_by_email(&email)
+                .map(|(_, p)| p.clone())
+                .ok_or_else(|| {
+                    format!("idp_login: {email} is not one of the scenario's idp users")
+                })?,
+        };
+        self.secrets.push(password.expose().to_string());
+        if !self.wait_idp_login_form().await? {
+            return Ok(Some(format!(
+                "no login form: the IdP still had a session and answered at once ({email} not typed)"
+            )));
+        }
+        self.fill("input[name=username]", &email).await?;
+        self.fill("input[name=password]", password.expose()).await?;
+        let t = self.default_timeout;
+        let started = Instant::now();
+        self.browser().click_when_ready("button#login", t).await?;
+        // The IdP answers with a page that posts the response to the SP: wait for the SP's
+        // answer too, so the next step sees the SP's page.
+        self.settle(t).await;
+        self.last_answer = Some(started.elapsed());
+        Ok(Some(format!("signed in to the IdP as {email}")))
+    }
+
+    /// Waits for the IdP's login form: true when it shows; false when the browser visited the
+    /// IdP and came back without one (the IdP session from an earlier sign-in was reused).
+    async fn wait_idp_login_form(&mut self) -> Result<bool, StepFailure> {
+        if self.browser().has_element("input[name=username]").await {
+            return Ok(true);
+        }
+        let idp_base = self.idp.map(|i| i.base_url());
+        // Pages loaded before this step are not a visit to the IdP by this step.
+        self.collect_http().await;
+        let seen_before = self.http.len();
+        let deadline = Instant::now() + self.default_timeout;
+        loop {
+            if self.browser().has_element("input[name=username]").await {
+                return Ok(true);
+            }
+            self.collect_http().await;
+            if let Some(base) = &idp_base {
+                let visited_idp = self.http[seen_before.min(self.http.len())..]
+                    .iter()
+                    .any(|e| e.url.starts_with(base.as_str()));
+                let url = self.browser().current_url().await.unwrap_or_default();
+                let back_at_sp = !url.starts_with(base.as_str()) && url.starts_with("http");
+                let last_is_sp = self
+                    .http
+                    .last()
+                    .is_some_and(|e| !e.url.starts_with(base.as_str()));
+                if visited_idp && back_at_sp && last_is_sp {
+                    return Ok(false);
+                }
+            }
+            if Instant::now() >= deadline {
+                let url = self.browser().current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "no IdP login form (input[name=username]) after {} ms, and the browser did not pass through the IdP (page {url})",
+                    self.default_timeout.as_millis()
+                ).into());
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+    }
+
+    async fn tile(&mut self, a: &TileArgs) -> StepResult {
+        let app = self.render(&a.app)?;
+        let dashboard = self
+            .idp()?
+            .1
+            .saml
+            .as_ref()
+            .and_then(|s| s.dashboard_url.clone())
+            .ok_or("the mock IdP tenant has no dashboard URL")?;
+        let current = self.browser().current_url().await.unwrap_or_default();
+        if !current.starts_with(&dashboard) {
+            self.browser().goto(&dashboard).await?;
+        }
+        let tile = format!("a.tile[data-app=\"{}\"]", css_string(&app));
+        let deadline = Instant::now() + self.default_timeout;
+        let mut logged_in = false;
+        loop {
+            if self.browser().has_element(&tile).await {
+                break;
+            }
+            if !logged_in
+                && a.login != Some(false)
+                && self.browser().has_element("input[name=username]").await
+            {
+                self.idp_login(&IdpLoginArgs::default()).await?;
+                logged_in = true;
+            }
+            if Instant::now() >= deadline {
+                let url = self.browser().current_url().await.unwrap_or_default();
+                return Err(format!(
+                    "no tile {tile} on the IdP dashboard after {} ms (page {url})",
+                    self.default_timeout.as_millis()
+                )
+                .into());
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+        let t = self.default_timeout;
+        self.browser().click_when_ready(&tile, t).await?;
+        self.settle(t).await;
+        self.used_tile = true;
+        Ok(None)
+    }
+
+    /// The organisation of this trial, created on first use.
+    pub async fn org_id(&mut self) -> Result<String, StepFailure> {
+        if let Some((_, o)) = self.current_org.and_then(|i| self.orgs.get(i)) {
+            return Ok(o.org_id.clone());
+        }
+        self.create_org(&OrgArgs::default()).await
+    }
+
+    /// Makes another organisation of this trial the current one (created when new).
+    async fn use_org(&mut self, name: &str) -> StepResult {
+        match self.orgs.iter().position(|(n, _)| n == name) {
+            Some(i) => {
+                let org = self.orgs[i].1.clone();
+                self.current_org = Some(i);
+                self.learn_org(&org, name)?;
+                self.tell_idp_about_sp().await?;
+                Ok(Some(format!("organisation {name} ({})", org.org_id)))
+            }
+            None => {
+                let id = self
+                    .create_org(&OrgArgs {
+                        name: Some(name.to_string()),
+                        ..OrgArgs::default()
+                    })
+                    .await?;
+                Ok(Some(format!("created organisation {name} ({id})")))
+            }
+        }
+    }
+
+    /// Switches to another browser (its own cookies and storage), opening it on first use.
+    /// Replay: the last SAML response the mock IdP sent is posted again to the ACS it went
+    /// to, from a fresh browser (no cookies: no request state, no session), as an attacker
+    /// who captured it would. The trial then continues in that browser (`replay`), so the
+    /// final expectations and the session probe judge the replay.
+    async fn replay_saml_response(&mut self) -> StepResult {
+        let (idp, tenant) = self.idp()?;
+        let tenant_id = tenant.id.clone();
+        let last = idp.last_saml_response(&tenant_id).await?;
+        self.collect_http().await;
+        let note = self.use_browser("replay").await?;
+        // A form built on a blank page and submitted: the browser posts exactly what the
+        // IdP's auto-submitting page posted.
+        const POST: &str = r#"
+const [action, response, relay] = arguments;
+const f = document.createElement("form");
+f.method = "POST"; f.action = action;
+const add = (n, v) => { const i = document.createElement("input"); i.type = "hidden"; i.name = n; i.value = v; f.appendChild(i); };
+add("SAMLResponse", response);
+if (relay !== null) { add("RelayState", relay); }
+document.body.appendChild(f);
+f.submit();
+return "ok";
+"#;
+        self.browser().goto("about:blank").await?;
+        let started = Instant::now();
+        self.browser()
+            .execute(
+                POST,
+                vec![
+                    json!(last.acs_url),
+                    json!(last.saml_response.expose()),
+                    json!(last.relay_state),
+                ],
+            )
+            .await?;
+        self.settle(self.default_timeout).await;
+        self.last_answer = Some(started.elapsed());
+        Ok(Some(format!(
+            "{}posted the last SAML response again to {} from a fresh browser",
+            note.map(|n| format!("{n}; ")).unwrap_or_default(),
+            last.acs_url
+        )))
+    }
+
+    async fn use_browser(&mut self, name: &str) -> StepResult {
+        if name == "main" {
+            self.current_browser = None;
+            return Ok(None);
+        }
+        if let Some(i) = self.extra_browsers.iter().position(|(n, _)| n == name) {
+            self.current_browser = Some(i);
+            return Ok(None);
+        }
+        let session = self.pool.extra_session().await?;
+        self.extra_browsers.push((name.to_string(), session));
+        self.current_browser = Some(self.extra_browsers.len() - 1);
+        Ok(Some(format!("opened browser {name}")))
+    }
+
+    async fn repeat(&mut self, a: &RepeatArgs) -> StepResult {
+        for n in 1..=a.times {
+            self.vars.set("n", n.to_string());
+            for (j, step) in a.steps.iter().enumerate() {
+                Box::pin(self.dispatch(step)).await.map_err(|e| {
+                    e.within(&format!(
+                        "repetition {n} of {}, step {} ({})",
+                        a.times,
+                        j + 1,
+                        step.kind()
+                    ))
+                })?;
+            }
+        }
+        Ok(Some(format!("{} x {} steps", a.times, a.steps.len())))
+    }
+
+    async fn create_org(&mut self, a: &OrgArgs) -> Result<String, StepFailure> {
+        let name = a.name.clone().unwrap_or_else(|| "Acme".to_string());
+        let plan = serde_json::to_value(a.plan)?;
+        let billing = serde_json::to_value(a.billing)?;
+        let org = self.admin.create_org(&name, &plan, &billing).await?;
+        self.learn_org(&org, &name)?;
+        let id = org.org_id.clone();
+        self.orgs.push((name, org));
+        self.current_org = Some(self.orgs.len() - 1);
+        self.tell_idp_about_sp().await?;
+        Ok(id)
+    }
+
+    /// Once the SP has a connection it publishes metadata; like an IdP administrator, the
+    /// mock IdP imports it so it knows the certificate to encrypt assertions to. An SP that
+    /// publishes no metadata (or none yet) is left as it is.
+    async fn import_sp_metadata(&mut self) -> Result<(), StepFailure> {
+        let Ok(url) = self.vars.get("sp.metadata_url").map(str::to_string) else {
+            return Ok(());
+        };
+        let Ok(resp) = reqwest::get(&url).await else {
+            return Ok(());
+        };
+        if !resp.status().is_success() {
+            return Ok(());
+        }
+        let body = resp.text().await.map_err(|e| format!("{url}: {e}"))?;
+        let Some(cert) = crate::target::sp_metadata::certificate_pem(&body) else {
+            return Ok(());
+        };
+        let Ok((idp, tenant)) = self.idp() else {
+            return Ok(());
+        };
+        let tenant_id = tenant.id.clone();
+        let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
+        let sp = json!({
+            "entity_id": get("sp.entity_id"),
+            "acs_url": get("sp.acs_url"),
+            "metadata_url": url,
+            "certificate_pem": cert,
+        });
+        idp.put_sp(&tenant_id, &sp).await.map_err(StepFailure::from)
+    }
+
+    /// The mock IdP learns the SP's values (audience, ACS) and gets its dashboard tiles.
+    async fn tell_idp_about_sp(&mut self) -> Result<(), StepFailure> {
+        let Ok((idp, tenant)) = self.idp() else {
+            return Ok(());
+        };
+        let tenant_id = tenant.id.clone();
+        let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
+        if let (Some(entity), Some(acs)) = (get("sp.entity_id"), get("sp.acs_url")) {
+            // Encrypted-assertion faults need the SP's certificate: the one the target file
+            // declares here, replaced by the one in the SP's metadata once `configure_sso`
+            // imports it. Without either, the mock IdP refuses the fault with a clear 400.
+            let cert = self
+                .target
+                .sp
+                .certificate_pem
+                .as_ref()
+                .map(|t| self.render(t))
+                .transpose()?;
+            let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url"), "certificate_pem": cert });
+            idp.put_sp(&tenant_id, &sp).await?;
+        }
+        let apps: Vec<Value> = match &self.scenario.idp.apps {
+            Some(apps) => apps
+                .iter()
+                .map(|a| Ok(json!({ "name": a.name, "url": self.render(&a.url)?, "mode": a.mode })))
+                .collect::<Result<_, StepFailure>>()?,
+            None => ["workspace", "platform"]
+                .iter()
+                .filter_map(|k| {
+                    get(&format!("sp.tile_url.{k}"))
+                        .map(|url| json!({ "name": k, "url": url, "mode": "link" }))
+                })
+                .collect(),
+        };
+        if !apps.is_empty() {
+            idp.put_apps(&tenant_id, &Value::Array(apps)).await?;
+        }
+        Ok(())
+    }
+
+    async fn add_user(&mut self, a: &SpUserArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let mut body = json!({
+            "email": self.render(&a.email)?,
+            "role": a.role,
+            "method": a.method,
+        });
+        if let Some(p) = &a.password {
+            let p = self.render(p)?;
+            self.secrets.push(p.clone());
+            body["password"] = json!(p);
+        }
+        if let Some(g) = &a.given_name {
+            body["given_name"] = json!(self.render(g)?);
+        }
+        if let Some(f) = &a.family_name {
+            body["family_name"] = json!(self.render(f)?);
+        }
+        let expected = a
+            .expect_error
+            .as_ref()
+            .map(|t| self.render(t))
+            .transpose()?;
+        let r = self.admin.add_user(&org, body).await;
+        check_refusal(r, expected).map(|_| self.manual_note())
+    }
+
+    async fn add_domain(&mut self, a: &DomainArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let domain = self.render(&a.domain)?;
+        let expected = a
+            .expect_error
+            .as_ref()
+            .map(|t| self.render(t))
+            .transpose()?;
+        let r = self.admin.add_domain(&org, &domain).await;
+        self.vars.set("domain.name", &domain);
+        match check_refusal(r, expected)? {
+            Some(Some(attempt)) => {
+                self.vars.set("domain.txt_name", &attempt.txt_name);
+                self.vars.set("domain.txt_value", &attempt.txt_value);
+                Ok(Some(format!("TXT {} to publish", attempt.txt_name)))
+            }
+            Some(None) => Ok(self.manual_note()),
+            None => Ok(Some("refused as expected".into())),
+        }
+    }
+
+    async fn check_domain(&mut self, a: &CheckDomainArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let domain = self.render(&a.domain)?;
+        let r = self.admin.check_domain(&org, &domain).await;
+        let Some(result) = check_refusal(r, None)?.flatten() else {
+            return Ok(self.manual_note());
+        };
+        if let Some(want) = a.expect {
+            let want = serde_json::to_value(want)?;
+            if want.as_str() != Some(result.status.as_str()) {
+                return Err(format!(
+                    "domain {domain} check:\n  - expected status: {want}\n  + actual: {:?}{}",
+                    result.status,
+                    result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                )
+                .into());
+            }
+        }
+        Ok(Some(format!("status {}", result.status)))
+    }
+
+    async fn verify_domain(&mut self, a: &DomainArgs) -> StepResult {
+        let added = self.add_domain(a).await?;
+        if a.expect_error.is_some() || self.admin.is_manual() {
+            return Ok(added);
+        }
+        let domain = self.render(&a.domain)?;
+        let name = self.vars.get("domain.txt_name")?.to_string();
+        let value = self.vars.get("domain.txt_value")?.to_string();
+        let (idp, _) = self.idp()?;
+        idp.add_txt(&name, &value).await?;
+        self.published_txt.push((name.clone(), value));
+        let org = self.org_id().await?;
+        let deadline = Instant::now() + self.default_timeout;
+        loop {
+            let r = self.admin.check_domain(&org, &domain).await;
+            let result = check_refusal(r, None)?.flatten();
+            match result {
+                Some(c) if c.status == "verified" => return Ok(Some(format!("{domain} verified"))),
+                Some(c) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "domain {domain} not verified after publishing TXT {name}: status {}{}",
+                        c.status,
+                        c.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                    )
+                    .into());
+                }
+                None => return Ok(self.manual_note()),
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    }
+
+    async fn configure_sso(&mut self, a: &SsoArgs) -> StepResult {
+        let org = self.org_id().await?;
+        let protocol = a.protocol.unwrap_or(self.scenario.idp.protocol);
+        let expected = a
+            .expect_error
+            .as_ref()
+            .map(|t| self.render(t))
+            .transpose()?;
+        let r = match protocol {
+            Protocol::Saml => {
+                if let Some(applied) = self.admin.apply_config(&self.vars).await {
+                    let note = applied?;
+                    self.import_sp_metadata().await?;
+                    return Ok(Some(note));
+                }
+                let sso_url = self.render_opt(a.sso_url.as_ref(), "{idp.sso_url}")?;
+                let cert = self.render_opt(a.certificate_pem.as_ref(), "{idp.certificate_pem}")?;
+                let entity_id = self.vars.get("idp.entity_id").ok().map(str::to_string);
+                let r = self
+                    .admin
+                    .configure_saml(&org, &sso_url, &cert, entity_id.as_deref())
+                    .await;
+                if r.is_ok() {
+                    self.import_sp_metadata().await?;
+                }
+                r
+            }
+            Protocol::Oidc => {
+                let client_id = format!("sp-{org}");
+                let secret = Secret::generate("client-secret");
+                self.secrets.push(secret.expose().to_string());
+                let (idp, tenant) = self.idp()?;
+                let tenant_id = tenant.id.clone();
+                let opts = self.scenario.idp.oidc.clone().unwrap_or_default();
+                let redirect_uris = match &opts.redirect_uris {
+                    Some(list) => list
+                        .iter()
+                        .map(|t| self.render(t))
+                        .collect::<Result<Vec<_>, _>>()?,
+                    None => vec![self.vars.get("sp.oidc_redirect_uri")?.to_string()],
+                };
+                let client = json!({
+                    "client_id": client_id,
+                    "client_secret": secret.expose(),
+                    "redirect_uris": redirect_uris,
+                    "scopes": opts.scopes.clone().unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
+                    "allowed_groups": opts.allowed_groups,
+                });
+                idp.add_oidc_client(&tenant_id, &client).await?;
+                self.vars.set("idp.client_id", &client_id);
+                self.vars.set("idp.client_secret", secret.expose());
+                if let Some(applied) = self.admin.apply_config(&self.vars).await {
+                    return applied.map(Some).map_err(StepFailure::from);
+                }
+                let name = self.render_opt(a.idp_name.as_ref(), "")?;
+                let name = if name.is_empty() {
+                    format!("{:?}", self.scenario.idp.profile)
+                } else {
+                    name
+                };
+                let discovery = self.render_opt(a.discovery_url.as_ref(), "{idp.discovery_url}")?;
+                self.admin
+                    .configure_oidc(&org, &name, &client_id, &secret, &discovery)
+                    .await
+            }
+        };
+        check_refusal(r, expected).map(|_| self.manual_note())
+    }
+
+    async fn update_idp_user(&mut self, a: &IdpUserUpdate) -> StepResult {
+        let email = self.render_opt(a.user.as_ref(), "{user.email}")?;
+        let mut changes = json!({});
+        if let Some(e) = &a.email {
+            changes["email"] = json!(e);
+        }
+        if let Some(g) = &a.given_name {
+            changes["given_name"] = json!(g);
+        }
+        if let Some(f) = &a.family_name {
+            changes["family_name"] = json!(f);
+        }
+        if let Some(g) = &a.groups {
+            changes["groups"] = json!(g);
+        }
+        if let Some(at) = &a.attributes {
+            changes["attributes"] = json!(at);
+        }
+        let (idp, tenant) = self.idp()?;
+        idp.patch_user(&tenant.id, &email, &changes).await?;
+        if let Some(new) = &a.email {
+            // Later steps sign in with the new address; the password stays.
+            if let Some(i) = self
+                .users
+                .iter()
+                .position(|(u, _)| u.email.eq_ignore_ascii_case(&email))
+            {
+                self.users[i].0.email = new.clone();
+                let key = if i == 0 {
+                    "user.email".to_string()
+                } else {
+                    format!("users.{i}.email")
+                };
+                self.vars.set(&key, new);
+                if i == 0 {
+                    self.vars.set("users.0.email", new);
+                }
+            }
+        }
+        Ok(None)
+    }
+}
