@@ -105,6 +105,7 @@ fn control_routes() -> Router<AppState> {
         )
         .route("/_control/dns", get(control::get_dns))
         .route("/_control/faults", get(control::get_faults))
+        .route("/_control/forge/attacks", get(control::get_attacks))
         // The contract's limit, stated here rather than inherited from axum's default; a
         // larger body is answered 413 by `control::JsonBody`.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
