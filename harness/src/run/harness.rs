@@ -672,23 +672,23 @@ async fn run_all(
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| Location::start_of(&plan.scenario.path));
-            let (ok, failure, note) = match r {
-                Ok(note) => (true, None, note),
-                Err(f) => (false, Some(f), None),
-            };
-            log.push(StepRecord {
-                index,
-                phase,
-                kind: step.kind().to_string(),
-                detail: describe(step),
-                at: place.to_string(),
-                started_ms: ms(started),
-                duration_ms: ms(duration),
-                ok,
-                failure: failure.as_ref().map(|f| f.kind.label()),
-                message: failure.as_ref().map(ToString::to_string),
-                note,
-            });
+            let failure = record_step(
+                log,
+                StepRecord {
+                    index,
+                    phase,
+                    kind: step.kind().to_string(),
+                    detail: describe(step),
+                    at: place.to_string(),
+                    started_ms: ms(started),
+                    duration_ms: ms(duration),
+                    ok: true,
+                    failure: None,
+                    message: None,
+                    note: None,
+                },
+                r,
+            );
             if let Some(f) = failure {
                 return Some(f.within(&format!(
                     "{phase} step {} ({}) failed at {place}",
@@ -706,23 +706,23 @@ async fn run_all(
         let started = ctx.t0.elapsed();
         let r = crate::trial::probe::probe(ctx, &forbidden).await;
         let duration = ctx.t0.elapsed().saturating_sub(started);
-        let (ok, failure, note) = match r {
-            Ok(note) => (true, None, Some(note)),
-            Err(f) => (false, Some(f), None),
-        };
-        log.push(StepRecord {
-            index,
-            phase: "probe",
-            kind: "session_probe".into(),
-            detail: "who is signed in now? (target's session_probe)".into(),
-            at: plan.target.path.display().to_string(),
-            started_ms: ms(started),
-            duration_ms: ms(duration),
-            ok,
-            failure: failure.as_ref().map(|f| f.kind.label()),
-            message: failure.as_ref().map(ToString::to_string),
-            note,
-        });
+        let failure = record_step(
+            log,
+            StepRecord {
+                index,
+                phase: "probe",
+                kind: "session_probe".into(),
+                detail: "who is signed in now? (target's session_probe)".into(),
+                at: plan.target.path.display().to_string(),
+                started_ms: ms(started),
+                duration_ms: ms(duration),
+                ok: true,
+                failure: None,
+                message: None,
+                note: None,
+            },
+            r.map(Some),
+        );
         if let Some(f) = failure {
             return Some(f.within(&format!(
                 "session probe (step {}) after the flow",
@@ -731,6 +731,28 @@ async fn run_all(
         }
     }
     None
+}
+
+/// Completes a step's record with its result, logs it, and hands back the failure if any.
+fn record_step(
+    log: &mut Vec<StepRecord>,
+    mut rec: StepRecord,
+    result: Result<Option<String>, StepFailure>,
+) -> Option<StepFailure> {
+    let failure = match result {
+        Ok(note) => {
+            rec.note = note;
+            None
+        }
+        Err(f) => {
+            rec.ok = false;
+            rec.failure = Some(f.kind.label());
+            rec.message = Some(f.to_string());
+            Some(f)
+        }
+    };
+    log.push(rec);
+    failure
 }
 
 /// The step as the scenario wrote it (placeholders unrendered, so secrets stay out).
