@@ -48,9 +48,17 @@ impl Chromedriver {
     pub async fn start(scratch: &Path) -> Result<Self> {
         let port = crate::net::free_port()?;
         let home = scratch.join("home");
-        std::fs::create_dir_all(&home).map_err(|e| HarnessError::io(&home, e))?;
+        let tmp = scratch.join("tmp");
+        for d in [&home, &tmp] {
+            crate::children::private::create_dir(d, None).map_err(|e| HarnessError::io(d, e))?;
+        }
         let mut cmd = Command::new(CHROMEDRIVER);
+        // Tagged: every Chromium process (and its crash handler, which leaves the tree)
+        // inherits the run's tag and is found by it. Chromium's own temporary directories go
+        // into the run's scratch directory too (TMPDIR), and are removed with it.
+        crate::children::registry::run().tag(&mut cmd);
         cmd.arg(format!("--port={port}"))
+            .env("TMPDIR", &tmp)
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -59,7 +67,7 @@ impl Chromedriver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = ChildGuard(
+        let child = ChildGuard::new(
             cmd.spawn()
                 .map_err(|e| HarnessError::Browser(format!("cannot start {CHROMEDRIVER}: {e}")))?,
         );
@@ -123,9 +131,9 @@ impl BrowserPool {
     /// Starts chromedriver, or uses `webdriver_url` when given. `size` sessions at most.
     pub async fn new(size: usize, webdriver_url: Option<String>) -> Result<Self> {
         install_crypto_provider();
-        let guard = tempfile::Builder::new()
-            .prefix("sso-harness-browser-")
-            .tempdir()
+        // Profiles hold cookies and sessions of every sign-in: private, in the run directory.
+        let guard = crate::children::registry::run()
+            .scratch("sso-harness-browser-")
             .map_err(|e| HarnessError::Browser(format!("scratch dir: {e}")))?;
         let scratch = guard.path().to_path_buf();
         let (url, driver) = match webdriver_url {
@@ -213,11 +221,16 @@ impl BrowserPool {
         }
     }
 
+    /// A new profile directory, made private (0700) here rather than by Chromium.
     fn next_profile(&self) -> PathBuf {
         let n = self
             .created
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.scratch.join(format!("profile-{n}"))
+        let dir = self.scratch.join(format!("profile-{n}"));
+        if let Err(e) = crate::children::private::create_dir(&dir, None) {
+            tracing::warn!("browser profile {}: {e}", dir.display());
+        }
+        dir
     }
 
     fn note_version(&self, s: &Session) {

@@ -117,6 +117,12 @@ pub struct ProcessLaunch {
     /// Debian packages that provide the command (the container launcher installs them).
     #[serde(default)]
     pub packages: Vec<String>,
+    /// The unprivileged user the SP's workers drop to when started as root (Apache's `User`,
+    /// `shibd -u`; `{sp.user}` in templates). When the harness runs as root, the trial's
+    /// private directory and every file in it belong to this user, still 0700/0600, so only
+    /// root and the SP can read its key and configuration.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone)]
