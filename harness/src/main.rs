@@ -183,7 +183,10 @@ fn as_run<T>(work: impl std::future::Future<Output = T>) -> Result<T, ExitCode> 
                 sig.name()
             );
             let cleaned = this_run().stop(Some(sig));
-            eprintln!("sso-harness: interrupted by {}; stopped {cleaned}", sig.name());
+            eprintln!(
+                "sso-harness: interrupted by {}; stopped {cleaned}",
+                sig.name()
+            );
             use std::io::Write as _;
             let _ = std::io::stdout().flush();
             // Exit now: everything the run started is gone, and the tasks still unwinding

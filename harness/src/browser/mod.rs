@@ -48,10 +48,11 @@ impl Chromedriver {
     pub async fn start(scratch: &Path) -> Result<Self> {
         let port = crate::net::free_port()?;
         let home = scratch.join("home");
-        let tmp = scratch.join("tmp");
-        for d in [&home, &tmp] {
-            crate::children::private::create_dir(d, None).map_err(|e| HarnessError::io(d, e))?;
-        }
+        crate::children::private::create_dir(&home, None)
+            .map_err(|e| HarnessError::io(&home, e))?;
+        let tmp = crate::children::registry::run()
+            .short_tmp()
+            .map_err(|e| HarnessError::Browser(format!("temporary directory: {e}")))?;
         let mut cmd = Command::new(CHROMEDRIVER);
         // Tagged: every Chromium process (and its crash handler, which leaves the tree)
         // inherits the run's tag and is found by it. Chromium's own temporary directories go

@@ -145,7 +145,8 @@ impl Cleaned {
 
 impl fmt::Display for Cleaned {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+        let n =
+            |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
         write!(
             f,
             "{}, {}",
@@ -153,17 +154,14 @@ impl fmt::Display for Cleaned {
             n(self.dirs, "dir", "dirs")
         )?;
         if self.containers > 0 {
-            write!(
-                f,
-                ", {}",
-                n(self.containers, "container", "containers")
-            )?;
+            write!(f, ", {}", n(self.containers, "container", "containers"))?;
         }
         Ok(())
     }
 }
 
 type Hook = Arc<dyn Fn(StopSignal) + Send + Sync>;
+type Hooks = Arc<Mutex<Vec<(u64, Hook)>>>;
 
 /// This process's run: one per process, made on first use.
 pub struct Run {
@@ -174,17 +172,23 @@ pub struct Run {
     /// Roots of the process trees started through a guard.
     roots: Mutex<BTreeSet<u32>>,
     containers: AtomicBool,
-    hooks: Mutex<Vec<(u64, Hook)>>,
+    hooks: Hooks,
     next_hook: AtomicU64,
 }
 
-/// Removes its hook when dropped.
-pub struct StopHook(u64);
+/// A hook registered with [`Run::on_stop`]. It stays registered when this value is dropped:
+/// a signal drops the work in progress (and this with it) before the hooks run. Call
+/// [`StopHook::remove`] once it is no longer wanted.
+#[must_use = "remove the hook when the work it reports on is done"]
+pub struct StopHook {
+    id: u64,
+    hooks: Hooks,
+}
 
-impl Drop for StopHook {
-    fn drop(&mut self) {
-        if let Ok(mut hooks) = run().hooks.lock() {
-            hooks.retain(|(id, _)| *id != self.0);
+impl StopHook {
+    pub fn remove(self) {
+        if let Ok(mut hooks) = self.hooks.lock() {
+            hooks.retain(|(id, _)| *id != self.id);
         }
     }
 }
@@ -216,7 +220,7 @@ impl Run {
             dir: Mutex::new(None),
             roots: Mutex::new(BTreeSet::new()),
             containers: AtomicBool::new(false),
-            hooks: Mutex::new(Vec::new()),
+            hooks: Hooks::default(),
             next_hook: AtomicU64::new(0),
         }
     }
@@ -244,7 +248,10 @@ impl Run {
     /// Labels for a container of this run; notes that the run has containers to remove.
     pub fn container_labels(&self) -> [(&'static str, String); 2] {
         self.containers.store(true, Ordering::SeqCst);
-        [(RUN_LABEL, self.id.clone()), (OWNER_LABEL, self.owner.tag())]
+        [
+            (RUN_LABEL, self.id.clone()),
+            (OWNER_LABEL, self.owner.tag()),
+        ]
     }
 
     pub fn register(&self, pid: u32) {
@@ -290,6 +297,14 @@ impl Run {
         private::tempdir_in(&self.dir()?, prefix)
     }
 
+    /// A private directory with a short path (`<run dir>/t`), for programs that put Unix
+    /// sockets under `TMPDIR` (Chromium): a socket path may not exceed 107 bytes.
+    pub fn short_tmp(&self) -> std::io::Result<PathBuf> {
+        let t = self.dir()?.join("t");
+        private::create_dir(&t, None)?;
+        Ok(t)
+    }
+
     /// Lets an SP's unprivileged user pass through the run directory to its own trial
     /// directory (which stays 0700 and is that user's): the run directory's group becomes the
     /// user's and its mode 0710. If another group already has that, others may pass (0711)
@@ -306,14 +321,16 @@ impl Run {
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(mode))
     }
 
-    /// Runs `f` when the run is stopped by a signal, before anything is killed. Dropping the
-    /// returned value removes it.
+    /// Runs `f` when the run is stopped by a signal, before anything is killed.
     pub fn on_stop(&self, f: impl Fn(StopSignal) + Send + Sync + 'static) -> StopHook {
         let id = self.next_hook.fetch_add(1, Ordering::SeqCst);
         if let Ok(mut hooks) = self.hooks.lock() {
             hooks.push((id, Arc::new(f)));
         }
-        StopHook(id)
+        StopHook {
+            id,
+            hooks: self.hooks.clone(),
+        }
     }
 
     /// Every process of this run still running: the registered trees and every process whose
@@ -599,13 +616,11 @@ mod tests {
             pid: std::process::id(),
             start: Owner::current().start + 7,
         };
-        let stale = tmp.path().join(format!("{DIR_PREFIX}20000101T000000Z-dead00"));
+        let stale = tmp
+            .path()
+            .join(format!("{DIR_PREFIX}20000101T000000Z-dead00"));
         std::fs::create_dir(&stale).unwrap();
-        std::fs::write(
-            stale.join(OWNER_FILE),
-            format!("owner={}\n", dead.tag()),
-        )
-        .unwrap();
+        std::fs::write(stale.join(OWNER_FILE), format!("owner={}\n", dead.tag())).unwrap();
         std::fs::write(stale.join("sp-key.pem"), "x").unwrap();
         let mut child = Command::new("sleep")
             .arg("60")
@@ -635,6 +650,31 @@ mod tests {
         let _ = mine.kill();
         let _ = mine.wait();
         live.stop(None);
+    }
+
+    #[test]
+    fn a_signal_runs_the_hooks_still_registered() {
+        let tmp = tempfile::tempdir().unwrap();
+        let r = Run::new(tmp.path().to_path_buf());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let kept = {
+            let seen = seen.clone();
+            r.on_stop(move |sig| seen.lock().unwrap().push(sig.name()))
+        };
+        let removed = {
+            let seen = seen.clone();
+            r.on_stop(move |_| seen.lock().unwrap().push("removed"))
+        };
+        removed.remove();
+        // Dropped, not removed: the work it reports on was dropped by the signal.
+        drop(kept);
+        r.stop(None);
+        assert!(seen.lock().unwrap().is_empty(), "no signal, no hook");
+        r.stop(Some(StopSignal::Terminate));
+        assert_eq!(*seen.lock().unwrap(), ["SIGTERM"]);
+        assert_eq!(StopSignal::Terminate.exit_code(), 143);
+        assert_eq!(StopSignal::Interrupt.exit_code(), 130);
+        assert_eq!(StopSignal::Hangup.exit_code(), 129);
     }
 
     #[test]

@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{CheckVerdict, IdpCheckRun};
 use crate::error::{HarnessError, Result};
 use crate::report::html::esc;
-use crate::report::redact::Redactor;
 use crate::report::now_rfc3339;
+use crate::report::redact::Redactor;
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}\

@@ -94,7 +94,8 @@ pub fn render_progress(
     ));
     let state = match interrupted {
         Some(sig) => format!("The run was interrupted by {}.", esc(sig)),
-        None => "The run is in progress (or was killed): this page is rewritten after every trial.".into(),
+        None => "The run is in progress (or was killed): this page is rewritten after every trial."
+            .into(),
     };
     h.push_str(&format!(
         "<p class=\"fail\">{state} {} of {planned} trials finished; results.json has their evidence.</p>",

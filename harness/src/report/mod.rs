@@ -262,7 +262,11 @@ impl LiveReport {
             redactor.scrub_outcome(o);
         }
         let (summary, outcomes) = self.summary(wall);
-        write(&self.dir.join("results.json"), &self.results_json(&summary, &outcomes)?, &redactor)?;
+        write(
+            &self.dir.join("results.json"),
+            &self.results_json(&summary, &outcomes)?,
+            &redactor,
+        )?;
         write(
             &self.dir.join("junit.xml"),
             &junit::render(&summary, &outcomes)?,
@@ -310,7 +314,11 @@ impl LiveReport {
     fn write_progress(&self) -> Result<()> {
         let redactor = self.redactor();
         let (summary, outcomes) = self.summary(self.t0.elapsed());
-        write(&self.dir.join("results.json"), &self.results_json(&summary, &outcomes)?, &redactor)?;
+        write(
+            &self.dir.join("results.json"),
+            &self.results_json(&summary, &outcomes)?,
+            &redactor,
+        )?;
         write(
             &self.dir.join("index.html"),
             &html::render_progress(
@@ -446,7 +454,13 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["index.html", "junit.xml", "results.json", "screenshots", "support"]
+            [
+                "index.html",
+                "junit.xml",
+                "results.json",
+                "screenshots",
+                "support"
+            ]
         );
     }
 
@@ -456,7 +470,10 @@ mod tests {
         let a = LiveReport::create(root.path(), head("20260101T000000Z-abcdef")).unwrap();
         let b = LiveReport::create(root.path(), head("20260101T000000Z-abcdef")).unwrap();
         assert_ne!(a.dir(), b.dir());
-        assert_eq!(results(a.dir())["summary"]["run_id"], "20260101T000000Z-abcdef");
+        assert_eq!(
+            results(a.dir())["summary"]["run_id"],
+            "20260101T000000Z-abcdef"
+        );
         assert_eq!(
             results(b.dir())["summary"]["run_id"],
             "20260101T000000Z-abcdef-2"

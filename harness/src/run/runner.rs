@@ -10,7 +10,6 @@ use crate::scenario::load::LoadedScenario;
 use crate::target::descriptor::LoadedTarget;
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
-
 pub struct RunRequest {
     pub targets: Vec<Arc<LoadedTarget>>,
     pub scenarios: Vec<Arc<LoadedScenario>>,
@@ -67,7 +66,7 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
     )?;
     let report = Arc::new(std::sync::Mutex::new(report));
     // Interrupted (SIGINT, SIGTERM, SIGHUP): the report says so and keeps every finished trial.
-    let _on_stop = crate::children::registry::run().on_stop({
+    let on_stop = crate::children::registry::run().on_stop({
         let report = report.clone();
         move |signal| {
             if let Ok(mut r) = report.lock() {
@@ -129,6 +128,7 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
         .lock()
         .map_err(|_| HarnessError::Report("report lock poisoned".into()))?;
     let (summary, outcomes) = r.finish(t0.elapsed())?;
+    on_stop.remove();
     Ok(RunResult {
         summary,
         outcomes,

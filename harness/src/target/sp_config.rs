@@ -124,7 +124,10 @@ pub fn render_file(path: &Path, text: &str, vars: &Vars) -> Result<String> {
 /// runs as root and the target names the `user` its workers drop to, the directory is that
 /// user's (still 0700: only root and the SP's user can read it) and the run directory lets
 /// that user through to it.
-pub fn make_sp_dir(target: &str, user: Option<&str>) -> Result<(tempfile::TempDir, Option<SpUser>)> {
+pub fn make_sp_dir(
+    target: &str,
+    user: Option<&str>,
+) -> Result<(tempfile::TempDir, Option<SpUser>)> {
     let run = crate::children::registry::run();
     let dir = run
         .scratch(&format!("sso-sp-{target}-"))
@@ -219,7 +222,11 @@ mod tests {
         assert_eq!(mode(&dir.path().join("apache2.conf")), 0o600);
         // The run directory lets only the SP's group through, and lists nothing.
         let run_dir = dir.path().parent().unwrap().to_path_buf();
-        assert_eq!(mode(&run_dir) & 0o066, 0, "others may never list or write it");
+        assert_eq!(
+            mode(&run_dir) & 0o066,
+            0,
+            "others may never list or write it"
+        );
         if owner.is_none() {
             assert_eq!(mode(&run_dir), 0o700);
         }
