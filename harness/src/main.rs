@@ -224,16 +224,12 @@ fn check_idp_files(p: &std::path::Path, files: &mut usize, errors: &mut usize) -
     if !in_idp {
         return false;
     }
-    let list: Vec<PathBuf> = if p.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        v.retain(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")));
-        v.sort();
-        v
-    } else {
-        vec![p.to_path_buf()]
-    };
+    let found = harness::input::discover::list_dir(p);
+    for e in &found.errors {
+        println!("{e}");
+    }
+    *errors += found.errors.len();
+    let list = found.files;
     for f in list {
         *files += 1;
         if let Err(e) = load_descriptor(&f) {

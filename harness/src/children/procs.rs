@@ -139,6 +139,15 @@ mod tests {
             .env("SSO_TEST_A", "one=two")
             .spawn()
             .unwrap();
+        // spawn() returns once the child is in execve, a moment before the kernel has set
+        // up its new stack: wait until its command line shows.
+        for _ in 0..500 {
+            let cmdline = std::fs::read(format!("/proc/{}/cmdline", child.id())).unwrap();
+            if !cmdline.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
         let [a, b] = environ_values(child.id(), ["SSO_TEST_A", "SSO_TEST_MISSING"]);
         let _ = child.kill();
         let _ = child.wait();

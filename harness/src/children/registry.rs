@@ -600,6 +600,15 @@ mod tests {
         r.tag(&mut cmd);
         let out = cmd.output().unwrap();
         let orphan: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
+        // Its exec may still be under way (an empty environment for a moment).
+        for _ in 0..500 {
+            if std::fs::read(format!("/proc/{orphan}/cmdline"))
+                .is_ok_and(|c| c.starts_with(b"sleep"))
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
         assert!(procs::running(orphan));
         assert!(r.processes().contains(&orphan));
         let cleaned = r.stop(None);

@@ -176,7 +176,8 @@ fn php_str(s: &str) -> String {
 }
 
 fn render(template: &Path, vars: &[(&str, String)]) -> Result<String> {
-    let mut text = std::fs::read_to_string(template).map_err(|e| HarnessError::io(template, e))?;
+    let mut text =
+        crate::input::read::read_text(template).map_err(|e| peer_err(format!("template {e}")))?;
     for (k, v) in vars {
         text = text.replace(&format!("{{{{{k}}}}}"), v);
     }

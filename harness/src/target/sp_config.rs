@@ -37,7 +37,8 @@ impl ConfigTemplateSp {
         self.write_credentials(vars).await?;
         for f in &self.files {
             let src = self.target_dir.join(&f.template);
-            let text = std::fs::read_to_string(&src).map_err(|e| HarnessError::io(&src, e))?;
+            let text = crate::input::read::read_text(&src)
+                .map_err(|e| HarnessError::Target(format!("{}: template {e}", self.target)))?;
             let rendered = render_file(&src, &text, vars)?;
             let out = self.sp_dir.join(&f.output);
             if let Some(parent) = out.parent() {
