@@ -553,6 +553,18 @@ mod tests {
         std::fs::symlink_metadata(p).unwrap().mode() & 0o7777
     }
 
+    /// Waits until `pid` runs `sleep`: a process spawned a moment ago may still be in execve,
+    /// with an empty environment.
+    fn wait_exec(pid: u32) {
+        for _ in 0..1000 {
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if cmd.starts_with(b"sleep") {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     #[test]
     fn run_ids_are_unique_within_a_second() {
         let ids: BTreeSet<String> = (0..50).map(|_| new_run_id()).collect();
@@ -600,15 +612,7 @@ mod tests {
         r.tag(&mut cmd);
         let out = cmd.output().unwrap();
         let orphan: u32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();
-        // Its exec may still be under way (an empty environment for a moment).
-        for _ in 0..500 {
-            if std::fs::read(format!("/proc/{orphan}/cmdline"))
-                .is_ok_and(|c| c.starts_with(b"sleep"))
-            {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(2));
-        }
+        wait_exec(orphan);
         assert!(procs::running(orphan));
         assert!(r.processes().contains(&orphan));
         let cleaned = r.stop(None);
@@ -637,6 +641,7 @@ mod tests {
             .env(OWNER_ENV, dead.tag())
             .spawn()
             .unwrap();
+        wait_exec(child.id());
         // A live run (this process) must survive the reaper.
         let live = Run::new(tmp.path().to_path_buf());
         let live_dir = live.dir().unwrap();
@@ -644,6 +649,7 @@ mod tests {
         mine.arg("60");
         live.tag(&mut mine);
         let mut mine = mine.spawn().unwrap();
+        wait_exec(mine.id());
         // Not a run directory: no owner file, or a symlink.
         let other = tmp.path().join(format!("{DIR_PREFIX}browser-x"));
         std::fs::create_dir(&other).unwrap();
