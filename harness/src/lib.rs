@@ -5,6 +5,7 @@
 //! `idp` (mock IdP client) -> `browser` -> `trial` (steps, expectations, outcome) -> `run`
 //! (pool, jobs, CLI runner) -> `report`. `idpcheck` is the IdP application checks' own room.
 pub mod browser;
+pub mod canary;
 pub mod children;
 pub mod error;
 pub mod idp;

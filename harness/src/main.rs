@@ -375,7 +375,14 @@ async fn run(
     };
     match execute(req).await {
         Ok(result) => {
-            for o in result.outcomes.iter().filter(|o| o.verdict.is_failure()) {
+            // Findings first: they are what a security tool is for.
+            let mut shown: Vec<_> = result
+                .outcomes
+                .iter()
+                .filter(|o| o.fails_run() || o.verdict == harness::trial::outcome::Verdict::Finding)
+                .collect();
+            shown.sort_by_key(|o| o.verdict != harness::trial::outcome::Verdict::Finding);
+            for o in shown {
                 eprintln!(
                     "\n--- {} {}\n{}",
                     o.verdict.label(),

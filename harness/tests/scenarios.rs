@@ -18,7 +18,7 @@ use harness::report::{LiveReport, RunHead, now_rfc3339};
 use harness::run::harness::{Harness, HarnessOptions, IdpChoice, plan};
 use harness::scenario::load::load_dir;
 use harness::target::descriptor::load_targets;
-use harness::trial::outcome::{TrialOutcome, Verdict};
+use harness::trial::outcome::TrialOutcome;
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
 use tokio::sync::OnceCell;
 
@@ -160,6 +160,7 @@ fn main() -> ExitCode {
                     Ok::<_, Failed>(h.run_trial(&p).await)
                 })?;
                 let verdict = outcome.verdict;
+                let fails = outcome.fails_run();
                 let message = outcome.message.clone().unwrap_or_default();
                 if let Some(r) = &report {
                     if let Err(e) = r.lock().unwrap().add(index, outcome.clone()) {
@@ -167,10 +168,10 @@ fn main() -> ExitCode {
                     }
                 }
                 outcomes.lock().unwrap().push(outcome);
-                match verdict {
-                    Verdict::Pass | Verdict::KnownFailure | Verdict::Finding => Ok(()),
-                    Verdict::Skipped => Ok(()),
-                    v => Err(Failed::from(format!("{}: {message}", v.label()))),
+                if fails {
+                    Err(Failed::from(format!("{}: {message}", verdict.label())))
+                } else {
+                    Ok(())
                 }
             })
         })

@@ -83,7 +83,7 @@ async fn page_machinery_verdicts_and_redaction() {
         "name: page-known\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-*, reason: listed on purpose}}\n"
     ));
     let finding = target(&format!(
-        "name: page-finding\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-accepts, finding: true, reason: accepts what it must refuse}}\n  - {{scenario: selftest/page-leak, finding: true, reason: listed as a finding but fails otherwise}}\n"
+        "name: page-finding\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-accepts, finding: true, reason: accepts what it must refuse, accepted_risk: {{reason: self-test, until: 2999-12-31}}}}\n  - {{scenario: selftest/page-leak, finding: true, reason: listed as a finding but fails otherwise}}\n"
     ));
     let reports = tempfile::tempdir().unwrap();
     let result = execute(RunRequest {
@@ -138,12 +138,22 @@ async fn page_machinery_verdicts_and_redaction() {
     // another way (here a wrong text) is a plain failure, not a finding.
     let other = trial(&result, "page-finding::selftest/page-leak");
     assert_eq!(other.verdict, Verdict::Fail, "{:?}", other.message);
+    // not listed: still a finding, and one that fails the run (no accepted risk)
+    let open = trial(&result, "page::selftest/page-accepts");
+    assert_eq!(open.verdict, Verdict::Finding, "{:?}", open.message);
+    assert!(open.fails_run());
+    // listed as a plain known failure: a finding all the same
     assert_eq!(
-        trial(&result, "page::selftest/page-accepts").verdict,
-        Verdict::Fail
+        trial(&result, "page-known::selftest/page-accepts").verdict,
+        Verdict::Finding
     );
     let f = trial(&result, "page-finding::selftest/page-accepts");
     assert_eq!(f.verdict, Verdict::Finding, "{:?}", f.message);
+    assert!(
+        f.risk_accepted.is_some() && !f.fails_run(),
+        "{:?}",
+        f.message
+    );
     assert!(
         f.message
             .as_deref()
@@ -154,7 +164,8 @@ async fn page_machinery_verdicts_and_redaction() {
     );
     assert!(result.summary.has_failures());
     assert_eq!(result.summary.unexpected_passes, 1);
-    assert_eq!(result.summary.findings, 1);
+    assert_eq!(result.summary.findings, 3);
+    assert_eq!(result.summary.findings_accepted, 1);
 
     // Every report file is free of every seeded secret.
     let dir = &result.report_dir;

@@ -1,5 +1,9 @@
 //! Per-tenant clock: the tenant's "now" is the real time plus an offset, so expiry can be
 //! tested by moving one tenant's time without touching the others or the machine.
+//!
+//! The control API bounds the offset (`proto::idp::MAX_CLOCK_OFFSET_SECONDS`), and the
+//! arithmetic here and on every date derived from "now" saturates at the representable range
+//! instead of panicking, whatever offset reaches it.
 
 use time::OffsetDateTime;
 
@@ -14,7 +18,7 @@ impl Clock {
     }
 
     pub fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc() + time::Duration::seconds(self.offset_seconds)
+        OffsetDateTime::now_utc().saturating_add(time::Duration::seconds(self.offset_seconds))
     }
 }
 
@@ -41,6 +45,20 @@ mod tests {
     fn offset_moves_now() {
         let later = Clock::new(3600).now() - OffsetDateTime::now_utc();
         assert!(later.whole_seconds() >= 3599 && later.whole_seconds() <= 3601);
+    }
+
+    #[test]
+    fn any_offset_gives_a_time_never_a_panic() {
+        for offset in [i64::MAX, i64::MIN, i64::MAX / 2, -(i64::MAX / 2)] {
+            let now = Clock::new(offset).now();
+            // Formatting and the usual derived dates must not panic either.
+            assert!(!rfc3339(now).is_empty());
+            let _ = now.saturating_add(time::Duration::hours(2));
+            let _ = now.saturating_sub(time::Duration::hours(2));
+            let _ = now.unix_timestamp().saturating_add(3600);
+        }
+        assert!(Clock::new(i64::MAX).now() > Clock::new(0).now());
+        assert!(Clock::new(i64::MIN).now() < Clock::new(0).now());
     }
 
     #[test]

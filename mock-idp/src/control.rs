@@ -1,19 +1,21 @@
 //! JSON control API (`/_control/...`): create and shape tenants, publish DNS TXT values,
-//! read the exchange log. The contract is the table in mock-idp/README.md.
+//! read the exchange log. The bodies are the wire contract's types (`proto::idp`); the table
+//! is in mock-idp/README.md; the routes are assembled in `server.rs`. Nothing depends on
+//! this module: it depends on the state, the tenants and the DNS store.
 
+use crate::dns;
 use crate::error::{Error, Result};
-use crate::fault::{self, Fault, FaultInfo};
+use crate::fault::{self, FaultInfo};
 use crate::record::Exchange;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::tenant::{
     self, App, OidcClient, SpSpec, Tenant, TenantInfo, TenantSpec, User, UserPatch,
 };
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
+use proto::idp::{ClockBody, DnsInfo, FaultsBody, MAX_BODY_BYTES, TxtBody};
 use serde::de::DeserializeOwned;
 
 /// A JSON body whose errors name the path of the bad field (`users[0].email`).
@@ -35,57 +37,21 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| Error::BadRequest(e.to_string()))?;
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+            // Over the limit is not malformed input: 413 with the limit, not 400.
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::TooLarge {
+                    limit: MAX_BODY_BYTES,
+                }
+            } else {
+                Error::BadRequest(e.to_string())
+            }
+        })?;
         if bytes.is_empty() {
             return Err(Error::bad_input(".", "expected a JSON body"));
         }
         from_json(&bytes).map(JsonBody)
     }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FaultsBody {
-    faults: Vec<Fault>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClockBody {
-    offset_seconds: i64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TxtBody {
-    name: String,
-    value: String,
-}
-
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/_control/tenants", post(create_tenant).get(list_tenants))
-        .route(
-            "/_control/tenants/{id}",
-            get(get_tenant).delete(delete_tenant),
-        )
-        .route("/_control/tenants/{id}/sp", put(put_sp))
-        .route("/_control/tenants/{id}/faults", put(put_faults))
-        .route("/_control/tenants/{id}/faults/next", post(post_next_faults))
-        .route("/_control/tenants/{id}/clock", put(put_clock))
-        .route("/_control/tenants/{id}/users", post(post_user))
-        .route("/_control/tenants/{id}/users/{email}", patch(patch_user))
-        .route("/_control/tenants/{id}/apps", put(put_apps))
-        .route(
-            "/_control/tenants/{id}/oidc/clients",
-            post(post_oidc_client),
-        )
-        .route("/_control/tenants/{id}/exchanges", get(get_exchanges))
-        .route("/_control/dns/txt", post(post_txt).delete(delete_txt))
-        .route("/_control/dns", get(get_dns))
-        .route("/_control/faults", get(get_faults))
 }
 
 /// Creates a tenant (key generation runs off the async workers) and registers it.
@@ -98,20 +64,20 @@ pub async fn create(state: &AppState, spec: TenantSpec) -> Result<TenantInfo> {
     Ok(info)
 }
 
-async fn create_tenant(
+pub async fn create_tenant(
     State(state): State<AppState>,
     JsonBody(spec): JsonBody<TenantSpec>,
 ) -> Result<(StatusCode, Json<TenantInfo>)> {
     Ok((StatusCode::CREATED, Json(create(&state, spec).await?)))
 }
 
-async fn list_tenants(State(state): State<AppState>) -> Json<Vec<String>> {
+pub async fn list_tenants(State(state): State<AppState>) -> Json<Vec<String>> {
     let mut ids = state.tenants.ids();
     ids.sort();
     Json(ids)
 }
 
-async fn get_tenant(
+pub async fn get_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<TenantInfo>> {
@@ -120,7 +86,7 @@ async fn get_tenant(
     Ok(Json(info))
 }
 
-async fn delete_tenant(
+pub async fn delete_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
@@ -128,19 +94,19 @@ async fn delete_tenant(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn put_sp(
+pub async fn put_sp(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(sp): JsonBody<SpSpec>,
 ) -> Result<Json<TenantInfo>> {
     let t = state.tenants.get(&id)?;
-    sp.validate("")?;
+    tenant::validate_sp(&sp, "")?;
     let mut t = tenant::lock(&t);
     t.sp = sp;
     Ok(Json(t.info(state.base())))
 }
 
-async fn put_faults(
+pub async fn put_faults(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<FaultsBody>,
@@ -150,7 +116,7 @@ async fn put_faults(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn post_next_faults(
+pub async fn post_next_faults(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<FaultsBody>,
@@ -160,25 +126,18 @@ async fn post_next_faults(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn put_clock(
+pub async fn put_clock(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ClockBody>,
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
-    // Bounded so that date arithmetic can never overflow.
-    const LIMIT: i64 = 100 * 365 * 24 * 3600;
-    if body.offset_seconds.abs() > LIMIT {
-        return Err(Error::bad_input(
-            "offset_seconds",
-            "must be within +-100 years",
-        ));
-    }
+    tenant::validate_clock_offset(body.offset_seconds, "offset_seconds")?;
     tenant::lock(&t).clock.offset_seconds = body.offset_seconds;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn post_user(
+pub async fn post_user(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(user): JsonBody<User>,
@@ -188,7 +147,7 @@ async fn post_user(
     Ok(StatusCode::CREATED)
 }
 
-async fn patch_user(
+pub async fn patch_user(
     State(state): State<AppState>,
     Path((id, email)): Path<(String, String)>,
     JsonBody(patch): JsonBody<UserPatch>,
@@ -198,7 +157,7 @@ async fn patch_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn put_apps(
+pub async fn put_apps(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(apps): JsonBody<Vec<App>>,
@@ -209,7 +168,7 @@ async fn put_apps(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn post_oidc_client(
+pub async fn post_oidc_client(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(client): JsonBody<OidcClient>,
@@ -219,7 +178,7 @@ async fn post_oidc_client(
     Ok((StatusCode::CREATED, Json(client)))
 }
 
-async fn get_exchanges(
+pub async fn get_exchanges(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<Exchange>>> {
@@ -228,28 +187,30 @@ async fn get_exchanges(
     Ok(Json(exchanges))
 }
 
-async fn post_txt(
+pub async fn post_txt(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TxtBody>,
 ) -> Result<StatusCode> {
-    crate::dns::validate_name(&body.name)?;
-    state.txt.add(&body.name, &body.value);
+    dns::validate_name(&body.name)?;
+    state.txt.add(&body.name, &body.value)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn delete_txt(
+pub async fn delete_txt(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<TxtBody>,
 ) -> Result<StatusCode> {
-    crate::dns::validate_name(&body.name)?;
+    dns::validate_name(&body.name)?;
     state.txt.remove(&body.name, &body.value);
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn get_dns(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "addr": state.dns_addr.to_string() }))
+pub async fn get_dns(State(state): State<AppState>) -> Json<DnsInfo> {
+    Json(DnsInfo {
+        addr: state.dns_addr.to_string(),
+    })
 }
 
-async fn get_faults() -> Json<Vec<FaultInfo>> {
+pub async fn get_faults() -> Json<Vec<FaultInfo>> {
     Json(fault::infos())
 }

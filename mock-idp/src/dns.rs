@@ -6,6 +6,7 @@
 //! owning the wire format keeps the dependency tree and the start-up cost small.
 
 use crate::error::{Error, Result};
+use proto::idp::{DNS_MESSAGE_BYTES, TXT_CHARACTER_STRING_BYTES};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, RwLock};
@@ -17,6 +18,7 @@ const TYPE_TXT: u16 = 16;
 const TYPE_ANY: u16 = 255;
 const CLASS_IN: u16 = 1;
 const RCODE_FORMERR: u8 = 1;
+const RCODE_SERVFAIL: u8 = 2;
 const RCODE_NXDOMAIN: u8 = 3;
 const RCODE_NOTIMP: u8 = 4;
 const UDP_LIMIT: usize = 512;
@@ -29,13 +31,50 @@ pub fn normalize(name: &str) -> String {
     name.trim().trim_end_matches('.').to_ascii_lowercase()
 }
 
+/// Bytes of a TXT record's RDATA for `value`: the text split into character-strings of at
+/// most 255 bytes, each preceded by its length (an empty value is one empty string).
+fn rdata_len(value: &str) -> usize {
+    let n = value.len();
+    n + n.div_ceil(TXT_CHARACTER_STRING_BYTES).max(1)
+}
+
+/// Bytes of the complete answer to a TXT question for `name` holding `values`: header,
+/// the question echoed, and one record per value (a 2-byte pointer to the question name,
+/// type, class, TTL, RDLENGTH, RDATA).
+fn answer_len(name: &str, values: &[String]) -> usize {
+    let question: usize = name.split('.').map(|l| 1 + l.len()).sum::<usize>() + 1 + 4;
+    12 + question + values.iter().map(|v| 12 + rdata_len(v)).sum::<usize>()
+}
+
 impl TxtStore {
-    pub fn add(&self, name: &str, value: &str) {
+    /// Adds one value. Refused (400 on `value`) when the name's values would no longer fit
+    /// one DNS message (65,535 bytes over TCP): the server could never answer that name.
+    pub fn add(&self, name: &str, value: &str) -> Result<()> {
+        let key = normalize(name);
         let mut map = self.0.write().unwrap_or_else(|p| p.into_inner());
-        let values = map.entry(normalize(name)).or_default();
-        if !values.iter().any(|v| v == value) {
-            values.push(value.to_string());
+        let values = map.entry(key.clone()).or_default();
+        if values.iter().any(|v| v == value) {
+            return Ok(());
         }
+        values.push(value.to_string());
+        let size = answer_len(&key, values);
+        if size > DNS_MESSAGE_BYTES {
+            values.pop();
+            if values.is_empty() {
+                map.remove(&key);
+            }
+            return Err(Error::bad_input(
+                "value",
+                format!(
+                    "with this value of {} bytes the TXT answer for '{key}' would be {size} bytes, \
+                     more than a DNS message holds ({DNS_MESSAGE_BYTES} bytes over TCP); \
+                     values are served as {TXT_CHARACTER_STRING_BYTES}-byte character-strings, \
+                     each record adds 12 bytes",
+                    value.len()
+                ),
+            ));
+        }
+        Ok(())
     }
 
     /// Removes one value; returns whether it was there.
@@ -138,7 +177,7 @@ fn txt_rdata(value: &str) -> Vec<u8> {
     if bytes.is_empty() {
         out.push(0);
     }
-    for chunk in bytes.chunks(255) {
+    for chunk in bytes.chunks(TXT_CHARACTER_STRING_BYTES) {
         out.push(chunk.len() as u8);
         out.extend_from_slice(chunk);
     }
@@ -173,12 +212,19 @@ pub fn answer(store: &TxtStore, query: &[u8], limit: usize) -> Option<Vec<u8>> {
     if wanted {
         for value in &values {
             let rdata = txt_rdata(value);
+            // `TxtStore::add` keeps every record set answerable; should one not be, the
+            // answer is SERVFAIL rather than a length that wrapped around.
+            let Ok(rdlength) = u16::try_from(rdata.len()) else {
+                let mut out = header(query, RCODE_SERVFAIL, 1, 0, false);
+                out.extend_from_slice(&q.raw);
+                return Some(out);
+            };
             // Name: pointer to the question name at offset 12.
             records.extend_from_slice(&[0xC0, 0x0C]);
             records.extend_from_slice(&TYPE_TXT.to_be_bytes());
             records.extend_from_slice(&CLASS_IN.to_be_bytes());
             records.extend_from_slice(&0u32.to_be_bytes());
-            records.extend_from_slice(&(rdata.len() as u16).to_be_bytes());
+            records.extend_from_slice(&rdlength.to_be_bytes());
             records.extend_from_slice(&rdata);
             count = count.saturating_add(1);
         }
@@ -292,10 +338,14 @@ async fn serve_tcp(mut stream: TcpStream, store: TxtStore) {
         if stream.read_exact(&mut msg).await.is_err() {
             return;
         }
-        let Some(reply) = answer(&store, &msg, u16::MAX as usize) else {
+        let Some(reply) = answer(&store, &msg, DNS_MESSAGE_BYTES) else {
             return;
         };
-        let mut framed = (reply.len() as u16).to_be_bytes().to_vec();
+        // `answer` keeps within the limit; a reply that did not would be unframeable.
+        let Ok(len) = u16::try_from(reply.len()) else {
+            return;
+        };
+        let mut framed = len.to_be_bytes().to_vec();
         framed.extend_from_slice(&reply);
         if stream.write_all(&framed).await.is_err() {
             return;
@@ -322,8 +372,8 @@ mod tests {
     #[test]
     fn answers_every_value_and_nxdomain_otherwise() {
         let store = TxtStore::default();
-        store.add("_v.Acme.test.", "one");
-        store.add("_v.acme.test", "two");
+        store.add("_v.Acme.test.", "one").unwrap();
+        store.add("_v.acme.test", "two").unwrap();
         let r = answer(&store, &query("_v.acme.test", TYPE_TXT), 512).unwrap();
         assert_eq!(&r[0..2], &[0x12, 0x34]);
         assert_eq!(r[3] & 0x0F, 0);
@@ -337,7 +387,7 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let store = TxtStore::default();
-        store.add("a", "b");
+        store.add("a", "b").unwrap();
         for len in 0..40 {
             let msg: Vec<u8> = (0..len).map(|i| (i * 37 % 256) as u8).collect();
             let _ = answer(&store, &msg, 512);
@@ -354,5 +404,49 @@ mod tests {
         let rdata = txt_rdata(&v);
         assert_eq!(rdata[0], 255);
         assert_eq!(rdata[256], 45);
+        assert_eq!(rdata.len(), rdata_len(&v));
+        assert_eq!(rdata_len(""), txt_rdata("").len());
+        assert_eq!(rdata_len(&"y".repeat(255)), 256);
+    }
+
+    #[test]
+    fn the_computed_size_is_the_size_served() {
+        let store = TxtStore::default();
+        let values = ["a".repeat(10), "b".repeat(600), String::new()];
+        for v in &values {
+            store.add("_v.acme.test", v).unwrap();
+        }
+        let r = answer(&store, &query("_v.acme.test", TYPE_TXT), DNS_MESSAGE_BYTES).unwrap();
+        assert_eq!(
+            r.len(),
+            answer_len("_v.acme.test", &store.get("_v.acme.test"))
+        );
+    }
+
+    #[test]
+    fn values_that_no_message_can_hold_are_refused() {
+        let store = TxtStore::default();
+        // One value too large on its own: refused, and the name stays unpublished.
+        let e = store
+            .add("big.test", &"x".repeat(DNS_MESSAGE_BYTES))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::BadInput { ref path, .. } if path == "value"),
+            "{e}"
+        );
+        assert!(store.get("big.test").is_empty());
+        // Values that fit one by one until their sum would not: the last one is refused,
+        // the others stay and are still served whole over TCP.
+        let chunk = "y".repeat(20_000);
+        for i in 0..3 {
+            store.add("many.test", &format!("{i}{chunk}")).unwrap();
+        }
+        assert!(store.add("many.test", &format!("3{chunk}")).is_err());
+        assert_eq!(store.get("many.test").len(), 3);
+        let r = answer(&store, &query("many.test", TYPE_TXT), DNS_MESSAGE_BYTES).unwrap();
+        assert_eq!(u16::from_be_bytes([r[6], r[7]]), 3);
+        assert_eq!(r[2] & 0x02, 0, "not truncated");
+        // Adding a value already there changes nothing and is fine.
+        store.add("many.test", &format!("0{chunk}")).unwrap();
     }
 }

@@ -3,7 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use proto::idp::ErrorBody;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -18,6 +18,9 @@ pub enum Error {
     UnknownUser(String),
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// A request body over the control API's limit (`proto::idp::MAX_BODY_BYTES`).
+    #[error("request body is larger than the limit of {limit} bytes")]
+    TooLarge { limit: usize },
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -47,6 +50,7 @@ impl Error {
                 StatusCode::NOT_FOUND
             }
             Error::TenantExists(_) => StatusCode::CONFLICT,
+            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -61,8 +65,14 @@ impl From<quick_xml::Error> for Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let body = match &self {
-            Error::BadInput { path, message } => json!({ "error": message, "path": path }),
-            other => json!({ "error": other.to_string() }),
+            Error::BadInput { path, message } => ErrorBody {
+                error: message.clone(),
+                path: Some(path.clone()),
+            },
+            other => ErrorBody {
+                error: other.to_string(),
+                path: None,
+            },
         };
         (self.status(), axum::Json(body)).into_response()
     }

@@ -1,116 +1,8 @@
-//! Every way a tenant can be told to misbehave. One enum for both protocols so the control
-//! API, the CLI and the exchange log share one list; each protocol module implements the
-//! behaviour of its own faults.
+//! Every way a tenant can be told to misbehave. The list (names, protocols, descriptions) is
+//! the wire contract's, `proto::fault`; each protocol module implements the behaviour of its
+//! own faults.
 
-use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Protocol {
-    Saml,
-    Oidc,
-    /// Applies to whichever protocol answers next.
-    Any,
-}
-
-impl Protocol {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Protocol::Saml => "saml",
-            Protocol::Oidc => "oidc",
-            Protocol::Any => "any",
-        }
-    }
-
-    /// Whether a fault of protocol `self` affects a response of protocol `answering`.
-    pub fn applies_to(self, answering: Protocol) -> bool {
-        self == Protocol::Any || self == answering
-    }
-}
-
-macro_rules! faults {
-    ($( $variant:ident => $name:literal, $proto:ident, $desc:literal; )*) => {
-        /// A fault, named in snake_case on the wire (`"unsigned"`, `"wrong_audience"`, ...).
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        pub enum Fault { $( #[serde(rename = $name)] $variant, )* }
-
-        impl Fault {
-            pub const ALL: &'static [Fault] = &[ $( Fault::$variant, )* ];
-
-            pub fn name(self) -> &'static str {
-                match self { $( Fault::$variant => $name, )* }
-            }
-
-            pub fn protocol(self) -> Protocol {
-                match self { $( Fault::$variant => Protocol::$proto, )* }
-            }
-
-            pub fn description(self) -> &'static str {
-                match self { $( Fault::$variant => $desc, )* }
-            }
-        }
-    };
-}
-
-faults! {
-    // SAML signature and key faults
-    Unsigned => "unsigned", Saml, "the response and assertion carry no signature";
-    UnknownKey => "unknown_key", Saml, "signed by a second key the SP does not know (\"Invalid thumbprint\")";
-    ExpiredCertificate => "expired_certificate", Saml, "signed by a key whose certificate expired yesterday (not the tenant's current certificate)";
-    KeyRotation => "key_rotation", Saml, "metadata lists the current and a new certificate; responses are signed with the new one";
-    Sha1Signature => "sha1_signature", Saml, "signed with RSA-SHA1 and SHA-1 digests instead of SHA-256";
-    Tampered => "tampered", Saml, "the NameID is changed after signing, so the digest no longer matches";
-    // SAML content faults
-    WrongAudience => "wrong_audience", Saml, "Audience is urn:mock-idp:wrong-audience instead of the SP's entity ID";
-    WrongRecipient => "wrong_recipient", Saml, "SubjectConfirmationData Recipient is not the SP's ACS URL";
-    WrongDestination => "wrong_destination", Saml, "Response Destination is not the SP's ACS URL";
-    WrongIssuer => "wrong_issuer", Saml, "Issuer is not the tenant's entity ID";
-    NotYetValid => "not_yet_valid", Saml, "Conditions NotBefore is one hour in the future";
-    ExpiredAssertion => "expired_assertion", Saml, "NotOnOrAfter (Conditions and SubjectConfirmationData) is one hour in the past";
-    InResponseToMismatch => "in_response_to_mismatch", Saml, "InResponseTo names a request the SP never sent";
-    Unsolicited => "unsolicited", Saml, "no InResponseTo: an IdP-initiated response even when the SP sent a request";
-    Replay => "replay", Saml, "re-sends the tenant's previous response verbatim";
-    StatusResponder => "status_responder", Saml, "status urn:oasis:names:tc:SAML:2.0:status:Responder, no assertion";
-    StatusAuthnFailed => "status_authn_failed", Saml, "status Responder with second-level AuthnFailed, no assertion";
-    EncryptedAssertion => "encrypted_assertion", Saml, "assertion encrypted to the SP certificate: RSA-OAEP key transport + AES-128-CBC";
-    EncryptedAssertionGcm => "encrypted_assertion_gcm", Saml, "assertion encrypted to the SP certificate: RSA-OAEP key transport + AES-256-GCM";
-    MultipleEmails => "multiple_emails", Saml, "the email attribute carries two different addresses";
-    MissingNameid => "missing_nameid", Saml, "the Subject has no NameID";
-    NoNameAttributes => "no_name_attributes", Saml, "no given name, family name or display name attributes";
-    SsoUrl404 => "sso_url_404", Saml, "the SSO URL answers 404 (Entra profile: \"The sts.windows.net page cannot be found\")";
-    // both protocols
-    ChangedEmail => "changed_email", Any, "the user's email is answered as a new address; the stable uid/sub stays the same";
-    UserNotAssigned => "user_not_assigned", Any, "after login the IdP shows an access-denied page (#access-denied) instead of answering";
-    SlowResponse => "slow_response", Any, "the IdP waits 5 seconds before answering";
-    // OIDC token faults
-    IdTokenBadSignature => "id_token_bad_signature", Oidc, "ID token signature bytes are corrupted";
-    IdTokenAlgNone => "id_token_alg_none", Oidc, "ID token with alg none and an empty signature";
-    IdTokenHs256PublicKey => "id_token_hs256_public_key", Oidc, "ID token HS256-signed with the RSA public key (PEM) as the HMAC secret";
-    IdTokenUnknownKid => "id_token_unknown_kid", Oidc, "ID token signed by a key whose kid is not in the JWKS";
-    IdTokenWrongIssuer => "id_token_wrong_issuer", Oidc, "ID token iss differs from the discovery issuer";
-    IdTokenWrongAudience => "id_token_wrong_audience", Oidc, "ID token aud is not the client ID";
-    IdTokenMultipleAudiencesNoAzp => "id_token_multiple_audiences_no_azp", Oidc, "ID token aud lists the client and another party, without azp";
-    IdTokenExpired => "id_token_expired", Oidc, "ID token exp is in the past";
-    IdTokenIatFuture => "id_token_iat_future", Oidc, "ID token iat is one hour in the future";
-    IdTokenNonceMismatch => "id_token_nonce_mismatch", Oidc, "ID token nonce differs from the request's nonce";
-    IdTokenNonceMissing => "id_token_nonce_missing", Oidc, "ID token has no nonce although the request sent one";
-    StateMismatch => "state_mismatch", Oidc, "the authorization response carries another state than the request";
-    IdTokenMissingSub => "id_token_missing_sub", Oidc, "ID token without sub";
-    IdTokenMissingEmail => "id_token_missing_email", Oidc, "ID token without email";
-    IdTokenMissingGivenName => "id_token_missing_given_name", Oidc, "ID token without given_name";
-    IdTokenMissingFamilyName => "id_token_missing_family_name", Oidc, "ID token without family_name";
-    EmailNotVerified => "email_not_verified", Oidc, "email_verified is false";
-    UserinfoSubMismatch => "userinfo_sub_mismatch", Oidc, "userinfo answers another sub than the ID token";
-    TokenInvalidGrant => "token_invalid_grant", Oidc, "the token endpoint answers 400 invalid_grant";
-    DiscoveryIssuerMismatch => "discovery_issuer_mismatch", Oidc, "discovery document's issuer differs from the URL it was fetched from";
-    EntraV1Issuer => "entra_v1_issuer", Oidc, "ID token iss is the Entra v1 form https://sts.windows.net/<tenant-id>/";
-}
-
-impl std::fmt::Display for Fault {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
+pub use proto::fault::{Fault, FaultInfo, Protocol, closest, infos};
 
 /// One line per fault, as `mock-idp faults` prints it.
 pub fn listing() -> String {
@@ -128,40 +20,17 @@ pub fn listing() -> String {
         .collect()
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct FaultInfo {
-    pub name: &'static str,
-    pub protocol: Protocol,
-    pub description: &'static str,
-}
-
-pub fn infos() -> Vec<FaultInfo> {
-    Fault::ALL
-        .iter()
-        .map(|f| FaultInfo {
-            name: f.name(),
-            protocol: f.protocol(),
-            description: f.description(),
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn wire_names_match_listing_names() {
-        for f in Fault::ALL {
-            let wire = serde_json::to_string(f).unwrap();
-            assert_eq!(wire, format!("\"{}\"", f.name()));
-            let back: Fault = serde_json::from_str(&wire).unwrap();
-            assert_eq!(back, *f);
-        }
-    }
-
-    #[test]
-    fn unknown_name_is_an_error() {
-        assert!(serde_json::from_str::<Fault>("\"unsinged\"").is_err());
+    fn listing_has_one_aligned_line_per_fault() {
+        let text = listing();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), Fault::ALL.len());
+        assert!(lines[0].starts_with("unsigned "), "{}", lines[0]);
+        let column = lines[0].find("saml").unwrap();
+        assert!(lines.iter().all(|l| l.len() > column));
     }
 }

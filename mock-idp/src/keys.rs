@@ -398,44 +398,6 @@ mod tests {
     }
 
     #[test]
-    fn tenants_back_to_back_get_their_own_keys_and_kids() {
-        use crate::tenant::{Tenant, TenantSpec};
-        KeyPool::global().start();
-        let mut tenants: Vec<Tenant> = (0..3)
-            .map(|i| {
-                Tenant::from_spec(TenantSpec {
-                    id: Some(format!("iso-{i}")),
-                    ..Default::default()
-                })
-                .unwrap()
-            })
-            .collect();
-        let mut fingerprints = std::collections::HashSet::new();
-        let mut certs = std::collections::HashSet::new();
-        let mut kids = std::collections::HashSet::new();
-        let mut publics = std::collections::HashSet::new();
-        for t in &mut tenants {
-            let keys = t.keys.clone();
-            let all = [
-                keys.primary.clone(),
-                keys.rotated().unwrap(),
-                keys.expired().unwrap(),
-                keys.unknown().unwrap(),
-            ];
-            for k in &all {
-                assert!(fingerprints.insert(k.fingerprint_sha256.clone()));
-                assert!(certs.insert(k.cert_pem.clone()));
-                assert!(publics.insert(public_der(k.private_key())));
-            }
-            let oidc = crate::oidc::keys(t).unwrap();
-            assert!(kids.insert(oidc.current.kid().to_string()));
-            assert!(kids.insert(oidc.next.kid().to_string()));
-        }
-        assert_eq!(publics.len(), 12);
-        assert_eq!(kids.len(), 6);
-    }
-
-    #[test]
     fn expired_certificate_ended_in_the_past() {
         let key = SigningKey::generate("t", Validity::Expired).unwrap();
         let cert = X509::from_pem(key.cert_pem.as_bytes()).unwrap();

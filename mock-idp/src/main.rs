@@ -230,8 +230,12 @@ fn saml_response(args: SamlResponseArgs) -> Result<(), mock_idp::Error> {
     let faults = args
         .faults
         .iter()
-        .map(|f| wire("--fault", f))
-        .collect::<Result<Vec<mock_idp::fault::Fault>, _>>()?;
+        // The contract's parser: an unknown name comes back with "did you mean ...?".
+        .map(|f| {
+            f.parse::<mock_idp::fault::Fault>()
+                .map_err(|e| mock_idp::Error::bad_input("--fault", e.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let certificate_pem = match &args.sp_cert {
         Some(p) => Some(
             std::fs::read_to_string(p)
@@ -241,7 +245,9 @@ fn saml_response(args: SamlResponseArgs) -> Result<(), mock_idp::Error> {
     };
     let spec = TenantSpec {
         id: Some("cli".into()),
-        profile: wire("--profile", &args.profile)?,
+        profile: args.profile.parse().map_err(|e: proto::UnknownName| {
+            mock_idp::Error::bad_input("--profile", e.to_string())
+        })?,
         users: vec![User {
             email: args.email.clone(),
             given_name: args.given_name.clone(),

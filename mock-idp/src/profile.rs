@@ -1,20 +1,10 @@
-//! IdP profiles: which real IdP a tenant imitates. A profile decides the issuer format,
-//! the NameID format and the attribute names of SAML responses.
+//! IdP profiles: which real IdP a tenant imitates. The names are the wire contract's
+//! (`proto::Profile`); what a profile does is decided here: the issuer format, the NameID
+//! format and the attribute names of SAML responses ([`ProfileBehaviour`]).
 
-use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    Okta,
-    Entra,
-    Google,
-    Authentik,
-    Keycloak,
-    #[default]
-    Generic,
-}
+pub use proto::profile::{Profile, closest};
 
 pub const NAMEID_EMAIL: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress";
 pub const NAMEID_UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified";
@@ -38,58 +28,58 @@ pub struct AttributeNames {
     pub empty_nickname: bool,
 }
 
-impl Profile {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Profile::Okta => "okta",
-            Profile::Entra => "entra",
-            Profile::Google => "google",
-            Profile::Authentik => "authentik",
-            Profile::Keycloak => "keycloak",
-            Profile::Generic => "generic",
-        }
-    }
+/// A GUID derived from the tenant id, stable across restarts (Entra tenant id style).
+pub fn tenant_guid(tenant: &str) -> String {
+    let h = hex::encode(sha2::Sha256::digest(tenant.as_bytes()));
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
 
-    /// A GUID derived from the tenant id, stable across restarts (Entra tenant id style).
-    pub fn tenant_guid(tenant: &str) -> String {
-        let h = hex::encode(sha2::Sha256::digest(tenant.as_bytes()));
-        format!(
-            "{}-{}-{}-{}-{}",
-            &h[0..8],
-            &h[8..12],
-            &h[12..16],
-            &h[16..20],
-            &h[20..32]
-        )
-    }
-
+/// What a profile does. A trait because the enum is the wire contract's type: bring it in
+/// scope (`use crate::profile::ProfileBehaviour as _`) to call these on a `Profile`.
+pub trait ProfileBehaviour {
     /// The SAML entity ID (Issuer) of a tenant; `prefix` is `{base}t/{id}`.
-    pub fn saml_entity_id(self, tenant: &str, prefix: &str) -> String {
+    fn saml_entity_id(self, tenant: &str, prefix: &str) -> String;
+    fn nameid_format(self) -> &'static str;
+    /// Okta writes `Format="...:entity"` on its Issuer; the others leave it out.
+    fn issuer_format(self) -> Option<&'static str>;
+    fn attribute_names(self) -> AttributeNames;
+    /// Entra's display name claim is the UPN, not a full name.
+    fn display_name_is_upn(self) -> bool;
+}
+
+impl ProfileBehaviour for Profile {
+    fn saml_entity_id(self, tenant: &str, prefix: &str) -> String {
         match self {
             Profile::Okta => format!("http://www.okta.com/exk{}", short_hash(tenant)),
-            Profile::Entra => format!("https://sts.windows.net/{}/", Self::tenant_guid(tenant)),
+            Profile::Entra => format!("https://sts.windows.net/{}/", tenant_guid(tenant)),
             Profile::Google => format!("https://accounts.google.com/o/saml2?idpid={tenant}"),
             Profile::Keycloak => format!("{prefix}/realms/{tenant}"),
             Profile::Authentik | Profile::Generic => format!("{prefix}/saml/metadata"),
         }
     }
 
-    pub fn nameid_format(self) -> &'static str {
+    fn nameid_format(self) -> &'static str {
         match self {
             Profile::Okta => NAMEID_UNSPECIFIED,
             _ => NAMEID_EMAIL,
         }
     }
 
-    /// Okta writes `Format="...:entity"` on its Issuer; the others leave it out.
-    pub fn issuer_format(self) -> Option<&'static str> {
+    fn issuer_format(self) -> Option<&'static str> {
         match self {
             Profile::Okta => Some("urn:oasis:names:tc:SAML:2.0:nameid-format:entity"),
             _ => None,
         }
     }
 
-    pub fn attribute_names(self) -> AttributeNames {
+    fn attribute_names(self) -> AttributeNames {
         match self {
             Profile::Okta => AttributeNames {
                 name_format: ATTRNAME_UNSPECIFIED,
@@ -163,8 +153,7 @@ impl Profile {
         }
     }
 
-    /// Entra's display name claim is the UPN, not a full name.
-    pub fn display_name_is_upn(self) -> bool {
+    fn display_name_is_upn(self) -> bool {
         self == Profile::Entra
     }
 }

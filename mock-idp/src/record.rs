@@ -1,34 +1,15 @@
 //! The exchange log: every request and response a tenant saw, decoded for humans and for
 //! support evidence. Nothing secret is ever put here: SAML XML carries no keys, login posts
 //! are logged without the password, and JWT signatures are replaced by the OIDC module.
+//! The entry's shape is the wire contract's (`proto::idp::Exchange`).
 
-use crate::fault::{Fault, Protocol};
 use quick_xml::events::Event;
 use quick_xml::{Reader, Writer};
-use serde::Serialize;
+
+pub use proto::idp::{Exchange, HttpInfo};
 
 /// At most this many exchanges per tenant are kept; older ones are dropped first.
 pub const MAX_EXCHANGES: usize = 2000;
-
-#[derive(Debug, Clone, Serialize)]
-pub struct HttpInfo {
-    pub method: String,
-    pub path: String,
-    pub status: u16,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Exchange {
-    pub at: String,
-    pub tenant: String,
-    pub protocol: Protocol,
-    /// `authn_request`, `saml_response`, `login`, `id_token`, `token_request`, ...
-    pub kind: String,
-    pub http: HttpInfo,
-    /// Pretty XML (SAML) or a JSON object (OIDC: JWT header and claims).
-    pub decoded: serde_json::Value,
-    pub faults: Vec<Fault>,
-}
 
 /// Indents XML for reading. Input that does not parse is returned as it came, because a
 /// broken message is exactly what a reader of the log needs to see.

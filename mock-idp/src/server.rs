@@ -1,13 +1,18 @@
 //! Starting and stopping the mock IdP: one HTTP listener for every tenant and the control
-//! API, plus the embedded DNS server.
+//! API, plus the embedded DNS server. The one place routes are assembled.
 
 use crate::dns::{DnsServer, TxtStore};
 use crate::error::{Error, Result};
-use crate::tenant::{TenantSpec, Tenants};
+use crate::oidc::layout::Endpoint;
+pub use crate::state::AppState;
+use crate::tenant::TenantSpec;
+use crate::{control, oidc, saml};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, patch, post, put};
+use proto::idp::MAX_BODY_BYTES;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use url::Url;
@@ -46,40 +51,169 @@ impl Default for ServeOptions {
     }
 }
 
-/// Shared by every handler.
-#[derive(Clone)]
-pub struct AppState {
-    pub tenants: Tenants,
-    pub txt: TxtStore,
-    /// Base URL without a trailing slash.
-    base: Arc<str>,
-    pub dns_addr: SocketAddr,
-}
-
-impl AppState {
-    pub fn new(base: &str, dns_addr: SocketAddr) -> Self {
-        Self {
-            tenants: Tenants::default(),
-            txt: TxtStore::default(),
-            base: Arc::from(base.trim_end_matches('/')),
-            dns_addr,
-        }
-    }
-
-    /// `http://127.0.0.1:PORT` (no trailing slash).
-    pub fn base(&self) -> &str {
-        &self.base
-    }
-}
-
+/// Every route of the server: the control API, the SAML IdP and the OIDC provider of every
+/// tenant. Assembled here, and only here, so the handler modules depend on the shared state
+/// and never on each other's routes (nor on this file).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .merge(crate::control::routes())
-        .merge(crate::saml::routes())
-        .merge(crate::oidc::routes())
+        .merge(control_routes())
+        .merge(saml_routes())
+        .merge(oidc_routes())
         // Not a `/t/{id}/{*rest}` route: that would collide with the OIDC layouts' params.
-        .fallback(crate::saml::tenant_fallback)
+        .fallback(saml::portal::tenant_fallback)
         .with_state(state)
+}
+
+fn control_routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/_control/tenants",
+            post(control::create_tenant).get(control::list_tenants),
+        )
+        .route(
+            "/_control/tenants/{id}",
+            get(control::get_tenant).delete(control::delete_tenant),
+        )
+        .route("/_control/tenants/{id}/sp", put(control::put_sp))
+        .route("/_control/tenants/{id}/faults", put(control::put_faults))
+        .route(
+            "/_control/tenants/{id}/faults/next",
+            post(control::post_next_faults),
+        )
+        .route("/_control/tenants/{id}/clock", put(control::put_clock))
+        .route("/_control/tenants/{id}/users", post(control::post_user))
+        .route(
+            "/_control/tenants/{id}/users/{email}",
+            patch(control::patch_user),
+        )
+        .route("/_control/tenants/{id}/apps", put(control::put_apps))
+        .route(
+            "/_control/tenants/{id}/oidc/clients",
+            post(control::post_oidc_client),
+        )
+        .route(
+            "/_control/tenants/{id}/exchanges",
+            get(control::get_exchanges),
+        )
+        .route(
+            "/_control/dns/txt",
+            post(control::post_txt).delete(control::delete_txt),
+        )
+        .route("/_control/dns", get(control::get_dns))
+        .route("/_control/faults", get(control::get_faults))
+        // The contract's limit, stated here rather than inherited from axum's default; a
+        // larger body is answered 413 by `control::JsonBody`.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+fn saml_routes() -> Router<AppState> {
+    use saml::{portal, sso};
+    Router::new()
+        .route("/t/{id}/saml/metadata", get(sso::metadata_handler))
+        .route(
+            "/t/{id}/saml/sso",
+            get(sso::sso_redirect).post(sso::sso_post),
+        )
+        .route("/t/{id}/saml/idp-initiated", get(portal::idp_initiated))
+        .route(
+            "/t/{id}/login",
+            get(portal::login_page).post(portal::login_submit),
+        )
+        .route("/t/{id}/dashboard", get(portal::dashboard))
+        .route("/t/{id}/apps/{app}", get(portal::app_tile))
+}
+
+/// Every place any profile puts each OIDC endpoint. A handler serves a request only if the
+/// path is where the addressed tenant's own layout puts that endpoint
+/// (`oidc::provider::resolve`), so an Okta tenant never answers at a Keycloak path.
+const OIDC_ROUTES: &[(Endpoint, &[&str])] = &[
+    (
+        Endpoint::Discovery,
+        &[
+            "/t/{id}/application/o/{slug}/.well-known/openid-configuration",
+            "/t/{id}/oauth2/default/.well-known/openid-configuration",
+            "/t/{id}/{guid}/v2.0/.well-known/openid-configuration",
+            "/t/{id}/.well-known/openid-configuration",
+            "/t/{id}/realms/{realm}/.well-known/openid-configuration",
+        ],
+    ),
+    (
+        Endpoint::Authorize,
+        &[
+            "/t/{id}/application/o/authorize/",
+            "/t/{id}/oauth2/default/v1/authorize",
+            "/t/{id}/{guid}/oauth2/v2.0/authorize",
+            "/t/{id}/o/oauth2/v2/auth",
+            "/t/{id}/realms/{realm}/protocol/openid-connect/auth",
+            "/t/{id}/authorize",
+        ],
+    ),
+    (
+        Endpoint::Token,
+        &[
+            "/t/{id}/application/o/token/",
+            "/t/{id}/oauth2/default/v1/token",
+            "/t/{id}/{guid}/oauth2/v2.0/token",
+            "/t/{id}/token",
+            "/t/{id}/realms/{realm}/protocol/openid-connect/token",
+        ],
+    ),
+    (
+        Endpoint::Userinfo,
+        &[
+            "/t/{id}/application/o/userinfo/",
+            "/t/{id}/oauth2/default/v1/userinfo",
+            "/t/{id}/{guid}/openid/userinfo",
+            "/t/{id}/v1/userinfo",
+            "/t/{id}/realms/{realm}/protocol/openid-connect/userinfo",
+            "/t/{id}/userinfo",
+        ],
+    ),
+    (
+        Endpoint::Jwks,
+        &[
+            "/t/{id}/application/o/{slug}/jwks/",
+            "/t/{id}/oauth2/default/v1/keys",
+            "/t/{id}/{guid}/discovery/v2.0/keys",
+            "/t/{id}/oauth2/v3/certs",
+            "/t/{id}/realms/{realm}/protocol/openid-connect/certs",
+            "/t/{id}/jwks",
+        ],
+    ),
+    (
+        Endpoint::EndSession,
+        &[
+            "/t/{id}/application/o/{slug}/end-session/",
+            "/t/{id}/oauth2/default/v1/logout",
+            "/t/{id}/{guid}/oauth2/v2.0/logout",
+            "/t/{id}/logout",
+            "/t/{id}/realms/{realm}/protocol/openid-connect/logout",
+        ],
+    ),
+];
+
+/// Where the OIDC login form posts; the same for every profile.
+pub const OIDC_LOGIN_ROUTE: &str = "/t/{id}/oidc/login";
+
+fn oidc_routes() -> Router<AppState> {
+    use oidc::{authorize, end_session, token, userinfo, wellknown};
+    let mut router = Router::new().route(OIDC_LOGIN_ROUTE, post(authorize::login));
+    for (endpoint, paths) in OIDC_ROUTES {
+        for path in *paths {
+            let method = match endpoint {
+                Endpoint::Discovery => get(wellknown::discovery),
+                Endpoint::Jwks => get(wellknown::jwks),
+                Endpoint::Authorize => get(authorize::authorize),
+                Endpoint::Token => post(token::token),
+                Endpoint::Userinfo => get(userinfo::userinfo).post(userinfo::userinfo),
+                Endpoint::EndSession => {
+                    get(end_session::end_session).post(end_session::end_session)
+                }
+            };
+            router = router.route(path, method);
+        }
+    }
+    router
 }
 
 /// A running mock IdP. Dropping it stops the listeners; `shutdown` waits for them.
@@ -162,14 +296,12 @@ pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
     let mut state = AppState::new(base_url.as_str(), dns.addr());
     state.txt = dns_store(&dns);
     for (i, spec) in options.tenants.into_iter().enumerate() {
-        crate::control::create(&state, spec)
-            .await
-            .map_err(|e| match e {
-                Error::BadInput { path, message } => {
-                    Error::bad_input(format!("tenants[{i}].{path}"), message)
-                }
-                other => other,
-            })?;
+        control::create(&state, spec).await.map_err(|e| match e {
+            Error::BadInput { path, message } => {
+                Error::bad_input(format!("tenants[{i}].{path}"), message)
+            }
+            other => other,
+        })?;
     }
     let app = router(state.clone());
     let (stop, stopped) = oneshot::channel::<()>();
@@ -195,4 +327,54 @@ pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
 
 fn dns_store(dns: &DnsServer) -> TxtStore {
     dns.store()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oidc::layout::{Layout, LayoutKind};
+
+    #[test]
+    fn every_layout_path_has_a_route() {
+        let templates: Vec<&str> = OIDC_ROUTES
+            .iter()
+            .flat_map(|(_, p)| p.iter().copied())
+            .collect();
+        // A template matches a concrete path when every `{param}` segment stands for one
+        // segment and the others are equal.
+        let matches = |template: &str, path: &str| {
+            let (t, p): (Vec<&str>, Vec<&str>) =
+                (template.split('/').collect(), path.split('/').collect());
+            t.len() == p.len() && t.iter().zip(&p).all(|(a, b)| a.starts_with('{') || a == b)
+        };
+        for kind in [
+            LayoutKind::Authentik,
+            LayoutKind::Okta,
+            LayoutKind::Entra,
+            LayoutKind::Google,
+            LayoutKind::Keycloak,
+            LayoutKind::Generic,
+        ] {
+            let l = Layout::new(kind, "acme");
+            for e in [
+                Endpoint::Discovery,
+                Endpoint::Authorize,
+                Endpoint::Token,
+                Endpoint::Userinfo,
+                Endpoint::Jwks,
+                Endpoint::EndSession,
+            ] {
+                let path = l.path(e);
+                let routed = OIDC_ROUTES
+                    .iter()
+                    .filter(|(ep, _)| *ep == e)
+                    .flat_map(|(_, p)| p.iter())
+                    .any(|t| matches(t, path));
+                assert!(
+                    routed,
+                    "{kind:?} {e:?} {path} has no route among {templates:?}"
+                );
+            }
+        }
+    }
 }

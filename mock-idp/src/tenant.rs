@@ -1,186 +1,23 @@
 //! Tenants: one imitated IdP each, with its users, SP, keys, faults, clock and exchange
-//! log. Tenants share nothing, so parallel trials never see each other.
+//! log. Tenants share nothing, so parallel trials never see each other. What callers send and
+//! read is the wire contract's (`proto::idp`, re-exported here); the checks that need more
+//! than the types (URLs, certificates, emails, ids, clock bounds) are made here.
 
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::fault::{Fault, Protocol};
 use crate::keys::TenantKeys;
-use crate::profile::Profile;
+use crate::oidc::layout::{Layout, LayoutKind};
+use crate::oidc::state::TenantOidc;
+use crate::profile::{Profile, ProfileBehaviour as _};
 use crate::record::{Exchange, MAX_EXCHANGES};
-use crate::secret::Secret;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-/// What a caller asks for when creating a tenant (control API body or one YAML entry).
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct TenantSpec {
-    #[serde(default)]
-    pub id: Option<String>,
-    #[serde(default)]
-    pub profile: Profile,
-    #[serde(default)]
-    pub users: Vec<User>,
-    #[serde(default)]
-    pub sp: Option<SpSpec>,
-    #[serde(default)]
-    pub saml: SamlOptions,
-    #[serde(default)]
-    pub faults: Vec<Fault>,
-    #[serde(default)]
-    pub clock_offset_seconds: i64,
-    #[serde(default)]
-    pub apps: Vec<App>,
-    #[serde(default)]
-    pub oidc_clients: Vec<OidcClient>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct User {
-    pub email: String,
-    #[serde(default)]
-    pub given_name: String,
-    #[serde(default)]
-    pub family_name: String,
-    /// Empty: any non-empty password is accepted.
-    #[serde(default)]
-    pub password: Secret,
-    #[serde(default)]
-    pub groups: Vec<String>,
-    /// Extra SAML attributes, multi-valued.
-    #[serde(default)]
-    pub attributes: BTreeMap<String, Vec<String>>,
-    /// Extra or overriding OIDC claims.
-    #[serde(default)]
-    pub claims: serde_json::Map<String, serde_json::Value>,
-    /// Stable id (SAML `uid`, OIDC `sub`); generated when absent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub uid: Option<String>,
-}
-
-/// Any subset of a user's fields, for PATCH.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    pub email: Option<String>,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-    pub password: Option<Secret>,
-    pub groups: Option<Vec<String>>,
-    pub attributes: Option<BTreeMap<String, Vec<String>>>,
-    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
-}
-
-/// What the SP under test told us about itself.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SpSpec {
-    #[serde(default)]
-    pub entity_id: Option<String>,
-    #[serde(default)]
-    pub acs_url: Option<String>,
-    #[serde(default)]
-    pub metadata_url: Option<String>,
-    /// The SP's certificate, to encrypt assertions to.
-    #[serde(default)]
-    pub certificate_pem: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SignMode {
-    #[default]
-    Assertion,
-    Response,
-    Both,
-}
-
-#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct SamlOptions {
-    #[serde(default)]
-    pub sign: SignMode,
-    /// RSA-SHA1 + SHA-1 digests for every response (the `sha1_signature` fault does it once).
-    #[serde(default)]
-    pub sha1: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppMode {
-    #[default]
-    Link,
-    IdpInitiated,
-}
-
-/// One tile on the tenant's IdP dashboard.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct App {
-    pub name: String,
-    pub url: String,
-    #[serde(default)]
-    pub mode: AppMode,
-}
-
-fn default_scopes() -> Vec<String> {
-    ["openid", "email", "profile"].map(String::from).to_vec()
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct OidcClient {
-    pub client_id: String,
-    pub client_secret: Secret,
-    pub redirect_uris: Vec<String>,
-    #[serde(default = "default_scopes")]
-    pub scopes: Vec<String>,
-    /// Empty: every user may sign in.
-    #[serde(default)]
-    pub allowed_groups: Vec<String>,
-}
-
-/// What creating or reading a tenant answers.
-#[derive(Debug, Clone, Serialize)]
-pub struct TenantInfo {
-    pub id: String,
-    pub profile: Profile,
-    pub saml: SamlInfo,
-    pub oidc: Option<OidcInfo>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct SamlInfo {
-    pub entity_id: String,
-    pub metadata_url: String,
-    /// HTTP-Redirect binding.
-    pub sso_url: String,
-    /// HTTP-POST binding (same URL, POST).
-    pub sso_url_post: String,
-    pub dashboard_url: String,
-    /// IdP-initiated sign-in: after login, posts an unsolicited Response to the SP's ACS
-    /// (`?relay_state=...` optional).
-    pub idp_initiated_url: String,
-    /// Per app (dashboard tile): the URL that starts that tile's sign-in.
-    pub tile_urls: BTreeMap<String, String>,
-    pub certificate_pem: String,
-    pub fingerprint_sha1: String,
-    pub fingerprint_sha256: String,
-}
-
-/// Filled by the OIDC module.
-#[derive(Debug, Clone, Serialize)]
-pub struct OidcInfo {
-    pub issuer: String,
-    pub discovery_url: String,
-    pub authorization_endpoint: String,
-    pub token_endpoint: String,
-    pub userinfo_endpoint: String,
-    pub jwks_uri: String,
-    pub end_session_endpoint: String,
-}
+pub use proto::idp::{
+    App, AppMode, MAX_CLOCK_OFFSET_SECONDS, OidcClient, OidcInfo, SamlInfo, SamlOptions, SignMode,
+    SpSpec, TenantInfo, TenantSpec, User, UserPatch,
+};
 
 #[derive(Debug, Clone)]
 pub struct UserRecord {
@@ -225,7 +62,7 @@ pub struct Tenant {
     pub last_saml_response: Option<DeliveredResponse>,
     pub exchanges: Vec<Exchange>,
     /// OIDC flows, codes, access tokens and parsed JWS keys (`crate::oidc`).
-    pub oidc: crate::oidc::TenantOidc,
+    pub oidc: TenantOidc,
 }
 
 pub fn random_id(prefix: &str) -> String {
@@ -260,66 +97,71 @@ fn check_url(path: &str, value: &str) -> Result<()> {
         .map_err(|e| Error::bad_input(path, format!("'{value}' is not an absolute URL: {e}")))
 }
 
-impl SpSpec {
-    pub fn validate(&self, path: &str) -> Result<()> {
-        let at = |f: &str| {
-            if path.is_empty() {
-                f.to_string()
-            } else {
-                format!("{path}.{f}")
-            }
-        };
-        if let Some(acs) = &self.acs_url {
-            check_url(&at("acs_url"), acs)?;
-        }
-        if let Some(m) = &self.metadata_url {
-            check_url(&at("metadata_url"), m)?;
-        }
-        if let Some(pem) = &self.certificate_pem {
-            openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
-                Error::bad_input(at("certificate_pem"), "not a PEM X.509 certificate")
-            })?;
-        }
-        Ok(())
+/// `field` below `path` (`users[0]` + `email`), or `field` alone at the top.
+fn at(path: &str, field: &str) -> String {
+    if path.is_empty() {
+        field.to_string()
+    } else {
+        format!("{path}.{field}")
     }
 }
 
-impl App {
-    fn validate(&self, path: &str) -> Result<()> {
-        if self.name.is_empty() {
-            return Err(Error::bad_input(
-                format!("{path}.name"),
-                "must not be empty",
-            ));
-        }
-        check_url(&format!("{path}.url"), &self.url)
+/// Checks what the SP told us; `path` is where the spec sits in the request (`sp`, or empty).
+pub fn validate_sp(sp: &SpSpec, path: &str) -> Result<()> {
+    if let Some(acs) = &sp.acs_url {
+        check_url(&at(path, "acs_url"), acs)?;
     }
-}
-
-pub fn validate_apps(apps: &[App], path_prefix: &str) -> Result<()> {
-    for (i, app) in apps.iter().enumerate() {
-        app.validate(&format!("{path_prefix}[{i}]"))?;
+    if let Some(m) = &sp.metadata_url {
+        check_url(&at(path, "metadata_url"), m)?;
+    }
+    if let Some(pem) = &sp.certificate_pem {
+        openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
+            Error::bad_input(at(path, "certificate_pem"), "not a PEM X.509 certificate")
+        })?;
     }
     Ok(())
 }
 
-impl OidcClient {
-    pub fn validate(&self, path: &str) -> Result<()> {
-        let at = |f: &str| {
-            if path.is_empty() {
-                f.to_string()
-            } else {
-                format!("{path}.{f}")
-            }
-        };
-        if self.client_id.is_empty() {
-            return Err(Error::bad_input(at("client_id"), "must not be empty"));
-        }
-        for (i, uri) in self.redirect_uris.iter().enumerate() {
-            check_url(&format!("{}[{i}]", at("redirect_uris")), uri)?;
-        }
-        Ok(())
+fn validate_app(app: &App, path: &str) -> Result<()> {
+    if app.name.is_empty() {
+        return Err(Error::bad_input(
+            format!("{path}.name"),
+            "must not be empty",
+        ));
     }
+    check_url(&format!("{path}.url"), &app.url)
+}
+
+pub fn validate_apps(apps: &[App], path_prefix: &str) -> Result<()> {
+    for (i, app) in apps.iter().enumerate() {
+        validate_app(app, &format!("{path_prefix}[{i}]"))?;
+    }
+    Ok(())
+}
+
+pub fn validate_oidc_client(client: &OidcClient, path: &str) -> Result<()> {
+    if client.client_id.is_empty() {
+        return Err(Error::bad_input(at(path, "client_id"), "must not be empty"));
+    }
+    for (i, uri) in client.redirect_uris.iter().enumerate() {
+        check_url(&format!("{}[{i}]", at(path, "redirect_uris")), uri)?;
+    }
+    Ok(())
+}
+
+/// A clock offset the tenant can live with: every date derived from "now" stays
+/// representable, and the control API says so rather than a sign-in failing later.
+pub fn validate_clock_offset(offset_seconds: i64, path: &str) -> Result<()> {
+    if offset_seconds.unsigned_abs() > MAX_CLOCK_OFFSET_SECONDS.unsigned_abs() {
+        return Err(Error::bad_input(
+            path,
+            format!(
+                "{offset_seconds} is out of range: a clock offset must be within \
+                 +-{MAX_CLOCK_OFFSET_SECONDS} seconds (100 years)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl Tenant {
@@ -337,6 +179,7 @@ impl Tenant {
             }
             None => format!("t-{}", &hex::encode(rand::random::<[u8; 6]>())),
         };
+        validate_clock_offset(spec.clock_offset_seconds, "clock_offset_seconds")?;
         let mut tenant = Tenant {
             keys: Arc::new(TenantKeys::generate(&id)?),
             id,
@@ -359,7 +202,7 @@ impl Tenant {
             tenant.add_user(user, &format!("users[{i}]"))?;
         }
         if let Some(sp) = spec.sp {
-            sp.validate("sp")?;
+            validate_sp(&sp, "sp")?;
             tenant.sp = sp;
         }
         validate_apps(&spec.apps, "apps")?;
@@ -371,13 +214,7 @@ impl Tenant {
     }
 
     pub fn add_user(&mut self, mut user: User, path: &str) -> Result<()> {
-        let at = |f: &str| {
-            if path.is_empty() {
-                f.to_string()
-            } else {
-                format!("{path}.{f}")
-            }
-        };
+        let at = |f: &str| at(path, f);
         check_email(&at("email"), &user.email)?;
         if self.user_by_email(&user.email).is_some() {
             return Err(Error::bad_input(
@@ -443,7 +280,7 @@ impl Tenant {
     }
 
     pub fn add_oidc_client(&mut self, client: OidcClient, path: &str) -> Result<()> {
-        client.validate(path)?;
+        validate_oidc_client(&client, path)?;
         let at = if path.is_empty() {
             "client_id".to_string()
         } else {
@@ -550,7 +387,7 @@ impl Tenant {
                 fingerprint_sha1: key.fingerprint_sha1.clone(),
                 fingerprint_sha256: key.fingerprint_sha256.clone(),
             },
-            oidc: Some(crate::oidc::info(self, base)),
+            oidc: Some(Layout::new(LayoutKind::from(self.profile), &self.id).info(base)),
         }
     }
 }

@@ -171,3 +171,26 @@ fn saml_response_prints_a_verifiable_response() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--fault"));
 }
+
+#[test]
+fn unknown_fault_and_profile_names_get_a_suggestion() {
+    let out = |flag: &str, value: &str| {
+        let mut args = vec![
+            "saml-response",
+            "--email",
+            "a@b.test",
+            "--acs",
+            "http://sp",
+            "--audience",
+            "x",
+        ];
+        args.extend([flag, value]);
+        let out = Command::new(BIN).args(args).output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = out("--fault", "unsinged");
+    assert!(e.contains("did you mean `unsigned`"), "{e}");
+    let e = out("--profile", "keycloack");
+    assert!(e.contains("did you mean `keycloak`"), "{e}");
+}

@@ -1,10 +1,10 @@
 //! Every admin action, shared by the admin JSON API and the HTML Identity page, with the
 //! documented rules (CFG-*, DV-*, ENF-1) and input checks that name the bad field.
 use crate::error::AppError;
+use crate::secret::Secret;
 use crate::state::AppState;
 use crate::store::{self, Billing, DomainStatus, Method, Org, Plan, Product, Role, SsoConfig};
-use crate::{Secret, certs, dns, password};
-use serde::Serialize;
+use crate::{certs, dns, password};
 
 fn parse_enum<T>(
     field: &str,
@@ -141,24 +141,8 @@ pub fn add_member(state: &AppState, org: &str, m: &NewMember<'_>) -> Result<(), 
     })
 }
 
-#[derive(Debug, Serialize)]
-pub struct DomainView {
-    pub domain: String,
-    pub status: DomainStatus,
-    pub txt_name: String,
-    pub txt_value: String,
-    pub started_at: String,
-    pub expires_at: Option<String>,
-    pub verified_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-impl DomainView {
-    pub fn status_label(&self) -> &'static str {
-        self.status.label()
-    }
-}
+/// A domain as the admin API and the Identity page show it (wire contract).
+pub type DomainView = proto::sp_admin::Domain;
 
 fn view(d: &store::Domain, now: i64, reason: Option<String>) -> DomainView {
     let status = d.status(now);

@@ -7,6 +7,19 @@
 //! println!("{}", sp.base_url());
 //! # Ok(()) }
 //! ```
+//!
+//! Layers, each using only the ones above it (`scripts/module-graph --crate reference-sp`
+//! checks that no file imports another in a cycle; this file only declares and re-exports):
+//! - basics: `secret`, `clock`, `html` (page rendering), `db`, `error` (error pages and
+//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc`,
+//!   `session` (the session cookie), `signin` (who may sign in where);
+//! - start-up values: `options` (`Options`, `SocialOptions`);
+//! - shared state: `state` (`AppState`, `Shared`);
+//! - admin actions: `admin_ops` (shared by the admin API and the Identity page);
+//! - HTTP: `routes/`: the leaves `api` (bearer token, JSON bodies, org URLs) and
+//!   `sso_start` (starting a sign-in), then the handlers `admin_api`, `test_api`, `login`,
+//!   `identity`, `sso`, which never use each other;
+//! - assembly: `server` (`serve`, `RunningSp`, every route, listed only there).
 mod admin_ops;
 mod certs;
 mod clock;
@@ -16,138 +29,18 @@ mod error;
 mod html;
 mod messages;
 mod oidc;
+mod options;
 mod password;
 mod routes;
 mod saml;
 pub mod secret;
+mod server;
 mod session;
 mod signin;
 mod state;
 mod store;
 
 pub use error::Error;
+pub use options::{Options, SocialOptions};
 pub use secret::Secret;
-
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::sync::Arc;
-use tokio::sync::oneshot;
-
-/// A Google-like social sign-in provider (an OIDC provider, e.g. a mock IdP tenant with the
-/// `google` profile).
-#[derive(Debug, Clone)]
-pub struct SocialOptions {
-    pub discovery_url: String,
-    pub client_id: String,
-    pub client_secret: Secret,
-}
-
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub listen: SocketAddr,
-    pub db_path: PathBuf,
-    /// DNS server asked for domain-verification TXT records (UDP); the system's first
-    /// nameserver when absent.
-    pub dns_server: Option<SocketAddr>,
-    /// Bearer token of the admin API; without one the admin API refuses every call.
-    pub admin_token: Option<Secret>,
-    /// The URL browsers use to reach this SP; `http://{bound address}` when absent.
-    pub public_url: Option<url::Url>,
-    /// Enables `/api/admin/test/*` (clock offset, blocking the SSO look-up).
-    pub test_mode: bool,
-    pub social: Option<SocialOptions>,
-}
-
-impl Options {
-    pub fn new(db_path: impl Into<PathBuf>) -> Self {
-        Self {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            db_path: db_path.into(),
-            dns_server: None,
-            admin_token: None,
-            public_url: None,
-            test_mode: false,
-            social: None,
-        }
-    }
-}
-
-/// A running SP; dropping it stops the server.
-pub struct RunningSp {
-    base_url: url::Url,
-    local_addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl RunningSp {
-    /// `http://127.0.0.1:PORT/` (or the public URL), with a trailing slash.
-    pub fn base_url(&self) -> &url::Url {
-        &self.base_url
-    }
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-    /// Stops listening and waits for the server task to end.
-    pub async fn shutdown(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for RunningSp {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-pub async fn serve(options: Options) -> Result<RunningSp, Error> {
-    let listener = tokio::net::TcpListener::bind(options.listen)
-        .await
-        .map_err(|source| Error::Listen {
-            addr: options.listen.to_string(),
-            source,
-        })?;
-    let local_addr = listener.local_addr().map_err(|source| Error::Listen {
-        addr: options.listen.to_string(),
-        source,
-    })?;
-    let base_url = match &options.public_url {
-        Some(u) => u.clone(),
-        None => url::Url::parse(&format!("http://{local_addr}/")).map_err(|e| Error::Option {
-            option: "--listen",
-            message: e.to_string(),
-        })?,
-    };
-    if !matches!(base_url.scheme(), "http" | "https") {
-        return Err(Error::Option {
-            option: "--public-url",
-            message: format!("{base_url} is not an http(s) URL"),
-        });
-    }
-    let state = state::AppState::new(&options, &base_url)?;
-    let app = routes::router(Arc::new(state));
-    let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await;
-        if let Err(e) = result {
-            tracing::error!("reference-sp server stopped: {e}");
-        }
-    });
-    Ok(RunningSp {
-        base_url,
-        local_addr,
-        shutdown: Some(tx),
-        task: Some(task),
-    })
-}
+pub use server::{RunningSp, serve};

@@ -1,14 +1,20 @@
 //! What every handler shares: the database, the clock, the SP key, and the URL layout of the
-//! contract (README "URLs of one organisation").
+//! contract (README "URLs of one organisation"). Handlers, the admin actions and the server
+//! read it; it knows none of them.
 use crate::certs::SpKey;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::Error;
+use crate::options::{Options, SocialOptions};
+use crate::secret::Secret;
 use crate::store::Product;
-use crate::{Options, Secret, SocialOptions};
+use proto::sp_admin::LastSso;
 use std::net::SocketAddr;
-use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
+
+/// The state as axum handlers receive it (`State<Shared>`).
+pub type Shared = Arc<AppState>;
 
 pub struct AppState {
     pub db: Db,
@@ -79,11 +85,13 @@ impl AppState {
     pub fn application_link(&self, org: &str) -> String {
         format!("{}/sso/start/{org}", self.base)
     }
-    /// Keeps `record` as the last SSO evidence, in test mode only.
-    pub fn record_sso(&self, record: serde_json::Value) {
+    /// Keeps `record` as the last SSO evidence, in test mode only. Stored as a `Value`: the
+    /// answer has always been a sorted-key object.
+    pub fn record_sso(&self, record: LastSso) {
         if self.test_mode {
-            if let Ok(mut slot) = self.last_sso.lock() {
-                *slot = Some(record);
+            if let (Ok(value), Ok(mut slot)) = (serde_json::to_value(record), self.last_sso.lock())
+            {
+                *slot = Some(value);
             }
         }
     }

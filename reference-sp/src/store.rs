@@ -5,30 +5,11 @@ use crate::secret::Secret;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-macro_rules! str_enum {
-    ($name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-        #[serde(rename_all = "lowercase")]
-        pub enum $name { $($variant),+ }
-        #[allow(dead_code)]
-        impl $name {
-            pub const ALL: &'static [&'static str] = &[$($text),+];
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-            pub fn parse(s: &str) -> Option<Self> {
-                match s { $($text => Some(Self::$variant),)+ _ => None }
-            }
-        }
-    };
-}
-
-str_enum!(Plan { Enterprise = "enterprise", Edu = "edu", Team = "team" });
-str_enum!(Billing { Custom = "custom", Unlimited = "unlimited", Other = "other" });
-str_enum!(Role { Owner = "owner", Member = "member" });
-str_enum!(Method { Password = "password", Social = "social", Sso = "sso", Invited = "invited" });
-str_enum!(Product { Workspace = "workspace", Platform = "platform" });
-str_enum!(Protocol { Saml = "saml", Oidc = "oidc" });
+// The value names are the admin API's (wire contract, `proto::sp_admin`); the database
+// stores the same names.
+pub use proto::sp_admin::{
+    Billing, DomainStatus, Member, Method, Plan, Product, Role, SsoProtocol as Protocol,
+};
 
 fn col_enum<T>(parse: fn(&str) -> Option<T>, idx: usize, s: String) -> rusqlite::Result<T> {
     parse(&s).ok_or_else(|| {
@@ -316,16 +297,6 @@ pub fn orgs_of_user(c: &Connection, user: i64) -> rusqlite::Result<Vec<(Org, Rol
     rows.collect()
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Member {
-    pub email: String,
-    pub role: Role,
-    pub method: Method,
-    pub has_password: bool,
-    pub given_name: Option<String>,
-    pub family_name: Option<String>,
-}
-
 pub fn members_of(c: &Connection, org: &str) -> rusqlite::Result<Vec<Member>> {
     let mut st = c.prepare(
         "SELECT u.email, m.role, u.method, u.password_hash IS NOT NULL, u.given_name, u.family_name
@@ -348,24 +319,6 @@ pub fn members_of(c: &Connection, org: &str) -> rusqlite::Result<Vec<Member>> {
 
 pub const VERIFICATION_WINDOW_SECONDS: i64 = 7 * 24 * 3600;
 pub const MAX_VERIFIED_DOMAINS: i64 = 99;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DomainStatus {
-    Pending,
-    Verified,
-    Expired,
-}
-
-impl DomainStatus {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Pending => "Pending",
-            Self::Verified => "Verified",
-            Self::Expired => "Expired",
-        }
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct Domain {

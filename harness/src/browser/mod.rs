@@ -303,6 +303,7 @@ async fn open_session(webdriver_url: String, profile: PathBuf) -> Result<Session
         http: reqwest::Client::new(),
         origins: BTreeSet::new(),
         request_methods: Default::default(),
+        pending_documents: Default::default(),
         page_stale: false,
     })
 }
@@ -344,6 +345,9 @@ pub struct Session {
     /// HTTP method per DevTools request ID (the request and its response may come in
     /// different log batches).
     request_methods: std::collections::HashMap<String, String>,
+    /// Document requests sent and not yet answered (DevTools request IDs): a navigation the
+    /// page started (a form post, a redirect chain) that has not reached its next document.
+    pending_documents: std::collections::HashMap<String, String>,
     /// The page is still the last trial's (reset leaves it). Until the next `goto`, questions
     /// about the page are answered as about:blank would answer them, and anything that acts on
     /// the page (click, fill, script, screenshot) first loads about:blank. A trial that starts
@@ -521,6 +525,31 @@ impl Session {
             .map_err(browser_err("screenshot"))
     }
 
+    /// Whether a document request the page sent has not been answered yet (as of the last
+    /// `drain_http`): a navigation is under way and the page shown is about to change.
+    pub fn navigation_pending(&self) -> bool {
+        !self.pending_documents.is_empty()
+    }
+
+    /// The URLs of the document requests still pending.
+    pub fn pending_urls(&self) -> Vec<String> {
+        self.pending_documents.values().cloned().collect()
+    }
+
+    /// `document.readyState` of the page shown (`complete` once loaded); empty when the
+    /// browser cannot answer (a page being replaced).
+    pub async fn ready_state(&mut self) -> String {
+        if self.page_stale {
+            return "complete".into();
+        }
+        self.client
+            .execute("return document.readyState;", vec![])
+            .await
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+
     /// Document loads since the last call (Chrome performance log; empty elsewhere).
     pub async fn drain_http(&mut self, since: Instant) -> Vec<HttpEvent> {
         let url = format!("{}/session/{}/se/log", self.webdriver_url, self.id);
@@ -564,6 +593,18 @@ impl Session {
                         params["request"]["method"].as_str(),
                     ) {
                         requests.insert(id.to_string(), m.to_string());
+                        let u = params["request"]["url"].as_str().unwrap_or_default();
+                        // Chromium's own pages (chrome://new-tab-page-third-party/ when a
+                        // session starts) are requested too and never answered in this log.
+                        let web = u.starts_with("http://") || u.starts_with("https://");
+                        if params["type"] == "Document" && web {
+                            self.pending_documents.insert(id.to_string(), u.to_string());
+                        }
+                    }
+                }
+                Some("Network.loadingFailed") => {
+                    if let Some(id) = params["requestId"].as_str() {
+                        self.pending_documents.remove(id);
                     }
                 }
                 Some("Network.responseReceived")
@@ -572,6 +613,9 @@ impl Session {
                             .as_str()
                             .is_some_and(|u| u.starts_with("http")) =>
                 {
+                    if let Some(id) = params["requestId"].as_str() {
+                        self.pending_documents.remove(id);
+                    }
                     let r = &params["response"];
                     out.push(HttpEvent {
                         url: r["url"].as_str().unwrap_or_default().to_string(),
@@ -622,6 +666,7 @@ impl Session {
     /// Forgets everything the last trial left: cookies of every origin, storage of every
     /// origin visited, the performance log, and (lazily, see `page_stale`) the page.
     pub async fn reset(&mut self) -> Result<()> {
+        self.pending_documents.clear();
         let origins = std::mem::take(&mut self.origins);
         if self
             .cdp("Network.clearBrowserCookies", json!({}))

@@ -48,6 +48,16 @@ pub struct TenantInfo {
     pub oidc: Option<OidcInfo>,
 }
 
+/// The last SAML response a tenant sent, exactly as posted (for replay scenarios).
+#[derive(Debug, Clone, Deserialize)]
+pub struct LastSamlResponse {
+    /// Base64, as the IdP's form posted it; a captured credential, so kept as a secret.
+    pub saml_response: crate::secret::Secret,
+    #[serde(default)]
+    pub relay_state: Option<String>,
+    pub acs_url: String,
+}
+
 #[derive(Clone)]
 pub struct IdpClient {
     base: String,
@@ -203,6 +213,18 @@ impl IdpClient {
                 dns.addr
             ))
         })
+    }
+
+    /// `GET /_control/tenants/{id}/saml/last-response`.
+    pub async fn last_saml_response(&self, id: &str) -> Result<LastSamlResponse> {
+        let v = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/_control/tenants/{id}/saml/last-response"),
+                None,
+            )
+            .await?;
+        parse(v, "GET saml/last-response").map_err(err)
     }
 
     pub async fn add_txt(&self, name: &str, value: &str) -> Result<()> {

@@ -5,8 +5,8 @@
 use serde_json::Value;
 
 use super::catalogue::CheckKind;
+use super::finding::{Finding, out_of_group_finding, sign_in_finding, tile_finding};
 use super::flow::SignIn;
-use super::{Finding, out_of_group_finding, sign_in_finding, tile_finding};
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
 pub const REQUIRED_CLAIMS: [&str; 4] = ["sub", "email", "given_name", "family_name"];

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::catalogue::CheckKind;
+use super::finding::{Finding, out_of_group_finding, sign_in_finding, tile_finding};
 use super::flow::SignIn;
-use super::{Finding, out_of_group_finding, sign_in_finding, tile_finding};
 
 const CLAIMS: &str = "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/";
 /// Documented names of the first name (seed: givenname or name; the Okta example: given_name).
@@ -495,10 +495,15 @@ email@email.email
         assert_eq!(r.signing_certificates, vec!["MIIBAAAA".to_string()]);
         assert_eq!(
             nameid(&r, "email@email.email").verdict,
-            super::super::CheckVerdict::Pass
+            super::super::finding::CheckVerdict::Pass
         );
         let n = names(&r);
-        assert_eq!(n.verdict, super::super::CheckVerdict::Pass, "{}", n.reason);
+        assert_eq!(
+            n.verdict,
+            super::super::finding::CheckVerdict::Pass,
+            "{}",
+            n.reason
+        );
         assert!(
             n.reason.contains("\"Hugh\" from given_name"),
             "{}",
@@ -510,7 +515,7 @@ email@email.email
     fn a_missing_surname_is_named() {
         let xml = OKTA_EXAMPLE.replace("Name=\"family_name\"", "Name=\"lastName\"");
         let n = names(&parse_response(&xml).unwrap());
-        assert_eq!(n.verdict, super::super::CheckVerdict::Fail);
+        assert_eq!(n.verdict, super::super::finding::CheckVerdict::Fail);
         assert!(
             n.reason.starts_with("no last-name attribute"),
             "{}",

@@ -53,6 +53,8 @@ pub const KNOWN: &[&str] = &[
     "domain.txt_name",
     "domain.txt_value",
     "trial.id",
+    "canary.url",
+    "canary.host",
     "n",
 ];
 

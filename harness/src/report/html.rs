@@ -2,7 +2,7 @@
 //! escaped.
 use base64::Engine;
 
-use super::RunSummary;
+use super::summary::RunSummary;
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
 pub fn esc(s: &str) -> String {

@@ -2,7 +2,7 @@
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 
-use super::RunSummary;
+use super::summary::RunSummary;
 use crate::error::{HarnessError, Result};
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
@@ -43,6 +43,8 @@ pub fn render(summary: &RunSummary, outcomes: &[TrialOutcome]) -> Result<String>
         let message = o.message.clone().unwrap_or_default();
         let child = match o.verdict {
             Verdict::Fail | Verdict::UnexpectedPass => Some("failure"),
+            // an open finding fails CI; one with an accepted risk is reported, not failed
+            Verdict::Finding if o.risk_accepted.is_none() => Some("failure"),
             Verdict::Error => Some("error"),
             Verdict::Skipped => Some("skipped"),
             Verdict::Pass | Verdict::KnownFailure | Verdict::Finding => None,

@@ -45,6 +45,8 @@ pub struct HarnessOptions {
 
 pub struct Harness {
     idp: Option<IdpClient>,
+    /// The loopback listener scenarios point SPs at where they must never fetch.
+    canary: Option<crate::canary::Canary>,
     dns: Option<SocketAddr>,
     _idp_guard: Option<Box<dyn std::any::Any + Send + Sync>>,
     pool: Arc<BrowserPool>,
@@ -164,8 +166,10 @@ impl Harness {
         };
         let (idp, pool) = tokio::join!(idp, pool);
         let (idp, dns, guard) = idp?;
+        let canary = crate::canary::Canary::start().await?;
         Ok(Self {
             idp,
+            canary: Some(canary),
             dns,
             _idp_guard: guard,
             pool: Arc::new(pool?),
@@ -212,6 +216,7 @@ impl Harness {
             covers: s.covers.iter().map(ToString::to_string).collect(),
             verdict: Verdict::Error,
             failure_kind: None,
+            risk_accepted: None,
             message: None,
             started_at: now_rfc3339(),
             duration_ms: 0,
@@ -243,13 +248,15 @@ impl Harness {
             Ok(f) => f,
             Err(e) => Some(StepFailure::broken(e.to_string())),
         };
-        let (verdict, message) = crate::trial::verdict::decide(
+        let decision = crate::trial::verdict::decide(
             failure.as_ref(),
             desc.known_failure(&plan.scenario.id),
             &desc.name,
+            time::OffsetDateTime::now_utc().date(),
         );
-        out.verdict = verdict;
-        out.message = message;
+        out.verdict = decision.verdict;
+        out.message = decision.message;
+        out.risk_accepted = decision.risk_accepted;
         out.failure_kind = failure.map(|f| f.kind);
         if let Ok(v) = self.pool.chromium_version.lock() {
             if let Some(v) = v.clone() {
@@ -273,6 +280,10 @@ impl Harness {
         let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
         let mut vars = Vars::default();
         vars.set("trial.id", &trial_id);
+        if let Some(c) = &self.canary {
+            vars.set("canary.url", c.url_for(&trial_id));
+            vars.set("canary.host", c.host());
+        }
 
         // Users, with a password made up for this trial when the scenario gives none.
         let mut users = Vec::new();
@@ -392,6 +403,7 @@ impl Harness {
             Some(t) => t.render(&vars).map_err(crate::HarnessError::Template)?,
             None => format!("{base}login"),
         };
+        let origins = sp_origins(&[&base, &login]);
         vars.set("sp.login_url", login);
         if s.idp.protocol == Protocol::Oidc
             && matches!(desc.launch, crate::target::descriptor::Launch::Url(_))
@@ -437,6 +449,11 @@ impl Harness {
             idp_clock: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
             target_clock: 0,
             target_logs: running.logs.clone(),
+            sp_origins: origins,
+            trial_id: trial_id.clone(),
+            canary: self.canary.as_ref(),
+            exchanges: Vec::new(),
+            last_answer: None,
         };
         // A WebDriver call can hang (a page that never loads); no trial may hold the run.
         let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
@@ -629,6 +646,19 @@ fn tenant_spec(
     spec
 }
 
+/// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on
+/// another port); pages elsewhere are never evidence about the SP.
+fn sp_origins(urls: &[&str]) -> Vec<String> {
+    let mut out: Vec<String> = urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
 /// Runs setup, steps and final expectations; stops at the first failure, which names the
 /// step and its place in the scenario file.
 async fn run_all(
@@ -637,23 +667,27 @@ async fn run_all(
     log: &mut Vec<StepRecord>,
 ) -> Option<StepFailure> {
     let s = ctx.scenario;
-    let per_target = s
-        .per_target
-        .get(&plan.target.target.name)
-        .filter(|p| !p.expect.is_empty());
+    // The target's own entry, else the nearest target it extends.
+    let per_target = plan.target.target.names().find_map(|n| {
+        s.per_target
+            .get(n)
+            .filter(|p| !p.expect.is_empty())
+            .map(|p| (n, p))
+    });
     let finals: Vec<Expectation> = match per_target {
-        Some(p) => p.expect.clone(),
+        Some((_, p)) => p.expect.clone(),
         None => s.expect.clone(),
     };
+    let forbidden = crate::trial::probe::forbidden(&finals, ctx);
     let finals: Vec<Step> = finals
         .into_iter()
         .map(|e| Step::Expect(Box::new(e)))
         .collect();
     let places = &plan.scenario.places;
     let expect_places: &[Location] = match per_target {
-        Some(_) => places
+        Some((name, _)) => places
             .per_target_expect
-            .get(&plan.target.target.name)
+            .get(name)
             .map(Vec::as_slice)
             .unwrap_or_default(),
         None => &places.expect,
@@ -699,6 +733,37 @@ async fn run_all(
                 )));
             }
             index += 1;
+        }
+    }
+    // A negative flow ends with the session probe: a session the SP created and hid behind
+    // an error page is the SP accepting what it must refuse.
+    if let Some(forbidden) = forbidden {
+        ctx.step_index = Some(index);
+        let started = ctx.t0.elapsed();
+        let r = crate::trial::probe::probe(ctx, &forbidden).await;
+        let duration = ctx.t0.elapsed().saturating_sub(started);
+        let (ok, failure, note) = match r {
+            Ok(note) => (true, None, Some(note)),
+            Err(f) => (false, Some(f), None),
+        };
+        log.push(StepRecord {
+            index,
+            phase: "probe",
+            kind: "session_probe".into(),
+            detail: "who is signed in now? (target's session_probe)".into(),
+            at: plan.target.path.display().to_string(),
+            started_ms: ms(started),
+            duration_ms: ms(duration),
+            ok,
+            failure: failure.as_ref().map(|f| f.kind.label()),
+            message: failure.as_ref().map(ToString::to_string),
+            note,
+        });
+        if let Some(f) = failure {
+            return Some(f.within(&format!(
+                "session probe (step {}) after the flow",
+                index + 1
+            )));
         }
     }
     None

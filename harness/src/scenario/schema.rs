@@ -756,6 +756,29 @@ pub struct Expectation {
     /// A line the target's logs got during this trial contains this text.
     #[serde(default)]
     pub log: Option<Template>,
+    /// Identity oracle: the SP must not sign this identity in (the forged one). A refusal and
+    /// a sign-in as the genuine user both hold; a session as this identity is the SP
+    /// accepting what it must refuse.
+    #[serde(default)]
+    pub not_signed_in_as: Option<Template>,
+    /// `true`: nothing fetched the trial's canary URL (`{canary.url}`): no jku/x5u/XXE/XSLT
+    /// fetch by the SP.
+    #[serde(default)]
+    pub no_egress: Option<bool>,
+    /// The browser never loaded a page from this host (`host` or `host:port`).
+    #[serde(default)]
+    pub no_redirect: Option<Template>,
+    /// The mock IdP recorded exchanges of these kinds in this trial (e.g. `token_request`).
+    #[serde(default)]
+    pub idp_saw: Vec<String>,
+    /// The mock IdP recorded no exchange of these kinds in this trial (NO-FOLLOW-UP: e.g. no
+    /// `userinfo` call after a forged ID token).
+    #[serde(default)]
+    pub idp_did_not_see: Vec<String>,
+    /// Bounded answer: the last page the SP served took at most this long, and the SP still
+    /// answers a request to its base URL afterwards.
+    #[serde(default)]
+    pub answers_within_ms: Option<u64>,
     #[serde(default)]
     pub screenshot: bool,
     #[serde(default)]
@@ -768,7 +791,8 @@ impl<'de> Deserialize<'de> for Expectation {
         if e.is_empty() {
             return Err(serde::de::Error::custom(
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
-                 signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log",
+                 signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log, \
+                 not_signed_in_as, no_egress, no_redirect, idp_saw, idp_did_not_see, answers_within_ms",
             ));
         }
         Ok(e)
@@ -789,6 +813,12 @@ impl Expectation {
             && self.rejected.is_none()
             && self.log.is_none()
             && self.absent_element.is_none()
+            && self.not_signed_in_as.is_none()
+            && self.no_egress.is_none()
+            && self.no_redirect.is_none()
+            && self.idp_saw.is_empty()
+            && self.idp_did_not_see.is_empty()
+            && self.answers_within_ms.is_none()
     }
 }
 
@@ -842,6 +872,7 @@ step_vocabulary! {
     "repeat" => Repeat(RepeatArgs), Any, "repeat steps; {n} counts from 1";
     "connect" => Connect(Protocol), Any, "the target's own way to trust the tenant";
     "start_login" => StartLogin(NoArgs), Browser, "the target's own way to start a sign-in";
+    "replay_saml_response" => ReplaySamlResponse(NoArgs), Browser, "post the last SAML response again from a fresh browser";
 }
 
 impl Step {

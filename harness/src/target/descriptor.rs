@@ -15,6 +15,15 @@ use crate::scenario::schema::{Capability, Step};
 pub struct TargetDescriptor {
     /// The trial name prefix: `NAME::path/file`.
     pub name: String,
+    /// Another target file (relative to this one) whose keys this one starts from: every key
+    /// written here replaces the base's, except `known_failures`, which adds to them. A
+    /// variant (`mellon-container` of `mellon`) so gets the base's known failures and the
+    /// scenarios' `per_target` entries for the base's name without copying them.
+    #[serde(default)]
+    pub extends: Option<String>,
+    /// The names of the targets this one extends, nearest first (filled by the loader).
+    #[serde(skip)]
+    pub lineage: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
     pub launch: Launch,
@@ -32,6 +41,10 @@ pub struct TargetDescriptor {
     /// How this target shows that it refused a sign-in (`rejected: true`).
     #[serde(default)]
     pub rejection: Rejection,
+    /// How to ask "who is signed in now?" after a negative flow: a session created and then
+    /// hidden behind an error page is a finding.
+    #[serde(default)]
+    pub session_probe: Option<SessionProbe>,
     /// Scenarios expected to fail here; one that passes fails the run as an unexpected pass.
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
@@ -47,6 +60,19 @@ pub struct Procedures {
     pub connect_oidc: Vec<Step>,
     #[serde(default)]
     pub start_login: Vec<Step>,
+}
+
+/// A protected URL of the SP and the element that names the signed-in user on it. The
+/// probe fetches it from the SP's own origin in the trial's browser (its cookies) without
+/// following redirects, so a probe never starts a new sign-in at the IdP: a redirect (to a
+/// login page or the IdP) or a page without the identity means no session.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionProbe {
+    pub url: Template,
+    /// Default: `signals.signed_in`.
+    #[serde(default)]
+    pub signed_in: Option<String>,
 }
 
 /// Any one of these shows that the target refused a sign-in.
@@ -212,8 +238,11 @@ pub struct SpUrls {
 pub struct Signals {
     #[serde(default = "default_signed_in")]
     pub signed_in: String,
-    #[serde(default = "default_display_name")]
-    pub display_name: String,
+    /// Where the SP shows the user's name, if it does: many SPs do not, so `display_name`
+    /// expectations are checked only on targets that declare it (and skipped with a note
+    /// elsewhere, never failed).
+    #[serde(default)]
+    pub display_name: Option<String>,
     #[serde(default = "default_error")]
     pub error: String,
 }
@@ -222,7 +251,7 @@ impl Default for Signals {
     fn default() -> Self {
         Self {
             signed_in: default_signed_in(),
-            display_name: default_display_name(),
+            display_name: None,
             error: default_error(),
         }
     }
@@ -230,9 +259,6 @@ impl Default for Signals {
 
 fn default_signed_in() -> String {
     "#signed-in-as".into()
-}
-fn default_display_name() -> String {
-    "#display-name".into()
 }
 fn default_error() -> String {
     "#error".into()
@@ -247,6 +273,35 @@ pub struct KnownFailure {
     /// The target accepts what a correct SP must refuse: reported as a finding, with evidence.
     #[serde(default)]
     pub finding: bool,
+    /// A finding someone decided to live with for now: it stays a FINDING, listed first, but
+    /// does not fail the run until `until` (YYYY-MM-DD) has passed. Without it a finding
+    /// fails the run: open security findings never pass CI by accident.
+    #[serde(default)]
+    pub accepted_risk: Option<AcceptedRisk>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptedRisk {
+    /// Why, and who decided (shown with the finding).
+    pub reason: String,
+    /// The last day the acceptance holds.
+    #[serde(deserialize_with = "date")]
+    pub until: time::Date,
+}
+
+impl AcceptedRisk {
+    /// Whether the acceptance still holds on `today`.
+    pub fn holds_on(&self, today: time::Date) -> bool {
+        today <= self.until
+    }
+}
+
+fn date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
+    let s = String::deserialize(d)?;
+    let f = time::macros::format_description!("[year]-[month]-[day]");
+    time::Date::parse(&s, f)
+        .map_err(|e| serde::de::Error::custom(format!("{s:?} is not a date YYYY-MM-DD: {e}")))
 }
 
 impl TargetDescriptor {
@@ -256,6 +311,12 @@ impl TargetDescriptor {
             .filter(|c| !self.capabilities.contains(c))
             .copied()
             .collect()
+    }
+
+    /// This target's name and the names it extends, nearest first: the keys a scenario's
+    /// `per_target` may use for it.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.name.as_str()).chain(self.lineage.iter().map(String::as_str))
     }
 
     pub fn known_failure(&self, scenario_id: &str) -> Option<&KnownFailure> {
@@ -276,8 +337,54 @@ pub struct LoadedTarget {
 }
 
 pub fn load_target(path: &Path) -> Result<LoadedTarget, Located> {
+    load_target_at(path, 0)
+}
+
+/// How deep `extends` may chain (a loop is caught by this bound as well).
+const MAX_EXTENDS: usize = 4;
+
+fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
     let text = crate::input::read::read_text(path)?;
-    let target: TargetDescriptor = parse_yaml(&text, path)?;
+    let own: serde_yaml_ng::Value = parse_yaml(&text, path)?;
+    let base = own
+        .get("extends")
+        .map(|v| {
+            v.as_str().map(str::to_string).ok_or_else(|| Located {
+                location: Location::start_of(path),
+                message: "extends: expected the path of another target file".into(),
+            })
+        })
+        .transpose()?;
+    let (mut target, lineage): (TargetDescriptor, Vec<String>) = match base {
+        None => (parse_yaml(&text, path)?, Vec::new()),
+        Some(rel) => {
+            if depth >= MAX_EXTENDS {
+                return Err(Located {
+                    location: Location::start_of(path),
+                    message: format!(
+                        "extends: more than {MAX_EXTENDS} levels (or a loop) at {rel}"
+                    ),
+                });
+            }
+            let base_path = path.parent().unwrap_or(Path::new(".")).join(&rel);
+            // The base is a whole target on its own: its errors are located in its file.
+            let base = load_target_at(&base_path, depth + 1).map_err(|e| Located {
+                location: e.location,
+                message: format!("{} (extended by {})", e.message, path.display()),
+            })?;
+            let base_text = crate::input::read::read_text(&base_path)?;
+            let base_value: serde_yaml_ng::Value = parse_yaml(&base_text, &base_path)?;
+            let merged = merge_extends(base_value, own);
+            let t: TargetDescriptor = serde_yaml_ng::from_value(merged).map_err(|e| Located {
+                location: Location::start_of(path),
+                message: format!("after applying extends {rel}: {e}"),
+            })?;
+            let mut lineage = vec![base.target.name.clone()];
+            lineage.extend(base.target.lineage.clone());
+            (t, lineage)
+        }
+    };
+    target.lineage = lineage;
     if let AdminDriverSpec::ConfigTemplate(c) = &target.admin {
         check_templates(path, c)?;
     }
@@ -285,6 +392,30 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, Located> {
         path: path.to_path_buf(),
         target,
     })
+}
+
+/// The base's mapping with every key of the variant written over it; `known_failures` are
+/// the variant's followed by the base's.
+fn merge_extends(base: serde_yaml_ng::Value, own: serde_yaml_ng::Value) -> serde_yaml_ng::Value {
+    use serde_yaml_ng::Value;
+    let (Value::Mapping(mut out), Value::Mapping(own)) = (base, own) else {
+        return Value::Null;
+    };
+    for (k, v) in own {
+        if k.as_str() == Some("known_failures") {
+            let mut list = match v {
+                Value::Sequence(s) => s,
+                _ => Vec::new(),
+            };
+            if let Some(Value::Sequence(b)) = out.get(&k) {
+                list.extend(b.iter().cloned());
+            }
+            out.insert(k, Value::Sequence(list));
+        } else {
+            out.insert(k, v);
+        }
+    }
+    Value::Mapping(out)
 }
 
 /// Every configuration template exists and names only known placeholders, so a typo is

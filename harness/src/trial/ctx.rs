@@ -47,6 +47,18 @@ pub struct TrialCtx<'a> {
     pub target_clock: i64,
     /// The target's log files (real SPs), for `log:` expectations and the report.
     pub target_logs: Vec<std::path::PathBuf>,
+    /// Origins served by the SP under test (`scheme://host:port`): only pages from these count
+    /// as evidence of a sign-in or a refusal. The mock IdP's own pages never do.
+    pub sp_origins: Vec<String>,
+    /// This trial's id (its canary path and tenant names use it).
+    pub trial_id: String,
+    /// The harness's canary listener, when the run has one.
+    pub canary: Option<&'a crate::canary::Canary>,
+    /// The mock IdP's exchanges for this trial's tenant, as last fetched.
+    pub exchanges: Vec<serde_json::Value>,
+    /// How long the last browser action (open, click, submit) took until its navigation
+    /// settled: the SP's answer time for `answers_within_ms`.
+    pub last_answer: Option<Duration>,
 }
 
 impl TrialCtx<'_> {
@@ -99,6 +111,162 @@ impl TrialCtx<'_> {
             png,
         });
         Ok(())
+    }
+
+    /// Waits until the navigation the last action started has settled: no document request
+    /// pending and the page loaded, at most `limit`. A click that posts a form returns before
+    /// the server answers; without this the next step races the answer (a verdict taken
+    /// before the SP's 403 arrived, an `open` overtaken by the post's redirect).
+    pub async fn settle(&mut self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        loop {
+            self.collect_http().await;
+            let pending = self.browser().navigation_pending();
+            if !pending && self.browser().ready_state().await == "complete" {
+                return;
+            }
+            if Instant::now() >= deadline {
+                if std::env::var_os("SSO_HARNESS_DEBUG_SETTLE").is_some() {
+                    let pending = self.browser().pending_urls();
+                    let state = self.browser().ready_state().await;
+                    let _ = std::fs::write(
+                        "/tmp/settle-debug.txt",
+                        format!("settle gave up: pending {pending:?}, readyState {state:?}"),
+                    );
+                }
+                return;
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+    }
+
+    /// Marks the page shown, so that `after_action` can tell whether a click replaced it.
+    pub async fn mark_page(&mut self) {
+        let _ = self
+            .browser()
+            .execute("window.__ssoHarnessMark = true; return true;", vec![])
+            .await;
+    }
+
+    /// After a click or submit: a navigation may start a moment later (a script that posts a
+    /// form from a timer, a `fetch` then `location.href = ...`), after WebDriver answered.
+    /// Wait up to `QUIET` for one to show (a document request sent, or the marked page gone);
+    /// then wait for whatever started to settle. A click that starts nothing costs `QUIET`.
+    pub async fn after_action(&mut self, limit: Duration) {
+        const QUIET: Duration = Duration::from_millis(300);
+        let quiet_until = Instant::now() + QUIET;
+        loop {
+            self.collect_http().await;
+            if self.browser().navigation_pending() {
+                break;
+            }
+            let still_marked = self
+                .browser()
+                .execute("return window.__ssoHarnessMark === true;", vec![])
+                .await
+                .ok()
+                .and_then(|v| v.as_bool())
+                .unwrap_or(false);
+            if !still_marked || Instant::now() >= quiet_until {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        self.settle(limit).await;
+    }
+
+    /// Requests the canary got on this trial's path.
+    pub fn canary_hits(&self) -> Vec<crate::canary::Hit> {
+        self.canary
+            .map(|c| c.hits_for(&self.trial_id))
+            .unwrap_or_default()
+    }
+
+    /// Fetches the mock IdP's exchanges for this trial's tenant again.
+    pub async fn refresh_exchanges(&mut self) {
+        if let (Some(idp), Some(t)) = (self.idp, self.tenant.as_ref()) {
+            if let Ok(x) = idp.exchanges(&t.id).await {
+                self.exchanges = x;
+            }
+        }
+    }
+
+    /// The recorded exchanges of one kind (`userinfo`, `token_request`, ...).
+    pub fn exchanges_of(&self, kind: &str) -> Vec<&serde_json::Value> {
+        self.exchanges
+            .iter()
+            .filter(|x| x["kind"].as_str() == Some(kind))
+            .collect()
+    }
+
+    /// The kinds recorded so far, in order, without repeats.
+    pub fn exchange_kinds(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for k in self.exchanges.iter().filter_map(|x| x["kind"].as_str()) {
+            if !out.iter().any(|o| o == k) {
+                out.push(k.to_string());
+            }
+        }
+        out
+    }
+
+    /// Bounded answer: the last action's navigation settled within `limit_ms`, and the SP's
+    /// base URL still answers (any HTTP status) within the same bound.
+    pub async fn answered_within(&mut self, limit_ms: u64) -> Result<(), (FailureKind, Diff)> {
+        let limit = Duration::from_millis(limit_ms);
+        let took = self.last_answer.unwrap_or_default();
+        if took > limit {
+            return Err((
+                FailureKind::Accepted,
+                Diff::new(
+                    "time the SP took to answer",
+                    format!("at most {limit_ms} ms"),
+                    format!("{} ms", took.as_millis()),
+                ),
+            ));
+        }
+        let base = self
+            .vars
+            .get("sp.base_url")
+            .map(str::to_string)
+            .unwrap_or_default();
+        let probe = reqwest::Client::builder()
+            .timeout(limit.max(Duration::from_millis(500)))
+            .build()
+            .map(|c| c.get(&base).send());
+        let answered = match probe {
+            Ok(f) => f
+                .await
+                .map(|r| r.status().as_u16())
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        match answered {
+            Ok(_) => Ok(()),
+            Err(e) => Err((
+                FailureKind::Accepted,
+                Diff::new(
+                    format!("the SP's answer to {base} afterwards"),
+                    "an HTTP answer",
+                    format!("none: {e}"),
+                ),
+            )),
+        }
+    }
+
+    /// The origin of the page shown, when it is an http(s) page.
+    pub async fn page_origin(&mut self) -> Option<String> {
+        let url = self.browser().current_url().await.ok()?;
+        let u = url::Url::parse(&url).ok()?;
+        matches!(u.scheme(), "http" | "https").then(|| u.origin().ascii_serialization())
+    }
+
+    /// Whether the page shown is served by the SP under test.
+    pub async fn on_sp_page(&mut self) -> bool {
+        match self.page_origin().await {
+            Some(o) => self.sp_origins.contains(&o),
+            None => false,
+        }
     }
 
     pub async fn collect_http(&mut self) {

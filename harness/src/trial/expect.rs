@@ -20,6 +20,12 @@ enum Check {
     AbsentElement(String),
     Rejected(bool),
     Log(String),
+    NotSignedInAs(String),
+    NoEgress,
+    NoRedirect(String),
+    IdpSaw(String),
+    IdpDidNotSee(String),
+    AnswersWithin(u64),
 }
 
 fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure> {
@@ -47,7 +53,10 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure
         out.push(Check::Error(r(t)?));
     }
     if let Some(t) = &e.display_name {
-        out.push(Check::DisplayName(r(t)?));
+        // A control must fit any SP: one that shows no name is not wrong for it.
+        if ctx.target.signals.display_name.is_some() {
+            out.push(Check::DisplayName(r(t)?));
+        }
     }
     if let Some(t) = &e.element {
         out.push(Check::Element(r(t)?));
@@ -67,6 +76,29 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure
     if let Some(t) = &e.log {
         out.push(Check::Log(r(t)?));
     }
+    if let Some(t) = &e.not_signed_in_as {
+        out.push(Check::NotSignedInAs(r(t)?));
+    }
+    if e.no_egress == Some(true) {
+        if ctx.canary.is_none() {
+            return Err(StepFailure::broken(
+                "no_egress needs the harness's canary, and this run has none",
+            ));
+        }
+        out.push(Check::NoEgress);
+    }
+    if let Some(t) = &e.no_redirect {
+        out.push(Check::NoRedirect(r(t)?));
+    }
+    for k in &e.idp_saw {
+        out.push(Check::IdpSaw(k.clone()));
+    }
+    for k in &e.idp_did_not_see {
+        out.push(Check::IdpDidNotSee(k.clone()));
+    }
+    if let Some(ms) = e.answers_within_ms {
+        out.push(Check::AnswersWithin(ms));
+    }
     Ok(out)
 }
 
@@ -76,8 +108,17 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
     let timeout = ctx.timeout(e.timeout_ms);
     let started = Instant::now();
     let deadline = started + timeout;
+    let needs_idp = list
+        .iter()
+        .any(|c| matches!(c, Check::IdpSaw(_) | Check::IdpDidNotSee(_)));
     let result = loop {
-        ctx.collect_http().await;
+        // No verdict while a navigation is under way: the page shown is about to be replaced
+        // by the SP's answer.
+        let left = deadline.saturating_duration_since(Instant::now());
+        ctx.settle(left).await;
+        if needs_idp {
+            ctx.refresh_exchanges().await;
+        }
         let mut failures = Vec::new();
         for c in &list {
             if let Err(f) = evaluate(ctx, c).await {
@@ -85,14 +126,23 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
             }
         }
         if failures.is_empty() {
-            break Ok(None);
+            let skipped = e.display_name.is_some() && ctx.target.signals.display_name.is_none();
+            break Ok(skipped.then(|| {
+                format!(
+                    "display_name not checked: target {} declares no signals.display_name",
+                    ctx.target.name
+                )
+            }));
         }
         // A protected page that shows the user is a sign-in that went through: waiting
         // cannot turn it into a refusal, so a finding is reported at once.
         let accepted = failures.iter().any(|(k, _)| *k == FailureKind::Accepted);
         if accepted || Instant::now() >= deadline {
+            // The most telling kind wins: an accepted forgery, else a refusal, else a mismatch.
             let kind = if accepted {
                 FailureKind::Accepted
+            } else if failures.iter().any(|(k, _)| *k == FailureKind::Refused) {
+                FailureKind::Refused
             } else {
                 FailureKind::Mismatch
             };
@@ -205,12 +255,10 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
         },
         Check::SignedInAs(email) => {
             let what = format!("signed-in identity ({})", signals.signed_in);
-            match ctx.browser().element_text(&signals.signed_in).await {
-                Some(t) if t.trim().eq_ignore_ascii_case(email.trim()) || contains(&t, email) => {
-                    Ok(())
-                }
-                Some(t) => Err(mismatch(what, format!("{email:?}"), format!("{t:?}"))),
-                None => {
+            match identity(ctx).await {
+                Seen::Identity(t) if same_identity(&t, email) => Ok(()),
+                Seen::Identity(t) => Err(mismatch(what, format!("{email:?}"), format!("{t:?}"))),
+                Seen::NoIdentity => {
                     let err = ctx.browser().element_text(&signals.error).await;
                     Err((
                         FailureKind::Refused,
@@ -225,10 +273,19 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                         ),
                     ))
                 }
+                Seen::ElsewherePage(origin) => Err((
+                    FailureKind::Refused,
+                    Diff::new(
+                        what,
+                        format!("{email:?} on the SP's page"),
+                        format!("the browser is on {origin}, not on the SP"),
+                    ),
+                )),
             }
         }
         Check::SignedIn(want) => {
-            let present = ctx.browser().has_element(&signals.signed_in).await;
+            // Only the SP's own page, with a non-empty identity, is evidence of a session.
+            let present = matches!(identity(ctx).await, Seen::Identity(_));
             if present == *want {
                 Ok(())
             } else {
@@ -247,6 +304,117 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                 ))
             }
         }
+        Check::NotSignedInAs(forged) => match identity(ctx).await {
+            Seen::Identity(t) if same_identity(&t, forged) => Err((
+                FailureKind::Accepted,
+                Diff::new(
+                    format!("signed-in identity ({})", signals.signed_in),
+                    format!("anyone but {forged:?} (a refusal or the genuine user)"),
+                    format!("ACCEPTED: signed in as {t:?}"),
+                ),
+            )),
+            _ => Ok(()),
+        },
+        Check::NoEgress => {
+            let hits = ctx.canary_hits();
+            if hits.is_empty() {
+                Ok(())
+            } else {
+                let list: Vec<String> = hits
+                    .iter()
+                    .map(|h| {
+                        format!(
+                            "{} {} at {}{}",
+                            h.method,
+                            h.target,
+                            h.at,
+                            h.user_agent
+                                .as_ref()
+                                .map(|u| format!(" (User-Agent {u})"))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                Err((
+                    FailureKind::Accepted,
+                    Diff::new(
+                        "requests to the canary",
+                        "none",
+                        format!("{} request(s)", hits.len()),
+                    )
+                    .with_note(list.join("\n")),
+                ))
+            }
+        }
+        Check::NoRedirect(host) => {
+            let visited: Vec<String> = ctx
+                .http
+                .iter()
+                .filter(|e| host_matches(&e.url, host))
+                .map(|e| {
+                    format!(
+                        "{} {} ({})",
+                        e.method.as_deref().unwrap_or("GET"),
+                        e.url,
+                        e.status
+                    )
+                })
+                .collect();
+            if visited.is_empty() {
+                Ok(())
+            } else {
+                Err((
+                    FailureKind::Accepted,
+                    Diff::new(
+                        format!("pages loaded from {host}"),
+                        "none",
+                        format!("{} page(s)", visited.len()),
+                    )
+                    .with_note(visited.join("\n")),
+                ))
+            }
+        }
+        Check::IdpSaw(kind) => {
+            let n = ctx.exchanges_of(kind).len();
+            if n > 0 {
+                Ok(())
+            } else {
+                Err(mismatch(
+                    format!("the mock IdP's {kind} exchanges in this trial"),
+                    "at least one",
+                    format!("none (it recorded: {})", ctx.exchange_kinds().join(", ")),
+                ))
+            }
+        }
+        Check::IdpDidNotSee(kind) => {
+            let seen = ctx.exchanges_of(kind);
+            if seen.is_empty() {
+                Ok(())
+            } else {
+                let lines: Vec<String> = seen
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{} {} {} -> {}",
+                            x["at"].as_str().unwrap_or_default(),
+                            x["http"]["method"].as_str().unwrap_or_default(),
+                            x["http"]["path"].as_str().unwrap_or_default(),
+                            x["http"]["status"]
+                        )
+                    })
+                    .collect();
+                Err((
+                    FailureKind::Accepted,
+                    Diff::new(
+                        format!("the mock IdP's {kind} exchanges in this trial"),
+                        "none (the SP must not go on with what it should have refused)",
+                        format!("{} exchange(s)", seen.len()),
+                    )
+                    .with_note(lines.join("\n")),
+                ))
+            }
+        }
+        Check::AnswersWithin(limit) => ctx.answered_within(*limit).await,
         Check::Error(want) => {
             let what = format!("error message ({})", signals.error);
             match ctx.browser().element_text(&signals.error).await {
@@ -266,8 +434,11 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
             }
         }
         Check::DisplayName(want) => {
-            let what = format!("display name ({})", signals.display_name);
-            match ctx.browser().element_text(&signals.display_name).await {
+            let Some(sel) = signals.display_name.clone() else {
+                return Ok(());
+            };
+            let what = format!("display name ({sel})");
+            match ctx.browser().element_text(&sel).await {
                 Some(t) if contains(&t, want) => Ok(()),
                 Some(t) => Err(mismatch_rel(
                     what,
@@ -305,9 +476,9 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
             }
         }
         Check::Rejected(want) => {
-            let signed_in = ctx.browser().has_element(&signals.signed_in).await;
+            let seen = identity(ctx).await;
             if !*want {
-                return if signed_in {
+                return if matches!(seen, Seen::Identity(_)) {
                     Ok(())
                 } else {
                     Err((
@@ -320,35 +491,41 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                     ))
                 };
             }
-            if signed_in {
-                let who = ctx
-                    .browser()
-                    .element_text(&signals.signed_in)
-                    .await
-                    .unwrap_or_default();
-                return Err((
+            match seen {
+                Seen::Identity(who) => Err((
                     FailureKind::Accepted,
                     Diff::new(
                         "sign-in refused",
                         format!("refused ({})", rejection_signals(&ctx.target.rejection)),
                         format!("ACCEPTED: signed in as {who:?}"),
                     ),
-                ));
-            }
-            match shows_rejection(ctx).await {
-                Some(_) => Ok(()),
-                None => Err(mismatch_rel(
+                )),
+                // A refusal counts only when the SP's own page shows it: the mock IdP's error
+                // pages answer 400/403/500 too.
+                Seen::ElsewherePage(origin) => Err(mismatch_rel(
                     "sign-in refused",
                     "one of",
-                    format!("{}", rejection_signals(&ctx.target.rejection)),
                     format!(
-                        "none shows (last HTTP status {})",
-                        ctx.http
-                            .last()
-                            .map(|e| e.status.to_string())
-                            .unwrap_or_else(|| "unknown".into())
+                        "{} on the SP's page",
+                        rejection_signals(&ctx.target.rejection)
                     ),
+                    format!("the browser is on {origin}: the SP never answered"),
                 )),
+                Seen::NoIdentity => match shows_rejection(ctx).await {
+                    Some(_) => Ok(()),
+                    None => Err(mismatch_rel(
+                        "sign-in refused",
+                        "one of",
+                        rejection_signals(&ctx.target.rejection),
+                        format!(
+                            "none shows (last HTTP status {})",
+                            ctx.http
+                                .last()
+                                .map(|e| e.status.to_string())
+                                .unwrap_or_else(|| "unknown".into())
+                        ),
+                    )),
+                },
             }
         }
         Check::Log(want) => {
@@ -379,11 +556,75 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
     }
 }
 
+/// What the page shown says about who is signed in.
+enum Seen {
+    /// The SP's page shows this (non-empty) identity.
+    Identity(String),
+    /// The SP's page shows no identity.
+    NoIdentity,
+    /// The page is not the SP's (the mock IdP's, another host's): no evidence either way.
+    ElsewherePage(String),
+}
+
+async fn identity(ctx: &mut TrialCtx<'_>) -> Seen {
+    if !ctx.on_sp_page().await {
+        let origin = ctx
+            .page_origin()
+            .await
+            .unwrap_or_else(|| "a non-http page".into());
+        return Seen::ElsewherePage(origin);
+    }
+    let sel = ctx.target.signals.signed_in.clone();
+    match ctx.browser().element_text(&sel).await {
+        // An empty marker is not a sign-in: an identity is never empty.
+        Some(t) if !t.trim().is_empty() => Seen::Identity(t.trim().to_string()),
+        _ => Seen::NoIdentity,
+    }
+}
+
+/// The page's identity text names `email`: exactly (case-insensitively), or as a whole token
+/// of it ("Signed in as alice@acme.test"). A longer identity that merely starts with it
+/// (`alice@acme.test.evil.test`) is another identity: that difference is what a
+/// comment-injection attack is about.
+fn same_identity(shown: &str, email: &str) -> bool {
+    let shown = shown.trim().to_lowercase();
+    let email = email.trim().to_lowercase();
+    if email.is_empty() {
+        return false;
+    }
+    let part_of_identity = |c: char| c.is_alphanumeric() || "._%+-@".contains(c);
+    shown.match_indices(&email).any(|(i, m)| {
+        let before = shown[..i].chars().next_back();
+        let after = shown[i + m.len()..].chars().next();
+        // a sentence may end with a full stop right after the address
+        let after_ok = match after {
+            None => true,
+            Some('.') => shown[i + m.len() + 1..]
+                .chars()
+                .next()
+                .is_none_or(|c| !part_of_identity(c)),
+            Some(c) => !part_of_identity(c),
+        };
+        before.is_none_or(|c| !part_of_identity(c)) && after_ok
+    })
+}
+
+fn host_matches(url: &str, host: &str) -> bool {
+    url::Url::parse(url).is_ok_and(|u| {
+        let h = u.host_str().unwrap_or_default();
+        let hp = format!("{h}:{}", u.port_or_known_default().unwrap_or(0));
+        h.eq_ignore_ascii_case(host) || hp.eq_ignore_ascii_case(host)
+    })
+}
+
 /// Which of the target's rejection signals shows now, if any.
 async fn shows_rejection(ctx: &mut TrialCtx<'_>) -> Option<String> {
     let rejection = ctx.target.rejection.clone();
     if let Some(ev) = ctx.http.last() {
-        if rejection.status.contains(&ev.status) {
+        let from_sp = url::Url::parse(&ev.url)
+            .map(|u| ctx.sp_origins.contains(&u.origin().ascii_serialization()))
+            .unwrap_or(false);
+        if from_sp && rejection.status.contains(&ev.status) {
             return Some(format!("HTTP {}", ev.status));
         }
     }
@@ -447,4 +688,37 @@ fn closest_line(page: &str, want: &str) -> Option<String> {
         .filter(|(score, _)| *score > 0.4)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, l)| l.chars().take(200).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identities_match_as_whole_tokens() {
+        assert!(same_identity("alice@acme.test", "Alice@Acme.test"));
+        assert!(same_identity(
+            "Signed in as alice@acme.test",
+            "alice@acme.test"
+        ));
+        assert!(same_identity(
+            "Signed in as alice@acme.test.",
+            "alice@acme.test"
+        ));
+        assert!(!same_identity(
+            "alice@acme.test.evil.test",
+            "alice@acme.test"
+        ));
+        assert!(!same_identity("malice@acme.test", "alice@acme.test"));
+        assert!(!same_identity("", "alice@acme.test"));
+        assert!(!same_identity("alice@acme.test", ""));
+    }
+
+    #[test]
+    fn hosts_match_with_or_without_port() {
+        assert!(host_matches("http://evil.test:8080/x", "evil.test"));
+        assert!(host_matches("http://evil.test:8080/x", "evil.test:8080"));
+        assert!(host_matches("https://evil.test/x", "evil.test:443"));
+        assert!(!host_matches("http://good.test/x", "evil.test"));
+    }
 }

@@ -4,5 +4,6 @@ pub mod ctx;
 pub mod expect;
 pub mod failure;
 pub mod outcome;
+pub mod probe;
 pub mod steps;
 pub mod verdict;

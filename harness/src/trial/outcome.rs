@@ -88,6 +88,9 @@ pub struct TrialOutcome {
     pub scenario_path: String,
     pub covers: Vec<String>,
     pub verdict: Verdict,
+    /// For a FINDING: the accepted risk (reason and date) that keeps it from failing the run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub risk_accepted: Option<String>,
     /// The kind of the first failure, which decided the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_kind: Option<FailureKind>,
@@ -127,6 +130,13 @@ pub struct TrialOutcome {
 }
 
 impl TrialOutcome {
+    /// Whether this trial makes the run fail: failures, errors, unexpected passes, and
+    /// findings whose risk nobody accepted (or whose acceptance expired).
+    pub fn fails_run(&self) -> bool {
+        self.verdict.is_failure()
+            || (self.verdict == Verdict::Finding && self.risk_accepted.is_none())
+    }
+
     pub fn step_ms(&self) -> u64 {
         self.steps.iter().map(|s| s.duration_ms).sum()
     }

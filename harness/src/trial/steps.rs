@@ -47,13 +47,23 @@ impl TrialCtx<'_> {
         match step {
             Step::Open(url) => {
                 let url = self.render(url)?;
+                // A navigation an earlier step started must not land after this one.
+                self.settle(self.default_timeout).await;
+                let started = Instant::now();
                 self.browser().goto(&url).await?;
+                self.settle(self.default_timeout).await;
+                self.last_answer = Some(started.elapsed());
                 Ok(None)
             }
             Step::Click(a) => {
                 let sel = self.render(&a.selector)?;
                 let t = self.timeout(a.timeout_ms);
+                self.mark_page().await;
+                let started = Instant::now();
                 self.browser().click_when_ready(&sel, t).await?;
+                // WebDriver answers a click before the form post it started is answered.
+                self.after_action(self.default_timeout).await;
+                self.last_answer = Some(started.elapsed());
                 Ok(None)
             }
             Step::Fill(a) => {
@@ -88,17 +98,21 @@ impl TrialCtx<'_> {
                 }
                 .await?;
                 let tag = el.tag_name().await.unwrap_or_default();
+                self.mark_page().await;
+                let started = Instant::now();
                 if tag.eq_ignore_ascii_case("form") {
                     let arg = serde_json::to_value(&el)?;
                     self.browser()
                         .execute("arguments[0].requestSubmit();", vec![arg])
                         .await
-                        .map_err(|e| format!("submit {sel:?}: {e}"))?;
+                        .map_err(|e| StepFailure::broken(format!("submit {sel:?}: {e}")))?;
                 } else {
                     el.click()
                         .await
-                        .map_err(|e| format!("submit {sel:?}: {e}"))?;
+                        .map_err(|e| StepFailure::broken(format!("submit {sel:?}: {e}")))?;
                 }
+                self.after_action(self.default_timeout).await;
+                self.last_answer = Some(started.elapsed());
                 Ok(None)
             }
             Step::WaitFor(a) => {
@@ -196,6 +210,7 @@ impl TrialCtx<'_> {
                 };
                 self.procedure(name, steps).await
             }
+            Step::ReplaySamlResponse(_) => self.replay_saml_response().await,
             Step::StartLogin(_) => {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await
@@ -316,7 +331,12 @@ impl TrialCtx<'_> {
         self.fill("input[name=username]", &email).await?;
         self.fill("input[name=password]", password.expose()).await?;
         let t = self.default_timeout;
+        let started = Instant::now();
         self.browser().click_when_ready("button#login", t).await?;
+        // The IdP answers with a page that posts the response to the SP: wait for the SP's
+        // answer too, so the next step sees the SP's page.
+        self.settle(t).await;
+        self.last_answer = Some(started.elapsed());
         Ok(Some(format!("signed in to the IdP as {email}")))
     }
 
@@ -400,6 +420,7 @@ impl TrialCtx<'_> {
         }
         let t = self.default_timeout;
         self.browser().click_when_ready(&tile, t).await?;
+        self.settle(t).await;
         self.used_tile = true;
         Ok(None)
     }
@@ -435,6 +456,50 @@ impl TrialCtx<'_> {
     }
 
     /// Switches to another browser (its own cookies and storage), opening it on first use.
+    /// Replay: the last SAML response the mock IdP sent is posted again to the ACS it went
+    /// to, from a fresh browser (no cookies: no request state, no session), as an attacker
+    /// who captured it would. The trial then continues in that browser (`replay`), so the
+    /// final expectations and the session probe judge the replay.
+    async fn replay_saml_response(&mut self) -> StepResult {
+        let (idp, tenant) = self.idp()?;
+        let tenant_id = tenant.id.clone();
+        let last = idp.last_saml_response(&tenant_id).await?;
+        self.collect_http().await;
+        let note = self.use_browser("replay").await?;
+        // A form built on a blank page and submitted: the browser posts exactly what the
+        // IdP's auto-submitting page posted.
+        const POST: &str = r#"
+const [action, response, relay] = arguments;
+const f = document.createElement("form");
+f.method = "POST"; f.action = action;
+const add = (n, v) => { const i = document.createElement("input"); i.type = "hidden"; i.name = n; i.value = v; f.appendChild(i); };
+add("SAMLResponse", response);
+if (relay !== null) { add("RelayState", relay); }
+document.body.appendChild(f);
+f.submit();
+return "ok";
+"#;
+        self.browser().goto("about:blank").await?;
+        let started = Instant::now();
+        self.browser()
+            .execute(
+                POST,
+                vec![
+                    json!(last.acs_url),
+                    json!(last.saml_response.expose()),
+                    json!(last.relay_state),
+                ],
+            )
+            .await?;
+        self.settle(self.default_timeout).await;
+        self.last_answer = Some(started.elapsed());
+        Ok(Some(format!(
+            "{}posted the last SAML response again to {} from a fresh browser",
+            note.map(|n| format!("{n}; ")).unwrap_or_default(),
+            last.acs_url
+        )))
+    }
+
     async fn use_browser(&mut self, name: &str) -> StepResult {
         if name == "main" {
             self.current_browser = None;
@@ -455,12 +520,12 @@ impl TrialCtx<'_> {
             self.vars.set("n", n.to_string());
             for (j, step) in a.steps.iter().enumerate() {
                 Box::pin(self.dispatch(step)).await.map_err(|e| {
-                    format!(
-                        "repetition {n} of {}, step {} ({}): {e}",
+                    e.within(&format!(
+                        "repetition {n} of {}, step {} ({})",
                         a.times,
                         j + 1,
                         step.kind()
-                    )
+                    ))
                 })?;
             }
         }

@@ -9,23 +9,18 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::json;
 
 use crate::fault::Fault;
-use crate::saml::pages;
+use crate::http::params;
+use crate::pages;
 use crate::secret::REDACTED;
-use crate::server::AppState;
+use crate::session::{self, session_user};
+use crate::state::AppState;
 use crate::tenant::{self, OidcClient, Tenant};
 
+use super::error::OidcError;
+use super::faults;
 use super::layout::{Endpoint, Layout};
+use super::provider::{now, record, resolve};
 use super::state::{AuthRequest, CODE_SECONDS, CodeGrant, PkceMethod, new_secret};
-use super::{OidcError, SESSION_COOKIE, faults, now, record, resolve, session_user};
-
-/// Form or query parameters; a repeated parameter keeps its first value.
-pub(crate) fn params(raw: &[u8]) -> HashMap<String, String> {
-    let mut out = HashMap::new();
-    for (k, v) in url::form_urlencoded::parse(raw) {
-        out.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-    }
-    out
-}
 
 /// Where an error goes once the redirect URI is known to be registered (RFC 6749 4.1.2.1).
 fn error_redirect(
@@ -350,7 +345,7 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
             request,
             user_uid: uid.to_string(),
             auth_time: now,
-            expires_at: now + CODE_SECONDS,
+            expires_at: now.saturating_add(CODE_SECONDS),
             faults: active,
         },
     );
@@ -412,11 +407,7 @@ pub async fn login(
     );
     let session = new_secret();
     t.sessions.insert(session.expose().to_string(), uid.clone());
-    let cookie = format!(
-        "{SESSION_COOKIE}={}; Path=/t/{}/; HttpOnly; SameSite=Lax",
-        session.expose(),
-        t.id
-    );
+    let cookie = session::set_cookie(&t.id, session.expose());
     let mut response = complete(&mut t, request, &uid, uri.path());
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);

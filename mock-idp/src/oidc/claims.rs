@@ -158,12 +158,15 @@ pub fn id_token(
     } else {
         Audience::One(ctx.client_id.to_string())
     };
+    // Saturating: `now` is the tenant clock, which may sit far from real time.
+    let now = ctx.now;
     let (iat, exp) = if has(ClaimFault::Expired) {
-        (ctx.now - 900, ctx.now - 600)
+        (now.saturating_sub(900), now.saturating_sub(600))
     } else if has(ClaimFault::IssuedInTheFuture) {
-        (ctx.now + 3600, ctx.now + 3600 + ID_TOKEN_SECONDS)
+        let iat = now.saturating_add(3600);
+        (iat, iat.saturating_add(ID_TOKEN_SECONDS))
     } else {
-        (ctx.now, ctx.now + ID_TOKEN_SECONDS)
+        (now, now.saturating_add(ID_TOKEN_SECONDS))
     };
     let nonce = if has(ClaimFault::NonceMissing) {
         None

@@ -7,12 +7,15 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde_json::json;
 
-use crate::server::AppState;
+use crate::http::params;
+use crate::session::{self, session_cookies};
+use crate::state::AppState;
 use crate::tenant;
 
-use super::authorize::params;
+use super::error::OidcError;
 use super::layout::Endpoint;
-use super::{OidcError, SESSION_COOKIE, page, record, resolve, session_cookies};
+use super::page;
+use super::provider::{record, resolve};
 
 pub async fn end_session(
     State(app): State<AppState>,
@@ -60,10 +63,7 @@ pub async fn end_session(
         }),
         &[],
     );
-    let expire = format!(
-        "{SESSION_COOKIE}=; Path=/t/{}/; Max-Age=0; HttpOnly; SameSite=Lax",
-        t.id
-    );
+    let expire = session::expire_cookie(&t.id);
     drop(t);
     let mut response = match target {
         Some(uri) if registered => {

@@ -81,10 +81,11 @@ impl OidcError {
     }
 }
 
-impl From<crate::Error> for OidcError {
-    fn from(e: crate::Error) -> Self {
+impl From<crate::error::Error> for OidcError {
+    fn from(e: crate::error::Error) -> Self {
+        use crate::error::Error;
         match e {
-            crate::Error::UnknownTenant(_) | crate::Error::NotFound => OidcError::NotFound,
+            Error::UnknownTenant(_) | Error::NotFound => OidcError::NotFound,
             other => OidcError::Internal(other.to_string()),
         }
     }
@@ -111,8 +112,8 @@ struct OAuthBody<'a> {
 impl IntoResponse for OidcError {
     fn into_response(self) -> Response {
         match self {
-            OidcError::NotFound => crate::saml::pages::not_found(false),
-            OidcError::EntraNotFound => crate::saml::pages::not_found(true),
+            OidcError::NotFound => crate::pages::not_found(false),
+            OidcError::EntraNotFound => crate::pages::not_found(true),
             OidcError::Page {
                 status,
                 id,

@@ -2,7 +2,8 @@
 //! the tenant's profile imitates. All paths sit under the tenant prefix `/t/{id}` so tenants
 //! never share a URL.
 
-use crate::profile::Profile;
+use crate::profile::{Profile, tenant_guid};
+use proto::idp::OidcInfo;
 
 /// The products whose URL layout we imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +58,7 @@ pub struct Layout {
 /// The Entra "directory (tenant) ID" of a mock tenant: the same GUID the SAML side uses in
 /// its `sts.windows.net` entity ID, so both protocols of one tenant name one directory.
 pub fn entra_guid(tenant_id: &str) -> String {
-    Profile::tenant_guid(tenant_id)
+    tenant_guid(tenant_id)
 }
 
 /// The `sts.windows.net` issuer that Entra's v1 endpoints (and v1 access tokens) carry;
@@ -169,6 +170,20 @@ impl Layout {
     /// end with `/`.
     pub fn url(base: &str, path: &str) -> String {
         format!("{}{path}", base.trim_end_matches('/'))
+    }
+
+    /// The OIDC part of `TenantInfo`, served from `base`.
+    pub fn info(&self, base: &str) -> OidcInfo {
+        let url = |p: &str| Self::url(base, p);
+        OidcInfo {
+            issuer: url(&self.issuer),
+            discovery_url: url(&self.discovery),
+            authorization_endpoint: url(&self.authorize),
+            token_endpoint: url(&self.token),
+            userinfo_endpoint: url(&self.userinfo),
+            jwks_uri: url(&self.jwks),
+            end_session_endpoint: url(&self.end_session),
+        }
     }
 }
 

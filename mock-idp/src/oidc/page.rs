@@ -1,14 +1,7 @@
-//! The OIDC-only pages. The login form and the access-denied page are the SAML side's
-//! (`crate::saml::pages`), so one scenario step signs in at either protocol.
+//! The OIDC-only pages. The login form and the access-denied page are shared with SAML
+//! (`crate::pages`), so one scenario step signs in at either protocol.
 
-use crate::saml::pages::escape;
-
-fn document(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{body}\n</body></html>\n",
-        escape(title)
-    )
-}
+use crate::pages::{escape, page as document};
 
 /// An error page; `id` is the element id scenarios assert on.
 pub fn error(id: &str, message: &str) -> String {

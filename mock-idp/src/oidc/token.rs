@@ -15,15 +15,17 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::fault::Fault;
+use crate::http::params;
 use crate::secret::REDACTED;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::tenant;
 
-use super::authorize::params;
 use super::claims::{self, Context, Person};
+use super::error::OidcError;
 use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
+use super::provider::{effective_email, keys, now, record, resolve};
 use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, new_secret};
-use super::{OidcError, effective_email, faults, jwt, keys, now, record, resolve};
+use super::{faults, jwt};
 
 /// How long the `slow_response` fault holds the token response.
 pub const SLOW_SECONDS: u64 = 5;
@@ -313,7 +315,7 @@ async fn issue(
         AccessGrant {
             client_id: client_id.clone(),
             user_uid: user.uid.clone(),
-            expires_at: now + ACCESS_TOKEN_SECONDS,
+            expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
             faults: active.clone(),
         },
     );

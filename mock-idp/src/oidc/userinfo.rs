@@ -6,12 +6,13 @@ use axum::http::{HeaderMap, Method, header};
 use serde_json::{Map, Value, json};
 
 use crate::fault::Fault;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::tenant;
 
 use super::claims::{self, ClaimFault, Person};
+use super::error::OidcError;
 use super::layout::Endpoint;
-use super::{OidcError, effective_email, now, record, resolve};
+use super::provider::{effective_email, now, record, resolve};
 
 pub async fn userinfo(
     State(app): State<AppState>,

@@ -5,13 +5,15 @@ use axum::extract::{OriginalUri, State};
 use axum::http::StatusCode;
 
 use crate::fault::Fault;
-use crate::server::AppState;
+use crate::state::AppState;
 use crate::tenant;
 
 use super::discovery::ProviderMetadata;
+use super::error::OidcError;
+use super::faults;
 use super::jwt::Jwks;
 use super::layout::{Endpoint, Layout};
-use super::{OidcError, faults, keys, record, resolve};
+use super::provider::{keys, record, resolve};
 
 /// The issuer a `discovery_issuer_mismatch` document names instead of its own.
 pub const MISMATCHED_ISSUER: &str = "https://issuer-elsewhere.mock-idp.test/";

@@ -9,7 +9,7 @@ use super::response::{
 use crate::error::{Error, Result};
 use crate::fault::Fault;
 use crate::keys::{HashAlg, TenantKeys};
-use crate::profile::{ATTRNAME_UNSPECIFIED, Profile};
+use crate::profile::{ATTRNAME_UNSPECIFIED, Profile, ProfileBehaviour as _};
 use crate::tenant::{PendingAuthn, SamlOptions, SignMode, SpSpec, Tenant, UserRecord, random_id};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
@@ -175,12 +175,22 @@ pub fn issue(
     } else {
         request.and_then(|r| r.request_id.clone())
     };
+    // Saturating: the tenant clock may sit at the edge of the representable range.
     let (not_before, not_on_or_after) = if has(Fault::NotYetValid) {
-        (now + Duration::hours(1), now + Duration::hours(2))
+        (
+            now.saturating_add(Duration::hours(1)),
+            now.saturating_add(Duration::hours(2)),
+        )
     } else if has(Fault::ExpiredAssertion) {
-        (now - Duration::hours(2), now - Duration::hours(1))
+        (
+            now.saturating_sub(Duration::hours(2)),
+            now.saturating_sub(Duration::hours(1)),
+        )
     } else {
-        (now - Duration::minutes(5), now + Duration::minutes(5))
+        (
+            now.saturating_sub(Duration::minutes(5)),
+            now.saturating_add(Duration::minutes(5)),
+        )
     };
     let status = if has(Fault::StatusAuthnFailed) {
         Status {

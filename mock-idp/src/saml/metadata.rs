@@ -3,6 +3,7 @@
 use super::xml::{CanonWriter, NS_DS, NS_MD};
 use crate::error::Result;
 use crate::fault::Fault;
+use crate::profile::ProfileBehaviour as _;
 use crate::tenant::Tenant;
 
 const REDIRECT: &str = "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect";

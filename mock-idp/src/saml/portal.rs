@@ -1,12 +1,14 @@
 //! What the user sees of the IdP itself: the login form, the dashboard with its tiles,
 //! IdP-initiated sign-in, and 404 pages.
 
-use super::sso::answer;
-use super::{SESSION_COOKIE, form, pages, record, session_uid};
+use super::sso::{answer, record};
 use crate::error::{Error, Result};
+use crate::http::form;
+use crate::pages;
 use crate::profile::Profile;
-use crate::server::AppState;
-use crate::tenant::{self, AppMode, random_id};
+use crate::session::{self, session_uid};
+use crate::state::AppState;
+use crate::tenant::{self, AppMode};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -19,7 +21,7 @@ fn login_url(id: &str, key: &str, value: &str) -> String {
     url
 }
 
-pub(super) async fn login_page(
+pub async fn login_page(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -41,7 +43,7 @@ fn safe_next(id: &str, next: Option<&String>) -> String {
     }
 }
 
-pub(super) async fn login_submit(
+pub async fn login_submit(
     State(state): State<AppState>,
     Path(id): Path<String>,
     body: Bytes,
@@ -76,11 +78,10 @@ pub(super) async fn login_submit(
                 Some("Wrong username or password."),
             ));
         };
-        let sid = random_id("");
-        t.sessions.insert(sid.clone(), uid.clone());
+        let sid = session::start(&mut t, &uid);
         (uid, sid)
     };
-    let cookie = format!("{SESSION_COOKIE}={sid}; Path=/t/{id}/; HttpOnly; SameSite=Lax");
+    let cookie = session::set_cookie(&id, &sid);
     let mut response = match f.get("flow") {
         Some(flow) => {
             let pending = tenant::lock(&shared).pending_saml.remove(flow);
@@ -103,7 +104,7 @@ pub(super) async fn login_submit(
     Ok(response)
 }
 
-pub(super) async fn dashboard(
+pub async fn dashboard(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -134,7 +135,7 @@ pub(super) async fn dashboard(
     Ok(pages::dashboard(&id, &email, &tiles))
 }
 
-pub(super) async fn app_tile(
+pub async fn app_tile(
     State(state): State<AppState>,
     Path((id, app)): Path<(String, String)>,
     headers: HeaderMap,
@@ -163,7 +164,7 @@ pub(super) async fn app_tile(
     }
 }
 
-pub(super) async fn idp_initiated(
+pub async fn idp_initiated(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,

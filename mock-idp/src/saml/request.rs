@@ -1,5 +1,7 @@
 //! Decoding an AuthnRequest from the HTTP-Redirect (deflate + base64) or HTTP-POST
-//! (base64) binding. Only the fields an IdP acts on are read.
+//! (base64) binding. Only the fields an IdP acts on are read. Each error says which step
+//! failed (base64, inflate, UTF-8, XML, root element) and where, because an SP developer
+//! reads it to find what their library sent.
 
 use crate::error::{Error, Result};
 use base64::Engine as _;
@@ -35,19 +37,39 @@ fn b64(value: &str) -> Result<Vec<u8>> {
 
 pub fn decode(value: &str, binding: Binding) -> Result<AuthnRequest> {
     let raw = b64(value)?;
+    let too_large = || {
+        Error::BadRequest(format!(
+            "SAMLRequest is larger than {} KiB once decoded; no SP sends AuthnRequests of this size",
+            MAX_XML / 1024
+        ))
+    };
     let xml = match binding {
         Binding::Post => raw,
         Binding::Redirect => {
             let mut out = Vec::new();
+            // One byte over the limit tells "too large" apart from "exactly the limit",
+            // instead of parsing a request cut short and calling it broken XML.
             flate2::read::DeflateDecoder::new(raw.as_slice())
-                .take(MAX_XML)
+                .take(MAX_XML + 1)
                 .read_to_end(&mut out)
-                .map_err(|e| Error::BadRequest(format!("SAMLRequest does not inflate: {e}")))?;
+                .map_err(|e| {
+                    Error::BadRequest(format!(
+                        "SAMLRequest does not inflate (the HTTP-Redirect binding sends it \
+                         deflated, then base64): {e}"
+                    ))
+                })?;
             out
         }
     };
-    let xml =
-        String::from_utf8(xml).map_err(|_| Error::BadRequest("SAMLRequest is not UTF-8".into()))?;
+    if xml.len() as u64 > MAX_XML {
+        return Err(too_large());
+    }
+    let xml = String::from_utf8(xml).map_err(|e| {
+        Error::BadRequest(format!(
+            "SAMLRequest is not UTF-8 (invalid byte at {} of the decoded request)",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     parse(&xml)
 }
 
@@ -56,6 +78,21 @@ fn local(name: &[u8]) -> &[u8] {
         Some(i) => &name[i + 1..],
         None => name,
     }
+}
+
+/// Non-blank text before the root element: the request is not XML (or not only XML).
+fn text_before_root(text: &[u8], at: u64) -> Result<()> {
+    let blank = text.iter().take_while(|b| b.is_ascii_whitespace()).count();
+    if blank == text.len() {
+        return Ok(());
+    }
+    let at = at + blank as u64;
+    let text = String::from_utf8_lossy(&text[blank..]);
+    let start: String = text.trim_end().chars().take(40).collect();
+    Err(Error::BadRequest(format!(
+        "SAMLRequest is not XML: text {start:?} at byte {at} of the decoded request, where the \
+         AuthnRequest element should start"
+    )))
 }
 
 pub fn parse(xml: &str) -> Result<AuthnRequest> {
@@ -68,23 +105,41 @@ pub fn parse(xml: &str) -> Result<AuthnRequest> {
     let mut in_issuer = false;
     let mut depth = 0usize;
     loop {
-        let event = reader
-            .read_event()
-            .map_err(|e| Error::BadRequest(format!("SAMLRequest is not XML: {e}")))?;
+        let at = reader.buffer_position();
+        let event = match reader.read_event() {
+            Ok(event) => event,
+            Err(e) => {
+                return Err(Error::BadRequest(format!(
+                    "SAMLRequest is not XML: {e} (at byte {} of the decoded request)",
+                    reader.error_position()
+                )));
+            }
+        };
         match event {
+            // Text where the root element should start: quick-xml reads it without
+            // complaint, so it is caught here rather than reported as "empty".
+            Event::Text(ref t) if !seen_root => text_before_root(t.as_ref(), at)?,
+            Event::CData(ref t) if !seen_root => text_before_root(t.as_ref(), at)?,
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_start = matches!(event, Event::Start(_));
                 if !seen_root {
                     if local(e.name().as_ref()) != b"AuthnRequest" {
-                        return Err(Error::BadRequest(
-                            "SAMLRequest is not an AuthnRequest".into(),
-                        ));
+                        return Err(Error::BadRequest(format!(
+                            "SAMLRequest is not an AuthnRequest: its root element is <{}>",
+                            String::from_utf8_lossy(e.name().as_ref())
+                        )));
                     }
                     seen_root = true;
                     for a in e.attributes().flatten() {
                         let value = a
                             .unescape_value()
-                            .map_err(|e| Error::BadRequest(format!("bad attribute: {e}")))?
+                            .map_err(|err| {
+                                Error::BadRequest(format!(
+                                    "SAMLRequest: attribute {} of the AuthnRequest does not \
+                                     unescape: {err}",
+                                    String::from_utf8_lossy(a.key.as_ref())
+                                ))
+                            })?
                             .into_owned();
                         match local(a.key.as_ref()) {
                             b"ID" => req.id = Some(value),
@@ -101,9 +156,11 @@ pub fn parse(xml: &str) -> Result<AuthnRequest> {
                 }
             }
             Event::Text(t) if in_issuer => {
-                let text = t
-                    .unescape()
-                    .map_err(|e| Error::BadRequest(format!("bad Issuer: {e}")))?;
+                let text = t.unescape().map_err(|e| {
+                    Error::BadRequest(format!(
+                        "SAMLRequest: the Issuer's text does not unescape: {e}"
+                    ))
+                })?;
                 req.issuer = Some(text.trim().to_string());
             }
             Event::End(_) => {
@@ -115,7 +172,13 @@ pub fn parse(xml: &str) -> Result<AuthnRequest> {
         }
     }
     if !seen_root {
-        return Err(Error::BadRequest("SAMLRequest is empty".into()));
+        return Err(Error::BadRequest(if xml.trim().is_empty() {
+            "SAMLRequest is empty".into()
+        } else {
+            "SAMLRequest has no element: only a declaration, comments or processing \
+             instructions"
+                .into()
+        }));
     }
     Ok(req)
 }
@@ -142,6 +205,55 @@ mod tests {
         assert_eq!(r.issuer.as_deref(), Some("urn:sp"));
         let r = decode(&B64.encode(REQ), Binding::Post).unwrap();
         assert_eq!(r.id.as_deref(), Some("_req1"));
+    }
+
+    fn message(r: Result<AuthnRequest>) -> String {
+        r.unwrap_err().to_string()
+    }
+
+    #[test]
+    fn each_error_names_the_step_that_failed() {
+        let e = message(decode(&encode_redirect("not xml"), Binding::Redirect));
+        assert!(e.contains("SAMLRequest is not XML"), "{e}");
+        assert!(e.contains("\"not xml\" at byte 0"), "{e}");
+        assert!(!e.contains("empty"), "{e}");
+        let e = message(decode(&B64.encode("  \n hello <a/>"), Binding::Post));
+        assert!(
+            e.contains("not XML") && e.contains("\"hello\" at byte 4"),
+            "{e}"
+        );
+        let e = message(decode(&B64.encode("<a/>"), Binding::Post));
+        assert!(e.contains("root element is <a>"), "{e}");
+        let e = message(decode(
+            &B64.encode("<samlp:AuthnRequest><x></y>"),
+            Binding::Post,
+        ));
+        assert!(e.contains("not XML") && e.contains("at byte"), "{e}");
+        let e = message(decode(&B64.encode("  "), Binding::Post));
+        assert!(e.contains("SAMLRequest is empty"), "{e}");
+        let e = message(decode(
+            &B64.encode("<?xml version=\"1.0\"?><!-- c -->"),
+            Binding::Post,
+        ));
+        assert!(e.contains("no element"), "{e}");
+        let e = message(decode(&B64.encode(b"<a\xff/>"), Binding::Post));
+        assert!(e.contains("not UTF-8") && e.contains("at 2"), "{e}");
+        let e = message(decode(&B64.encode("<AuthnRequest/>"), Binding::Redirect));
+        assert!(e.contains("does not inflate"), "{e}");
+        let e = message(decode("!!!", Binding::Post));
+        assert!(e.contains("not base64"), "{e}");
+    }
+
+    #[test]
+    fn oversized_requests_are_called_that() {
+        let big = format!(
+            "<AuthnRequest ID=\"_x\">{}</AuthnRequest>",
+            "a".repeat(MAX_XML as usize)
+        );
+        let e = message(decode(&encode_redirect(&big), Binding::Redirect));
+        assert!(e.contains("larger than 256 KiB"), "{e}");
+        let e = message(decode(&B64.encode(&big), Binding::Post));
+        assert!(e.contains("larger than 256 KiB"), "{e}");
     }
 
     #[test]

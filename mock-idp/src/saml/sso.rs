@@ -1,12 +1,16 @@
 //! The SSO endpoint (both bindings), metadata, and answering: signing the user's Response or
 //! applying the fault that replaces it, delivered by an auto-submitting form.
 
-use super::{SLOW_RESPONSE, form, issue, metadata, pages, record, request, session_uid};
+use super::{issue, metadata, request};
+use crate::clock::rfc3339;
 use crate::error::{Error, Result};
 use crate::fault::{Fault, Protocol};
+use crate::http::form;
+use crate::pages;
 use crate::profile::Profile;
-use crate::record::pretty_xml;
-use crate::server::AppState;
+use crate::record::{Exchange, HttpInfo, pretty_xml};
+use crate::session::session_uid;
+use crate::state::AppState;
 use crate::tenant::{self, DeliveredResponse, PendingAuthn, Tenant, random_id};
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -19,8 +23,36 @@ use std::sync::{Arc, Mutex};
 
 /// Unanswered AuthnRequests kept per tenant.
 const MAX_PENDING: usize = 10_000;
+/// How long the `slow_response` fault waits.
+pub const SLOW_RESPONSE: std::time::Duration = std::time::Duration::from_secs(5);
 
-pub(super) async fn metadata_handler(
+/// Appends one SAML exchange to the tenant's log. `decoded` must already be free of secrets.
+pub fn record(
+    t: &mut Tenant,
+    kind: &str,
+    method: &str,
+    path: &str,
+    status: u16,
+    decoded: serde_json::Value,
+    faults: Vec<Fault>,
+) {
+    let exchange = Exchange {
+        at: rfc3339(t.clock.now()),
+        tenant: t.id.clone(),
+        protocol: Protocol::Saml,
+        kind: kind.to_string(),
+        http: HttpInfo {
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+        },
+        decoded,
+        faults,
+    };
+    t.record(exchange);
+}
+
+pub async fn metadata_handler(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response> {
@@ -34,7 +66,7 @@ pub(super) async fn metadata_handler(
         .into_response())
 }
 
-pub(super) async fn sso_redirect(
+pub async fn sso_redirect(
     State(state): State<AppState>,
     Path(id): Path<String>,
     Query(q): Query<HashMap<String, String>>,
@@ -43,7 +75,7 @@ pub(super) async fn sso_redirect(
     sso(state, id, q, request::Binding::Redirect, "GET", headers).await
 }
 
-pub(super) async fn sso_post(
+pub async fn sso_post(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -94,10 +126,19 @@ async fn sso(
             return Ok(pages::not_found(t.profile == Profile::Entra));
         }
         let Some(encoded) = params.get("SAMLRequest") else {
-            return Ok(pages::error(
-                StatusCode::BAD_REQUEST,
-                "missing SAMLRequest parameter",
-            ));
+            // Named per binding: a POST whose request sits in the query string (or a GET with
+            // a body) is the usual mistake behind this.
+            let missing = match binding {
+                request::Binding::Redirect => {
+                    "missing SAMLRequest query parameter (HTTP-Redirect binding: GET with \
+                     ?SAMLRequest=, deflated and base64)"
+                }
+                request::Binding::Post => {
+                    "missing SAMLRequest form field (HTTP-POST binding: a form-urlencoded body \
+                     with SAMLRequest=, base64)"
+                }
+            };
+            return Ok(pages::error(StatusCode::BAD_REQUEST, missing));
         };
         let req = match request::decode(encoded, binding) {
             Ok(r) => r,
@@ -154,7 +195,7 @@ async fn sso(
 
 /// Signs the user's response (or applies the fault that replaces it) and delivers it by
 /// an auto-submitting POST form.
-pub(super) async fn answer(
+pub async fn answer(
     state: &AppState,
     shared: &Arc<Mutex<Tenant>>,
     uid: &str,

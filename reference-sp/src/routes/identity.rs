@@ -2,40 +2,27 @@
 //! verification, SAML / custom OIDC set-up, the "Single Sign On" toggle, Enforce SSO and the
 //! Tile URLs. Only owners of eligible organisations see it (CFG-2, CFG-7); a signed-in owner
 //! can always open it, even when SSO is broken for new sign-ins (CFG-8).
-use super::Shared;
-use super::sso::{self, Start};
+use super::sso_start::{self, Start};
 use crate::admin_ops;
 use crate::error::AppError;
 use crate::html::{esc, hidden, page};
+use crate::password;
+use crate::secret::Secret;
 use crate::session::{self, Session};
+use crate::state::Shared;
 use crate::store::{self, DomainStatus, Org, Product, Role, SsoConfig};
-use crate::{Secret, password};
+use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 
 /// CFG-4: adding SAML asks for the password again unless it was entered this recently.
 const REAUTH_WINDOW_SECONDS: i64 = 300;
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/admin/identity", get(show))
-        .route("/admin/identity/domains", post(add_domain))
-        .route("/admin/identity/domains/check", post(check_domain))
-        .route("/admin/identity/saml", post(save_saml))
-        .route("/admin/identity/oidc", post(save_oidc))
-        .route("/admin/identity/sso", post(toggle_sso))
-        .route("/admin/identity/enforce", post(toggle_enforce))
-        .route("/admin/identity/tile", post(switch_tile))
-        .route("/admin/identity/test-sso", post(test_sso))
-}
-
 #[derive(Deserialize)]
-struct Target {
+pub struct Target {
     #[serde(default)]
     org: String,
     #[serde(default)]
@@ -98,7 +85,7 @@ fn authorize(st: &Shared, jar: &CookieJar, t: &Target) -> Result<Result<Ctx, Res
     }))
 }
 
-async fn show(
+pub async fn show(
     State(st): State<Shared>,
     jar: CookieJar,
     Query(t): Query<Target>,
@@ -319,14 +306,14 @@ macro_rules! ctx_or_return {
 }
 
 #[derive(Deserialize)]
-struct DomainForm {
+pub struct DomainForm {
     #[serde(flatten)]
     t: Target,
     #[serde(default)]
     domain: String,
 }
 
-async fn add_domain(
+pub async fn add_domain(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<DomainForm>,
@@ -341,7 +328,7 @@ async fn add_domain(
     outcome(&st, &ctx, r)
 }
 
-async fn check_domain(
+pub async fn check_domain(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<DomainForm>,
@@ -350,14 +337,14 @@ async fn check_domain(
     let r = admin_ops::check_domain(&st, &ctx.org.id, &f.domain)
         .await
         .map(|d| match &d.reason {
-            None => format!("{}: {}", d.domain, d.status_label()),
-            Some(reason) => format!("{}: {} ({reason})", d.domain, d.status_label()),
+            None => format!("{}: {}", d.domain, d.status.label()),
+            Some(reason) => format!("{}: {} ({reason})", d.domain, d.status.label()),
         });
     outcome(&st, &ctx, r)
 }
 
 #[derive(Deserialize)]
-struct SamlForm {
+pub struct SamlForm {
     #[serde(flatten)]
     t: Target,
     #[serde(default)]
@@ -372,7 +359,7 @@ struct SamlForm {
 
 /// "Add SAML SSO" then "Create": re-authentication first (CFG-4); creating it from the
 /// workspace turns SSO on for the workspace and its platform organisation.
-async fn save_saml(
+pub async fn save_saml(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<SamlForm>,
@@ -420,7 +407,7 @@ async fn save_saml(
 }
 
 #[derive(Deserialize)]
-struct OidcForm {
+pub struct OidcForm {
     #[serde(flatten)]
     t: Target,
     #[serde(default)]
@@ -433,7 +420,7 @@ struct OidcForm {
     discovery_url: String,
 }
 
-async fn save_oidc(
+pub async fn save_oidc(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<OidcForm>,
@@ -452,7 +439,7 @@ async fn save_oidc(
 }
 
 #[derive(Deserialize)]
-struct ToggleForm {
+pub struct ToggleForm {
     #[serde(flatten)]
     t: Target,
     #[serde(default)]
@@ -463,7 +450,7 @@ struct ToggleForm {
     active: String,
 }
 
-async fn toggle_sso(
+pub async fn toggle_sso(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<ToggleForm>,
@@ -475,7 +462,7 @@ async fn toggle_sso(
     outcome(&st, &ctx, r)
 }
 
-async fn toggle_enforce(
+pub async fn toggle_enforce(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<ToggleForm>,
@@ -487,7 +474,7 @@ async fn toggle_enforce(
     outcome(&st, &ctx, r)
 }
 
-async fn switch_tile(
+pub async fn switch_tile(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<ToggleForm>,
@@ -498,11 +485,11 @@ async fn switch_tile(
     outcome(&st, &ctx, r)
 }
 
-async fn test_sso(
+pub async fn test_sso(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(t): Form<Target>,
 ) -> Result<Response, AppError> {
     let ctx = ctx_or_return!(st, jar, t);
-    sso::start_sso(&st, &ctx.org.id, Start::Test).await
+    sso_start::start_sso(&st, &ctx.org.id, Start::Test).await
 }

@@ -1,39 +1,22 @@
 //! Sign-in pages: email first (`/login`) routing to password, social or SSO; the signed-in
 //! home with the workspace switcher; sign-out; the first-login name prompt (ATTR-3); password
 //! reset (LOGIN-4).
-use super::Shared;
-use super::sso::{self, Start};
+use super::sso_start::{self, Start};
 use crate::error::AppError;
 use crate::html::{esc, hidden, page};
+use crate::secret::Secret;
+use crate::state::Shared;
 use crate::store::{self, Method};
-use crate::{Secret, messages, password, session, signin};
+use crate::{messages, password, session, signin};
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use std::sync::atomic::Ordering;
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/", get(root))
-        .route("/login", get(login_page).post(login_email))
-        .route("/login/password", post(login_password))
-        .route("/login/sso", post(login_sso))
-        .route("/login/social", post(login_social))
-        .route("/logout", post(logout).get(logout))
-        .route("/home", get(home))
-        .route("/welcome", get(welcome_page).post(welcome_submit))
-        .route("/password-reset", get(reset_page).post(reset_request))
-        .route(
-            "/password-reset/{token}",
-            get(reset_form).post(reset_submit),
-        )
-}
-
-async fn root(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
+pub async fn root(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
     let c = st.db.conn()?;
     Ok(match session::current(&c, &jar)? {
         Some(_) => Redirect::to("/home").into_response(),
@@ -54,19 +37,19 @@ fn email_form(error: Option<&str>, email: &str) -> String {
     )
 }
 
-async fn login_page() -> Response {
+pub async fn login_page() -> Response {
     page("Log in", &email_form(None, "")).into_response()
 }
 
 #[derive(Deserialize)]
-struct EmailForm {
+pub struct EmailForm {
     #[serde(default)]
     email: String,
 }
 
 /// Email first: look up whether the address belongs to an SSO workspace (the request a
 /// network control can break, ERR-4), then offer the methods that apply.
-async fn login_email(
+pub async fn login_email(
     State(st): State<Shared>,
     Form(f): Form<EmailForm>,
 ) -> Result<Response, AppError> {
@@ -102,7 +85,7 @@ async fn login_email(
             .as_ref()
             .is_none_or(|u| matches!(u.method, Method::Sso | Method::Invited));
         if sso_only {
-            return sso::start_sso(
+            return sso_start::start_sso(
                 &st,
                 &org.id,
                 Start::Login {
@@ -145,14 +128,14 @@ async fn login_email(
 }
 
 #[derive(Deserialize)]
-struct PasswordForm {
+pub struct PasswordForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
     password: Secret,
 }
 
-async fn login_password(
+pub async fn login_password(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<PasswordForm>,
@@ -200,7 +183,7 @@ async fn login_password(
     Ok((jar, Redirect::to("/home")).into_response())
 }
 
-async fn login_sso(
+pub async fn login_sso(
     State(st): State<Shared>,
     Form(f): Form<EmailForm>,
 ) -> Result<Response, AppError> {
@@ -227,29 +210,29 @@ async fn login_sso(
             ),
         ));
     };
-    sso::start_sso(&st, &org.id, Start::Login { hint: Some(email) }).await
+    sso_start::start_sso(&st, &org.id, Start::Login { hint: Some(email) }).await
 }
 
-async fn login_social(
+pub async fn login_social(
     State(st): State<Shared>,
     Form(f): Form<EmailForm>,
 ) -> Result<Response, AppError> {
     let hint = crate::admin_ops::check_email("email", &f.email).ok();
-    sso::start_social(&st, hint.as_deref()).await
+    sso_start::start_social(&st, hint.as_deref()).await
 }
 
-async fn logout(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
+pub async fn logout(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
     let c = st.db.conn()?;
     let jar = session::destroy(&c, jar)?;
     Ok((jar, Redirect::to("/login")).into_response())
 }
 
 #[derive(Deserialize)]
-struct HomeQuery {
+pub struct HomeQuery {
     workspace: Option<String>,
 }
 
-async fn home(
+pub async fn home(
     State(st): State<Shared>,
     jar: CookieJar,
     Query(q): Query<HomeQuery>,
@@ -318,7 +301,7 @@ async fn home(
     Ok(page("Home", &body).into_response())
 }
 
-async fn welcome_page(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
+pub async fn welcome_page(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
     let c = st.db.conn()?;
     let Some(s) = session::current(&c, &jar)? else {
         return Ok(Redirect::to("/login").into_response());
@@ -344,7 +327,7 @@ fn welcome_form(email: &str, error: Option<&str>) -> String {
 }
 
 #[derive(Deserialize)]
-struct WelcomeForm {
+pub struct WelcomeForm {
     #[serde(default)]
     given_name: String,
     #[serde(default)]
@@ -353,7 +336,7 @@ struct WelcomeForm {
     birthday: String,
 }
 
-async fn welcome_submit(
+pub async fn welcome_submit(
     State(st): State<Shared>,
     jar: CookieJar,
     Form(f): Form<WelcomeForm>,
@@ -396,7 +379,7 @@ async fn welcome_submit(
     Ok(Redirect::to("/home").into_response())
 }
 
-async fn reset_page() -> Response {
+pub async fn reset_page() -> Response {
     page(
         "Reset your password",
         "<form method=\"post\" action=\"/password-reset\"><label>Email address <input type=\"email\" name=\"email\" required></label>\
@@ -407,7 +390,7 @@ async fn reset_page() -> Response {
 
 /// LOGIN-4: only an account that has a password gets a reset link; an account created
 /// through SSO or social sign-in has none to reset, so nothing is sent.
-async fn reset_request(
+pub async fn reset_request(
     State(st): State<Shared>,
     Form(f): Form<EmailForm>,
 ) -> Result<Response, AppError> {
@@ -446,7 +429,7 @@ async fn reset_request(
     .into_response())
 }
 
-async fn reset_form(Path(token): Path<String>) -> Response {
+pub async fn reset_form(Path(token): Path<String>) -> Response {
     page(
         "Choose a new password",
         &format!(
@@ -459,12 +442,12 @@ async fn reset_form(Path(token): Path<String>) -> Response {
 }
 
 #[derive(Deserialize)]
-struct NewPassword {
+pub struct NewPassword {
     #[serde(default)]
     password: Secret,
 }
 
-async fn reset_submit(
+pub async fn reset_submit(
     State(st): State<Shared>,
     Path(token): Path<String>,
     Form(f): Form<NewPassword>,

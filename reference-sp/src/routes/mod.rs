@@ -1,25 +1,12 @@
-//! The HTTP surface: admin API, test controls, browser pages and SSO endpoints.
-mod admin_api;
-mod identity;
-mod login;
-mod sso;
-mod test_api;
-
-use crate::state::AppState;
-use axum::Router;
-use std::sync::Arc;
-
-pub type Shared = Arc<AppState>;
-
-pub fn router(state: Shared) -> Router {
-    let mut app = Router::new()
-        .merge(admin_api::routes())
-        .merge(login::routes())
-        .merge(identity::routes())
-        .merge(sso::routes());
-    // Without --test-mode these routes do not exist at all (404).
-    if state.test_mode {
-        app = app.merge(test_api::routes());
-    }
-    app.with_state(state)
-}
+//! The HTTP surface: admin API, test controls, browser pages and SSO endpoints. This file
+//! only declares; the routes are assembled in `crate::server`, the one place they are listed.
+//! Handler modules share `api` (JSON API helpers) and `sso_start` (starting a sign-in), and
+//! never use each other. Handlers and the form types they take are `pub` only so that
+//! `server` can list them; the crate exports none of them (`mod routes` is private).
+pub mod admin_api;
+pub mod api;
+pub mod identity;
+pub mod login;
+pub mod sso;
+pub mod sso_start;
+pub mod test_api;

@@ -1,157 +1,29 @@
-//! SSO endpoints: starting SAML/OIDC sign-in, the ACS, SP metadata (CFG-5), Tile URLs
-//! (LOGIN-3, ERR-8), the OIDC callbacks (custom connection, "Test SSO", social sign-in).
-use super::Shared;
+//! SSO endpoints: the application link and Tile URLs (LOGIN-3, ERR-8), which start a sign-in
+//! through `sso_start`, the ACS, SP metadata (CFG-5), the OIDC callbacks (custom connection,
+//! "Test SSO", social sign-in).
+use super::sso_start::{PENDING_TTL_SECONDS, Start, start_sso, test_result};
 use crate::error::{AppError, UserError};
-use crate::html::{esc, page};
 use crate::messages;
 use crate::oidc::{self, RpConfig};
-use crate::saml::authn_request::AuthnRequest;
 use crate::saml::validate::{self, Expected, Identity, Rejection};
+use crate::state::Shared;
 use crate::store::{self, Method, Product, SsoConfig};
-use crate::{password, session, signin};
+use crate::{session, signin};
+use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
-use axum::{Form, Router};
 use axum_extra::extract::CookieJar;
 use base64::Engine as _;
+use proto::sp_admin::{LastIdToken, LastOidcError, LastSamlResponse, LastSso, SsoProtocol};
 use rusqlite::{OptionalExtension, params};
 use serde::Deserialize;
 
-/// Unanswered sign-in requests are forgotten after this long.
-const PENDING_TTL_SECONDS: i64 = 600;
-
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/sso/saml/metadata/{org}", get(metadata))
-        .route("/sso/saml/acs", post(acs))
-        .route("/sso/tile/{org}/{product}", get(tile))
-        .route("/sso/start/{org}", get(start_link))
-        .route("/sso/oidc/callback", get(oidc_callback))
-        .route("/sso/social/callback", get(social_callback))
-}
-
-pub enum Start {
-    Login {
-        hint: Option<String>,
-    },
-    /// CFG-6 "Test SSO": runs the flow and reports, without signing in.
-    Test,
-}
-
-/// Sends the browser to the organisation's IdP (SAML AuthnRequest or OIDC authorization).
-pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response, AppError> {
-    let (org, cfg) = {
-        let c = st.db.conn()?;
-        let org = store::get_org(&c, org_id)?.ok_or_else(|| {
-            AppError::page(StatusCode::NOT_FOUND, format!("No organization {org_id}."))
-        })?;
-        (org, store::sso_config(&c, org_id)?)
-    };
-    let test = matches!(how, Start::Test);
-    if !test && !org.any_sso() {
-        return Err(
-            messages::connection_not_enabled(format!("SSO is not enabled for {org_id}")).into(),
-        );
-    }
-    let now = st.now();
-    match cfg {
-        None => Err(
-            messages::connection_not_enabled(format!("{org_id} has no SSO configuration")).into(),
-        ),
-        Some(SsoConfig::Saml(s)) => {
-            if test {
-                return Err(AppError::page(
-                    StatusCode::BAD_REQUEST,
-                    "Test SSO is part of the custom OIDC wizard; this organization uses SAML.",
-                ));
-            }
-            let id = format!("_{}", password::random_token());
-            let instant = time::OffsetDateTime::now_utc()
-                .replace_nanosecond(0)
-                .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
-                .format(&time::format_description::well_known::Rfc3339)
-                .map_err(|e| AppError::Internal(e.to_string()))?;
-            let acs = st.acs_url(org_id);
-            let entity = st.entity_id(org_id);
-            let req = AuthnRequest {
-                id: &id,
-                issue_instant: &instant,
-                destination: &s.sso_url,
-                acs_url: &acs,
-                issuer: &entity,
-            };
-            let url = req
-                .redirect_url(&id)
-                .map_err(|e| AppError::page(StatusCode::BAD_GATEWAY, e))?;
-            let c = st.db.conn()?;
-            c.execute(
-                "DELETE FROM pending_logins WHERE created_at < ?1",
-                [now - PENDING_TTL_SECONDS],
-            )?;
-            c.execute(
-                "INSERT INTO pending_logins(id, kind, org_id, created_at) VALUES (?1, 'saml', ?2, ?3)",
-                params![id, org_id, now],
-            )?;
-            Ok(Redirect::to(url.as_str()).into_response())
-        }
-        Some(SsoConfig::Oidc(o)) => {
-            let rp = RpConfig {
-                discovery_url: &o.discovery_url,
-                client_id: &o.client_id,
-                client_secret: &o.client_secret,
-                redirect_uri: st.oidc_redirect_uri(),
-            };
-            let hint = match &how {
-                Start::Login { hint } => hint.as_deref(),
-                Start::Test => None,
-            };
-            let (url, pending) = match oidc::begin(&st.http, &rp, hint).await {
-                Ok(v) => v,
-                Err(reason) if test => return Ok(test_result(Err(reason))),
-                Err(reason) => return Err(messages::sso_failed(reason).into()),
-            };
-            let kind = if test { "oidc_test" } else { "oidc" };
-            let c = st.db.conn()?;
-            c.execute(
-                "INSERT INTO pending_logins(id, kind, org_id, nonce, pkce_verifier, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![pending.state, kind, org_id, pending.nonce, pending.pkce_verifier, now],
-            )?;
-            Ok(Redirect::to(url.as_str()).into_response())
-        }
-    }
-}
-
-pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, AppError> {
-    let Some(social) = &st.social else {
-        return Err(AppError::page(
-            StatusCode::NOT_FOUND,
-            "Social sign-in is not configured on this server.",
-        ));
-    };
-    let rp = RpConfig {
-        discovery_url: &social.discovery_url,
-        client_id: &social.client_id,
-        client_secret: &social.client_secret,
-        redirect_uri: st.social_redirect_uri(),
-    };
-    let (url, pending) = oidc::begin(&st.http, &rp, hint).await.map_err(|r| {
-        AppError::from(UserError::new(
-            StatusCode::BAD_GATEWAY,
-            format!("Google sign-in failed: {r}"),
-        ))
-    })?;
-    let c = st.db.conn()?;
-    c.execute(
-        "INSERT INTO pending_logins(id, kind, nonce, pkce_verifier, created_at) VALUES (?1, 'social', ?2, ?3, ?4)",
-        params![pending.state, pending.nonce, pending.pkce_verifier, st.now()],
-    )?;
-    Ok(Redirect::to(url.as_str()).into_response())
-}
-
 /// CFG-5: nothing (an empty 404) until a healthy SAML connection exists.
-async fn metadata(State(st): State<Shared>, Path(org): Path<String>) -> Result<Response, AppError> {
+pub async fn metadata(
+    State(st): State<Shared>,
+    Path(org): Path<String>,
+) -> Result<Response, AppError> {
     let cfg = {
         let c = st.db.conn()?;
         store::sso_config(&c, &org)?
@@ -175,12 +47,12 @@ async fn metadata(State(st): State<Shared>, Path(org): Path<String>) -> Result<R
 }
 
 #[derive(Deserialize)]
-struct AcsQuery {
+pub struct AcsQuery {
     connection: Option<String>,
 }
 
 #[derive(Deserialize)]
-struct AcsForm {
+pub struct AcsForm {
     #[serde(rename = "SAMLResponse", default)]
     saml_response: String,
     #[serde(rename = "RelayState")]
@@ -203,7 +75,7 @@ fn rejection_to_error(r: Rejection) -> UserError {
     }
 }
 
-async fn acs(
+pub async fn acs(
     State(st): State<Shared>,
     jar: CookieJar,
     Query(q): Query<AcsQuery>,
@@ -235,9 +107,11 @@ async fn acs_inner(
             .decode(compact)
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default();
-        st.record_sso(serde_json::json!({
-            "protocol": "saml", "org_id": org_id, "response_xml": xml,
-            "relay_state": f.relay_state,
+        st.record_sso(LastSso::Saml(LastSamlResponse {
+            org_id: org_id.clone(),
+            protocol: SsoProtocol::Saml,
+            relay_state: f.relay_state.clone(),
+            response_xml: xml,
         }));
     }
     let (org, cfg) = {
@@ -368,7 +242,7 @@ fn finish_sso_login(
     Ok((jar, Redirect::to(&to)).into_response())
 }
 
-async fn tile(
+pub async fn tile(
     State(st): State<Shared>,
     Path((org_id, product)): Path<(String, String)>,
 ) -> Result<Response, AppError> {
@@ -402,7 +276,7 @@ async fn tile_inner(st: &Shared, org_id: &str, product: &str) -> Result<Response
     start_sso(st, org_id, Start::Login { hint: None }).await
 }
 
-async fn start_link(
+pub async fn start_link(
     State(st): State<Shared>,
     Path(org_id): Path<String>,
 ) -> Result<Response, AppError> {
@@ -412,7 +286,7 @@ async fn start_link(
 }
 
 #[derive(Deserialize)]
-struct CallbackQuery {
+pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
     error: Option<String>,
@@ -447,27 +321,7 @@ fn take_pending(st: &Shared, state: &str) -> Result<Option<PendingRow>, AppError
     Ok(row)
 }
 
-fn test_result(outcome: Result<String, String>) -> Response {
-    let (status, body) = match outcome {
-        Ok(msg) => (
-            StatusCode::OK,
-            format!(
-                "<p id=\"test-result\" class=\"success\" data-outcome=\"success\">Test SSO succeeded: {}</p>",
-                esc(&msg)
-            ),
-        ),
-        Err(reason) => (
-            StatusCode::OK,
-            format!(
-                "<p id=\"test-result\" class=\"error\" data-outcome=\"failure\">Test SSO failed: {}</p>",
-                esc(&reason)
-            ),
-        ),
-    };
-    (status, page("Test Single Sign-On", &body)).into_response()
-}
-
-async fn oidc_callback(
+pub async fn oidc_callback(
     State(st): State<Shared>,
     jar: CookieJar,
     Query(q): Query<CallbackQuery>,
@@ -496,8 +350,11 @@ async fn oidc_finish(
     let org_id = p.org_id.clone().unwrap_or_default();
     if let Some(error) = &q.error {
         let desc = q.error_description.clone().unwrap_or_default();
-        st.record_sso(serde_json::json!({
-            "protocol": "oidc", "org_id": org_id, "error": error, "error_description": desc,
+        st.record_sso(LastSso::OidcError(LastOidcError {
+            error: error.clone(),
+            error_description: desc.clone(),
+            org_id: org_id.clone(),
+            protocol: SsoProtocol::Oidc,
         }));
         if test {
             return Ok(test_result(Err(format!(
@@ -576,7 +433,7 @@ async fn oidc_finish(
     finish_sso_login(st, jar, &org_id, &identity)
 }
 
-async fn social_callback(
+pub async fn social_callback(
     State(st): State<Shared>,
     jar: CookieJar,
     Query(q): Query<CallbackQuery>,
@@ -638,7 +495,7 @@ async fn social_callback(
 }
 
 /// The ID token's header and claims (not its signature) and why it was refused, if it was.
-fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> serde_json::Value {
+fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> LastSso {
     let part = |i: usize| -> serde_json::Value {
         jwt.split('.')
             .nth(i)
@@ -650,9 +507,11 @@ fn oidc_evidence(org_id: &str, jwt: &str, refused: Option<&String>) -> serde_jso
             .and_then(|b| serde_json::from_slice(&b).ok())
             .unwrap_or(serde_json::Value::Null)
     };
-    serde_json::json!({
-        "protocol": "oidc", "org_id": org_id,
-        "id_token_header": part(0), "id_token_claims": part(1),
-        "refused": refused,
+    LastSso::IdToken(LastIdToken {
+        id_token_claims: part(1),
+        id_token_header: part(0),
+        org_id: org_id.to_string(),
+        protocol: SsoProtocol::Oidc,
+        refused: refused.cloned(),
     })
 }

@@ -2,40 +2,21 @@
 //! the password-reset mails the SP "sent" (they hold one-time links, so never outside tests),
 //! create an organisation with a chosen ID (an IdP application registered with it first), and
 //! read what the IdP sent in the last SSO sign-in (for IdP application checks).
-use super::Shared;
-use super::admin_api::{authorize, body, org_urls};
+use super::api::{authorize, body, org_urls};
 use crate::error::AppError;
+use crate::state::Shared;
+use axum::Json;
 use axum::extract::State;
 use axum::extract::rejection::JsonRejection;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
-use serde::Deserialize;
+use proto::sp_admin::{CreateOrgWithId, OutboxMail, PutBlockSsoLookup, PutClock};
 use std::sync::atomic::Ordering;
 
-pub fn routes() -> Router<Shared> {
-    Router::new()
-        .route("/api/admin/test/clock", put(put_clock))
-        .route("/api/admin/test/block-sso-lookup", put(put_block))
-        .route("/api/admin/test/outbox", get(outbox))
-        .route("/api/admin/test/orgs", post(create_org_with_id))
-        .route(
-            "/api/admin/test/last-sso",
-            get(last_sso).delete(clear_last_sso),
-        )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Clock {
-    offset_seconds: i64,
-}
-
-async fn put_clock(
+pub async fn put_clock(
     State(st): State<Shared>,
     headers: HeaderMap,
-    payload: Result<Json<Clock>, JsonRejection>,
+    payload: Result<Json<PutClock>, JsonRejection>,
 ) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let b = body(payload)?;
@@ -43,16 +24,10 @@ async fn put_clock(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Block {
-    blocked: bool,
-}
-
-async fn put_block(
+pub async fn put_block(
     State(st): State<Shared>,
     headers: HeaderMap,
-    payload: Result<Json<Block>, JsonRejection>,
+    payload: Result<Json<PutBlockSsoLookup>, JsonRejection>,
 ) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let b = body(payload)?;
@@ -60,28 +35,23 @@ async fn put_block(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
+pub async fn outbox(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let c = st.db.conn()?;
     let mut q = c.prepare("SELECT recipient, subject, link FROM outbox ORDER BY id")?;
     let rows = q
         .query_map([], |r| {
-            Ok(serde_json::json!({"to": r.get::<_, String>(0)?, "subject": r.get::<_, String>(1)?, "link": r.get::<_, String>(2)?}))
+            Ok(OutboxMail {
+                to: r.get(0)?,
+                subject: r.get(1)?,
+                link: r.get(2)?,
+            })
         })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Json(rows).into_response())
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateOrgWithId {
-    org_id: String,
-    name: String,
-    plan: String,
-    billing: String,
-}
-
-async fn create_org_with_id(
+pub async fn create_org_with_id(
     State(st): State<Shared>,
     headers: HeaderMap,
     payload: Result<Json<CreateOrgWithId>, JsonRejection>,
@@ -92,14 +62,15 @@ async fn create_org_with_id(
     Ok((StatusCode::CREATED, Json(org_urls(&st, &org.id))).into_response())
 }
 
-/// `null` until an SSO sign-in reached the SP.
-async fn last_sso(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
+/// `null` until an SSO sign-in reached the SP; else a `proto::sp_admin::LastSso`, kept as
+/// the sorted-key JSON it has always been sent as.
+pub async fn last_sso(State(st): State<Shared>, headers: HeaderMap) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let last = st.last_sso.lock().ok().and_then(|g| g.clone());
     Ok(Json(last.unwrap_or(serde_json::Value::Null)).into_response())
 }
 
-async fn clear_last_sso(
+pub async fn clear_last_sso(
     State(st): State<Shared>,
     headers: HeaderMap,
 ) -> Result<Response, AppError> {

@@ -1,5 +1,6 @@
-//! Browser-facing HTML: login form, dashboard, access denied, not found and the
-//! auto-submitting POST form. Hooks (ids, classes, names) are the README's contract.
+//! Browser-facing HTML of both protocols: login form, dashboard, access denied, not found,
+//! errors and the auto-submitting POST form. One login page serves SAML and OIDC, so one
+//! scenario step signs in at either. Hooks (ids, classes, names) are the README's contract.
 
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -19,7 +20,8 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> String {
+/// A whole HTML document around `body` (which must already be escaped).
+pub fn page(title: &str, body: &str) -> String {
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>\n{}\n</body></html>\n",
         escape(title),

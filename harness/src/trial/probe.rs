@@ -1,0 +1,130 @@
+//! The session probe: after a flow in which the SP had to refuse, ask it "who is signed in
+//! now?" in the same browser. An SP may create the session and then show an error page (a
+//! module that signs in, then a later access rule that answers 401): the page said "refused",
+//! the session says otherwise, and the session is what an attacker uses.
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::scenario::schema::Expectation;
+use crate::trial::ctx::TrialCtx;
+use crate::trial::failure::{Diff, FailureKind, StepFailure};
+
+/// Fetches `url` from the SP's origin with the page's cookies, without following redirects:
+/// a redirect means "not signed in" (it would send the browser to a login page or the IdP,
+/// and following it could start a new sign-in).
+const PROBE_SCRIPT: &str = r#"
+const [url, selector] = arguments;
+try {
+  const r = await fetch(url, { redirect: "manual", credentials: "include", cache: "no-store" });
+  if (r.type === "opaqueredirect") { return { outcome: "redirect", status: 0, identity: null }; }
+  const text = await r.text();
+  const doc = new DOMParser().parseFromString(text, "text/html");
+  let el = null;
+  try { el = doc.querySelector(selector); } catch (e) { return { outcome: "error", status: r.status, identity: null, error: "invalid selector: " + e.message }; }
+  const identity = el ? (el.textContent || "").trim() : null;
+  return { outcome: "answered", status: r.status, identity: identity || null };
+} catch (e) {
+  return { outcome: "error", status: 0, identity: null, error: String(e) };
+}
+"#;
+
+#[derive(Debug, Deserialize)]
+struct ProbeAnswer {
+    outcome: String,
+    status: u16,
+    identity: Option<String>,
+    #[serde(default)]
+    error: Option<String>,
+}
+
+/// What the final expectations forbid: any session, or a session as these identities.
+pub enum Forbidden {
+    AnySession,
+    Identities(Vec<String>),
+}
+
+/// Whether a trial's final expectations make it a negative flow, and what they forbid.
+pub fn forbidden(finals: &[Expectation], ctx: &TrialCtx<'_>) -> Option<Forbidden> {
+    let any = finals
+        .iter()
+        .any(|e| e.rejected == Some(true) || e.signed_in == Some(false));
+    if any {
+        return Some(Forbidden::AnySession);
+    }
+    let ids: Vec<String> = finals
+        .iter()
+        .filter_map(|e| e.not_signed_in_as.as_ref())
+        .filter_map(|t| ctx.render(t).ok())
+        .collect();
+    (!ids.is_empty()).then_some(Forbidden::Identities(ids))
+}
+
+/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
+pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
+    let Some(p) = ctx.target.session_probe.clone() else {
+        return Ok(format!(
+            "target {} declares no session_probe: the session was not checked",
+            ctx.target.name
+        ));
+    };
+    let url = ctx.render(&p.url)?;
+    let selector = p
+        .signed_in
+        .clone()
+        .unwrap_or_else(|| ctx.target.signals.signed_in.clone());
+    // The fetch must come from a page of the SP's origin to carry its cookies.
+    ctx.settle(ctx.default_timeout).await;
+    if !ctx.on_sp_page().await {
+        let base = ctx
+            .vars
+            .get("sp.base_url")
+            .map(str::to_string)
+            .map_err(StepFailure::broken)?;
+        ctx.browser().goto(&base).await?;
+        ctx.settle(ctx.default_timeout).await;
+    }
+    let answer = ctx
+        .browser()
+        .execute(PROBE_SCRIPT, vec![json!(url), json!(selector)])
+        .await?;
+    let a: ProbeAnswer = serde_json::from_value(answer)?;
+    let seen = match (&a.outcome[..], &a.identity) {
+        ("redirect", _) => return Ok(format!("GET {url}: redirected (no session)")),
+        ("error", _) => {
+            return Err(StepFailure::broken(format!(
+                "session probe GET {url}: {}",
+                a.error.unwrap_or_default()
+            )));
+        }
+        (_, None) => {
+            return Ok(format!(
+                "GET {url}: HTTP {}, no identity in {selector} (no session)",
+                a.status
+            ));
+        }
+        (_, Some(id)) => id.clone(),
+    };
+    let hit = match forbidden {
+        Forbidden::AnySession => true,
+        Forbidden::Identities(ids) => ids.iter().any(|f| seen.eq_ignore_ascii_case(f.trim())),
+    };
+    if hit {
+        Err(StepFailure::diff(
+            FailureKind::Accepted,
+            Diff::new(
+                format!("session probe (GET {url}, {selector})"),
+                match forbidden {
+                    Forbidden::AnySession => "no session".to_string(),
+                    Forbidden::Identities(ids) => format!("no session as {}", ids.join(", ")),
+                },
+                format!("ACCEPTED: HTTP {}, signed in as {seen:?}", a.status),
+            )
+            .with_note("the SP created a session although the page it showed said otherwise"),
+        ))
+    } else {
+        Ok(format!(
+            "GET {url}: HTTP {}, signed in as {seen:?} (allowed: the genuine identity)",
+            a.status
+        ))
+    }
+}

@@ -1,0 +1,290 @@
+//! Each verdict oracle proven able to fail: a small, deliberately broken SP written here (an
+//! axum app) is caught by the oracle, and a correct twin is cleared by it.
+//!
+//! - session probe: an SP that creates the session and then shows an error page;
+//! - canary (`no_egress`): an SP that fetches the URL a message points at;
+//! - origin rule: a 403 or a signed-in marker served by another origin is no evidence about
+//!   the SP (as the mock IdP's own error pages and dashboard are not);
+//! - identity: an empty signed-in element is not a sign-in;
+//! - settling: a click whose form post the SP answers slowly is waited for.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::Query;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use harness::input::location::Located;
+use harness::run::harness::IdpChoice;
+use harness::run::runner::{RunRequest, RunResult, execute};
+use harness::scenario::load::load_file;
+use harness::target::descriptor::{LoadedTarget, TargetDescriptor};
+use harness::trial::failure::FailureKind;
+use harness::trial::outcome::{TrialOutcome, Verdict};
+
+type Q = Query<std::collections::HashMap<String, String>>;
+
+fn here() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests")
+}
+
+fn page(body: &str) -> String {
+    format!("<!doctype html><html><body>{body}</body></html>")
+}
+
+fn has_session(h: &HeaderMap) -> bool {
+    h.get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.contains("sid=forged"))
+}
+
+/// Another site: its own 403 and its own signed-in marker.
+async fn serve_elsewhere() -> String {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async {
+                Html(page(
+                    "<p>Signed in as <span id=\"signed-in-as\">alice@acme.test</span></p>",
+                ))
+            }),
+        )
+        .route(
+            "/denied",
+            get(|| async {
+                (
+                    StatusCode::FORBIDDEN,
+                    Html(page("<p id=\"error\">Access denied here</p>")),
+                )
+            }),
+        );
+    serve(app).await
+}
+
+/// The broken SP (and its correct twin routes).
+async fn serve_sp(elsewhere: String) -> String {
+    let refusal = || page("<p id=\"error\">Sign-in refused</p>");
+    let app = Router::new()
+        // creates the session, then says it refused
+        .route(
+            "/hidden-session",
+            get(move || async move {
+                (
+                    StatusCode::FORBIDDEN,
+                    [(header::SET_COOKIE, "sid=forged; Path=/; HttpOnly")],
+                    Html(refusal()),
+                )
+            }),
+        )
+        .route(
+            "/refuse",
+            get(move || async move { (StatusCode::FORBIDDEN, Html(refusal())) }),
+        )
+        // fetches what the message points at, then refuses
+        .route(
+            "/fetch",
+            get(move |Query(q): Q| async move {
+                if let Some(u) = q.get("url") {
+                    let _ = reqwest::get(u).await;
+                }
+                (StatusCode::BAD_REQUEST, Html(refusal()))
+            }),
+        )
+        .route(
+            "/home",
+            get(|h: HeaderMap| async move {
+                if has_session(&h) {
+                    Html(page(
+                        "<p>Signed in as <span id=\"signed-in-as\">mallory@evil.test</span></p>",
+                    ))
+                    .into_response()
+                } else {
+                    Redirect::to("/login").into_response()
+                }
+            }),
+        )
+        .route("/login", get(|| async { Html(page("<h1>Sign in</h1>")) }))
+        .route(
+            "/to-elsewhere",
+            get(move |Query(q): Q| {
+                let e = elsewhere.clone();
+                async move {
+                    Redirect::to(&format!("{e}{}", q.get("path").cloned().unwrap_or_default()))
+                }
+            }),
+        )
+        .route(
+            "/empty-marker",
+            get(|| async {
+                Html(page("<p>Signed in as <span id=\"signed-in-as\"> </span></p>"))
+            }),
+        )
+        .route(
+            "/form",
+            get(|| async {
+                // The button posts the form from a timer, as pages that validate or call an
+                // API first do: WebDriver's click has answered before the post starts.
+                Html(page(
+                    "<form id=\"f\" method=\"post\" action=\"/slow\"></form>\
+                     <button id=\"go\" type=\"button\" \
+                     onclick=\"setTimeout(function () { document.getElementById('f').submit(); }, 150)\">Go</button>",
+                ))
+            }),
+        )
+        // answers the post slowly, and remembers it happened
+        .route(
+            "/slow",
+            post(|| async {
+                tokio::time::sleep(Duration::from_millis(1200)).await;
+                Response::builder()
+                    .status(StatusCode::SEE_OTHER)
+                    .header(header::LOCATION, "/landed")
+                    .header(header::SET_COOKIE, "posted=yes; Path=/")
+                    .body(axum::body::Body::empty())
+                    .unwrap()
+            }),
+        )
+        .route("/landed", get(|| async { Html(page("<h1>landed</h1>")) }))
+        .route(
+            "/other",
+            get(|h: HeaderMap| async move {
+                let posted = h
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|c| c.contains("posted=yes"));
+                Html(page(&format!(
+                    "<h1>the other page</h1><p>posted: {}</p>",
+                    if posted { "yes" } else { "no" }
+                )))
+            }),
+        );
+    serve(app).await
+}
+
+async fn serve(app: Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}/")
+}
+
+fn target(base: &str) -> Arc<LoadedTarget> {
+    let yaml = format!(
+        "name: broken-sp\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: o}}}}\n\
+         rejection: {{status: [400, 403], element: \"#error\"}}\n\
+         session_probe: {{url: \"{{sp.base_url}}home\"}}\n"
+    );
+    let t: Result<TargetDescriptor, Located> =
+        harness::input::yaml::parse_yaml(&yaml, Path::new("inline.yaml"));
+    Arc::new(LoadedTarget {
+        path: PathBuf::from("inline.yaml"),
+        target: t.unwrap(),
+    })
+}
+
+fn trial<'a>(r: &'a RunResult, name: &str) -> &'a TrialOutcome {
+    r.outcomes
+        .iter()
+        .find(|o| o.name == format!("broken-sp::oracles/{name}"))
+        .unwrap_or_else(|| panic!("no trial {name}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
+    let elsewhere = serve_elsewhere().await;
+    let base = serve_sp(elsewhere).await;
+    let names = [
+        "hidden-session",
+        "clean-refusal",
+        "fetches-canary",
+        "fetches-nothing",
+        "refusal-elsewhere",
+        "marker-elsewhere",
+        "empty-marker",
+        "slow-post",
+    ];
+    let scenarios = names
+        .iter()
+        .map(|n| Arc::new(load_file(&here().join(format!("oracles/{n}.yaml")), &here()).unwrap()))
+        .collect();
+    let reports = tempfile::tempdir().unwrap();
+    let result = execute(RunRequest {
+        targets: vec![target(&base)],
+        scenarios,
+        scenarios_label: "oracles".into(),
+        filter: None,
+        jobs: 2,
+        webdriver_url: None,
+        idp: IdpChoice::None,
+        report_root: reports.path().to_path_buf(),
+        progress: false,
+    })
+    .await
+    .unwrap();
+
+    // session probe: caught, with the probe as evidence; the clean twin passes
+    let hidden = trial(&result, "hidden-session");
+    assert_eq!(hidden.verdict, Verdict::Finding, "{:?}", hidden.message);
+    assert_eq!(hidden.failure_kind, Some(FailureKind::Accepted));
+    let msg = hidden.message.clone().unwrap();
+    assert!(msg.contains("session probe"), "{msg}");
+    assert!(msg.contains("signed in as \"mallory@evil.test\""), "{msg}");
+    assert!(hidden.steps.iter().any(|s| s.phase == "probe" && !s.ok));
+    let clean = trial(&result, "clean-refusal");
+    assert_eq!(clean.verdict, Verdict::Pass, "{:?}", clean.message);
+    let probe = clean.steps.iter().find(|s| s.phase == "probe").unwrap();
+    assert!(
+        probe
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("redirected (no session)")
+    );
+
+    // canary: the fetch is the evidence
+    let fetched = trial(&result, "fetches-canary");
+    assert_eq!(fetched.verdict, Verdict::Finding, "{:?}", fetched.message);
+    let msg = fetched.message.clone().unwrap();
+    assert!(msg.contains("requests to the canary"), "{msg}");
+    assert!(msg.contains("jwks.json"), "{msg}");
+    assert_eq!(
+        trial(&result, "fetches-nothing").verdict,
+        Verdict::Pass,
+        "{:?}",
+        trial(&result, "fetches-nothing").message
+    );
+
+    // origin rule: another site's 403 is not the SP refusing
+    let elsewhere_403 = trial(&result, "refusal-elsewhere");
+    assert_eq!(
+        elsewhere_403.verdict,
+        Verdict::Fail,
+        "{:?}",
+        elsewhere_403.message
+    );
+    let msg = elsewhere_403.message.clone().unwrap();
+    assert!(msg.contains("the SP never answered"), "{msg}");
+    // ...and another site's signed-in marker is not a sign-in at the SP
+    let marker = trial(&result, "marker-elsewhere");
+    assert_eq!(marker.verdict, Verdict::Fail, "{:?}", marker.message);
+    assert_eq!(
+        marker.failure_kind,
+        Some(FailureKind::Refused),
+        "{:?}",
+        marker.message
+    );
+    assert!(marker.message.clone().unwrap().contains("not on the SP"));
+
+    // an empty identity is no sign-in
+    let empty = trial(&result, "empty-marker");
+    assert_eq!(empty.verdict, Verdict::Pass, "{:?}", empty.message);
+
+    // the slow post is waited for
+    let slow = trial(&result, "slow-post");
+    assert_eq!(slow.verdict, Verdict::Pass, "{:?}", slow.message);
+}

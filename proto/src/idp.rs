@@ -1,0 +1,386 @@
+//! The mock IdP's control API (`/_control/...`, table in mock-idp/README.md): what callers
+//! send to create and shape tenants, and what the mock IdP answers. Checks that need more
+//! than the types (URLs, certificates, email syntax, id syntax) are the mock IdP's; the
+//! limits callers can check offline are the constants below.
+
+use crate::fault::{Fault, Protocol};
+use crate::object::object_only;
+use crate::profile::Profile;
+use serde::{Deserialize, Serialize};
+use sso_secret::Secret;
+use std::collections::BTreeMap;
+
+/// `PUT .../clock` and `clock_offset_seconds`: at most this far from real time, either way
+/// (100 years of 365 days). A tenant's "now" is real time plus the offset, and every date
+/// the tenant derives from it must stay representable.
+pub const MAX_CLOCK_OFFSET_SECONDS: i64 = 100 * 365 * 24 * 3600;
+
+/// Largest control API request body, in bytes; a larger one is answered 413.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// One DNS character-string holds at most this many bytes; a longer TXT value is served
+/// split into several (RFC 1035 3.3.14), which resolvers join.
+pub const TXT_CHARACTER_STRING_BYTES: usize = 255;
+
+/// Largest DNS message (over TCP, two-byte length prefix): every value published under one
+/// name must fit one answer of at most this size.
+pub const DNS_MESSAGE_BYTES: usize = 65_535;
+
+/// What a caller asks for when creating a tenant (`POST /_control/tenants`, or one entry of
+/// `tenants:` in `mock-idp serve --config`). Every field is optional.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct TenantSpec {
+    /// `[a-z0-9-]{1,40}`; generated when absent.
+    #[serde(default)]
+    pub id: Option<String>,
+    #[serde(default)]
+    pub profile: Profile,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub sp: Option<SpSpec>,
+    #[serde(default)]
+    pub saml: SamlOptions,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Within +-[`MAX_CLOCK_OFFSET_SECONDS`].
+    #[serde(default)]
+    pub clock_offset_seconds: i64,
+    #[serde(default)]
+    pub apps: Vec<App>,
+    #[serde(default)]
+    pub oidc_clients: Vec<OidcClient>,
+}
+
+/// A user of a tenant's directory (`users[]`, `POST .../users`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct User {
+    pub email: String,
+    #[serde(default)]
+    pub given_name: String,
+    #[serde(default)]
+    pub family_name: String,
+    /// Empty: any non-empty password is accepted.
+    #[serde(default, serialize_with = "crate::secret::serialize")]
+    pub password: Secret,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Extra SAML attributes, multi-valued.
+    #[serde(default)]
+    pub attributes: BTreeMap<String, Vec<String>>,
+    /// Extra or overriding OIDC claims.
+    #[serde(default)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Stable id (SAML `uid`, OIDC `sub`); generated when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+}
+
+/// Any subset of a user's fields (`PATCH .../users/{email}`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub given_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family_name: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::secret::serialize_opt"
+    )]
+    pub password: Option<Secret>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributes: Option<BTreeMap<String, Vec<String>>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// What the SP under test told us about itself (`sp`, `PUT .../sp`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct SpSpec {
+    #[serde(default)]
+    pub entity_id: Option<String>,
+    #[serde(default)]
+    pub acs_url: Option<String>,
+    #[serde(default)]
+    pub metadata_url: Option<String>,
+    /// The SP's certificate, to encrypt assertions to.
+    #[serde(default)]
+    pub certificate_pem: Option<String>,
+}
+
+/// Which parts of a SAML response are signed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignMode {
+    #[default]
+    Assertion,
+    Response,
+    Both,
+}
+
+/// `saml` of a tenant spec.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct SamlOptions {
+    #[serde(default)]
+    pub sign: SignMode,
+    /// RSA-SHA1 + SHA-1 digests for every response (the `sha1_signature` fault does it once).
+    #[serde(default)]
+    pub sha1: bool,
+}
+
+/// What a dashboard tile does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppMode {
+    /// The tile opens the app's URL (the SP's Tile URL).
+    #[default]
+    Link,
+    /// The IdP posts an unsolicited Response to the SP's ACS, `RelayState` = the URL.
+    IdpInitiated,
+}
+
+/// One tile on the tenant's IdP dashboard (`apps[]`, `PUT .../apps` takes `[App]`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct App {
+    pub name: String,
+    pub url: String,
+    #[serde(default)]
+    pub mode: AppMode,
+}
+
+fn default_scopes() -> Vec<String> {
+    ["openid", "email", "profile"].map(String::from).to_vec()
+}
+
+/// An OIDC client of the tenant (`oidc_clients[]`, `POST .../oidc/clients`, which answers it
+/// back with the secret `[redacted]`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct OidcClient {
+    pub client_id: String,
+    #[serde(serialize_with = "crate::secret::serialize")]
+    pub client_secret: Secret,
+    pub redirect_uris: Vec<String>,
+    /// Default `openid email profile`.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Empty: every user may sign in.
+    #[serde(default)]
+    pub allowed_groups: Vec<String>,
+}
+
+/// `PUT .../faults` (standing) and `POST .../faults/next` (next response only).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct FaultsBody {
+    pub faults: Vec<Fault>,
+}
+
+/// `PUT .../clock`: within +-[`MAX_CLOCK_OFFSET_SECONDS`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct ClockBody {
+    pub offset_seconds: i64,
+}
+
+/// `POST` / `DELETE /_control/dns/txt`: one value of a multi-valued TXT record.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct TxtBody {
+    pub name: String,
+    pub value: String,
+}
+
+object_only!(
+    TenantSpec,
+    User,
+    UserPatch,
+    SpSpec,
+    SamlOptions,
+    App,
+    OidcClient,
+    FaultsBody,
+    ClockBody,
+    TxtBody,
+);
+
+/// `GET /_control/dns`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct DnsInfo {
+    /// `127.0.0.1:PORT`, UDP and TCP.
+    pub addr: String,
+}
+
+/// What creating or reading a tenant answers.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TenantInfo {
+    pub id: String,
+    pub profile: Profile,
+    pub saml: SamlInfo,
+    pub oidc: Option<OidcInfo>,
+}
+
+/// The SAML IdP side of a tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SamlInfo {
+    pub entity_id: String,
+    pub metadata_url: String,
+    /// HTTP-Redirect binding.
+    pub sso_url: String,
+    /// HTTP-POST binding (same URL, POST).
+    pub sso_url_post: String,
+    pub dashboard_url: String,
+    /// IdP-initiated sign-in: after login, posts an unsolicited Response to the SP's ACS
+    /// (`?relay_state=...` optional).
+    pub idp_initiated_url: String,
+    /// Per app (dashboard tile): the URL that starts that tile's sign-in.
+    pub tile_urls: BTreeMap<String, String>,
+    pub certificate_pem: String,
+    pub fingerprint_sha1: String,
+    pub fingerprint_sha256: String,
+}
+
+/// The OIDC provider side of a tenant; the URLs follow the tenant's profile.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OidcInfo {
+    pub issuer: String,
+    pub discovery_url: String,
+    pub authorization_endpoint: String,
+    pub token_endpoint: String,
+    pub userinfo_endpoint: String,
+    pub jwks_uri: String,
+    pub end_session_endpoint: String,
+}
+
+/// The request line and status of one recorded exchange.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct HttpInfo {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+}
+
+/// One recorded request/response of a tenant (`GET .../exchanges`), secrets never included.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Exchange {
+    /// RFC 3339 UTC with milliseconds, by the tenant's clock.
+    pub at: String,
+    pub tenant: String,
+    pub protocol: Protocol,
+    /// `authn_request`, `saml_response`, `login`, `id_token`, `token_request`, ...
+    pub kind: String,
+    pub http: HttpInfo,
+    /// Pretty XML (SAML) or a JSON object (OIDC: JWT header and claims).
+    pub decoded: serde_json::Value,
+    pub faults: Vec<Fault>,
+}
+
+/// Every error answer of the control API: `400` (with `path`, the JSON path of the bad
+/// field, `.` for the body itself), `404`, `409`, `413`, `500` (without).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct ErrorBody {
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_tenant_spec_is_an_object_only() {
+        let e = serde_json::from_str::<TenantSpec>("[]")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected an object (TenantSpec)"), "{e}");
+        let e = serde_json::from_value::<TenantSpec>(json!({"sp": []}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected an object (SpSpec)"), "{e}");
+        let e = serde_json::from_value::<TenantSpec>(json!({"users": [["a@x.test"]]}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected an object (User)"), "{e}");
+        let spec: TenantSpec = serde_json::from_str("{}").unwrap();
+        assert_eq!(spec.profile, Profile::Generic);
+        assert_eq!(spec.saml, SamlOptions::default());
+    }
+
+    #[test]
+    fn unknown_fields_are_errors() {
+        assert!(serde_json::from_value::<User>(json!({"email": "a@x", "emial": "x"})).is_err());
+        assert!(serde_json::from_value::<ClockBody>(json!({"offset": 1})).is_err());
+    }
+
+    #[test]
+    fn oidc_client_defaults_and_redacts() {
+        let c: OidcClient = serde_json::from_value(json!({
+            "client_id": "c", "client_secret": "s", "redirect_uris": ["http://rp/cb"]
+        }))
+        .unwrap();
+        assert_eq!(c.scopes, ["openid", "email", "profile"]);
+        assert_eq!(c.client_secret.expose(), "s");
+        let shown = serde_json::to_value(&c).unwrap();
+        assert_eq!(shown["client_secret"], "[redacted]");
+    }
+
+    #[test]
+    fn error_body_leaves_out_an_absent_path() {
+        let e = ErrorBody {
+            error: "unknown tenant 'x'".into(),
+            path: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"error":"unknown tenant 'x'"}"#
+        );
+        let e = ErrorBody {
+            path: Some("users[0].email".into()),
+            ..e
+        };
+        assert_eq!(
+            serde_json::to_string(&e).unwrap(),
+            r#"{"error":"unknown tenant 'x'","path":"users[0].email"}"#
+        );
+    }
+
+    #[test]
+    fn tenant_info_round_trips() {
+        let info = TenantInfo {
+            id: "a".into(),
+            profile: Profile::Okta,
+            saml: SamlInfo {
+                entity_id: "e".into(),
+                metadata_url: "m".into(),
+                sso_url: "s".into(),
+                sso_url_post: "s".into(),
+                dashboard_url: "d".into(),
+                idp_initiated_url: "i".into(),
+                tile_urls: BTreeMap::from([("W".to_string(), "u".to_string())]),
+                certificate_pem: "c".into(),
+                fingerprint_sha1: "f1".into(),
+                fingerprint_sha256: "f2".into(),
+            },
+            oidc: None,
+        };
+        let wire = serde_json::to_string(&info).unwrap();
+        assert!(
+            wire.starts_with(r#"{"id":"a","profile":"okta","saml":{"entity_id":"e""#),
+            "{wire}"
+        );
+        assert_eq!(serde_json::from_str::<TenantInfo>(&wire).unwrap(), info);
+    }
+}

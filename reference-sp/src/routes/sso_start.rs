@@ -1,0 +1,157 @@
+//! Starting an SSO sign-in: the SAML AuthnRequest or OIDC authorization redirect for an
+//! organisation (email-first page, application link, Tile URL, "Test SSO") and the social
+//! one, with the pending request it leaves for the answer. Shared by the sign-in pages, the
+//! Identity page and the SSO endpoints; it uses none of them.
+use crate::error::{AppError, UserError};
+use crate::html::{esc, page};
+use crate::messages;
+use crate::oidc::{self, RpConfig};
+use crate::password;
+use crate::saml::authn_request::AuthnRequest;
+use crate::state::Shared;
+use crate::store::{self, SsoConfig};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use rusqlite::params;
+
+/// Unanswered sign-in requests are forgotten after this long.
+pub const PENDING_TTL_SECONDS: i64 = 600;
+
+pub enum Start {
+    Login {
+        hint: Option<String>,
+    },
+    /// CFG-6 "Test SSO": runs the flow and reports, without signing in.
+    Test,
+}
+
+/// Sends the browser to the organisation's IdP (SAML AuthnRequest or OIDC authorization).
+pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response, AppError> {
+    let (org, cfg) = {
+        let c = st.db.conn()?;
+        let org = store::get_org(&c, org_id)?.ok_or_else(|| {
+            AppError::page(StatusCode::NOT_FOUND, format!("No organization {org_id}."))
+        })?;
+        (org, store::sso_config(&c, org_id)?)
+    };
+    let test = matches!(how, Start::Test);
+    if !test && !org.any_sso() {
+        return Err(
+            messages::connection_not_enabled(format!("SSO is not enabled for {org_id}")).into(),
+        );
+    }
+    let now = st.now();
+    match cfg {
+        None => Err(
+            messages::connection_not_enabled(format!("{org_id} has no SSO configuration")).into(),
+        ),
+        Some(SsoConfig::Saml(s)) => {
+            if test {
+                return Err(AppError::page(
+                    StatusCode::BAD_REQUEST,
+                    "Test SSO is part of the custom OIDC wizard; this organization uses SAML.",
+                ));
+            }
+            let id = format!("_{}", password::random_token());
+            let instant = time::OffsetDateTime::now_utc()
+                .replace_nanosecond(0)
+                .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| AppError::Internal(e.to_string()))?;
+            let acs = st.acs_url(org_id);
+            let entity = st.entity_id(org_id);
+            let req = AuthnRequest {
+                id: &id,
+                issue_instant: &instant,
+                destination: &s.sso_url,
+                acs_url: &acs,
+                issuer: &entity,
+            };
+            let url = req
+                .redirect_url(&id)
+                .map_err(|e| AppError::page(StatusCode::BAD_GATEWAY, e))?;
+            let c = st.db.conn()?;
+            c.execute(
+                "DELETE FROM pending_logins WHERE created_at < ?1",
+                [now - PENDING_TTL_SECONDS],
+            )?;
+            c.execute(
+                "INSERT INTO pending_logins(id, kind, org_id, created_at) VALUES (?1, 'saml', ?2, ?3)",
+                params![id, org_id, now],
+            )?;
+            Ok(Redirect::to(url.as_str()).into_response())
+        }
+        Some(SsoConfig::Oidc(o)) => {
+            let rp = RpConfig {
+                discovery_url: &o.discovery_url,
+                client_id: &o.client_id,
+                client_secret: &o.client_secret,
+                redirect_uri: st.oidc_redirect_uri(),
+            };
+            let hint = match &how {
+                Start::Login { hint } => hint.as_deref(),
+                Start::Test => None,
+            };
+            let (url, pending) = match oidc::begin(&st.http, &rp, hint).await {
+                Ok(v) => v,
+                Err(reason) if test => return Ok(test_result(Err(reason))),
+                Err(reason) => return Err(messages::sso_failed(reason).into()),
+            };
+            let kind = if test { "oidc_test" } else { "oidc" };
+            let c = st.db.conn()?;
+            c.execute(
+                "INSERT INTO pending_logins(id, kind, org_id, nonce, pkce_verifier, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![pending.state, kind, org_id, pending.nonce, pending.pkce_verifier, now],
+            )?;
+            Ok(Redirect::to(url.as_str()).into_response())
+        }
+    }
+}
+
+pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, AppError> {
+    let Some(social) = &st.social else {
+        return Err(AppError::page(
+            StatusCode::NOT_FOUND,
+            "Social sign-in is not configured on this server.",
+        ));
+    };
+    let rp = RpConfig {
+        discovery_url: &social.discovery_url,
+        client_id: &social.client_id,
+        client_secret: &social.client_secret,
+        redirect_uri: st.social_redirect_uri(),
+    };
+    let (url, pending) = oidc::begin(&st.http, &rp, hint).await.map_err(|r| {
+        AppError::from(UserError::new(
+            StatusCode::BAD_GATEWAY,
+            format!("Google sign-in failed: {r}"),
+        ))
+    })?;
+    let c = st.db.conn()?;
+    c.execute(
+        "INSERT INTO pending_logins(id, kind, nonce, pkce_verifier, created_at) VALUES (?1, 'social', ?2, ?3, ?4)",
+        params![pending.state, pending.nonce, pending.pkce_verifier, st.now()],
+    )?;
+    Ok(Redirect::to(url.as_str()).into_response())
+}
+
+/// The page "Test SSO" ends on (CFG-6): the outcome, never a session.
+pub fn test_result(outcome: Result<String, String>) -> Response {
+    let (status, body) = match outcome {
+        Ok(msg) => (
+            StatusCode::OK,
+            format!(
+                "<p id=\"test-result\" class=\"success\" data-outcome=\"success\">Test SSO succeeded: {}</p>",
+                esc(&msg)
+            ),
+        ),
+        Err(reason) => (
+            StatusCode::OK,
+            format!(
+                "<p id=\"test-result\" class=\"error\" data-outcome=\"failure\">Test SSO failed: {}</p>",
+                esc(&reason)
+            ),
+        ),
+    };
+    (status, page("Test Single Sign-On", &body)).into_response()
+}
