@@ -103,24 +103,26 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
     while let Some(joined) = set.join_next().await {
         let (i, o) = joined.map_err(|e| HarnessError::Report(format!("a trial task died: {e}")))?;
         finished += 1;
-        if req.progress {
-            eprintln!(
-                "[{finished:>3}/{total}] {:<15} {} ({} ms){}",
-                o.verdict.label(),
-                o.name,
-                o.duration_ms,
-                if o.verdict == Verdict::Skipped {
-                    format!(": {}", o.message.clone().unwrap_or_default())
-                } else {
-                    String::new()
-                }
-            );
-        }
-        // Written at once: a run cut short keeps every trial that finished.
-        let mut r = report
+        // In the report before it is announced: a run killed after printing a trial's line
+        // has that trial in its report.
+        let line = format!(
+            "[{finished:>3}/{total}] {:<15} {} ({} ms){}",
+            o.verdict.label(),
+            o.name,
+            o.duration_ms,
+            if o.verdict == Verdict::Skipped {
+                format!(": {}", o.message.clone().unwrap_or_default())
+            } else {
+                String::new()
+            }
+        );
+        report
             .lock()
-            .map_err(|_| HarnessError::Report("report lock poisoned".into()))?;
-        r.add(i, o)?;
+            .map_err(|_| HarnessError::Report("report lock poisoned".into()))?
+            .add(i, o)?;
+        if req.progress {
+            eprintln!("{line}");
+        }
     }
     harness.shutdown().await;
     drop(harness);
