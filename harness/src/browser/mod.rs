@@ -41,6 +41,8 @@ fn browser_err(what: &str) -> impl Fn(fantoccini::error::CmdError) -> HarnessErr
 /// A chromedriver child process; dropping it kills it and the Chromium processes it started.
 pub struct Chromedriver {
     _child: ChildGuard,
+    /// Chromium's TMPDIR, removed after the child is stopped (fields drop in order).
+    _tmp: crate::children::registry::Scratch,
     url: String,
 }
 
@@ -50,9 +52,10 @@ impl Chromedriver {
         let home = scratch.join("home");
         crate::children::private::create_dir(&home, None)
             .map_err(|e| HarnessError::io(&home, e))?;
-        let tmp = crate::children::registry::run()
+        let tmp_dir = crate::children::registry::run()
             .short_tmp()
             .map_err(|e| HarnessError::Browser(format!("temporary directory: {e}")))?;
+        let tmp = tmp_dir.path().to_path_buf();
         let mut cmd = Command::new(CHROMEDRIVER);
         // Tagged: every Chromium process (and its crash handler, which leaves the tree)
         // inherits the run's tag and is found by it. Chromium's own temporary directories go
@@ -74,6 +77,7 @@ impl Chromedriver {
         );
         let driver = Self {
             _child: child,
+            _tmp: tmp_dir,
             url: format!("http://127.0.0.1:{port}"),
         };
         driver.wait_ready().await?;
@@ -121,7 +125,7 @@ pub struct BrowserPool {
     /// `None` when an external WebDriver is used.
     _driver: Option<Chromedriver>,
     scratch: PathBuf,
-    _scratch_guard: Option<tempfile::TempDir>,
+    _scratch_guard: Option<crate::children::registry::Scratch>,
     idle: Mutex<Vec<Session>>,
     permits: std::sync::Arc<Semaphore>,
     created: std::sync::atomic::AtomicUsize,

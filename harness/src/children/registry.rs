@@ -163,12 +163,49 @@ impl fmt::Display for Cleaned {
 type Hook = Arc<dyn Fn(StopSignal) + Send + Sync>;
 type Hooks = Arc<Mutex<Vec<(u64, Hook)>>>;
 
+/// The run directory: made on first use, removed when its last scratch directory is dropped
+/// (so a process that used the library and ended normally leaves nothing behind).
+#[derive(Default)]
+struct DirSlot {
+    path: Option<PathBuf>,
+    live: usize,
+}
+
+type Slot = Arc<Mutex<DirSlot>>;
+
+/// A private temporary directory of the run (0700, inside the run directory), removed when
+/// dropped; the run directory goes with the last one.
+pub struct Scratch {
+    dir: Option<tempfile::TempDir>,
+    slot: Slot,
+}
+
+impl Scratch {
+    pub fn path(&self) -> &Path {
+        self.dir.as_ref().map_or(Path::new(""), |d| d.path())
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        drop(self.dir.take());
+        if let Ok(mut slot) = self.slot.lock() {
+            slot.live = slot.live.saturating_sub(1);
+            if slot.live == 0 {
+                if let Some(dir) = slot.path.take() {
+                    remove_tree(&dir);
+                }
+            }
+        }
+    }
+}
+
 /// This process's run: one per process, made on first use.
 pub struct Run {
     id: String,
     owner: Owner,
     tmp: PathBuf,
-    dir: Mutex<Option<PathBuf>>,
+    dir: Slot,
     /// Roots of the process trees started through a guard.
     roots: Mutex<BTreeSet<u32>>,
     containers: AtomicBool,
@@ -217,7 +254,7 @@ impl Run {
             id: new_run_id(),
             owner: Owner::current(),
             tmp,
-            dir: Mutex::new(None),
+            dir: Slot::default(),
             roots: Mutex::new(BTreeSet::new()),
             containers: AtomicBool::new(false),
             hooks: Hooks::default(),
@@ -266,13 +303,17 @@ impl Run {
         }
     }
 
-    /// The run directory, made (0700, with its `owner` file) on first use.
+    /// The run directory, made (0700, with its `owner` file) when missing.
     pub fn dir(&self) -> std::io::Result<PathBuf> {
         let mut slot = self
             .dir
             .lock()
             .map_err(|_| std::io::Error::other("run directory lock poisoned"))?;
-        if let Some(d) = slot.as_ref() {
+        self.ensure_dir(&mut slot)
+    }
+
+    fn ensure_dir(&self, slot: &mut DirSlot) -> std::io::Result<PathBuf> {
+        if let Some(d) = slot.path.as_ref() {
             return Ok(d.clone());
         }
         let dir = self.tmp.join(format!("{DIR_PREFIX}{}", self.id));
@@ -288,21 +329,38 @@ impl Run {
             self.id
         );
         private::write_file(&dir.join(OWNER_FILE), owner.as_bytes(), None)?;
-        *slot = Some(dir.clone());
+        slot.path = Some(dir.clone());
         Ok(dir)
     }
 
     /// A new private temporary directory inside the run directory, removed when dropped.
-    pub fn scratch(&self, prefix: &str) -> std::io::Result<tempfile::TempDir> {
-        private::tempdir_in(&self.dir()?, prefix)
+    pub fn scratch(&self, prefix: &str) -> std::io::Result<Scratch> {
+        self.scratch_with(prefix, 6)
     }
 
-    /// A private directory with a short path (`<run dir>/t`), for programs that put Unix
+    fn scratch_with(&self, prefix: &str, random: usize) -> std::io::Result<Scratch> {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut slot = self
+            .dir
+            .lock()
+            .map_err(|_| std::io::Error::other("run directory lock poisoned"))?;
+        let parent = self.ensure_dir(&mut slot)?;
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .rand_bytes(random)
+            .permissions(std::fs::Permissions::from_mode(private::DIR_MODE))
+            .tempdir_in(parent)?;
+        slot.live += 1;
+        Ok(Scratch {
+            dir: Some(dir),
+            slot: self.dir.clone(),
+        })
+    }
+
+    /// A private directory with a short path (`<run dir>/tXXX`), for programs that put Unix
     /// sockets under `TMPDIR` (Chromium): a socket path may not exceed 107 bytes.
-    pub fn short_tmp(&self) -> std::io::Result<PathBuf> {
-        let t = self.dir()?.join("t");
-        private::create_dir(&t, None)?;
-        Ok(t)
+    pub fn short_tmp(&self) -> std::io::Result<Scratch> {
+        self.scratch_with("t", 3)
     }
 
     /// Lets an SP's unprivileged user pass through the run directory to its own trial
@@ -373,7 +431,7 @@ impl Run {
         if self.containers.load(Ordering::SeqCst) {
             cleaned.containers = remove_containers(&format!("{RUN_LABEL}={}", self.id), |_| true);
         }
-        let dir = self.dir.lock().ok().and_then(|mut d| d.take());
+        let dir = self.dir.lock().ok().and_then(|mut d| d.path.take());
         if let Some(dir) = dir {
             if remove_tree(&dir) {
                 cleaned.dirs = 1;
@@ -597,9 +655,29 @@ mod tests {
         let s = r.scratch("sso-sp-x-").unwrap();
         assert_eq!(mode(s.path()), 0o700);
         assert!(s.path().starts_with(&dir));
-        let kept = s.keep();
+        let t = r.short_tmp().unwrap();
+        assert!(t.path().starts_with(&dir));
+        assert_eq!(
+            t.path().file_name().unwrap().len(),
+            4,
+            "short: {:?}",
+            t.path()
+        );
+        let inner = s.path().to_path_buf();
+        drop(s);
+        assert!(!inner.exists());
+        assert!(dir.exists(), "another scratch directory is still in use");
+        drop(t);
+        assert!(
+            !dir.exists(),
+            "the last scratch directory takes the run directory along"
+        );
+        // Made again on demand, and removed by stop even with scratch directories alive.
+        let again = r.scratch("x-").unwrap();
+        assert!(dir.exists());
         assert_eq!(r.stop(None).dirs, 1);
-        assert!(!dir.exists() && !kept.exists());
+        assert!(!dir.exists());
+        drop(again);
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub struct LaunchedPeer {
     /// Where the peer's logs are, for error messages.
     pub log: PathBuf,
     _child: ChildGuard,
-    _dir: tempfile::TempDir,
+    _dir: crate::children::registry::Scratch,
 }
 
 fn peer_err(what: impl std::fmt::Display) -> HarnessError {
@@ -39,7 +39,7 @@ fn peer_err(what: impl std::fmt::Display) -> HarnessError {
 
 /// A private directory (0700) inside the run directory: a peer's keys, passwords and
 /// configuration live there.
-fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
+fn scratch(prefix: &str) -> Result<crate::children::registry::Scratch> {
     crate::children::registry::run()
         .scratch(prefix)
         .map_err(|e| peer_err(format!("scratch dir: {e}")))

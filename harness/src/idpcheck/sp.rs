@@ -19,7 +19,7 @@ pub struct SpUnderCheck {
     http: reqwest::Client,
     idp: EmbeddedIdp,
     _sp: reference_sp::RunningSp,
-    _dir: tempfile::TempDir,
+    _dir: crate::children::registry::Scratch,
 }
 
 fn admin_err(e: impl std::fmt::Display) -> HarnessError {

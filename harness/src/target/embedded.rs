@@ -84,7 +84,7 @@ async fn fresh_database() -> Result<&'static DatabaseSnapshot> {
 /// One reference SP with its own SQLite file (removed with the guard) and test mode on.
 struct SpGuard {
     _sp: reference_sp::RunningSp,
-    _dir: tempfile::TempDir,
+    _dir: crate::children::registry::Scratch,
 }
 
 /// A Google-like provider for the SP's "Continue with Google" (a mock IdP tenant).
