@@ -235,6 +235,7 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
     assert!(msg.contains("session probe"), "{msg}");
     assert!(msg.contains("signed in as \"mallory@evil.test\""), "{msg}");
     assert!(hidden.steps.iter().any(|s| s.phase == "probe" && !s.ok));
+    assert_eq!(hidden.oracle.as_deref(), Some("session probe"));
     let clean = trial(&result, "clean-refusal");
     assert_eq!(clean.verdict, Verdict::Pass, "{:?}", clean.message);
     let probe = clean.steps.iter().find(|s| s.phase == "probe").unwrap();
@@ -252,6 +253,7 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
     let msg = fetched.message.clone().unwrap();
     assert!(msg.contains("requests to the canary"), "{msg}");
     assert!(msg.contains("jwks.json"), "{msg}");
+    assert_eq!(fetched.oracle.as_deref(), Some("canary (no_egress)"));
     assert_eq!(
         trial(&result, "fetches-nothing").verdict,
         Verdict::Pass,
@@ -287,4 +289,131 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
     // the slow post is waited for
     let slow = trial(&result, "slow-post");
     assert_eq!(slow.verdict, Verdict::Pass, "{:?}", slow.message);
+}
+
+/// A SAML "SP" that reads the NameID out of whatever is posted to its ACS without checking
+/// anything; with `once`, it refuses a response it has seen before (a replay cache).
+async fn serve_saml_sp(once: bool) -> String {
+    use base64::Engine;
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    let seen: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let app = Router::new()
+        .route(
+            "/acs",
+            post(
+                move |axum::extract::Form(f): axum::extract::Form<
+                    std::collections::HashMap<String, String>,
+                >| {
+                    let seen = seen.clone();
+                    async move {
+                        let raw = f.get("SAMLResponse").cloned().unwrap_or_default();
+                        if once && !seen.lock().unwrap().insert(raw.clone()) {
+                            return (
+                                StatusCode::FORBIDDEN,
+                                Html(page("<p id=\"error\">replayed</p>")),
+                            )
+                                .into_response();
+                        }
+                        let xml = base64::engine::general_purpose::STANDARD
+                            .decode(raw.as_bytes())
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default();
+                        let who = xml
+                            .split("NameID")
+                            .nth(1)
+                            .and_then(|s| s.split('>').nth(1))
+                            .and_then(|s| s.split('<').next())
+                            .unwrap_or_default()
+                            .to_string();
+                        Response::builder()
+                            .status(StatusCode::SEE_OTHER)
+                            .header(header::LOCATION, "/home")
+                            .header(header::SET_COOKIE, format!("who={who}; Path=/"))
+                            .body(axum::body::Body::empty())
+                            .unwrap()
+                    }
+                },
+            ),
+        )
+        .route(
+            "/home",
+            get(|h: HeaderMap| async move {
+                let who = h
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|c| c.split("who=").nth(1))
+                    .map(|w| w.split(';').next().unwrap_or_default().to_string());
+                match who {
+                    Some(w) if !w.is_empty() => Html(page(&format!(
+                        "<p>Signed in as <span id=\"signed-in-as\">{w}</span></p>"
+                    )))
+                    .into_response(),
+                    _ => Redirect::to("/login").into_response(),
+                }
+            }),
+        )
+        .route("/login", get(|| async { Html(page("<h1>Sign in</h1>")) }));
+    serve(app).await
+}
+
+fn saml_target(name: &str, base: &str) -> Arc<LoadedTarget> {
+    let yaml = format!(
+        "name: {name}\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: o}}}}\n\
+         capabilities: [saml]\n\
+         sp: {{acs_url: \"{{sp.base_url}}acs\", entity_id: \"urn:test:{name}\"}}\n\
+         procedures: {{connect_saml: [{{use_org: acme}}]}}\n\
+         rejection: {{status: [403], element: \"#error\"}}\n\
+         session_probe: {{url: \"{{sp.base_url}}home\"}}\n"
+    );
+    let t: Result<TargetDescriptor, Located> =
+        harness::input::yaml::parse_yaml(&yaml, Path::new("inline.yaml"));
+    Arc::new(LoadedTarget {
+        path: PathBuf::from("inline.yaml"),
+        target: t.unwrap(),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
+    let open_sp = serve_saml_sp(false).await;
+    let careful_sp = serve_saml_sp(true).await;
+    let scenario =
+        Arc::new(load_file(&here().join("oracles/replay-accepted.yaml"), &here()).unwrap());
+    let reports = tempfile::tempdir().unwrap();
+    let result = execute(RunRequest {
+        targets: vec![
+            saml_target("replays", &open_sp),
+            saml_target("no-replays", &careful_sp),
+        ],
+        scenarios: vec![scenario],
+        scenarios_label: "oracles".into(),
+        filter: None,
+        jobs: 2,
+        webdriver_url: None,
+        idp: IdpChoice::Embedded,
+        report_root: reports.path().to_path_buf(),
+        progress: false,
+    })
+    .await
+    .unwrap();
+    let find = |n: &str| {
+        result
+            .outcomes
+            .iter()
+            .find(|o| o.name == format!("{n}::oracles/replay-accepted"))
+            .unwrap()
+    };
+    let caught = find("replays");
+    assert_eq!(caught.verdict, Verdict::Finding, "{:?}", caught.message);
+    assert!(
+        caught
+            .steps
+            .iter()
+            .any(|s| s.kind == "replay_saml_response" && s.ok),
+        "{:?}",
+        caught.steps
+    );
+    let cleared = find("no-replays");
+    assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }

@@ -7,6 +7,7 @@ use crate::dns;
 use crate::error::{Error, Result};
 use crate::fault::{self, FaultInfo};
 use crate::record::Exchange;
+use crate::saml::forge;
 use crate::state::AppState;
 use crate::tenant::{
     self, App, OidcClient, SpSpec, Tenant, TenantInfo, TenantSpec, User, UserPatch,
@@ -15,7 +16,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
-use proto::idp::{ClockBody, DnsInfo, FaultsBody, MAX_BODY_BYTES, TxtBody};
+use proto::idp::{ClockBody, DnsInfo, FaultsBody, MAX_BODY_BYTES, NextBody, TxtBody};
 use serde::de::DeserializeOwned;
 
 /// A JSON body whose errors name the path of the bad field (`users[0].email`).
@@ -56,9 +57,17 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 /// Creates a tenant (key generation runs off the async workers) and registers it.
 pub async fn create(state: &AppState, spec: TenantSpec) -> Result<TenantInfo> {
-    let tenant = tokio::task::spawn_blocking(move || Tenant::from_spec(spec))
-        .await
-        .map_err(|e| Error::Config(format!("tenant creation failed: {e}")))??;
+    let base = state.base().to_string();
+    let tenant = tokio::task::spawn_blocking(move || {
+        let tenant = Tenant::from_spec(spec)?;
+        // A standing forge is dry-run against the tenant it will shape (`saml.forge`).
+        if let Some(f) = &tenant.saml.forge {
+            forge::check(&tenant, f, &base, "saml.forge")?;
+        }
+        Ok::<_, Error>(tenant)
+    })
+    .await
+    .map_err(|e| Error::Config(format!("tenant creation failed: {e}")))??;
     let shared = state.tenants.insert(tenant)?;
     let info = tenant::lock(&shared).info(state.base());
     Ok(info)
@@ -119,11 +128,22 @@ pub async fn put_faults(
 pub async fn post_next_faults(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<FaultsBody>,
+    JsonBody(body): JsonBody<NextBody>,
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
-    tenant::lock(&t).next_faults = body.faults;
+    let mut t = tenant::lock(&t);
+    if let Some(f) = &body.forge {
+        // A dry run of the edits on an unsigned response: no signing under the lock.
+        forge::check(&t, f, state.base(), "forge")?;
+    }
+    t.next_faults = body.faults;
+    t.next_forge = body.forge;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /_control/forge/attacks`: the forge's attack table (name, CWE, CVE, what it needs).
+pub async fn get_attacks() -> Json<Vec<forge::AttackInfo>> {
+    Json(proto::forge::infos())
 }
 
 pub async fn put_clock(
@@ -185,6 +205,24 @@ pub async fn get_exchanges(
     let t = state.tenants.get(&id)?;
     let exchanges = tenant::lock(&t).exchanges.clone();
     Ok(Json(exchanges))
+}
+
+/// The last SAML response delivered, as posted: a replay scenario posts it again itself.
+pub async fn get_last_saml_response(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<proto::idp::LastSamlResponse>> {
+    let t = state.tenants.get(&id)?;
+    let last = tenant::lock(&t).last_saml_response.clone();
+    match last {
+        Some(d) => Ok(Json(proto::idp::LastSamlResponse {
+            acs_url: d.acs_url,
+            saml_response: d.saml_response_b64,
+            relay_state: d.relay_state,
+        })),
+        // 404: nothing to replay yet.
+        None => Err(Error::NotFound),
+    }
 }
 
 pub async fn post_txt(

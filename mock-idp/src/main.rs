@@ -38,6 +38,11 @@ enum Command {
     },
     /// List every fault with one line of explanation.
     Faults,
+    /// The SAML message forge: `--list` prints every attack with its CWE and CVE.
+    Forge {
+        #[arg(long)]
+        list: bool,
+    },
     /// Print one SAML Response (decoded XML) to stdout.
     SamlResponse(SamlResponseArgs),
     /// Measure signing throughput next to the machine's `openssl speed` ceiling.
@@ -129,6 +134,17 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             print!("{}", mock_idp::fault::listing());
             Ok(())
         }
+        Command::Forge { list } => {
+            if !list {
+                return Err(mock_idp::Error::Config(
+                    "forge: nothing to do; `mock-idp forge --list` prints the attacks (forged \
+                     responses are made through the control API, see mock-idp/README.md)"
+                        .into(),
+                ));
+            }
+            print!("{}", mock_idp::saml::forge::attack::listing());
+            Ok(())
+        }
         Command::SamlResponse(args) => saml_response(args),
         Command::Bench {
             what: BenchWhat::Saml { threads, seconds },
@@ -139,11 +155,11 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
                     .map_err(|e| mock_idp::Error::Config(format!("bench saml: {e}")))
             };
             let before = ceiling()?;
-            let per_sec = mock_idp::saml::bench::responses_per_sec(threads, seconds)?;
+            let (per_sec, per_cpu_sec) = mock_idp::saml::bench::measure(threads, seconds)?;
             let after = ceiling()?;
             print!(
                 "{}",
-                mock_idp::saml::bench::report(per_sec, (before, after), threads)
+                mock_idp::saml::bench::report(per_sec, per_cpu_sec, (before, after), threads)
             );
             Ok(())
         }
@@ -262,7 +278,7 @@ fn saml_response(args: SamlResponseArgs) -> Result<(), mock_idp::Error> {
         }),
         saml: SamlOptions {
             sign: wire("--sign", &args.sign)?,
-            sha1: false,
+            ..Default::default()
         },
         ..Default::default()
     };

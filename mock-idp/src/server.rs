@@ -96,11 +96,16 @@ fn control_routes() -> Router<AppState> {
             get(control::get_exchanges),
         )
         .route(
+            "/_control/tenants/{id}/saml/last-response",
+            get(control::get_last_saml_response),
+        )
+        .route(
             "/_control/dns/txt",
             post(control::post_txt).delete(control::delete_txt),
         )
         .route("/_control/dns", get(control::get_dns))
         .route("/_control/faults", get(control::get_faults))
+        .route("/_control/forge/attacks", get(control::get_attacks))
         // The contract's limit, stated here rather than inherited from axum's default; a
         // larger body is answered 413 by `control::JsonBody`.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -51,6 +51,8 @@ pub struct Tenant {
     pub saml: SamlOptions,
     pub faults: Vec<Fault>,
     pub next_faults: Vec<Fault>,
+    /// A forge for the next SAML response only (consumed by it).
+    pub next_forge: Option<proto::forge::ForgeSpec>,
     pub clock: Clock,
     pub apps: Vec<App>,
     pub oidc_clients: Vec<OidcClient>,
@@ -189,6 +191,7 @@ impl Tenant {
             saml: spec.saml,
             faults: spec.faults,
             next_faults: Vec::new(),
+            next_forge: None,
             clock: Clock::new(spec.clock_offset_seconds),
             apps: Vec::new(),
             oidc_clients: Vec::new(),

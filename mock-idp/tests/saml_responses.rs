@@ -32,7 +32,10 @@ fn tenant(profile: &str, sign: SignMode, sp_cert: Option<String>) -> Tenant {
             metadata_url: None,
             certificate_pem: sp_cert,
         }),
-        saml: SamlOptions { sign, sha1: false },
+        saml: SamlOptions {
+            sign,
+            ..Default::default()
+        },
         ..Default::default()
     };
     Tenant::from_spec(spec).unwrap()

@@ -4,6 +4,7 @@
 //! limits callers can check offline are the constants below.
 
 use crate::fault::{Fault, Protocol};
+use crate::forge::{ForgeRecord, ForgeSpec};
 use crate::object::object_only;
 use crate::profile::Profile;
 use serde::{Deserialize, Serialize};
@@ -128,7 +129,7 @@ pub enum SignMode {
 }
 
 /// `saml` of a tenant spec.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
 pub struct SamlOptions {
     #[serde(default)]
@@ -136,6 +137,10 @@ pub struct SamlOptions {
     /// RSA-SHA1 + SHA-1 digests for every response (the `sha1_signature` fault does it once).
     #[serde(default)]
     pub sha1: bool,
+    /// Every SAML response of the tenant is forged this way (`faults/next` can give one for
+    /// the next response instead).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<ForgeSpec>,
 }
 
 /// What a dashboard tile does.
@@ -187,6 +192,16 @@ pub struct FaultsBody {
     pub faults: Vec<Fault>,
 }
 
+/// `POST .../faults/next`: faults and/or a forge for the next response only (both optional).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct NextBody {
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<ForgeSpec>,
+}
+
 /// `PUT .../clock`: within +-[`MAX_CLOCK_OFFSET_SECONDS`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
@@ -211,6 +226,7 @@ object_only!(
     App,
     OidcClient,
     FaultsBody,
+    NextBody,
     ClockBody,
     TxtBody,
 );
@@ -284,6 +300,19 @@ pub struct Exchange {
     /// Pretty XML (SAML) or a JSON object (OIDC: JWT header and claims).
     pub decoded: serde_json::Value,
     pub faults: Vec<Fault>,
+    /// A forged SAML response: the attack (name, CWE, CVE) and the signing choices.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<ForgeRecord>,
+}
+
+/// `GET .../saml/last-response`: the last SAML response the tenant delivered, exactly as its
+/// form posted it (base64), for replay scenarios. `404` before the first one.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct LastSamlResponse {
+    pub acs_url: String,
+    pub saml_response: String,
+    #[serde(default)]
+    pub relay_state: Option<String>,
 }
 
 /// Every error answer of the control API: `400` (with `path`, the JSON path of the bad

@@ -7,6 +7,8 @@
 //!   faults, clock, DNS TXT bodies, the exchange log and the error body.
 //! - [`fault`]: every fault a tenant can be told to apply, with its protocol and description;
 //!   names can be checked offline ([`Fault::from_name`], [`fault::closest`]).
+//! - [`forge`]: the SAML message forge (`saml.forge`, `faults/next`'s `forge`): edits, signing
+//!   choices, the attack table with CWE and CVE, and what the exchange log says of a forgery.
 //! - [`profile`]: the names of the IdP profiles a tenant imitates (behaviour stays in mock-idp).
 //! - [`sp_admin`]: the reference SP's admin API (`/api/admin/...`) requests and answers.
 //! - [`secret`]: how request bodies carry secrets (they print as `[redacted]` otherwise).
@@ -15,6 +17,7 @@ mod names;
 mod object;
 
 pub mod fault;
+pub mod forge;
 pub mod idp;
 pub mod profile;
 pub mod secret;

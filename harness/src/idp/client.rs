@@ -1,52 +1,14 @@
-//! Client of the mock IdP's JSON control API (contract: mock-idp/README.md).
+//! Client of the mock IdP's JSON control API. Every body is a `proto::idp` type, the one
+//! definition the mock IdP also reads: a field renamed there fails to compile here.
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::error::{HarnessError, Result};
 use crate::net::http_json::{CallError, call, parse};
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SamlInfo {
-    #[serde(default)]
-    pub entity_id: Option<String>,
-    #[serde(default)]
-    pub metadata_url: Option<String>,
-    #[serde(default)]
-    pub sso_url: Option<String>,
-    #[serde(default)]
-    pub sso_url_post: Option<String>,
-    #[serde(default)]
-    pub dashboard_url: Option<String>,
-    #[serde(default)]
-    pub certificate_pem: Option<String>,
-    #[serde(default)]
-    pub fingerprint_sha1: Option<String>,
-    #[serde(default)]
-    pub fingerprint_sha256: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct OidcInfo {
-    #[serde(default)]
-    pub issuer: Option<String>,
-    #[serde(default)]
-    pub discovery_url: Option<String>,
-    #[serde(default)]
-    pub authorization_endpoint: Option<String>,
-    #[serde(default)]
-    pub token_endpoint: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TenantInfo {
-    pub id: String,
-    #[serde(default)]
-    pub profile: Option<String>,
-    #[serde(default)]
-    pub saml: Option<SamlInfo>,
-    #[serde(default)]
-    pub oidc: Option<OidcInfo>,
-}
+use proto::idp::{App, ClockBody, FaultsBody, OidcClient, SpSpec, TenantSpec, TxtBody, UserPatch};
+pub use proto::idp::{OidcInfo, SamlInfo, TenantInfo};
+use proto::secret::to_request_value;
 
 /// The last SAML response a tenant sent, exactly as posted (for replay scenarios).
 #[derive(Debug, Clone, Deserialize)]
@@ -96,9 +58,21 @@ impl IdpClient {
             .map_err(err)
     }
 
-    pub async fn create_tenant(&self, spec: &Value) -> Result<TenantInfo> {
+    /// Sends a typed body; secrets in it (passwords, client secrets) go out in clear, to
+    /// their owner, and nowhere else.
+    async fn send_typed<T: serde::Serialize>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &T,
+    ) -> Result<Value> {
+        let v = to_request_value(body).map_err(|e| HarnessError::Idp(format!("{path}: {e}")))?;
+        self.send(method, path, Some(&v)).await
+    }
+
+    pub async fn create_tenant(&self, spec: &TenantSpec) -> Result<TenantInfo> {
         let v = self
-            .send(reqwest::Method::POST, "/_control/tenants", Some(spec))
+            .send_typed(reqwest::Method::POST, "/_control/tenants", spec)
             .await?;
         parse(v, "POST /_control/tenants").map_err(err)
     }
@@ -113,22 +87,17 @@ impl IdpClient {
         .map(|_| ())
     }
 
-    pub async fn put_sp(&self, id: &str, sp: &Value) -> Result<()> {
-        self.send(
+    pub async fn put_sp(&self, id: &str, sp: &SpSpec) -> Result<()> {
+        self.send_typed(
             reqwest::Method::PUT,
             &format!("/_control/tenants/{id}/sp"),
-            Some(sp),
+            sp,
         )
         .await
         .map(|_| ())
     }
 
-    pub async fn set_faults<F: serde::Serialize>(
-        &self,
-        id: &str,
-        faults: &[F],
-        next_only: bool,
-    ) -> Result<()> {
+    pub async fn set_faults(&self, id: &str, faults: &FaultsBody, next_only: bool) -> Result<()> {
         let (method, path) = if next_only {
             (
                 reqwest::Method::POST,
@@ -140,46 +109,44 @@ impl IdpClient {
                 format!("/_control/tenants/{id}/faults"),
             )
         };
-        self.send(method, &path, Some(&json!({ "faults": faults })))
-            .await
-            .map(|_| ())
+        self.send_typed(method, &path, faults).await.map(|_| ())
     }
 
     pub async fn set_clock(&self, id: &str, offset_seconds: i64) -> Result<()> {
-        self.send(
+        self.send_typed(
             reqwest::Method::PUT,
             &format!("/_control/tenants/{id}/clock"),
-            Some(&json!({ "offset_seconds": offset_seconds })),
+            &ClockBody { offset_seconds },
         )
         .await
         .map(|_| ())
     }
 
-    pub async fn patch_user(&self, id: &str, email: &str, changes: &Value) -> Result<()> {
-        self.send(
+    pub async fn patch_user(&self, id: &str, email: &str, changes: &UserPatch) -> Result<()> {
+        self.send_typed(
             reqwest::Method::PATCH,
             &format!("/_control/tenants/{id}/users/{email}"),
-            Some(changes),
+            changes,
         )
         .await
         .map(|_| ())
     }
 
-    pub async fn put_apps(&self, id: &str, apps: &Value) -> Result<()> {
-        self.send(
+    pub async fn put_apps(&self, id: &str, apps: &[App]) -> Result<()> {
+        self.send_typed(
             reqwest::Method::PUT,
             &format!("/_control/tenants/{id}/apps"),
-            Some(apps),
+            &apps,
         )
         .await
         .map(|_| ())
     }
 
-    pub async fn add_oidc_client(&self, id: &str, client: &Value) -> Result<()> {
-        self.send(
+    pub async fn add_oidc_client(&self, id: &str, client: &OidcClient) -> Result<()> {
+        self.send_typed(
             reqwest::Method::POST,
             &format!("/_control/tenants/{id}/oidc/clients"),
-            Some(client),
+            client,
         )
         .await
         .map(|_| ())
@@ -228,20 +195,26 @@ impl IdpClient {
     }
 
     pub async fn add_txt(&self, name: &str, value: &str) -> Result<()> {
-        self.send(
+        self.send_typed(
             reqwest::Method::POST,
             "/_control/dns/txt",
-            Some(&json!({ "name": name, "value": value })),
+            &TxtBody {
+                name: name.into(),
+                value: value.into(),
+            },
         )
         .await
         .map(|_| ())
     }
 
     pub async fn remove_txt(&self, name: &str, value: &str) -> Result<()> {
-        self.send(
+        self.send_typed(
             reqwest::Method::DELETE,
             "/_control/dns/txt",
-            Some(&json!({ "name": name, "value": value })),
+            &TxtBody {
+                name: name.into(),
+                value: value.into(),
+            },
         )
         .await
         .map(|_| ())

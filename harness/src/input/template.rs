@@ -21,6 +21,7 @@ pub const KNOWN: &[&str] = &[
     "idp.sso_url_post",
     "idp.metadata_url",
     "idp.dashboard_url",
+    "idp.idp_initiated_url",
     "idp.certificate_pem",
     "idp.fingerprint_sha1",
     "idp.fingerprint_sha256",

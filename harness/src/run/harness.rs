@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde_json::{Value, json};
+use proto::idp::TenantSpec;
 
 use crate::browser::BrowserPool;
 use crate::error::Result;
@@ -216,6 +216,7 @@ impl Harness {
             covers: s.covers.iter().map(ToString::to_string).collect(),
             verdict: Verdict::Error,
             failure_kind: None,
+            oracle: None,
             risk_accepted: None,
             message: None,
             started_at: now_rfc3339(),
@@ -257,6 +258,7 @@ impl Harness {
         out.verdict = decision.verdict;
         out.message = decision.message;
         out.risk_accepted = decision.risk_accepted;
+        out.oracle = failure.as_ref().and_then(|f| f.oracle).map(str::to_string);
         out.failure_kind = failure.map(|f| f.kind);
         if let Ok(v) = self.pool.chromium_version.lock() {
             if let Some(v) = v.clone() {
@@ -360,21 +362,19 @@ impl Harness {
         if let (Some(idp), Some(t)) = (&self.idp, &tenant) {
             vars.set("idp.base_url", idp.base_url());
             vars.set("idp.tenant", &t.id);
-            if let Some(saml) = &t.saml {
-                for (k, v) in [
-                    ("idp.entity_id", &saml.entity_id),
-                    ("idp.sso_url", &saml.sso_url),
-                    ("idp.sso_url_post", &saml.sso_url_post),
-                    ("idp.metadata_url", &saml.metadata_url),
-                    ("idp.dashboard_url", &saml.dashboard_url),
-                    ("idp.certificate_pem", &saml.certificate_pem),
-                    ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
-                    ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
-                ] {
-                    if let Some(v) = v {
-                        vars.set(k, v);
-                    }
-                }
+            let saml = &t.saml;
+            for (k, v) in [
+                ("idp.entity_id", &saml.entity_id),
+                ("idp.sso_url", &saml.sso_url),
+                ("idp.sso_url_post", &saml.sso_url_post),
+                ("idp.metadata_url", &saml.metadata_url),
+                ("idp.dashboard_url", &saml.dashboard_url),
+                ("idp.idp_initiated_url", &saml.idp_initiated_url),
+                ("idp.certificate_pem", &saml.certificate_pem),
+                ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
+                ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
+            ] {
+                vars.set(k, v);
             }
             if let Some(oidc) = &t.oidc {
                 for (k, v) in [
@@ -383,9 +383,7 @@ impl Harness {
                     ("idp.authorization_endpoint", &oidc.authorization_endpoint),
                     ("idp.token_endpoint", &oidc.token_endpoint),
                 ] {
-                    if let Some(v) = v {
-                        vars.set(k, v);
-                    }
+                    vars.set(k, v);
                 }
             }
         }
@@ -483,7 +481,7 @@ impl Harness {
         out.target_log = ctx.target_log_lines();
         if let (Some(idp), Some(t)) = (self.idp.as_ref(), ctx.tenant.as_ref()) {
             out.exchanges = idp.exchanges(&t.id).await.unwrap_or_else(|e| {
-                vec![json!({ "error": format!("could not fetch exchanges: {e}") })]
+                vec![serde_json::json!({ "error": format!("could not fetch exchanges: {e}") })]
             });
         }
         if let (Some(idp), Some(st)) = (self.idp.as_ref(), social_tenant.as_ref()) {
@@ -549,24 +547,28 @@ impl Harness {
         users: &[(crate::scenario::schema::IdpUser, Secret)],
         trial_id: &str,
     ) -> Result<crate::target::embedded::SocialProvider> {
-        let mut spec = tenant_spec_users(users);
-        spec["id"] = json!(format!("s-{trial_id}"));
-        spec["profile"] = json!("google");
+        let spec = TenantSpec {
+            id: Some(format!("s-{trial_id}")),
+            profile: crate::scenario::schema::Profile::Google,
+            users: idp_users(users),
+            ..TenantSpec::default()
+        };
         let tenant = idp.create_tenant(&spec).await?;
         let port = crate::net::free_port()?;
         let client_id = format!("social-{trial_id}");
         let secret = Secret::generate("social-secret");
         idp.add_oidc_client(
             &tenant.id,
-            &json!({
-                "client_id": client_id,
-                "client_secret": secret.expose(),
-                "redirect_uris": [format!("http://127.0.0.1:{port}/sso/social/callback")],
-                "scopes": ["openid", "email", "profile"],
-            }),
+            &proto::idp::OidcClient {
+                client_id: client_id.clone(),
+                client_secret: secret.clone(),
+                redirect_uris: vec![format!("http://127.0.0.1:{port}/sso/social/callback")],
+                scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+                allowed_groups: Vec::new(),
+            },
         )
         .await?;
-        let discovery_url = tenant.oidc.and_then(|o| o.discovery_url).ok_or_else(|| {
+        let discovery_url = tenant.oidc.map(|o| o.discovery_url).ok_or_else(|| {
             crate::HarnessError::Idp("the google tenant has no discovery URL".into())
         })?;
         Ok(crate::target::embedded::SocialProvider {
@@ -578,72 +580,47 @@ impl Harness {
     }
 }
 
-fn tenant_spec_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Value {
-    let users: Vec<Value> = users
+/// The scenario's users as the mock IdP's directory holds them.
+fn idp_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Vec<proto::idp::User> {
+    users
         .iter()
-        .map(|(u, pw)| {
-            let mut v = json!({ "email": u.email, "password": pw.expose() });
-            if let Some(g) = &u.given_name {
-                v["given_name"] = json!(g);
-            }
-            if let Some(f) = &u.family_name {
-                v["family_name"] = json!(f);
-            }
-            v
+        .map(|(u, pw)| proto::idp::User {
+            email: u.email.clone(),
+            given_name: u.given_name.clone().unwrap_or_default(),
+            family_name: u.family_name.clone().unwrap_or_default(),
+            password: pw.clone(),
+            groups: u.groups.clone(),
+            attributes: u.attributes.clone(),
+            claims: u.claims.clone().into_iter().collect(),
+            uid: None,
         })
-        .collect();
-    json!({ "users": users })
+        .collect()
 }
 
+/// The trial's tenant: its users, profile, faults, clock and SAML signing choices.
 fn tenant_spec(
     s: &crate::scenario::schema::Scenario,
     users: &[(crate::scenario::schema::IdpUser, Secret)],
     trial_id: &str,
-) -> Value {
-    let users: Vec<Value> = users
-        .iter()
-        .map(|(u, pw)| {
-            let mut v = json!({ "email": u.email, "password": pw.expose() });
-            if let Some(g) = &u.given_name {
-                v["given_name"] = json!(g);
-            }
-            if let Some(f) = &u.family_name {
-                v["family_name"] = json!(f);
-            }
-            if !u.groups.is_empty() {
-                v["groups"] = json!(u.groups);
-            }
-            if !u.attributes.is_empty() {
-                v["attributes"] = json!(u.attributes);
-            }
-            if !u.claims.is_empty() {
-                v["claims"] = json!(u.claims);
-            }
-            v
-        })
-        .collect();
-    let mut spec = json!({
-        "id": format!("t-{trial_id}"),
-        "profile": s.idp.profile,
-        "users": users,
-    });
-    if !s.idp.faults.is_empty() {
-        spec["faults"] = json!(s.idp.faults);
-    }
-    if let Some(c) = s.idp.clock {
-        spec["clock_offset_seconds"] = json!(c.offset.seconds);
-    }
-    if let Some(saml) = &s.idp.saml {
-        let mut o = json!({});
-        if let Some(sign) = saml.sign {
-            o["sign"] = json!(sign);
+) -> TenantSpec {
+    let mut saml = proto::idp::SamlOptions::default();
+    if let Some(o) = &s.idp.saml {
+        if let Some(sign) = o.sign {
+            saml.sign = sign;
         }
-        if let Some(sha1) = saml.sha1 {
-            o["sha1"] = json!(sha1);
+        if let Some(sha1) = o.sha1 {
+            saml.sha1 = sha1;
         }
-        spec["saml"] = o;
     }
-    spec
+    TenantSpec {
+        id: Some(format!("t-{trial_id}")),
+        profile: s.idp.profile,
+        users: idp_users(users),
+        saml,
+        faults: s.idp.faults.iter().map(|f| f.0).collect(),
+        clock_offset_seconds: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
+        ..TenantSpec::default()
+    }
 }
 
 /// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on
@@ -708,23 +685,23 @@ async fn run_all(
                 .get(i)
                 .cloned()
                 .unwrap_or_else(|| Location::start_of(&plan.scenario.path));
-            let (ok, failure, note) = match r {
-                Ok(note) => (true, None, note),
-                Err(f) => (false, Some(f), None),
-            };
-            log.push(StepRecord {
-                index,
-                phase,
-                kind: step.kind().to_string(),
-                detail: describe(step),
-                at: place.to_string(),
-                started_ms: ms(started),
-                duration_ms: ms(duration),
-                ok,
-                failure: failure.as_ref().map(|f| f.kind.label()),
-                message: failure.as_ref().map(ToString::to_string),
-                note,
-            });
+            let failure = record_step(
+                log,
+                StepRecord {
+                    index,
+                    phase,
+                    kind: step.kind().to_string(),
+                    detail: describe(step),
+                    at: place.to_string(),
+                    started_ms: ms(started),
+                    duration_ms: ms(duration),
+                    ok: true,
+                    failure: None,
+                    message: None,
+                    note: None,
+                },
+                r,
+            );
             if let Some(f) = failure {
                 return Some(f.within(&format!(
                     "{phase} step {} ({}) failed at {place}",
@@ -742,23 +719,23 @@ async fn run_all(
         let started = ctx.t0.elapsed();
         let r = crate::trial::probe::probe(ctx, &forbidden).await;
         let duration = ctx.t0.elapsed().saturating_sub(started);
-        let (ok, failure, note) = match r {
-            Ok(note) => (true, None, Some(note)),
-            Err(f) => (false, Some(f), None),
-        };
-        log.push(StepRecord {
-            index,
-            phase: "probe",
-            kind: "session_probe".into(),
-            detail: "who is signed in now? (target's session_probe)".into(),
-            at: plan.target.path.display().to_string(),
-            started_ms: ms(started),
-            duration_ms: ms(duration),
-            ok,
-            failure: failure.as_ref().map(|f| f.kind.label()),
-            message: failure.as_ref().map(ToString::to_string),
-            note,
-        });
+        let failure = record_step(
+            log,
+            StepRecord {
+                index,
+                phase: "probe",
+                kind: "session_probe".into(),
+                detail: "who is signed in now? (target's session_probe)".into(),
+                at: plan.target.path.display().to_string(),
+                started_ms: ms(started),
+                duration_ms: ms(duration),
+                ok: true,
+                failure: None,
+                message: None,
+                note: None,
+            },
+            r.map(Some),
+        );
         if let Some(f) = failure {
             return Some(f.within(&format!(
                 "session probe (step {}) after the flow",
@@ -767,6 +744,28 @@ async fn run_all(
         }
     }
     None
+}
+
+/// Completes a step's record with its result, logs it, and hands back the failure if any.
+fn record_step(
+    log: &mut Vec<StepRecord>,
+    mut rec: StepRecord,
+    result: Result<Option<String>, StepFailure>,
+) -> Option<StepFailure> {
+    let failure = match result {
+        Ok(note) => {
+            rec.note = note;
+            None
+        }
+        Err(f) => {
+            rec.ok = false;
+            rec.failure = Some(f.kind.label());
+            rec.message = Some(f.to_string());
+            Some(f)
+        }
+    };
+    log.push(rec);
+    failure
 }
 
 /// The step as the scenario wrote it (placeholders unrendered, so secrets stay out).

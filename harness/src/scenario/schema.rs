@@ -123,17 +123,8 @@ pub enum Protocol {
     Oidc,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Profile {
-    Okta,
-    Entra,
-    Google,
-    Authentik,
-    Keycloak,
-    #[default]
-    Generic,
-}
+/// IdP profile names are the wire contract's (`okta`, `entra`, `google`, ...).
+pub use proto::profile::Profile;
 
 /// The mock IdP tenant made fresh for every trial.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -185,13 +176,8 @@ pub struct ClockSpec {
     pub offset: Span,
 }
 
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum SignWhat {
-    Assertion,
-    Response,
-    Both,
-}
+/// Which parts of a SAML response are signed (the wire contract's names).
+pub use proto::idp::SignMode as SignWhat;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -214,13 +200,8 @@ pub struct OidcOptions {
     pub redirect_uris: Option<Vec<Template>>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AppMode {
-    #[default]
-    Link,
-    IdpInitiated,
-}
+/// What a dashboard tile does (the wire contract's names).
+pub use proto::idp::AppMode;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -234,17 +215,16 @@ pub struct IdpApp {
 /// A fault of the mock IdP, checked against the wire contract's list when the scenario is
 /// loaded (`faults: [wrong_audiance]` fails `sso-harness check` at its place, with a
 /// suggestion), not when the trial runs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct FaultName(String);
+pub struct FaultName(pub proto::fault::Fault);
 
 impl FaultName {
     pub fn parse(s: &str) -> Result<Self, String> {
-        if mock_idp::fault::Fault::ALL.iter().any(|f| f.name() == s) {
-            return Ok(Self(s.to_string()));
+        if let Some(f) = proto::fault::Fault::from_name(s) {
+            return Ok(Self(f));
         }
-        let names = mock_idp::fault::Fault::ALL.iter().map(|f| f.name());
-        Err(match crate::input::suggest::did_you_mean(s, names) {
+        Err(match proto::fault::closest(s) {
             Some(n) => {
                 format!("unknown fault '{s}' (did you mean '{n}'?); `mock-idp faults` lists them")
             }
@@ -252,8 +232,8 @@ impl FaultName {
         })
     }
 
-    pub fn as_str(&self) -> &str {
-        &self.0
+    pub fn as_str(&self) -> &'static str {
+        self.0.name()
     }
 }
 

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 use crate::error::HarnessError;
 use crate::net::http_json::{CallError, call, parse};
 use crate::secret::Secret;
+use proto::sp_admin;
 
 /// The answer to "create an organisation" (reference SP admin API contract).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -61,6 +62,20 @@ impl std::fmt::Display for AdminError {
             AdminError::Failed(e) => write!(f, "{e}"),
         }
     }
+}
+
+/// A typed request body of the reference SP's admin API (`proto::sp_admin`), secrets in
+/// clear for their owner.
+fn body<T: serde::Serialize>(t: &T) -> Option<Value> {
+    proto::secret::to_request_value(t).ok()
+}
+
+/// A name enum's wire spelling (`enterprise`, `owner`, ...).
+fn wire_name<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_value(t)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn admin_err(e: CallError) -> AdminError {
@@ -164,17 +179,21 @@ impl AdminDriver {
             .api(
                 reqwest::Method::POST,
                 "/api/admin/orgs",
-                Some(json!({ "name": name, "plan": plan, "billing": billing })),
+                body(&sp_admin::CreateOrg {
+                    name: name.to_string(),
+                    plan: wire_name(&plan),
+                    billing: wire_name(&billing),
+                }),
             )
             .await?;
         parse(v, "POST /api/admin/orgs").map_err(admin_err)
     }
 
-    pub async fn add_user(&self, org: &str, body: Value) -> Result<(), AdminError> {
+    pub async fn add_user(&self, org: &str, user: &sp_admin::AddUser) -> Result<(), AdminError> {
         self.api(
             reqwest::Method::POST,
             &format!("/api/admin/orgs/{org}/users"),
-            Some(body),
+            body(user),
         )
         .await
         .map(|_| ())
@@ -192,7 +211,9 @@ impl AdminDriver {
             .api(
                 reqwest::Method::POST,
                 &format!("/api/admin/orgs/{org}/domains"),
-                Some(json!({ "domain": domain })),
+                body(&sp_admin::AddDomain {
+                    domain: domain.to_string(),
+                }),
             )
             .await?;
         parse(v, "POST domains").map(Some).map_err(admin_err)
@@ -223,16 +244,17 @@ impl AdminDriver {
         certificate_pem: &str,
         idp_entity_id: Option<&str>,
     ) -> Result<(), AdminError> {
-        let mut body = json!({ "sso_url": sso_url, "certificate_pem": certificate_pem });
-        // Without it the SP pins the Issuer of the first response it accepts, so a
-        // wrong-issuer fault on the very first sign-in would go unnoticed.
-        if let Some(entity_id) = idp_entity_id {
-            body["idp_entity_id"] = json!(entity_id);
-        }
+        let put = sp_admin::PutSaml {
+            sso_url: sso_url.to_string(),
+            certificate_pem: certificate_pem.to_string(),
+            // Without it the SP pins the Issuer of the first response it accepts, so a
+            // wrong-issuer fault on the very first sign-in would go unnoticed.
+            idp_entity_id: idp_entity_id.map(str::to_string),
+        };
         self.api(
             reqwest::Method::PUT,
             &format!("/api/admin/orgs/{org}/sso/saml"),
-            Some(body),
+            body(&put),
         )
         .await
         .map(|_| ())
@@ -249,12 +271,12 @@ impl AdminDriver {
         self.api(
             reqwest::Method::PUT,
             &format!("/api/admin/orgs/{org}/sso/oidc"),
-            Some(json!({
-                "idp_name": idp_name,
-                "client_id": client_id,
-                "client_secret": client_secret.expose(),
-                "discovery_url": discovery_url,
-            })),
+            body(&sp_admin::PutOidc {
+                idp_name: idp_name.to_string(),
+                client_id: client_id.to_string(),
+                client_secret: client_secret.clone(),
+                discovery_url: discovery_url.to_string(),
+            }),
         )
         .await
         .map(|_| ())
@@ -264,7 +286,10 @@ impl AdminDriver {
         self.api(
             reqwest::Method::PUT,
             &format!("/api/admin/orgs/{org}/sso"),
-            Some(json!({ "enabled": enabled })),
+            body(&sp_admin::PutSso {
+                enabled,
+                product: None,
+            }),
         )
         .await
         .map(|_| ())
@@ -274,7 +299,7 @@ impl AdminDriver {
         self.api(
             reqwest::Method::PUT,
             &format!("/api/admin/orgs/{org}/enforce"),
-            Some(json!({ "enforced": enforced })),
+            body(&sp_admin::PutEnforce { enforced }),
         )
         .await
         .map(|_| ())
@@ -284,7 +309,9 @@ impl AdminDriver {
         self.api(
             reqwest::Method::PUT,
             &format!("/api/admin/orgs/{org}/tile"),
-            Some(json!({ "active": active })),
+            body(&sp_admin::PutTile {
+                active: active.as_str().unwrap_or_default().to_string(),
+            }),
         )
         .await
         .map(|_| ())
@@ -299,7 +326,7 @@ impl AdminDriver {
         self.api(
             reqwest::Method::PUT,
             "/api/admin/test/clock",
-            Some(json!({ "offset_seconds": offset_seconds })),
+            body(&sp_admin::PutClock { offset_seconds }),
         )
         .await
         .map(|_| ())
@@ -309,7 +336,7 @@ impl AdminDriver {
         self.api(
             reqwest::Method::PUT,
             "/api/admin/test/block-sso-lookup",
-            Some(json!({ "blocked": blocked })),
+            body(&sp_admin::PutBlockSsoLookup { blocked }),
         )
         .await
         .map(|_| ())

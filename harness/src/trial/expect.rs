@@ -6,6 +6,24 @@ use crate::scenario::schema::Expectation;
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{Diff, FailureKind, StepFailure, StepResult};
 
+impl Check {
+    /// The judgement this check makes, named for the report.
+    fn oracle(&self) -> &'static str {
+        match self {
+            Check::SignedInAs(_)
+            | Check::SignedIn(_)
+            | Check::NotSignedInAs(_)
+            | Check::Rejected(_) => "identity on the SP's own page",
+            Check::NoEgress => "canary (no_egress)",
+            Check::NoRedirect(_) => "browser history (no_redirect)",
+            Check::IdpSaw(_) | Check::IdpDidNotSee(_) => "mock IdP's request log",
+            Check::AnswersWithin(_) => "bounded answer",
+            Check::Log(_) => "the SP's log",
+            _ => "page content",
+        }
+    }
+}
+
 /// One assertion, rendered.
 enum Check {
     Text(String),
@@ -120,8 +138,10 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
             ctx.refresh_exchanges().await;
         }
         let mut failures = Vec::new();
+        let mut oracles = Vec::new();
         for c in &list {
             if let Err(f) = evaluate(ctx, c).await {
+                oracles.push((f.0, c.oracle()));
                 failures.push(f);
             }
         }
@@ -146,9 +166,16 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
             } else {
                 FailureKind::Mismatch
             };
+            let oracle = oracles
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, o)| *o)
+                .unwrap_or("page content");
             let diffs = failures.into_iter().map(|(_, d)| d).collect();
             let context = describe_page(ctx, started.elapsed()).await;
-            break Err(StepFailure::diffs(kind, diffs).with_context(context));
+            break Err(StepFailure::diffs(kind, diffs)
+                .decided_by(oracle)
+                .with_context(context));
         }
         tokio::time::sleep(Duration::from_millis(150)).await;
     };

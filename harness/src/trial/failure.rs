@@ -102,6 +102,9 @@ pub struct StepFailure {
     pub diffs: Vec<Diff>,
     /// The page state at the failure (URL, status, first lines of text), when known.
     pub context: Option<String>,
+    /// Which judgement decided it (`identity on the SP's page`, `session probe`, `canary`,
+    /// `mock IdP log`, ...), shown with the verdict.
+    pub oracle: Option<&'static str>,
 }
 
 impl StepFailure {
@@ -111,6 +114,7 @@ impl StepFailure {
             message: Some(message.into()),
             diffs: Vec::new(),
             context: None,
+            oracle: None,
         }
     }
 
@@ -132,6 +136,7 @@ impl StepFailure {
             message: None,
             diffs: vec![diff],
             context: None,
+            oracle: None,
         }
     }
 
@@ -141,7 +146,13 @@ impl StepFailure {
             message: None,
             diffs,
             context: None,
+            oracle: None,
         }
+    }
+
+    pub fn decided_by(mut self, oracle: &'static str) -> Self {
+        self.oracle = Some(oracle);
+        self
     }
 
     pub fn with_context(mut self, context: String) -> Self {
@@ -172,6 +183,9 @@ impl fmt::Display for StepFailure {
             }
             write!(f, "{d}")?;
             first = false;
+        }
+        if let Some(o) = self.oracle {
+            write!(f, "\ndecided by: {o}")?;
         }
         if let Some(c) = &self.context {
             write!(f, "\n{}", c.trim_end())?;

@@ -91,6 +91,9 @@ pub struct TrialOutcome {
     /// For a FINDING: the accepted risk (reason and date) that keeps it from failing the run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub risk_accepted: Option<String>,
+    /// Which judgement decided the verdict (identity, session probe, canary, IdP log, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oracle: Option<String>,
     /// The kind of the first failure, which decided the verdict.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub failure_kind: Option<FailureKind>,

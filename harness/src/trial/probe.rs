@@ -120,7 +120,8 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
                 format!("ACCEPTED: HTTP {}, signed in as {seen:?}", a.status),
             )
             .with_note("the SP created a session although the page it showed said otherwise"),
-        ))
+        )
+        .decided_by("session probe"))
     } else {
         Ok(format!(
             "GET {url}: HTTP {}, signed in as {seen:?} (allowed: the genuine identity)",

@@ -1,13 +1,13 @@
 //! One function per step kind. Every wait polls with a timeout; nothing sleeps blindly.
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::scenario::schema::*;
 use crate::secret::Secret;
 use crate::target::admin::MANUAL_NOTE;
 use crate::trial::ctx::{TrialCtx, check_refusal};
-use crate::trial::failure::{StepFailure, StepResult};
+use crate::trial::failure::{Diff, FailureKind, StepFailure, StepResult};
 
 /// Sets a form control's value the way a user's input leaves it: focused, value set through
 /// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
@@ -161,7 +161,10 @@ impl TrialCtx<'_> {
             }
             Step::SetFault(a) => {
                 let (idp, tenant) = self.idp()?;
-                idp.set_faults(&tenant.id, &a.faults, a.scope == FaultScope::Next)
+                let body = proto::idp::FaultsBody {
+                    faults: a.faults.iter().map(|f| f.0).collect(),
+                };
+                idp.set_faults(&tenant.id, &body, a.scope == FaultScope::Next)
                     .await?;
                 Ok(None)
             }
@@ -291,10 +294,15 @@ impl TrialCtx<'_> {
                     None => return Ok(()),
                     Some(want) if actual.contains(want) => return Ok(()),
                     Some(want) if Instant::now() >= deadline => {
-                        return Err(format!(
-                            "{sel:?} never held the expected text within {} ms:\n  - expected to contain: {want:?}\n  + actual: {actual:?}",
-                            timeout.as_millis()
-                        ).into());
+                        return Err(StepFailure::diff(
+                            FailureKind::Mismatch,
+                            Diff::new(
+                                format!("text of {sel:?} after {} ms", timeout.as_millis()),
+                                format!("{want:?}"),
+                                format!("{actual:?}"),
+                            )
+                            .related("to contain"),
+                        ));
                     }
                     Some(_) => {}
                 }
@@ -383,13 +391,7 @@ impl TrialCtx<'_> {
 
     async fn tile(&mut self, a: &TileArgs) -> StepResult {
         let app = self.render(&a.app)?;
-        let dashboard = self
-            .idp()?
-            .1
-            .saml
-            .as_ref()
-            .and_then(|s| s.dashboard_url.clone())
-            .ok_or("the mock IdP tenant has no dashboard URL")?;
+        let dashboard = self.idp()?.1.saml.dashboard_url.clone();
         let current = self.browser().current_url().await.unwrap_or_default();
         if !current.starts_with(&dashboard) {
             self.browser().goto(&dashboard).await?;
@@ -567,12 +569,12 @@ return "ok";
         };
         let tenant_id = tenant.id.clone();
         let get = |k: &str| self.vars.get(k).ok().map(str::to_string);
-        let sp = json!({
-            "entity_id": get("sp.entity_id"),
-            "acs_url": get("sp.acs_url"),
-            "metadata_url": url,
-            "certificate_pem": cert,
-        });
+        let sp = proto::idp::SpSpec {
+            entity_id: get("sp.entity_id"),
+            acs_url: get("sp.acs_url"),
+            metadata_url: Some(url),
+            certificate_pem: Some(cert),
+        };
         idp.put_sp(&tenant_id, &sp).await.map_err(StepFailure::from)
     }
 
@@ -594,52 +596,67 @@ return "ok";
                 .as_ref()
                 .map(|t| self.render(t))
                 .transpose()?;
-            let sp = json!({ "entity_id": entity, "acs_url": acs, "metadata_url": get("sp.metadata_url"), "certificate_pem": cert });
+            let sp = proto::idp::SpSpec {
+                entity_id: Some(entity),
+                acs_url: Some(acs),
+                metadata_url: get("sp.metadata_url"),
+                certificate_pem: cert,
+            };
             idp.put_sp(&tenant_id, &sp).await?;
         }
-        let apps: Vec<Value> = match &self.scenario.idp.apps {
+        let apps: Vec<proto::idp::App> = match &self.scenario.idp.apps {
             Some(apps) => apps
                 .iter()
-                .map(|a| Ok(json!({ "name": a.name, "url": self.render(&a.url)?, "mode": a.mode })))
+                .map(|a| {
+                    Ok(proto::idp::App {
+                        name: a.name.clone(),
+                        url: self.render(&a.url)?,
+                        mode: a.mode,
+                    })
+                })
                 .collect::<Result<_, StepFailure>>()?,
             None => ["workspace", "platform"]
                 .iter()
                 .filter_map(|k| {
-                    get(&format!("sp.tile_url.{k}"))
-                        .map(|url| json!({ "name": k, "url": url, "mode": "link" }))
+                    get(&format!("sp.tile_url.{k}")).map(|url| proto::idp::App {
+                        name: (*k).to_string(),
+                        url,
+                        mode: proto::idp::AppMode::Link,
+                    })
                 })
                 .collect(),
         };
         if !apps.is_empty() {
-            idp.put_apps(&tenant_id, &Value::Array(apps)).await?;
+            idp.put_apps(&tenant_id, &apps).await?;
         }
         Ok(())
     }
 
     async fn add_user(&mut self, a: &SpUserArgs) -> StepResult {
         let org = self.org_id().await?;
-        let mut body = json!({
-            "email": self.render(&a.email)?,
-            "role": a.role,
-            "method": a.method,
-        });
-        if let Some(p) = &a.password {
-            let p = self.render(p)?;
-            self.secrets.push(p.clone());
-            body["password"] = json!(p);
-        }
-        if let Some(g) = &a.given_name {
-            body["given_name"] = json!(self.render(g)?);
-        }
-        if let Some(f) = &a.family_name {
-            body["family_name"] = json!(self.render(f)?);
-        }
+        let name = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+        let password = match &a.password {
+            Some(p) => {
+                let p = self.render(p)?;
+                self.secrets.push(p.clone());
+                Some(Secret::new(p))
+            }
+            None => None,
+        };
+        let body = proto::sp_admin::AddUser {
+            email: self.render(&a.email)?,
+            role: name(serde_json::to_value(a.role)?),
+            method: name(serde_json::to_value(a.method)?),
+            password,
+            given_name: a.given_name.as_ref().map(|g| self.render(g)).transpose()?,
+            family_name: a.family_name.as_ref().map(|f| self.render(f)).transpose()?,
+        };
         let expected = a
             .expect_error
             .as_ref()
             .map(|t| self.render(t))
             .transpose()?;
-        let r = self.admin.add_user(&org, body).await;
+        let r = self.admin.add_user(&org, &body).await;
         check_refusal(r, expected).map(|_| self.manual_note())
     }
 
@@ -674,12 +691,18 @@ return "ok";
         if let Some(want) = a.expect {
             let want = serde_json::to_value(want)?;
             if want.as_str() != Some(result.status.as_str()) {
-                return Err(format!(
-                    "domain {domain} check:\n  - expected status: {want}\n  + actual: {:?}{}",
-                    result.status,
-                    result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
-                )
-                .into());
+                return Err(StepFailure::diff(
+                    FailureKind::Mismatch,
+                    Diff::new(
+                        format!("domain {domain} check status"),
+                        want.to_string(),
+                        format!(
+                            "{:?}{}",
+                            result.status,
+                            result.reason.map(|r| format!(" ({r})")).unwrap_or_default()
+                        ),
+                    ),
+                ));
             }
         }
         Ok(Some(format!("status {}", result.status)))
@@ -758,13 +781,15 @@ return "ok";
                         .collect::<Result<Vec<_>, _>>()?,
                     None => vec![self.vars.get("sp.oidc_redirect_uri")?.to_string()],
                 };
-                let client = json!({
-                    "client_id": client_id,
-                    "client_secret": secret.expose(),
-                    "redirect_uris": redirect_uris,
-                    "scopes": opts.scopes.clone().unwrap_or_else(|| vec!["openid".into(), "email".into(), "profile".into()]),
-                    "allowed_groups": opts.allowed_groups,
-                });
+                let client = proto::idp::OidcClient {
+                    client_id: client_id.clone(),
+                    client_secret: secret.clone(),
+                    redirect_uris,
+                    scopes: opts.scopes.clone().unwrap_or_else(|| {
+                        ["openid", "email", "profile"].map(String::from).to_vec()
+                    }),
+                    allowed_groups: opts.allowed_groups.clone(),
+                };
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
@@ -788,22 +813,14 @@ return "ok";
 
     async fn update_idp_user(&mut self, a: &IdpUserUpdate) -> StepResult {
         let email = self.render_opt(a.user.as_ref(), "{user.email}")?;
-        let mut changes = json!({});
-        if let Some(e) = &a.email {
-            changes["email"] = json!(e);
-        }
-        if let Some(g) = &a.given_name {
-            changes["given_name"] = json!(g);
-        }
-        if let Some(f) = &a.family_name {
-            changes["family_name"] = json!(f);
-        }
-        if let Some(g) = &a.groups {
-            changes["groups"] = json!(g);
-        }
-        if let Some(at) = &a.attributes {
-            changes["attributes"] = json!(at);
-        }
+        let changes = proto::idp::UserPatch {
+            email: a.email.clone(),
+            given_name: a.given_name.clone(),
+            family_name: a.family_name.clone(),
+            groups: a.groups.clone(),
+            attributes: a.attributes.clone(),
+            ..proto::idp::UserPatch::default()
+        };
         let (idp, tenant) = self.idp()?;
         idp.patch_user(&tenant.id, &email, &changes).await?;
         if let Some(new) = &a.email {

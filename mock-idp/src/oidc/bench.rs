@@ -66,7 +66,8 @@ impl Figures {
 const USER_HZ: f64 = 100.0;
 
 /// The calling thread's user CPU time in seconds, from `/proc/thread-self/stat` (field 14).
-fn thread_user_seconds() -> Option<f64> {
+/// The SAML bench uses it too, so the two figures compare on the same footing.
+pub fn thread_user_seconds() -> Option<f64> {
     let stat = std::fs::read_to_string("/proc/thread-self/stat").ok()?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     let after = &stat[stat.rfind(')')? + 1..];

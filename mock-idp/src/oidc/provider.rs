@@ -91,6 +91,7 @@ pub fn record(
         },
         decoded,
         faults: faults.to_vec(),
+        forge: None,
     };
     tenant.record(exchange);
 }

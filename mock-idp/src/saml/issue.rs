@@ -37,7 +37,7 @@ impl IdpView {
             profile: tenant.profile,
             entity_id: tenant.saml_entity_id(base),
             sp: tenant.sp.clone(),
-            saml: tenant.saml,
+            saml: tenant.saml.clone(),
             now: tenant.clock.now(),
             keys: tenant.keys.clone(),
         }
@@ -149,6 +149,28 @@ pub fn issue(
     request: Option<&PendingAuthn>,
     faults: &[Fault],
 ) -> Result<Issued> {
+    let p = prepare(idp, user, request, faults)?;
+    Ok(Issued {
+        xml: response::build(&p.params, &p.shape)?,
+        acs_url: p.acs_url,
+    })
+}
+
+/// Everything a Response says and how it is signed and encrypted, decided from the tenant,
+/// the request and the faults, before any XML is written (the forge starts from here too).
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub params: ResponseParams,
+    pub shape: Shape,
+    pub acs_url: String,
+}
+
+pub fn prepare(
+    idp: &IdpView,
+    user: &UserRecord,
+    request: Option<&PendingAuthn>,
+    faults: &[Fault],
+) -> Result<Prepared> {
     let has = |f: Fault| faults.contains(&f);
     let acs = idp
         .sp
@@ -300,8 +322,9 @@ pub fn issue(
         encryption,
         tamper_nameid: has(Fault::Tampered).then(|| TAMPERED_EMAIL.to_string()),
     };
-    Ok(Issued {
-        xml: response::build(&params, &shape)?,
+    Ok(Prepared {
+        params,
+        shape,
         acs_url: acs,
     })
 }

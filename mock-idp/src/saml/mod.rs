@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod encrypt;
+pub mod forge;
 pub mod issue;
 pub mod metadata;
 pub mod portal;

@@ -246,8 +246,9 @@ pub fn build(p: &ResponseParams, shape: &Shape) -> Result<String> {
         Some(s) => split.signed(&s.key, s.hash, &p.response_id)?,
         None => split.unsigned(),
     };
-    // Every part was written from &str, so the bytes are UTF-8.
-    let xml = String::from_utf8_lossy(&bytes).into_owned();
+    // Every part was written from &str, so the bytes are UTF-8 (and are not copied again).
+    let xml = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     Ok(match (&shape.tamper_nameid, &p.nameid) {
         (Some(new), Some(old)) => tamper(&xml, &old.value, new),
         _ => xml,

@@ -36,6 +36,21 @@ pub fn record(
     decoded: serde_json::Value,
     faults: Vec<Fault>,
 ) {
+    record_forged(t, kind, method, path, status, decoded, faults, None);
+}
+
+/// `record`, plus what the forge did to this response (attack, CWE, signing choices).
+#[allow(clippy::too_many_arguments)]
+pub fn record_forged(
+    t: &mut Tenant,
+    kind: &str,
+    method: &str,
+    path: &str,
+    status: u16,
+    decoded: serde_json::Value,
+    faults: Vec<Fault>,
+    forge: Option<proto::forge::ForgeRecord>,
+) {
     let exchange = Exchange {
         at: rfc3339(t.clock.now()),
         tenant: t.id.clone(),
@@ -48,6 +63,7 @@ pub fn record(
         },
         decoded,
         faults,
+        forge,
     };
     t.record(exchange);
 }
@@ -204,15 +220,16 @@ pub async fn answer(
     method: &str,
     path: &str,
 ) -> Result<Response> {
-    let (view, user, faults, last) = {
+    let (view, user, faults, last, forge) = {
         let mut t = tenant::lock(shared);
         let user = t
             .user_by_uid(uid)
             .cloned()
             .ok_or_else(|| Error::UnknownUser(uid.to_string()))?;
         let faults = t.take_faults(Protocol::Saml);
+        let forge = t.next_forge.take().or_else(|| t.saml.forge.clone());
         let view = issue::IdpView::of(&t, state.base());
-        (view, user, faults, t.last_saml_response.clone())
+        (view, user, faults, t.last_saml_response.clone(), forge)
     };
     if faults.contains(&Fault::SlowResponse) {
         tokio::time::sleep(SLOW_RESPONSE).await;
@@ -253,31 +270,26 @@ pub async fn answer(
             last.relay_state.as_deref(),
         ));
     }
-    let issued = {
-        let (view, user, faults, pending) = (view, user, faults.clone(), pending.clone());
-        tokio::task::spawn_blocking(move || issue::issue(&view, &user, pending.as_ref(), &faults))
-            .await
-            .map_err(|e| Error::Config(format!("signing failed: {e}")))??
-    };
-    let b64 = B64.encode(issued.xml.as_bytes());
+    let delivery = super::forge::deliver(view, user, pending, faults.clone(), forge).await?;
     let mut t = tenant::lock(shared);
     t.last_saml_response = Some(DeliveredResponse {
-        acs_url: issued.acs_url.clone(),
-        saml_response_b64: b64.clone(),
+        acs_url: delivery.acs_url.clone(),
+        saml_response_b64: delivery.saml_response.clone(),
         relay_state: relay_state.clone(),
     });
-    record(
+    record_forged(
         &mut t,
         "saml_response",
         method,
         path,
         200,
-        pretty_xml(&issued.xml).into(),
+        delivery.decoded.into(),
         faults,
+        delivery.forge,
     );
     Ok(pages::post_form(
-        &issued.acs_url,
-        &b64,
+        &delivery.acs_url,
+        &delivery.saml_response,
         relay_state.as_deref(),
     ))
 }

@@ -20,9 +20,19 @@ fn allowed(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
 }
 
+/// Whether `s` is written as it is: printable ASCII with none of `special`. Most values
+/// (IDs, URLs, times, emails) are, and then escaping costs a scan instead of a copy.
+fn plain(s: &str, special: &[u8]) -> bool {
+    s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && !special.contains(&b))
+}
+
 /// Canonical text escaping (c14n section 1.1 "text nodes").
-pub fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+pub fn escape_text(s: &str) -> Cow<'_, str> {
+    if plain(s, b"&<>") {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars().filter(|c| allowed(*c)) {
         match c {
             '&' => out.push_str("&amp;"),
@@ -32,12 +42,15 @@ pub fn escape_text(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Canonical attribute value escaping.
-pub fn escape_attr(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
+pub fn escape_attr(s: &str) -> Cow<'_, str> {
+    if plain(s, b"&<\"") {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
     for c in s.chars().filter(|c| allowed(*c)) {
         match c {
             '&' => out.push_str("&amp;"),
@@ -49,7 +62,26 @@ pub fn escape_attr(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
+}
+
+fn bytes(s: Cow<'_, str>) -> Cow<'_, [u8]> {
+    match s {
+        Cow::Borrowed(b) => Cow::Borrowed(b.as_bytes()),
+        Cow::Owned(o) => Cow::Owned(o.into_bytes()),
+    }
+}
+
+/// `items` in canonical (name) order; callers mostly pass them sorted already, and then no
+/// copy is made.
+fn sorted<'a>(items: &'a [(&'a str, &'a str)]) -> Cow<'a, [(&'a str, &'a str)]> {
+    if items.is_sorted_by_key(|i| i.0) {
+        Cow::Borrowed(items)
+    } else {
+        let mut v = items.to_vec();
+        v.sort_by_key(|i| i.0);
+        Cow::Owned(v)
+    }
 }
 
 pub struct CanonWriter {
@@ -72,22 +104,18 @@ impl CanonWriter {
     /// Starts an element. `ns` are the namespace declarations this element must carry
     /// (prefix, URI); `attrs` are unqualified attributes. Both are put in canonical order.
     pub fn start(&mut self, name: &str, ns: &[(&str, &str)], attrs: &[(&str, &str)]) {
-        let mut ns: Vec<&(&str, &str)> = ns.iter().collect();
-        ns.sort_by(|a, b| a.0.cmp(b.0));
-        let mut attrs: Vec<&(&str, &str)> = attrs.iter().collect();
-        attrs.sort_by(|a, b| a.0.cmp(b.0));
         let mut start = BytesStart::new(name);
-        for (prefix, uri) in ns {
+        for (prefix, uri) in sorted(ns).iter() {
             let key = format!("xmlns:{prefix}");
             start.push_attribute(Attribute {
                 key: QName(key.as_bytes()),
-                value: Cow::Owned(escape_attr(uri).into_bytes()),
+                value: bytes(escape_attr(uri)),
             });
         }
-        for (key, value) in attrs {
+        for (key, value) in sorted(attrs).iter() {
             start.push_attribute(Attribute {
                 key: QName(key.as_bytes()),
-                value: Cow::Owned(escape_attr(value).into_bytes()),
+                value: bytes(escape_attr(value)),
             });
         }
         self.event(Event::Start(start));
@@ -137,6 +165,19 @@ impl CanonWriter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_values_are_borrowed_and_others_escaped() {
+        assert!(matches!(escape_text("alice@acme.test"), Cow::Borrowed(_)));
+        assert!(matches!(
+            escape_attr("https://sp.test/acs?x=1"),
+            Cow::Borrowed(_)
+        ));
+        assert_eq!(escape_text("a>b\u{1}é\r"), "a&gt;bé&#xD;");
+        assert_eq!(escape_attr("a\"b\tc\n<&"), "a&quot;b&#x9;c&#xA;&lt;&amp;");
+        // '>' needs no escaping in an attribute value.
+        assert!(matches!(escape_attr("x>y"), Cow::Borrowed("x>y")));
+    }
 
     #[test]
     fn canonical_order_escaping_and_end_tags() {
