@@ -264,6 +264,7 @@ mod tests {
             covers: Vec::new(),
             verdict,
             risk_accepted: None,
+            oracle: None,
             failure_kind: None,
             message: Some("the password hunter2-secret leaked".into()),
             started_at: String::new(),
