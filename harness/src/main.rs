@@ -118,25 +118,80 @@ fn main() -> ExitCode {
             report,
             targets_dir,
             launcher,
-        } => {
-            let rt = match tokio::runtime::Runtime::new() {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("sso-harness: cannot start the async runtime: {e}");
-                    return ExitCode::from(2);
-                }
-            };
-            rt.block_on(async {
-                tokio::select! {
-                    code = run(target, scenarios, filter, jobs, webdriver_url, idp_url, report, targets_dir, launcher) => code,
-                    _ = tokio::signal::ctrl_c() => {
-                        // Returning drops the runtime and with it every task: the browser
-                        // pool and chromedriver are killed by their guards.
-                        eprintln!("sso-harness: interrupted");
-                        ExitCode::from(130)
-                    }
-                }
-            })
+        } => as_run(run(
+            target,
+            scenarios,
+            filter,
+            jobs,
+            webdriver_url,
+            idp_url,
+            report,
+            targets_dir,
+            launcher,
+        ))
+        .unwrap_or_else(|code| code),
+    }
+}
+
+/// Runs `work` as this process's run (children/registry):
+/// - first cleans up after earlier runs that were killed (their processes, temp dirs and
+///   containers) and says so;
+/// - on SIGINT, SIGTERM or SIGHUP stops every child process (Apache, shibd, chromedriver,
+///   every Chromium, peers, containers), removes the run's temp dirs (the report stays, marked
+///   incomplete) and exits 130, 143 or 129;
+/// - at the end stops whatever of the run is still running and removes its temp dirs.
+///
+/// `Err` carries the exit code when the runtime could not start.
+fn as_run<T>(work: impl std::future::Future<Output = T>) -> Result<T, ExitCode> {
+    use harness::children::registry::{Signals, run as this_run};
+    let rt = tokio::runtime::Runtime::new().map_err(|e| {
+        eprintln!("sso-harness: cannot start the async runtime: {e}");
+        ExitCode::from(2)
+    })?;
+    let outcome = rt.block_on(async {
+        // Caught from here on: no signal can end the harness before its children.
+        let mut signals = match Signals::install() {
+            Ok(s) => s,
+            Err(e) => {
+                eprintln!("sso-harness: cannot handle signals: {e}");
+                return Err(None);
+            }
+        };
+        let cleaned = tokio::task::spawn_blocking(|| this_run().reap_stale())
+            .await
+            .unwrap_or_default();
+        if !cleaned.is_empty() {
+            eprintln!("sso-harness: cleaned up after an earlier run that was killed: {cleaned}");
+        }
+        tokio::select! {
+            v = work => Ok(v),
+            sig = signals.recv() => Err(Some(sig)),
+        }
+    });
+    match outcome {
+        Ok(v) => {
+            // Guards stop their children as the runtime drops its tasks; the sweep then finds
+            // what left the trees (Chromium's crash handlers) and removes the run directory.
+            drop(rt);
+            this_run().stop(None);
+            Ok(v)
+        }
+        Err(None) => Err(ExitCode::from(2)),
+        Err(Some(sig)) => {
+            eprintln!(
+                "sso-harness: {}: stopping every child process and removing the run's temporary files",
+                sig.name()
+            );
+            let cleaned = this_run().stop(Some(sig));
+            eprintln!(
+                "sso-harness: interrupted by {}; stopped {cleaned}",
+                sig.name()
+            );
+            use std::io::Write as _;
+            let _ = std::io::stdout().flush();
+            // Exit now: everything the run started is gone, and the tasks still unwinding
+            // (trials, their guards) have nothing left to do.
+            std::process::exit(i32::from(sig.exit_code()));
         }
     }
 }
@@ -169,16 +224,12 @@ fn check_idp_files(p: &std::path::Path, files: &mut usize, errors: &mut usize) -
     if !in_idp {
         return false;
     }
-    let list: Vec<PathBuf> = if p.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(p)
-            .map(|rd| rd.flatten().map(|e| e.path()).collect())
-            .unwrap_or_default();
-        v.retain(|f| matches!(f.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")));
-        v.sort();
-        v
-    } else {
-        vec![p.to_path_buf()]
-    };
+    let found = harness::input::discover::list_dir(p);
+    for e in &found.errors {
+        println!("{e}");
+    }
+    *errors += found.errors.len();
+    let list = found.files;
     for f in list {
         *files += 1;
         if let Err(e) = load_descriptor(&f) {
@@ -361,36 +412,19 @@ fn idp_check(
     webdriver_url: Option<String>,
 ) -> ExitCode {
     use harness::idpcheck::{IdpCheckOptions, report::write_report, run_idp_check};
-    let rt = match tokio::runtime::Runtime::new() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sso-harness: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
     let opts = IdpCheckOptions {
         descriptor: idp,
         root: PathBuf::from("."),
         checks_dir: checks,
         webdriver_url,
     };
-    let run = rt.block_on(async {
-        tokio::select! {
-            r = run_idp_check(&opts) => Some(r),
-            // Returning drops the peers, the SP and the browser: their guards kill them.
-            _ = tokio::signal::ctrl_c() => None,
-        }
-    });
-    let run = match run {
-        None => {
-            eprintln!("sso-harness: interrupted");
-            return ExitCode::from(130);
-        }
-        Some(Err(e)) => {
+    let run = match as_run(run_idp_check(&opts)) {
+        Err(code) => return code,
+        Ok(Err(e)) => {
             eprintln!("sso-harness idp-check: {e}");
             return ExitCode::from(2);
         }
-        Some(Ok(run)) => run,
+        Ok(Ok(run)) => run,
     };
     println!("IdP application check: {} ({})", run.idp, run.descriptor);
     for r in &run.results {

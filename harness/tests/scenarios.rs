@@ -1,6 +1,7 @@
 //! `cargo test -p harness --test scenarios [-- FILTER]`: one libtest trial per scenario x
 //! target, named `target::path/file`. Trials a target cannot run are ignored with the reason;
-//! finding no scenario fails. Reports go to `reports/<UTC timestamp>/` (SSO_HARNESS_REPORT).
+//! finding no scenario fails. Reports go to `reports/<run id>/` (SSO_HARNESS_REPORT), written
+//! as trials finish.
 //!
 //! Environment: SSO_HARNESS_SCENARIOS (default `scenarios/`), SSO_HARNESS_TARGETS (comma-
 //! separated names; default every `targets/*.yaml` except `*.example.yaml`),
@@ -12,7 +13,8 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use harness::report::{RunSummary, now_rfc3339, run_id_now, write_run};
+use harness::children::registry;
+use harness::report::{LiveReport, RunHead, now_rfc3339};
 use harness::run::harness::{Harness, HarnessOptions, IdpChoice, plan};
 use harness::scenario::load::load_dir;
 use harness::target::descriptor::load_targets;
@@ -76,27 +78,69 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
 
+    let cleaned = registry::run().reap_stale();
+    if !cleaned.is_empty() {
+        eprintln!("cleaned up after an earlier run that was killed: {cleaned}");
+    }
     let rt = Arc::new(tokio::runtime::Runtime::new().expect("tokio runtime"));
     let jobs = args.test_threads.unwrap_or(2).max(1);
     let harness: Arc<OnceCell<Arc<Harness>>> = Arc::new(OnceCell::new());
     let outcomes: Arc<Mutex<Vec<TrialOutcome>>> = Arc::default();
     let started = Arc::new(Mutex::new(None::<Instant>));
-    let started_at = now_rfc3339();
     let webdriver_url = std::env::var("SSO_HARNESS_WEBDRIVER_URL").ok();
+    // The report is written as trials finish; an unwritable directory fails before the first.
+    let report_root = std::env::var("SSO_HARNESS_REPORT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("reports"));
+    let matches = |name: &str, pattern: &str| {
+        if args.exact {
+            name == pattern
+        } else {
+            name.contains(pattern)
+        }
+    };
+    let to_run = plans
+        .iter()
+        .filter(|p| p.skip_reason().is_none())
+        .map(|p| p.name())
+        .filter(|n| args.filter.as_deref().is_none_or(|f| matches(n, f)))
+        .filter(|n| !args.skip.iter().any(|s| matches(n, s)))
+        .count();
+    let report = if to_run == 0 || args.list {
+        None
+    } else {
+        let head = RunHead {
+            run_id: registry::run().id().to_string(),
+            started_at: now_rfc3339(),
+            targets: targets.iter().map(|t| t.target.name.clone()).collect(),
+            scenarios: scenarios_dir.display().to_string(),
+            jobs,
+            planned: to_run,
+        };
+        match LiveReport::create(&report_root, head) {
+            Ok(r) => Some(Arc::new(Mutex::new(r))),
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
 
     let trials = plans
         .into_iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(index, p)| {
             let name = p.name();
             if let Some(reason) = p.skip_reason() {
                 return Trial::ignorable_test(name, move || Ok(Completion::ignored_with(reason)));
             }
-            let (rt, harness, outcomes, started, webdriver_url) = (
+            let (rt, harness, outcomes, started, webdriver_url, report) = (
                 rt.clone(),
                 harness.clone(),
                 outcomes.clone(),
                 started.clone(),
                 webdriver_url.clone(),
+                report.clone(),
             );
             Trial::test(name, move || {
                 started.lock().unwrap().get_or_insert_with(Instant::now);
@@ -118,6 +162,11 @@ fn main() -> ExitCode {
                 let verdict = outcome.verdict;
                 let fails = outcome.fails_run();
                 let message = outcome.message.clone().unwrap_or_default();
+                if let Some(r) = &report {
+                    if let Err(e) = r.lock().unwrap().add(index, outcome.clone()) {
+                        eprintln!("report: {e}");
+                    }
+                }
                 outcomes.lock().unwrap().push(outcome);
                 if fails {
                     Err(Failed::from(format!("{}: {message}", verdict.label())))
@@ -133,36 +182,32 @@ fn main() -> ExitCode {
     if let Some(h) = harness.get() {
         rt.block_on(h.shutdown());
     }
-    let mut outcomes = std::mem::take(&mut *outcomes.lock().unwrap());
-    if !outcomes.is_empty() {
+    let finished = outcomes.lock().unwrap().len();
+    if let (Some(report), true) = (&report, finished > 0) {
         let wall = started
             .lock()
             .unwrap()
             .map(|s| s.elapsed())
             .unwrap_or_default();
-        let report_root = std::env::var("SSO_HARNESS_REPORT")
-            .map(PathBuf::from)
-            .unwrap_or_else(|_| root.join("reports"));
-        let summary = RunSummary::compute(
-            &run_id_now(),
-            &started_at,
-            targets.iter().map(|t| t.target.name.clone()).collect(),
-            &scenarios_dir.display().to_string(),
-            jobs,
-            wall,
-            &outcomes,
-        );
-        println!("{}", summary.line());
-        match write_run(&report_root, &summary, &mut outcomes) {
-            Ok(dir) => println!("{}", dir.join("index.html").display()),
+        let mut r = report.lock().unwrap();
+        match r.finish(wall) {
+            Ok((summary, _)) => {
+                println!("{}", summary.line());
+                println!("{}", r.index_html().display());
+            }
             Err(e) => {
                 eprintln!("report: {e}");
                 return ExitCode::FAILURE;
             }
         }
+    } else if let Some(report) = report {
+        // Nothing ran (a filter matched no trial): no empty report is left behind.
+        let dir = report.lock().unwrap().dir().to_path_buf();
+        let _ = std::fs::remove_dir_all(dir);
     }
-    // Drop the harness (kills chromedriver) before exiting.
+    // Drop the harness (kills chromedriver) before exiting, then whatever of the run is left.
     drop(harness);
+    registry::run().stop(None);
     if conclusion.has_failed() {
         ExitCode::FAILURE
     } else {

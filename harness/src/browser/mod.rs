@@ -41,6 +41,8 @@ fn browser_err(what: &str) -> impl Fn(fantoccini::error::CmdError) -> HarnessErr
 /// A chromedriver child process; dropping it kills it and the Chromium processes it started.
 pub struct Chromedriver {
     _child: ChildGuard,
+    /// Chromium's TMPDIR, removed after the child is stopped (fields drop in order).
+    _tmp: crate::children::registry::Scratch,
     url: String,
 }
 
@@ -48,9 +50,19 @@ impl Chromedriver {
     pub async fn start(scratch: &Path) -> Result<Self> {
         let port = crate::net::free_port()?;
         let home = scratch.join("home");
-        std::fs::create_dir_all(&home).map_err(|e| HarnessError::io(&home, e))?;
+        crate::children::private::create_dir(&home, None)
+            .map_err(|e| HarnessError::io(&home, e))?;
+        let tmp_dir = crate::children::registry::run()
+            .short_tmp()
+            .map_err(|e| HarnessError::Browser(format!("temporary directory: {e}")))?;
+        let tmp = tmp_dir.path().to_path_buf();
         let mut cmd = Command::new(CHROMEDRIVER);
+        // Tagged: every Chromium process (and its crash handler, which leaves the tree)
+        // inherits the run's tag and is found by it. Chromium's own temporary directories go
+        // into the run's scratch directory too (TMPDIR), and are removed with it.
+        crate::children::registry::run().tag(&mut cmd);
         cmd.arg(format!("--port={port}"))
+            .env("TMPDIR", &tmp)
             .env("HOME", &home)
             .env("XDG_CONFIG_HOME", home.join(".config"))
             .env("XDG_CACHE_HOME", home.join(".cache"))
@@ -59,12 +71,13 @@ impl Chromedriver {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        let child = ChildGuard(
+        let child = ChildGuard::new(
             cmd.spawn()
                 .map_err(|e| HarnessError::Browser(format!("cannot start {CHROMEDRIVER}: {e}")))?,
         );
         let driver = Self {
             _child: child,
+            _tmp: tmp_dir,
             url: format!("http://127.0.0.1:{port}"),
         };
         driver.wait_ready().await?;
@@ -112,7 +125,7 @@ pub struct BrowserPool {
     /// `None` when an external WebDriver is used.
     _driver: Option<Chromedriver>,
     scratch: PathBuf,
-    _scratch_guard: Option<tempfile::TempDir>,
+    _scratch_guard: Option<crate::children::registry::Scratch>,
     idle: Mutex<Vec<Session>>,
     permits: std::sync::Arc<Semaphore>,
     created: std::sync::atomic::AtomicUsize,
@@ -123,9 +136,9 @@ impl BrowserPool {
     /// Starts chromedriver, or uses `webdriver_url` when given. `size` sessions at most.
     pub async fn new(size: usize, webdriver_url: Option<String>) -> Result<Self> {
         install_crypto_provider();
-        let guard = tempfile::Builder::new()
-            .prefix("sso-harness-browser-")
-            .tempdir()
+        // Profiles hold cookies and sessions of every sign-in: private, in the run directory.
+        let guard = crate::children::registry::run()
+            .scratch("sso-harness-browser-")
             .map_err(|e| HarnessError::Browser(format!("scratch dir: {e}")))?;
         let scratch = guard.path().to_path_buf();
         let (url, driver) = match webdriver_url {
@@ -213,11 +226,16 @@ impl BrowserPool {
         }
     }
 
+    /// A new profile directory, made private (0700) here rather than by Chromium.
     fn next_profile(&self) -> PathBuf {
         let n = self
             .created
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        self.scratch.join(format!("profile-{n}"))
+        let dir = self.scratch.join(format!("profile-{n}"));
+        if let Err(e) = crate::children::private::create_dir(&dir, None) {
+            tracing::warn!("browser profile {}: {e}", dir.display());
+        }
+        dir
     }
 
     fn note_version(&self, s: &Session) {

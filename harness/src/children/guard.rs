@@ -1,84 +1,23 @@
 //! Child processes owned by guards: killed on drop, with every descendant, each by its
-//! own process ID (never a process group or a name).
-use std::process::{Child, Command, Stdio};
+//! own process ID (never a process group or a name). Every guarded child is registered with
+//! the run (`registry`), which stops what is left of it when the run is interrupted.
+use std::collections::BTreeSet;
+use std::process::Child;
 
-/// Process IDs of every descendant of `root`, children before grandchildren.
-fn descendants(root: u32) -> Vec<u32> {
-    let mut parent_of = Vec::new();
-    if let Ok(rd) = std::fs::read_dir("/proc") {
-        for e in rd.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-                continue;
-            };
-            // "pid (comm) state ppid ...": comm may hold spaces, so split after the last ')'
-            let ppid = stat
-                .rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1))
-                .and_then(|p| p.parse::<u32>().ok());
-            if let Some(ppid) = ppid {
-                parent_of.push((pid, ppid));
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(p) = frontier.pop() {
-        for &(pid, ppid) in &parent_of {
-            if ppid == p && pid != root && !out.contains(&pid) {
-                out.push(pid);
-                frontier.push(pid);
-            }
-        }
-    }
-    out
-}
+use super::procs::{descendants, running, signal};
+use super::registry;
 
 /// How long a process tree gets to stop on SIGTERM (Apache finishes its requests, shibd
 /// closes its socket) before the rest is killed.
-const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Sends `signal` to each PID. Explicit positive PIDs after `--`: procps kill reads a
-/// leading "-N" as an option.
-fn signal(signal: &str, pids: &[u32]) {
-    let pids: Vec<String> = pids
-        .iter()
-        .filter(|&&p| p > 1)
-        .map(u32::to_string)
-        .collect();
-    if pids.is_empty() {
-        return;
-    }
-    let _ = Command::new("kill")
-        .arg("-s")
-        .arg(signal)
-        .arg("--")
-        .args(&pids)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-}
-
-/// Alive and not a zombie waiting to be reaped.
-fn running(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| !r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false)
-}
+pub const GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Stops `child` and everything it started: SIGTERM to all, so servers shut down cleanly
 /// (no stale pid files, sockets or shared memory), then SIGKILL to whatever is left after
 /// a short grace period.
 pub fn kill_tree(child: &mut Child) {
     let root = child.id();
-    let mut tree = descendants(root);
-    tree.push(root);
+    let mut tree: BTreeSet<u32> = descendants(root).into_iter().collect();
+    tree.insert(root);
     signal("TERM", &tree);
     let deadline = std::time::Instant::now() + GRACE;
     let mut root_done = false;
@@ -93,12 +32,8 @@ pub fn kill_tree(child: &mut Child) {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     // Children may have forked while stopping: collect again before the hard kill.
-    for p in descendants(root) {
-        if !tree.contains(&p) {
-            tree.push(p);
-        }
-    }
-    let left: Vec<u32> = tree
+    tree.extend(descendants(root));
+    let left: BTreeSet<u32> = tree
         .into_iter()
         .filter(|&p| p != root && running(p))
         .collect();
@@ -109,24 +44,38 @@ pub fn kill_tree(child: &mut Child) {
     let _ = child.wait();
 }
 
-/// A child process killed (with its descendants) when dropped.
-pub struct ChildGuard(pub Child);
+/// A child process killed (with its descendants) when dropped. Start it with
+/// [`registry::Run::tag`] applied to its command, so that it can be found even when the
+/// harness itself is killed.
+pub struct ChildGuard(Child);
 
 impl ChildGuard {
+    pub fn new(child: Child) -> Self {
+        registry::run().register(child.id());
+        Self(child)
+    }
+
     pub fn id(&self) -> u32 {
         self.0.id()
+    }
+
+    /// The exit status once the root process has exited.
+    pub fn try_wait(&mut self) -> std::io::Result<Option<std::process::ExitStatus>> {
+        self.0.try_wait()
     }
 }
 
 impl Drop for ChildGuard {
     fn drop(&mut self) {
         kill_tree(&mut self.0);
+        registry::run().unregister(self.0.id());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::process::Command;
 
     fn alive(pid: u32) -> bool {
         running(pid)
@@ -140,7 +89,7 @@ mod tests {
             "trap 'echo clean > {}; exit 0' TERM; while true; do sleep 0.05; done",
             marker.display()
         );
-        let guard = ChildGuard(Command::new("sh").args(["-c", &script]).spawn().unwrap());
+        let guard = ChildGuard::new(Command::new("sh").args(["-c", &script]).spawn().unwrap());
         std::thread::sleep(std::time::Duration::from_millis(200));
         drop(guard);
         assert_eq!(
@@ -156,7 +105,7 @@ mod tests {
             .args(["-c", "trap '' TERM; sleep 30 & wait"])
             .spawn()
             .unwrap();
-        let guard = ChildGuard(child);
+        let guard = ChildGuard::new(child);
         let root = guard.id();
         std::thread::sleep(std::time::Duration::from_millis(200));
         drop(guard);
@@ -169,7 +118,7 @@ mod tests {
             .args(["-c", "sleep 30 & sleep 30 & wait"])
             .spawn()
             .unwrap();
-        let guard = ChildGuard(child);
+        let guard = ChildGuard::new(child);
         let root = guard.id();
         let mut kids = Vec::new();
         for _ in 0..50 {

@@ -163,6 +163,25 @@ impl IdpClient {
         parse(v, "GET exchanges").map_err(err)
     }
 
+    /// The mock IdP's DNS server (`GET /_control/dns`), which answers the TXT records of
+    /// domain verification: an SP started for a trial is given it.
+    pub async fn dns_addr(&self) -> Result<std::net::SocketAddr> {
+        #[derive(Deserialize)]
+        struct Dns {
+            addr: String,
+        }
+        let v = self
+            .send(reqwest::Method::GET, "/_control/dns", None)
+            .await?;
+        let dns: Dns = parse(v, "GET /_control/dns").map_err(err)?;
+        dns.addr.parse().map_err(|e| {
+            HarnessError::Idp(format!(
+                "GET /_control/dns: {:?} is not an address: {e}",
+                dns.addr
+            ))
+        })
+    }
+
     /// `GET /_control/tenants/{id}/saml/last-response`.
     pub async fn last_saml_response(&self, id: &str) -> Result<LastSamlResponse> {
         let v = self

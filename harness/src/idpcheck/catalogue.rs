@@ -64,18 +64,16 @@ pub fn load_checks(
     dir: &Path,
     protocol: Protocol,
 ) -> Result<Vec<(PathBuf, CheckDef)>, Vec<Located>> {
-    let paths = discover(dir).map_err(|e| vec![e])?;
+    let found = discover(dir);
+    let paths = found.files;
     let mut out = Vec::new();
-    let mut errors = Vec::new();
+    let mut errors = found.errors;
     let mut ids = std::collections::BTreeSet::new();
     for p in paths {
-        let text = match std::fs::read_to_string(&p) {
+        let text = match crate::input::read::read_text(&p) {
             Ok(t) => t,
             Err(e) => {
-                errors.push(Located {
-                    location: Location::start_of(&p),
-                    message: format!("cannot read: {e}"),
-                });
+                errors.push(e);
                 continue;
             }
         };

@@ -238,7 +238,7 @@ impl LoadedDescriptor {
 
 /// Reads and checks one descriptor; every error names file:line:col and the key.
 pub fn load_descriptor(path: &Path) -> Result<LoadedDescriptor> {
-    let text = std::fs::read_to_string(path).map_err(|e| HarnessError::io(path, e))?;
+    let text = crate::input::read::read_text(path).map_err(|e| HarnessError::Load(vec![e]))?;
     let descriptor = parse_descriptor(&text, path).map_err(|e| HarnessError::Load(vec![e]))?;
     Ok(LoadedDescriptor {
         path: path.to_path_buf(),

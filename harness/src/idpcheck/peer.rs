@@ -30,17 +30,18 @@ pub struct LaunchedPeer {
     /// Where the peer's logs are, for error messages.
     pub log: PathBuf,
     _child: ChildGuard,
-    _dir: tempfile::TempDir,
+    _dir: crate::children::registry::Scratch,
 }
 
 fn peer_err(what: impl std::fmt::Display) -> HarnessError {
     HarnessError::Target(format!("launching the IdP peer: {what}"))
 }
 
-fn scratch(prefix: &str) -> Result<tempfile::TempDir> {
-    tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir()
+/// A private directory (0700) inside the run directory: a peer's keys, passwords and
+/// configuration live there.
+fn scratch(prefix: &str) -> Result<crate::children::registry::Scratch> {
+    crate::children::registry::run()
+        .scratch(prefix)
         .map_err(|e| peer_err(format!("scratch dir: {e}")))
 }
 
@@ -103,10 +104,11 @@ pub fn launch_oidc_provider(
         ],
     });
     let cfg_path = dir.path().join("config.json");
-    std::fs::write(&cfg_path, config.to_string()).map_err(|e| HarnessError::io(&cfg_path, e))?;
+    write_file(&cfg_path, &config.to_string())?;
     let log = dir.path().join("node.log");
     let log_file = std::fs::File::create(&log).map_err(|e| HarnessError::io(&log, e))?;
     let mut cmd = Command::new("node");
+    crate::children::registry::run().tag(&mut cmd);
     cmd.arg(&script)
         .arg(&cfg_path)
         .current_dir(root.join("peers/node"))
@@ -117,7 +119,7 @@ pub fn launch_oidc_provider(
         .spawn()
         .map_err(|e| peer_err(format!("cannot run node {}: {e}", script.display())))?;
     let stdout = child.stdout.take();
-    let guard = ChildGuard(child);
+    let guard = ChildGuard::new(child);
     let line = first_line(stdout, Duration::from_secs(20));
     let Some(line) = line.filter(|l| l.contains("listening on")) else {
         let tail = std::fs::read_to_string(&log).unwrap_or_default();
@@ -174,7 +176,8 @@ fn php_str(s: &str) -> String {
 }
 
 fn render(template: &Path, vars: &[(&str, String)]) -> Result<String> {
-    let mut text = std::fs::read_to_string(template).map_err(|e| HarnessError::io(template, e))?;
+    let mut text =
+        crate::input::read::read_text(template).map_err(|e| peer_err(format!("template {e}")))?;
     for (k, v) in vars {
         text = text.replace(&format!("{{{{{k}}}}}"), v);
     }
@@ -188,19 +191,17 @@ fn render(template: &Path, vars: &[(&str, String)]) -> Result<String> {
     Ok(text)
 }
 
+/// A private file (0600 from its creation): configurations hold passwords and secrets.
 fn write_file(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))
-}
-
-fn chmod(path: &Path, mode: u32) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+    crate::children::private::write_file(path, text.as_bytes(), None)
         .map_err(|e| HarnessError::io(path, e))
 }
 
 /// A throwaway RSA key and self-signed certificate made with the openssl CLI.
 fn make_cert(key: &Path, cert: &Path, cn: &str) -> Result<()> {
-    let out = Command::new("openssl")
+    let mut cmd = Command::new("openssl");
+    crate::children::registry::run().tag(&mut cmd);
+    let out = cmd
         .args([
             "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "30", "-subj",
         ])
@@ -250,24 +251,28 @@ pub fn launch_simplesamlphp(
     }
     let dir = scratch("sso-harness-simplesamlphp-")?;
     let d = dir.path();
-    // Apache's workers run as www-data: they read the config and write sessions and logs.
-    chmod(d, 0o755)?;
-    for sub in ["config", "config/metadata", "cert"] {
+    // Everything is made inside a 0700 directory only this process can enter; once written,
+    // the tree is handed to Apache's workers (www-data, when we are root), who read the
+    // configuration and key and write sessions and logs, and nobody else.
+    for sub in [
+        "config",
+        "config/metadata",
+        "cert",
+        "log",
+        "data",
+        "tmp",
+        "sessions",
+        "run",
+    ] {
         let p = d.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| HarnessError::io(&p, e))?;
-        chmod(&p, 0o755)?;
-    }
-    for sub in ["log", "data", "tmp", "sessions", "run"] {
-        let p = d.join(sub);
-        std::fs::create_dir_all(&p).map_err(|e| HarnessError::io(&p, e))?;
-        chmod(&p, 0o777)?;
+        crate::children::private::create_dir_under(d, &p, None)
+            .map_err(|e| HarnessError::io(&p, e))?;
     }
     make_cert(
         &d.join("cert/idp.key"),
         &d.join("cert/idp.crt"),
         "simplesamlphp-peer",
     )?;
-    chmod(&d.join("cert/idp.key"), 0o644)?;
     make_cert(
         &d.join("sp-enc.key"),
         &d.join("sp-enc.crt"),
@@ -366,9 +371,22 @@ pub fn launch_simplesamlphp(
         write_file(&d.join(to), &text)?;
     }
     let log = d.join("log/apache-error.log");
+    let workers = if crate::children::private::running_as_root() {
+        crate::children::private::SpUser::lookup("www-data")
+    } else {
+        None
+    };
+    crate::children::private::seal_tree(d, workers).map_err(|e| HarnessError::io(d, e))?;
+    if let Some(u) = workers {
+        crate::children::registry::run()
+            .let_through(u)
+            .map_err(|e| peer_err(format!("run directory: {e}")))?;
+    }
     // Apache's master signals its whole process group when it stops (SIGTERM from the guard):
     // in its own group it cannot take the harness down with it.
-    let child = Command::new("/usr/sbin/apache2")
+    let mut cmd = Command::new("/usr/sbin/apache2");
+    crate::children::registry::run().tag(&mut cmd);
+    let child = cmd
         .process_group(0)
         .arg("-f")
         .arg(d.join("apache.conf"))
@@ -378,7 +396,7 @@ pub fn launch_simplesamlphp(
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| peer_err(format!("cannot run /usr/sbin/apache2: {e}")))?;
-    let guard = ChildGuard(child);
+    let guard = ChildGuard::new(child);
     if !wait_port(port, Duration::from_secs(20)) {
         let tail = std::fs::read_to_string(&log).unwrap_or_default();
         return Err(peer_err(format!(

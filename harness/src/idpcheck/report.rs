@@ -10,8 +10,8 @@ use serde_json::json;
 use super::{CheckVerdict, IdpCheckRun};
 use crate::error::{HarnessError, Result};
 use crate::report::html::esc;
+use crate::report::now_rfc3339;
 use crate::report::redact::Redactor;
-use crate::report::{now_rfc3339, run_id_now};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;margin:2em;color:#222}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}\
@@ -77,7 +77,11 @@ pub fn render_html(run: &IdpCheckRun) -> String {
 
 /// Writes the report under `root`; returns the path of `idp-check.html`.
 pub fn write_report(root: &Path, run: &IdpCheckRun) -> Result<PathBuf> {
-    let dir = root.join(format!("{}-idp-check", run_id_now()));
+    // The run's ID is unique (a random suffix), so two checks never share a directory.
+    let dir = root.join(format!(
+        "{}-idp-check",
+        crate::children::registry::run().id()
+    ));
     std::fs::create_dir_all(&dir).map_err(|e| HarnessError::io(&dir, e))?;
     let redactor = Redactor::new(run.secrets.iter().map(|s| s.expose().to_string()));
     let results = json!({

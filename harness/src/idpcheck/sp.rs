@@ -19,7 +19,7 @@ pub struct SpUnderCheck {
     http: reqwest::Client,
     idp: EmbeddedIdp,
     _sp: reference_sp::RunningSp,
-    _dir: tempfile::TempDir,
+    _dir: crate::children::registry::Scratch,
 }
 
 fn admin_err(e: impl std::fmt::Display) -> HarnessError {
@@ -29,9 +29,8 @@ fn admin_err(e: impl std::fmt::Display) -> HarnessError {
 impl SpUnderCheck {
     pub async fn start(port: u16, org_id: &str) -> Result<Self> {
         let idp = start_mock_idp().await?;
-        let dir = tempfile::Builder::new()
-            .prefix("sso-harness-idpcheck-sp-")
-            .tempdir()
+        let dir = crate::children::registry::run()
+            .scratch("sso-harness-idpcheck-sp-")
             .map_err(|e| HarnessError::Target(format!("reference SP scratch dir: {e}")))?;
         let token = Secret::generate("admin");
         let mut opts = reference_sp::Options::new(dir.path().join("sp.sqlite"));

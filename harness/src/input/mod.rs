@@ -3,6 +3,7 @@
 pub mod discover;
 pub mod location;
 pub mod places;
+pub mod read;
 pub mod shorthand;
 pub mod suggest;
 #[macro_use]

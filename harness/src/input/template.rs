@@ -35,6 +35,7 @@ pub const KNOWN: &[&str] = &[
     "sp.dir",
     "sp.port",
     "sp.passphrase",
+    "sp.user",
     "sp.login_url",
     "sp.acs_url",
     "sp.entity_id",

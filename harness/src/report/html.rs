@@ -74,6 +74,59 @@ pub fn render(summary: &RunSummary, outcomes: &[TrialOutcome]) -> String {
     h
 }
 
+/// The page of a run in progress (or interrupted): the finished trials and their verdicts,
+/// rewritten after each trial; the full page replaces it when the run ends.
+pub fn render_progress(
+    summary: &RunSummary,
+    outcomes: &[TrialOutcome],
+    planned: usize,
+    interrupted: Option<&str>,
+) -> String {
+    let mut h = String::new();
+    h.push_str("<!doctype html><html><head><meta charset=\"utf-8\"><title>sso-harness run ");
+    h.push_str(&esc(&summary.run_id));
+    h.push_str(" (incomplete)</title><style>");
+    h.push_str(STYLE);
+    h.push_str("</style></head><body>");
+    h.push_str(&format!(
+        "<h1>sso-harness run {} (incomplete)</h1>",
+        esc(&summary.run_id)
+    ));
+    let state = match interrupted {
+        Some(sig) => format!("The run was interrupted by {}.", esc(sig)),
+        None => "The run is in progress (or was killed): this page is rewritten after every trial."
+            .into(),
+    };
+    h.push_str(&format!(
+        "<p class=\"fail\">{state} {} of {planned} trials finished; results.json has their evidence.</p>",
+        outcomes.len()
+    ));
+    h.push_str(&format!(
+        "<p>Targets: {}; scenarios: {}; started {}; jobs {}</p>",
+        esc(&summary.targets.join(", ")),
+        esc(&summary.scenarios),
+        esc(&summary.started_at),
+        summary.jobs
+    ));
+    h.push_str("<table><tr><th>trial</th><th>verdict</th><th>ms</th><th>message</th></tr>");
+    for o in outcomes {
+        h.push_str(&format!(
+            "<tr><td>{}</td><td class=\"{}\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&o.name),
+            class(o.verdict),
+            esc(o.verdict.label()),
+            o.duration_ms,
+            esc(o
+                .message
+                .as_deref()
+                .and_then(|m| m.lines().next())
+                .unwrap_or(""))
+        ));
+    }
+    h.push_str("</table></body></html>\n");
+    h
+}
+
 /// Targets that accepted what they must refuse come first: they are why one runs this.
 fn findings(h: &mut String, outcomes: &[TrialOutcome]) {
     let list: Vec<(usize, &TrialOutcome)> = outcomes

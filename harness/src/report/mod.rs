@@ -1,5 +1,6 @@
 //! Reports of a run: `junit.xml`, `results.json`, a self-contained `index.html` and
-//! `support/<trial>.md` for every failed trial, under `reports/<UTC timestamp>/`.
+//! `support/<trial>.md` for every failed trial, under `reports/<run id>/`, written as trials
+//! finish (`LiveReport`).
 pub mod html;
 pub mod junit;
 pub mod redact;
@@ -11,68 +12,371 @@ use std::path::{Path, PathBuf};
 use crate::error::{HarnessError, Result};
 use crate::trial::outcome::{TrialOutcome, Verdict};
 use redact::Redactor;
-pub use summary::{RunSummary, now_rfc3339, run_id_now, slug};
+pub use summary::{RunSummary, now_rfc3339, slug};
 
-fn write(path: &Path, text: &str, redactor: &Redactor) -> Result<()> {
-    std::fs::write(path, redactor.scrub(text)).map_err(|e| HarnessError::io(path, e))
+/// What a run's report says about the run before any trial has finished.
+#[derive(Debug, Clone)]
+pub struct RunHead {
+    /// The run directory's name is this, made unique under the report root if needed.
+    pub run_id: String,
+    pub started_at: String,
+    pub targets: Vec<String>,
+    pub scenarios: String,
+    pub jobs: usize,
+    /// Trials planned.
+    pub planned: usize,
 }
 
-/// Writes every report file of a run; returns the run directory.
-pub fn write_run(
-    root: &Path,
-    summary: &RunSummary,
-    outcomes: &mut [TrialOutcome],
-) -> Result<PathBuf> {
-    let mut dir = root.join(&summary.run_id);
-    let mut n = 2;
-    while dir.exists() {
-        dir = root.join(format!("{}-{n}", summary.run_id));
-        n += 1;
+/// The report of a run, written as trials finish: `results.json` and a minimal `index.html`
+/// are rewritten atomically (a sibling written, then renamed) after every trial and say
+/// `"complete": false` until [`LiveReport::finish`] writes the full report. A run that is
+/// interrupted, or killed, leaves a valid report of every trial that finished.
+pub struct LiveReport {
+    dir: PathBuf,
+    head: RunHead,
+    t0: std::time::Instant,
+    /// Finished trials with their plan index, scrubbed, screenshots written.
+    outcomes: Vec<(usize, TrialOutcome)>,
+    secrets: Vec<String>,
+    interrupted: Option<String>,
+    complete: bool,
+}
+
+fn report_err(dir: &Path, e: impl std::fmt::Display) -> HarnessError {
+    HarnessError::Report(format!("cannot write the report in {}: {e}", dir.display()))
+}
+
+impl LiveReport {
+    /// Makes the run's report directory under `root` (named after the run ID; `-2`, `-3`...
+    /// when taken) and writes an empty report there: a directory that cannot be written is an
+    /// error now, before any trial runs.
+    pub fn create(root: &Path, mut head: RunHead) -> Result<Self> {
+        std::fs::create_dir_all(root).map_err(|e| report_err(root, e))?;
+        let base = head.run_id.clone();
+        let mut n = 1;
+        let dir = loop {
+            let name = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let dir = root.join(&name);
+            // create_dir, not create_dir_all: two runs never share a directory.
+            match std::fs::create_dir(&dir) {
+                Ok(()) => {
+                    head.run_id = name;
+                    break dir;
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(report_err(root, e)),
+            }
+        };
+        for d in [dir.join("screenshots"), dir.join("support")] {
+            std::fs::create_dir(&d).map_err(|e| report_err(&d, e))?;
+        }
+        let me = Self {
+            dir,
+            head,
+            t0: std::time::Instant::now(),
+            outcomes: Vec::new(),
+            secrets: Vec::new(),
+            interrupted: None,
+            complete: false,
+        };
+        me.write_progress()?;
+        Ok(me)
     }
-    let shots = dir.join("screenshots");
-    let support_dir = dir.join("support");
-    for d in [&dir, &shots, &support_dir] {
-        std::fs::create_dir_all(d).map_err(|e| HarnessError::io(d, e))?;
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
-    let redactor = Redactor::new(
-        outcomes
-            .iter()
-            .flat_map(|o| o.secrets.iter().cloned())
-            .collect::<Vec<_>>(),
-    );
-    for o in outcomes.iter_mut() {
-        redactor.scrub_outcome(o);
-        let base = slug(&o.name);
-        for (i, s) in o.screenshots.iter_mut().enumerate() {
+
+    pub fn index_html(&self) -> PathBuf {
+        self.dir.join("index.html")
+    }
+
+    /// The run ID as written in the report (its directory's name).
+    pub fn run_id(&self) -> &str {
+        &self.head.run_id
+    }
+
+    /// Adds a finished trial (`index`: its place in the plan) and rewrites the report.
+    pub fn add(&mut self, index: usize, mut outcome: TrialOutcome) -> Result<()> {
+        self.secrets.extend(outcome.secrets.iter().cloned());
+        let redactor = Redactor::new(self.secrets.clone());
+        redactor.scrub_outcome(&mut outcome);
+        let base = slug(&outcome.name);
+        for (i, s) in outcome.screenshots.iter_mut().enumerate() {
             let rel = format!("screenshots/{base}-{}.png", i + 1);
-            let p = dir.join(&rel);
+            let p = self.dir.join(&rel);
             std::fs::write(&p, &s.png).map_err(|e| HarnessError::io(&p, e))?;
             s.file = Some(rel);
         }
+        if outcome.verdict.is_failure()
+            || matches!(outcome.verdict, Verdict::KnownFailure | Verdict::Finding)
+        {
+            write(
+                &self.dir.join("support").join(format!("{base}.md")),
+                &support::render(&outcome),
+                &redactor,
+            )?;
+        }
+        let at = self.outcomes.partition_point(|(i, _)| *i < index);
+        self.outcomes.insert(at, (index, outcome));
+        self.write_progress()
     }
-    let json = serde_json::to_string_pretty(
-        &serde_json::json!({ "summary": summary, "trials": outcomes }),
-    )
-    .map_err(|e| HarnessError::Report(format!("results.json: {e}")))?;
-    write(&dir.join("results.json"), &json, &redactor)?;
-    write(
-        &dir.join("junit.xml"),
-        &junit::render(summary, outcomes)?,
-        &redactor,
-    )?;
-    for o in outcomes.iter().filter(|o| {
-        o.verdict.is_failure() || matches!(o.verdict, Verdict::KnownFailure | Verdict::Finding)
-    }) {
+
+    /// Marks the report as cut short by `signal` (rewritten at once, with `junit.xml`).
+    pub fn interrupted(&mut self, signal: &str) -> Result<()> {
+        self.interrupted = Some(signal.to_string());
+        self.write_progress()?;
+        let (summary, outcomes) = self.summary(self.t0.elapsed());
         write(
-            &support_dir.join(format!("{}.md", slug(&o.name))),
-            &support::render(o),
+            &self.dir.join("junit.xml"),
+            &junit::render(&summary, &outcomes)?,
+            &self.redactor(),
+        )
+    }
+
+    /// Writes the complete report; returns the summary and the trials in plan order.
+    pub fn finish(&mut self, wall: std::time::Duration) -> Result<(RunSummary, Vec<TrialOutcome>)> {
+        self.complete = true;
+        let redactor = self.redactor();
+        // A later trial's secret may have shown up in an earlier trial's evidence.
+        for (_, o) in self.outcomes.iter_mut() {
+            redactor.scrub_outcome(o);
+        }
+        let (summary, outcomes) = self.summary(wall);
+        write(
+            &self.dir.join("results.json"),
+            &self.results_json(&summary, &outcomes)?,
             &redactor,
         )?;
+        write(
+            &self.dir.join("junit.xml"),
+            &junit::render(&summary, &outcomes)?,
+            &redactor,
+        )?;
+        write(
+            &self.dir.join("index.html"),
+            &html::render(&summary, &outcomes),
+            &redactor,
+        )?;
+        Ok((summary, outcomes))
     }
-    write(
-        &dir.join("index.html"),
-        &html::render(summary, outcomes),
-        &redactor,
-    )?;
-    Ok(dir)
+
+    fn redactor(&self) -> Redactor {
+        Redactor::new(self.secrets.clone())
+    }
+
+    fn summary(&self, wall: std::time::Duration) -> (RunSummary, Vec<TrialOutcome>) {
+        let outcomes: Vec<TrialOutcome> = self.outcomes.iter().map(|(_, o)| o.clone()).collect();
+        let summary = RunSummary::compute(
+            &self.head.run_id,
+            &self.head.started_at,
+            self.head.targets.clone(),
+            &self.head.scenarios,
+            self.head.jobs,
+            wall,
+            &outcomes,
+        );
+        (summary, outcomes)
+    }
+
+    fn results_json(&self, summary: &RunSummary, outcomes: &[TrialOutcome]) -> Result<String> {
+        serde_json::to_string_pretty(&serde_json::json!({
+            "complete": self.complete,
+            "interrupted": self.interrupted,
+            "planned": self.head.planned,
+            "finished": outcomes.len(),
+            "summary": summary,
+            "trials": outcomes,
+        }))
+        .map_err(|e| HarnessError::Report(format!("results.json: {e}")))
+    }
+
+    /// `results.json` and the minimal `index.html` of a run in progress.
+    fn write_progress(&self) -> Result<()> {
+        let redactor = self.redactor();
+        let (summary, outcomes) = self.summary(self.t0.elapsed());
+        write(
+            &self.dir.join("results.json"),
+            &self.results_json(&summary, &outcomes)?,
+            &redactor,
+        )?;
+        write(
+            &self.dir.join("index.html"),
+            &html::render_progress(
+                &summary,
+                &outcomes,
+                self.head.planned,
+                self.interrupted.as_deref(),
+            ),
+            &redactor,
+        )
+    }
+}
+
+/// Scrubbed, then written atomically: a reader never sees half a file.
+fn write(path: &Path, text: &str, redactor: &Redactor) -> Result<()> {
+    crate::children::private::replace_file(path, redactor.scrub(text).as_bytes())
+        .map_err(|e| HarnessError::io(path, e))
+}
+
+/// Writes the whole report of finished trials at once (`cargo test` runs); returns the run
+/// directory.
+pub fn write_run(
+    root: &Path,
+    head: RunHead,
+    outcomes: Vec<TrialOutcome>,
+    wall: std::time::Duration,
+) -> Result<(PathBuf, RunSummary)> {
+    let mut report = LiveReport::create(root, head)?;
+    for (i, o) in outcomes.into_iter().enumerate() {
+        report.add(i, o)?;
+    }
+    let (summary, _) = report.finish(wall)?;
+    Ok((report.dir, summary))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(run_id: &str) -> RunHead {
+        RunHead {
+            run_id: run_id.into(),
+            started_at: now_rfc3339(),
+            targets: vec!["t".into()],
+            scenarios: "s".into(),
+            jobs: 1,
+            planned: 3,
+        }
+    }
+
+    fn outcome(name: &str, verdict: Verdict) -> TrialOutcome {
+        TrialOutcome {
+            name: name.into(),
+            target: "t".into(),
+            scenario_id: name.into(),
+            scenario_name: name.into(),
+            scenario_path: "x.yaml".into(),
+            covers: Vec::new(),
+            verdict,
+            risk_accepted: None,
+            oracle: None,
+            failure_kind: None,
+            message: Some("the password hunter2-secret leaked".into()),
+            started_at: String::new(),
+            duration_ms: 1,
+            overhead_ms: 0,
+            phases_ms: Default::default(),
+            steps: Vec::new(),
+            screenshots: Vec::new(),
+            http: Vec::new(),
+            exchanges: Vec::new(),
+            context: Default::default(),
+            final_url: None,
+            error_text: None,
+            target_log: Vec::new(),
+            browser: "b".into(),
+            os: "o".into(),
+            protocol: "SAML".into(),
+            idp_profile: "generic".into(),
+            sign_in_path: "direct sign-in".into(),
+            users: Vec::new(),
+            secrets: vec!["hunter2-secret".into()],
+        }
+    }
+
+    fn results(dir: &Path) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn the_report_is_valid_after_every_trial_and_complete_only_at_the_end() {
+        let root = tempfile::tempdir().unwrap();
+        let mut r = LiveReport::create(root.path(), head("20260101T000000Z-abcdef")).unwrap();
+        let dir = r.dir().to_path_buf();
+        let v = results(&dir);
+        assert_eq!(v["complete"], false);
+        assert_eq!(v["finished"], 0);
+        r.add(1, outcome("t::b", Verdict::Fail)).unwrap();
+        r.add(0, outcome("t::a", Verdict::Pass)).unwrap();
+        let v = results(&dir);
+        assert_eq!(v["complete"], false);
+        assert_eq!(v["planned"], 3);
+        let names: Vec<&str> = v["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["t::a", "t::b"], "plan order");
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(html.contains("2 of 3 trials finished"), "{html}");
+        assert!(html.contains("t::b"), "{html}");
+        assert!(dir.join("support/t__b.md").exists());
+        // No secret in any file, at any time.
+        assert!(redact::scan(&dir, &["hunter2-secret"]).is_empty());
+        r.interrupted("SIGTERM").unwrap();
+        let v = results(&dir);
+        assert_eq!(v["interrupted"], "SIGTERM");
+        assert_eq!(v["complete"], false);
+        let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+        assert!(html.contains("interrupted by SIGTERM"), "{html}");
+        r.add(2, outcome("t::c", Verdict::Pass)).unwrap();
+        let (summary, outcomes) = r.finish(std::time::Duration::from_secs(1)).unwrap();
+        assert_eq!(outcomes.len(), 3);
+        assert_eq!(summary.failed, 1);
+        let v = results(&dir);
+        assert_eq!(v["complete"], true);
+        assert_eq!(v["summary"]["run_id"], "20260101T000000Z-abcdef");
+        // Only the report's files: no temporary sibling left by the atomic rewrites.
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "index.html",
+                "junit.xml",
+                "results.json",
+                "screenshots",
+                "support"
+            ]
+        );
+    }
+
+    #[test]
+    fn two_runs_with_one_id_get_two_directories_each_naming_itself() {
+        let root = tempfile::tempdir().unwrap();
+        let a = LiveReport::create(root.path(), head("20260101T000000Z-abcdef")).unwrap();
+        let b = LiveReport::create(root.path(), head("20260101T000000Z-abcdef")).unwrap();
+        assert_ne!(a.dir(), b.dir());
+        assert_eq!(
+            results(a.dir())["summary"]["run_id"],
+            "20260101T000000Z-abcdef"
+        );
+        assert_eq!(
+            results(b.dir())["summary"]["run_id"],
+            "20260101T000000Z-abcdef-2"
+        );
+    }
+
+    #[test]
+    fn an_unwritable_report_root_is_an_error_at_once() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("a-file");
+        std::fs::write(&file, "x").unwrap();
+        let e = LiveReport::create(&file.join("reports"), head("x"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("cannot write the report in"), "{e}");
+        assert!(e.contains("a-file/reports"), "{e}");
+    }
 }

@@ -125,14 +125,6 @@ pub fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
-/// `20261123T143000Z`: sortable, and safe in every file system.
-pub fn run_id_now() -> String {
-    let f = time::macros::format_description!("[year][month][day]T[hour][minute][second]Z");
-    time::OffsetDateTime::now_utc()
-        .format(&f)
-        .unwrap_or_else(|_| "run".into())
-}
-
 /// A file-name-safe form of a trial name.
 pub fn slug(name: &str) -> String {
     name.replace("::", "__")

@@ -27,7 +27,7 @@ const TRIAL_LIMIT_FACTOR: u32 = 30;
 pub enum IdpChoice {
     /// Started in-process (the default).
     Embedded,
-    /// Already running; `dns` is its DNS server if known.
+    /// Already running; `dns` is its DNS server if known, else asked for at start.
     External {
         url: String,
         dns: Option<SocketAddr>,
@@ -142,7 +142,20 @@ impl Harness {
                     let e = crate::target::embedded::start_mock_idp().await?;
                     (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
                 }
-                IdpChoice::External { url, dns } => (Some(IdpClient::new(url)), *dns, None),
+                IdpChoice::External { url, dns } => {
+                    let client = IdpClient::new(url);
+                    // The reference SP checks domains against the mock IdP's DNS server, as
+                    // in-process runs do: ask the running IdP where it is.
+                    let dns = match dns {
+                        Some(d) => *d,
+                        None => client.dns_addr().await.map_err(|e| {
+                            crate::HarnessError::Idp(format!(
+                                "the mock IdP at {url} did not say where its DNS server is (domain verification needs it): {e}"
+                            ))
+                        })?,
+                    };
+                    (Some(client), Some(dns), None)
+                }
                 IdpChoice::None => (None, None, None),
             })
         };

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::error::{HarnessError, Result};
-use crate::report::{RunSummary, now_rfc3339, run_id_now, write_run};
+use crate::report::{LiveReport, RunHead, RunSummary, now_rfc3339};
 use crate::run::harness::{Harness, HarnessOptions, IdpChoice, plan};
 use crate::scenario::load::LoadedScenario;
 use crate::target::descriptor::LoadedTarget;
@@ -49,9 +49,38 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
         )));
     }
     let started_at = now_rfc3339();
-    let run_id = run_id_now();
     let t0 = Instant::now();
     let jobs = req.jobs.max(1);
+    let total = plans.len();
+    // Before anything starts: a report directory that cannot be written ends the run now.
+    let report = LiveReport::create(
+        &req.report_root,
+        RunHead {
+            run_id: crate::children::registry::run().id().to_string(),
+            started_at,
+            targets: req.targets.iter().map(|t| t.target.name.clone()).collect(),
+            scenarios: req.scenarios_label.clone(),
+            jobs,
+            planned: total,
+        },
+    )?;
+    let report = Arc::new(std::sync::Mutex::new(report));
+    // Interrupted (SIGINT, SIGTERM, SIGHUP): the report says so and keeps every finished trial.
+    let on_stop = crate::children::registry::run().on_stop({
+        let report = report.clone();
+        move |signal| {
+            if let Ok(mut r) = report.lock() {
+                match r.interrupted(signal.name()) {
+                    Ok(()) => eprintln!(
+                        "report (incomplete, interrupted by {}): {}",
+                        signal.name(),
+                        r.index_html().display()
+                    ),
+                    Err(e) => eprintln!("report: {e}"),
+                }
+            }
+        }
+    });
     let harness = Arc::new(
         Harness::start(&HarnessOptions {
             jobs,
@@ -60,7 +89,6 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
         })
         .await?,
     );
-    let total = plans.len();
     let permits = Arc::new(tokio::sync::Semaphore::new(jobs));
     let mut set = tokio::task::JoinSet::new();
     for (i, p) in plans.into_iter().enumerate() {
@@ -71,42 +99,41 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
             (i, harness.run_trial(&p).await)
         });
     }
-    let mut outcomes: Vec<(usize, TrialOutcome)> = Vec::with_capacity(total);
+    let mut finished = 0;
     while let Some(joined) = set.join_next().await {
         let (i, o) = joined.map_err(|e| HarnessError::Report(format!("a trial task died: {e}")))?;
+        finished += 1;
+        // In the report before it is announced: a run killed after printing a trial's line
+        // has that trial in its report.
+        let line = format!(
+            "[{finished:>3}/{total}] {:<15} {} ({} ms){}",
+            o.verdict.label(),
+            o.name,
+            o.duration_ms,
+            if o.verdict == Verdict::Skipped {
+                format!(": {}", o.message.clone().unwrap_or_default())
+            } else {
+                String::new()
+            }
+        );
+        report
+            .lock()
+            .map_err(|_| HarnessError::Report("report lock poisoned".into()))?
+            .add(i, o)?;
         if req.progress {
-            eprintln!(
-                "[{:>3}/{total}] {:<15} {} ({} ms){}",
-                outcomes.len() + 1,
-                o.verdict.label(),
-                o.name,
-                o.duration_ms,
-                if o.verdict == Verdict::Skipped {
-                    format!(": {}", o.message.clone().unwrap_or_default())
-                } else {
-                    String::new()
-                }
-            );
+            eprintln!("{line}");
         }
-        outcomes.push((i, o));
     }
     harness.shutdown().await;
     drop(harness);
-    outcomes.sort_by_key(|(i, _)| *i);
-    let mut outcomes: Vec<TrialOutcome> = outcomes.into_iter().map(|(_, o)| o).collect();
-    let summary = RunSummary::compute(
-        &run_id,
-        &started_at,
-        req.targets.iter().map(|t| t.target.name.clone()).collect(),
-        &req.scenarios_label,
-        jobs,
-        t0.elapsed(),
-        &outcomes,
-    );
-    let report_dir = write_run(&req.report_root, &summary, &mut outcomes)?;
+    let mut r = report
+        .lock()
+        .map_err(|_| HarnessError::Report("report lock poisoned".into()))?;
+    let (summary, outcomes) = r.finish(t0.elapsed())?;
+    on_stop.remove();
     Ok(RunResult {
         summary,
         outcomes,
-        report_dir,
+        report_dir: r.dir().to_path_buf(),
     })
 }

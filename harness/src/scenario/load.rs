@@ -37,10 +37,7 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, Located> {
 
 /// Reads and parses one file.
 pub fn load_file(path: &Path, root: &Path) -> Result<LoadedScenario, Located> {
-    let text = std::fs::read_to_string(path).map_err(|e| Located {
-        location: Location::start_of(path),
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = crate::input::read::read_text(path)?;
     let scenario = parse_scenario(&text, path)?;
     let places = StepPlaces::find(&text, path);
     Ok(LoadedScenario {
@@ -84,29 +81,25 @@ pub fn scenario_id(path: &Path, root: &Path) -> String {
 /// relative to the nearest enclosing `scenarios/` directory, so `--scenarios scenarios/core`
 /// and the whole pack name a trial the same way (`core/x`).
 pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<Located>) {
-    let dir = if root.is_file() {
-        root.parent().unwrap_or(root)
-    } else {
+    let dir = if root.is_dir() {
         root
+    } else {
+        root.parent().unwrap_or(root)
     };
     let base = dir
         .ancestors()
         .find(|a| a.file_name().is_some_and(|n| n == "scenarios"))
         .unwrap_or(dir);
-    match discover(root) {
-        Err(e) => (Vec::new(), vec![e]),
-        Ok(paths) => {
-            let mut ok = Vec::new();
-            let mut errors = Vec::new();
-            for p in paths {
-                match load_file(&p, base) {
-                    Ok(s) => ok.push(s),
-                    Err(e) => errors.push(e),
-                }
-            }
-            (ok, errors)
+    let found = discover(root);
+    let mut ok = Vec::new();
+    let mut errors = found.errors;
+    for p in found.files {
+        match load_file(&p, base) {
+            Ok(s) => ok.push(s),
+            Err(e) => errors.push(e),
         }
     }
+    (ok, errors)
 }
 
 #[cfg(test)]

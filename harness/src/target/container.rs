@@ -36,9 +36,6 @@ pub const SUITE: &str = "bookworm";
 pub const BASE_IMAGE: &str = "sso-harness/debian-base:bookworm";
 /// Repository of the SP images; the tag is a hash of how the image is made.
 pub const SP_REPOSITORY: &str = "sso-harness/sp";
-/// Label on every container the harness starts: the owning process, so that containers left by
-/// a harness that was killed can be found and removed by the next one.
-const OWNER_LABEL: &str = "sso-harness.owner-pid";
 /// Bump when the base recipe changes: it is part of the base image's labels and of SP tags.
 const RECIPE: &str = "1";
 const DEFAULT_MIRROR: &str = "http://deb.debian.org/debian";
@@ -277,9 +274,17 @@ pub async fn start(req: ContainerRequest<'_>) -> Result<ContainerGuard> {
         .with_working_dir(dir)
         .with_cmd(req.command.iter().cloned())
         .with_container_name(name)
-        .with_label(OWNER_LABEL, std::process::id().to_string())
         .with_label("sso-harness.target", target)
         .with_startup_timeout(Duration::from_secs(60));
+    // The run's labels (its containers are removed when it is stopped, or by the next run
+    // when it was killed) and its tag, which the container's processes inherit.
+    let run = crate::children::registry::run();
+    for (k, v) in run.container_labels() {
+        request = request.with_label(k, v);
+    }
+    for (k, v) in run.env() {
+        request = request.with_env_var(k, v);
+    }
     for (k, v) in req.env {
         request = request.with_env_var(k, v);
     }
@@ -621,33 +626,12 @@ async fn build_sp_image(tag: &str, dockerfile: &str, packages: &[String]) -> Res
 }
 
 /// Removes containers started by harness processes that no longer exist (killed before their
-/// guards ran). Once per process; failures only cost a stale container, so they are logged.
+/// guards ran). Once per process, in case this process did not start through the CLI (which
+/// reaps at its start).
 async fn remove_orphans() {
     static DONE: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
     DONE.get_or_init(|| async {
-        let filter = format!("label={OWNER_LABEL}");
-        let format = format!("{{{{.ID}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}");
-        let Ok(list) = docker(
-            &["ps", "-a", "--filter", &filter, "--format", &format],
-            "orphan containers",
-        )
-        .await
-        else {
-            return;
-        };
-        for line in list.lines() {
-            let Some((id, pid)) = line.split_once(' ') else {
-                continue;
-            };
-            let alive = pid
-                .parse::<u32>()
-                .is_ok_and(|p| Path::new(&format!("/proc/{p}")).exists());
-            if !alive {
-                if let Err(e) = docker(&["rm", "-f", id], "orphan container").await {
-                    tracing::warn!("{e}");
-                }
-            }
-        }
+        let _ = tokio::task::spawn_blocking(|| crate::children::registry::run().reap_stale()).await;
     })
     .await;
 }

@@ -143,6 +143,12 @@ pub struct ProcessLaunch {
     /// Debian packages that provide the command (the container launcher installs them).
     #[serde(default)]
     pub packages: Vec<String>,
+    /// The unprivileged user the SP's workers drop to when started as root (Apache's `User`,
+    /// `shibd -u`; `{sp.user}` in templates). When the harness runs as root, the trial's
+    /// private directory and every file in it belong to this user, still 0700/0600, so only
+    /// root and the SP can read its key and configuration.
+    #[serde(default)]
+    pub user: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -338,10 +344,7 @@ pub fn load_target(path: &Path) -> Result<LoadedTarget, Located> {
 const MAX_EXTENDS: usize = 4;
 
 fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
-    let text = std::fs::read_to_string(path).map_err(|e| Located {
-        location: Location::start_of(path),
-        message: format!("cannot read: {e}"),
-    })?;
+    let text = crate::input::read::read_text(path)?;
     let own: serde_yaml_ng::Value = parse_yaml(&text, path)?;
     let base = own
         .get("extends")
@@ -369,10 +372,7 @@ fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
                 location: e.location,
                 message: format!("{} (extended by {})", e.message, path.display()),
             })?;
-            let base_text = std::fs::read_to_string(&base_path).map_err(|e| Located {
-                location: Location::start_of(&base_path),
-                message: format!("cannot read: {e}"),
-            })?;
+            let base_text = crate::input::read::read_text(&base_path)?;
             let base_value: serde_yaml_ng::Value = parse_yaml(&base_text, &base_path)?;
             let merged = merge_extends(base_value, own);
             let t: TargetDescriptor = serde_yaml_ng::from_value(merged).map_err(|e| Located {
@@ -421,15 +421,11 @@ fn merge_extends(base: serde_yaml_ng::Value, own: serde_yaml_ng::Value) -> serde
 /// Every configuration template exists and names only known placeholders, so a typo is
 /// reported when the target is loaded (`sso-harness check`), not in the middle of a trial.
 fn check_templates(target_file: &Path, c: &ConfigTemplateAdmin) -> Result<(), Located> {
-    let dir = target_file.parent().unwrap_or(Path::new("."));
     for f in &c.files {
-        let src = dir.join(&f.template);
-        let text = std::fs::read_to_string(&src).map_err(|e| Located {
+        let src = template_path(target_file, &f.template)?;
+        let text = crate::input::read::read_text(&src).map_err(|e| Located {
             location: Location::start_of(target_file),
-            message: format!(
-                "admin.config-template.files: template {}: {e}",
-                src.display()
-            ),
+            message: format!("admin.config-template.files: template {e}"),
         })?;
         for (i, line) in text.lines().enumerate() {
             Template::parse(line).map_err(|message| Located {
@@ -450,10 +446,47 @@ fn check_templates(target_file: &Path, c: &ConfigTemplateAdmin) -> Result<(), Lo
     Ok(())
 }
 
+/// Where a configuration template of `target_file` is: relative to the target file's folder,
+/// and inside it (no absolute path, no `..`, no symlink out of it), so a target file can make
+/// the harness read only its own templates.
+pub fn template_path(target_file: &Path, template: &Path) -> Result<PathBuf, Located> {
+    let dir = target_file.parent().unwrap_or(Path::new("."));
+    let outside = |why: String| Located {
+        location: Location::start_of(target_file),
+        message: format!(
+            "admin.config-template.files: template {} {why}",
+            template.display()
+        ),
+    };
+    if template.is_absolute() || template.components().any(|c| c.as_os_str() == "..") {
+        return Err(outside(
+            "must stay inside the target file's folder (relative, no '..')".into(),
+        ));
+    }
+    let src = dir.join(template);
+    // A symlink may point elsewhere in the folder, not out of it.
+    if let (Ok(base), Ok(real)) = (std::fs::canonicalize(dir), std::fs::canonicalize(&src)) {
+        if !real.starts_with(&base) {
+            return Err(outside(format!(
+                "is a symlink to {}, outside {}",
+                real.display(),
+                base.display()
+            )));
+        }
+    }
+    Ok(src)
+}
+
 /// Finds a target by name (`reference-sp`) in `dir`, or loads a path to a descriptor.
 pub fn find_target(name_or_path: &str, dir: &Path) -> Result<LoadedTarget, Located> {
     let as_path = Path::new(name_or_path);
-    if as_path.is_file() {
+    // A path (not a bare name) is read as one, so a missing or unreadable file says so.
+    let looks_like_path = name_or_path.contains('/')
+        || matches!(
+            as_path.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml")
+        );
+    if looks_like_path || as_path.is_file() {
         return load_target(as_path);
     }
     let (targets, errors) = load_targets(dir);
@@ -471,26 +504,10 @@ pub fn find_target(name_or_path: &str, dir: &Path) -> Result<LoadedTarget, Locat
 
 /// Every `*.yaml` descriptor of a directory, sorted by file name.
 pub fn load_targets(dir: &Path) -> (Vec<LoadedTarget>, Vec<Located>) {
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
-            .collect(),
-        Err(e) => {
-            return (
-                Vec::new(),
-                vec![Located {
-                    location: Location::start_of(dir),
-                    message: format!("cannot read directory: {e}"),
-                }],
-            );
-        }
-    };
-    paths.sort();
+    let found = crate::input::discover::list_dir(dir);
     let mut ok = Vec::new();
-    let mut errors = Vec::new();
-    for p in paths {
+    let mut errors = found.errors;
+    for p in found.files {
         match load_target(&p) {
             Ok(t) => ok.push(t),
             Err(e) => errors.push(e),

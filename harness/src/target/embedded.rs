@@ -37,9 +37,13 @@ impl DatabaseSnapshot {
         let fail = |e: std::io::Error| {
             HarnessError::Target(format!("reference SP database {}: {e}", db_path.display()))
         };
-        std::fs::write(db_path, &self.main).map_err(fail)?;
+        // The database holds the SP's signing key: private from its creation.
+        let write = |p: &std::path::Path, bytes: &[u8]| {
+            crate::children::private::write_file(p, bytes, None).map_err(fail)
+        };
+        write(db_path, &self.main)?;
         if let Some(wal) = &self.wal {
-            std::fs::write(wal_path(db_path), wal).map_err(fail)?;
+            write(&wal_path(db_path), wal)?;
         }
         Ok(())
     }
@@ -57,9 +61,8 @@ async fn fresh_database() -> Result<&'static DatabaseSnapshot> {
     static SNAPSHOT: tokio::sync::OnceCell<DatabaseSnapshot> = tokio::sync::OnceCell::const_new();
     SNAPSHOT
         .get_or_try_init(|| async {
-            let dir = tempfile::Builder::new()
-                .prefix("sso-harness-sp-template-")
-                .tempdir()
+            let dir = crate::children::registry::run()
+                .scratch("sso-harness-sp-template-")
                 .map_err(|e| HarnessError::Target(format!("reference SP scratch dir: {e}")))?;
             let db_path = dir.path().join("sp.sqlite");
             let sp = reference_sp::serve(reference_sp::Options::new(db_path.clone()))
@@ -81,7 +84,7 @@ async fn fresh_database() -> Result<&'static DatabaseSnapshot> {
 /// One reference SP with its own SQLite file (removed with the guard) and test mode on.
 struct SpGuard {
     _sp: reference_sp::RunningSp,
-    _dir: tempfile::TempDir,
+    _dir: crate::children::registry::Scratch,
 }
 
 /// A Google-like provider for the SP's "Continue with Google" (a mock IdP tenant).
@@ -97,9 +100,8 @@ pub async fn start_reference_sp(
     dns: Option<SocketAddr>,
     social: Option<SocialProvider>,
 ) -> Result<(String, Secret, Box<dyn Any + Send + Sync>)> {
-    let dir = tempfile::Builder::new()
-        .prefix("sso-harness-sp-")
-        .tempdir()
+    let dir = crate::children::registry::run()
+        .scratch("sso-harness-sp-")
         .map_err(|e| HarnessError::Target(format!("reference SP scratch dir: {e}")))?;
     let token = Secret::generate("admin");
     let db_path = dir.path().join("sp.sqlite");

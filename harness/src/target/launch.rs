@@ -100,14 +100,17 @@ pub async fn launch(
                     .await
                     .map_err(|e| HarnessError::Target(format!("target {}: {e}", desc.name)))?;
             }
-            let dir = make_sp_dir(&desc.name)?;
+            let (dir, owner) = make_sp_dir(&desc.name, p.user.as_deref())?;
             let port = crate::net::free_port()?;
             let passphrase = Secret::generate("pp");
-            let launch_vars = vec![
+            let mut launch_vars = vec![
                 ("sp.dir", dir.path().display().to_string()),
                 ("sp.port", port.to_string()),
                 ("sp.passphrase", passphrase.expose().to_string()),
             ];
+            if let Some(user) = &p.user {
+                launch_vars.push(("sp.user", user.clone()));
+            }
             let mut vars = Vars::default();
             for (k, v) in &launch_vars {
                 vars.set(k, v);
@@ -138,6 +141,7 @@ pub async fn launch(
                         files: c.files.clone(),
                         launch: desc.launch.clone(),
                         sp_dir: dir.path().to_path_buf(),
+                        owner,
                         running: Default::default(),
                     });
                     (

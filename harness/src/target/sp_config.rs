@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use tokio::sync::Mutex;
 
+use crate::children::private::{self, SpUser};
 use crate::error::{HarnessError, Result};
 use crate::input::template::{Template, Vars};
 use crate::target::descriptor::{Launch, TemplateFile};
@@ -25,6 +26,8 @@ pub struct ConfigTemplateSp {
     pub files: Vec<TemplateFile>,
     pub launch: Launch,
     pub sp_dir: PathBuf,
+    /// The SP's unprivileged user, when the harness is root: owner of everything written.
+    pub owner: Option<SpUser>,
     pub running: Mutex<Option<SpProcess>>,
 }
 
@@ -34,13 +37,14 @@ impl ConfigTemplateSp {
         self.write_credentials(vars).await?;
         for f in &self.files {
             let src = self.target_dir.join(&f.template);
-            let text = std::fs::read_to_string(&src).map_err(|e| HarnessError::io(&src, e))?;
+            let text = crate::input::read::read_text(&src)
+                .map_err(|e| HarnessError::Target(format!("{}: template {e}", self.target)))?;
             let rendered = render_file(&src, &text, vars)?;
             let out = self.sp_dir.join(&f.output);
             if let Some(parent) = out.parent() {
-                create_dir(parent)?;
+                self.create_dir(parent)?;
             }
-            write_file(&out, &rendered)?;
+            self.write_file(&out, rendered.as_bytes())?;
         }
         let mut running = self.running.lock().await;
         // The old process must be gone before the new one binds the same port.
@@ -55,8 +59,8 @@ impl ConfigTemplateSp {
 
     /// The SP's own key pair (once per trial) and, for SAML, the IdP's metadata and certificate.
     async fn write_credentials(&self, vars: &Vars) -> Result<()> {
-        create_dir(&self.sp_dir.join("logs"))?;
-        create_dir(&self.sp_dir.join("run"))?;
+        self.create_dir(&self.sp_dir.join("logs"))?;
+        self.create_dir(&self.sp_dir.join("run"))?;
         let key_path = self.sp_dir.join(SP_KEY_FILE);
         if !key_path.exists() {
             let key = mock_idp::keys::SigningKey::generate(
@@ -68,19 +72,32 @@ impl ConfigTemplateSp {
                 .private_key()
                 .private_key_to_pem_pkcs8()
                 .map_err(|e| HarnessError::Target(format!("{}: SP key: {e}", self.target)))?;
-            write_file(&key_path, &String::from_utf8_lossy(&pem))?;
-            write_file(&self.sp_dir.join(SP_CERT_FILE), &key.cert_pem)?;
+            self.write_file(&key_path, &pem)?;
+            self.write_file(&self.sp_dir.join(SP_CERT_FILE), key.cert_pem.as_bytes())?;
         }
         if let Ok(cert) = vars.get("idp.certificate_pem") {
-            write_file(&self.sp_dir.join(IDP_CERT_FILE), cert)?;
+            self.write_file(&self.sp_dir.join(IDP_CERT_FILE), cert.as_bytes())?;
         }
         if let Ok(url) = vars.get("idp.metadata_url") {
             let body = fetch(url).await.map_err(|e| {
                 HarnessError::Target(format!("{}: IdP metadata {url}: {e}", self.target))
             })?;
-            write_file(&self.sp_dir.join(IDP_METADATA_FILE), &body)?;
+            self.write_file(&self.sp_dir.join(IDP_METADATA_FILE), body.as_bytes())?;
         }
         Ok(())
+    }
+
+    /// A directory of the trial's private directory (and any missing parent in it): 0700,
+    /// the SP user's.
+    fn create_dir(&self, dir: &Path) -> Result<()> {
+        private::create_dir_under(&self.sp_dir, dir, self.owner)
+            .map_err(|e| HarnessError::io(dir, e))
+    }
+
+    /// A file of the trial's private directory: 0600 from its creation, the SP user's,
+    /// replaced atomically when rendered again.
+    fn write_file(&self, path: &Path, bytes: &[u8]) -> Result<()> {
+        private::write_file(path, bytes, self.owner).map_err(|e| HarnessError::io(path, e))
     }
 }
 
@@ -104,38 +121,120 @@ pub fn render_file(path: &Path, text: &str, vars: &Vars) -> Result<String> {
     Ok(out)
 }
 
-/// Apache and shibd drop to www-data: the private directory and its files must be readable.
-fn create_dir(dir: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::create_dir_all(dir).map_err(|e| HarnessError::io(dir, e))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o777))
-        .map_err(|e| HarnessError::io(dir, e))
-}
-
-fn write_file(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::write(path, text).map_err(|e| HarnessError::io(path, e))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644))
-        .map_err(|e| HarnessError::io(path, e))
-}
-
-/// The trial's private directory for an SP, readable by the SP's unprivileged workers.
-pub fn make_sp_dir(target: &str) -> Result<tempfile::TempDir> {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("sso-sp-{target}-"))
-        .tempdir()
+/// The trial's private directory for an SP (0700, under the run directory). When the harness
+/// runs as root and the target names the `user` its workers drop to, the directory is that
+/// user's (still 0700: only root and the SP's user can read it) and the run directory lets
+/// that user through to it.
+pub fn make_sp_dir(
+    target: &str,
+    user: Option<&str>,
+) -> Result<(crate::children::registry::Scratch, Option<SpUser>)> {
+    let run = crate::children::registry::run();
+    let dir = run
+        .scratch(&format!("sso-sp-{target}-"))
         .map_err(|e| HarnessError::Target(format!("{target}: private directory: {e}")))?;
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755))
-            .map_err(|e| HarnessError::io(dir.path(), e))?;
+    let owner = match user {
+        Some(name) if private::running_as_root() => Some(SpUser::lookup(name).ok_or_else(|| {
+            HarnessError::Target(format!(
+                "{target}: launch.process.user {name:?} is not a user of this machine (/etc/passwd)"
+            ))
+        })?),
+        _ => None,
+    };
+    if let Some(u) = owner {
+        private::give_to(dir.path(), Some(u)).map_err(|e| HarnessError::io(dir.path(), e))?;
+        run.let_through(u)
+            .map_err(|e| HarnessError::Target(format!("{target}: run directory: {e}")))?;
     }
-    Ok(dir)
+    Ok((dir, owner))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+    }
+
+    /// What the report of the careful user found: a key and a rendered apache2.conf with
+    /// secrets readable by everyone, in a directory anyone could write.
+    #[tokio::test]
+    async fn every_file_and_dir_of_a_trial_is_private() {
+        let (dir, owner) = make_sp_dir("modes", Some("www-data")).unwrap();
+        if private::running_as_root() {
+            if let Some(u) = SpUser::lookup("www-data") {
+                assert_eq!(owner, Some(u));
+            }
+        }
+        let templates = tempfile::tempdir().unwrap();
+        std::fs::write(
+            templates.path().join("apache2.conf"),
+            "Listen {sp.port}\nOIDCCryptoPassphrase {sp.passphrase}\n",
+        )
+        .unwrap();
+        std::fs::write(templates.path().join("page.shtml"), "<p>hi</p>\n").unwrap();
+        let files = vec![
+            TemplateFile {
+                template: "apache2.conf".into(),
+                output: "apache2.conf".into(),
+            },
+            TemplateFile {
+                template: "page.shtml".into(),
+                output: "htdocs/secure/index.shtml".into(),
+            },
+        ];
+        let sp = ConfigTemplateSp {
+            target: "modes".into(),
+            target_dir: templates.path().to_path_buf(),
+            files,
+            launch: Launch::Url(Template::parse("http://127.0.0.1/").unwrap()),
+            sp_dir: dir.path().to_path_buf(),
+            owner,
+            running: Default::default(),
+        };
+        let mut vars = Vars::default();
+        vars.set("sp.port", "1");
+        vars.set("sp.passphrase", "pp-secret");
+        vars.set("idp.certificate_pem", "-----BEGIN CERTIFICATE-----\n");
+        // Rendering succeeds; starting fails (a URL target starts nothing): the files stay.
+        let e = sp.apply(&vars).await.unwrap_err().to_string();
+        assert!(e.contains("only process and container launches"), "{e}");
+        assert_eq!(mode(dir.path()), 0o700);
+        for d in ["logs", "run", "htdocs", "htdocs/secure"] {
+            assert_eq!(mode(&dir.path().join(d)), 0o700, "{d}");
+        }
+        for f in [
+            SP_KEY_FILE,
+            SP_CERT_FILE,
+            IDP_CERT_FILE,
+            "apache2.conf",
+            "htdocs/secure/index.shtml",
+        ] {
+            let p = dir.path().join(f);
+            assert_eq!(mode(&p), 0o600, "{f}");
+            if let Some(u) = owner {
+                assert_eq!(std::fs::metadata(&p).unwrap().uid(), u.uid, "{f}");
+            }
+        }
+        // Rendering again (SSO reconfigured) keeps every mode.
+        let _ = sp.apply(&vars).await;
+        assert_eq!(mode(&dir.path().join("apache2.conf")), 0o600);
+        // The run directory lets only the SP's group through, and lists nothing.
+        let run_dir = dir.path().parent().unwrap().to_path_buf();
+        assert_eq!(
+            mode(&run_dir) & 0o066,
+            0,
+            "others may never list or write it"
+        );
+        if owner.is_none() {
+            assert_eq!(mode(&run_dir), 0o700);
+        }
+        drop(dir);
+        // The last scratch directory of this test process takes the run directory along.
+        assert!(!run_dir.exists());
+    }
 
     #[test]
     fn renders_lines_and_names_the_line_of_a_bad_placeholder() {

@@ -2,6 +2,7 @@
 //! it answers. Used by the launcher and by the config-template driver, which restarts the SP
 //! after rendering its files; it knows neither of them.
 use std::any::Any;
+use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -112,9 +113,11 @@ fn spawn(
         )));
     };
     let log_path = dir.join(PROCESS_LOG);
+    // The SP's output may carry its secrets: private like the rest of its directory.
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(crate::children::private::FILE_MODE)
         .open(&log_path)
         .map_err(|e| HarnessError::io(&log_path, e))?;
     let err_log = log
@@ -123,7 +126,9 @@ fn spawn(
     // Its own process group: Apache's prefork master signals its whole group when it stops,
     // which would take the harness (and `cargo test`) down with it. The guard stops the tree
     // by PID, on drop and when `sso-harness run` is interrupted.
-    let child = Command::new(program)
+    let mut cmd = Command::new(program);
+    crate::children::registry::run().tag(&mut cmd);
+    let child = cmd
         .process_group(0)
         .args(args)
         .envs(env)
@@ -133,7 +138,7 @@ fn spawn(
         .stderr(err_log)
         .spawn()
         .map_err(|e| HarnessError::Target(format!("target {name}: cannot start {program}: {e}")))?;
-    Ok(ChildGuard(child))
+    Ok(ChildGuard::new(child))
 }
 
 /// Polls `ready_url` until it answers below 500; a process that exits first is an error
@@ -154,7 +159,7 @@ async fn wait_ready(
             }
         }
         let exited = match &mut started {
-            Started::Process(c) => c.0.try_wait().ok().flatten().map(|s| s.to_string()),
+            Started::Process(c) => c.try_wait().ok().flatten().map(|s| s.to_string()),
             Started::Container(c) => c.exited().await,
         };
         if let Some(status) = exited {
