@@ -86,6 +86,7 @@ pub fn routes() -> Router<AppState> {
         .route("/_control/dns/txt", post(post_txt).delete(delete_txt))
         .route("/_control/dns", get(get_dns))
         .route("/_control/faults", get(get_faults))
+        .merge(crate::oidc::forge::control::routes())
 }
 
 /// Creates a tenant (key generation runs off the async workers) and registers it.

@@ -38,6 +38,15 @@ enum Command {
     },
     /// List every fault with one line of explanation.
     Faults,
+    /// The OIDC forge variants: name, target, expected RP verdict, CWE, description, CVEs.
+    OidcForge {
+        /// Print the catalogue (the only action; also `GET /_control/oidc/forge/catalogue`).
+        #[arg(long)]
+        list: bool,
+        /// As JSON instead of one line per variant.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print one SAML Response (decoded XML) to stdout.
     SamlResponse(SamlResponseArgs),
     /// Measure signing throughput next to the machine's `openssl speed` ceiling.
@@ -130,6 +139,23 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             Ok(())
         }
         Command::SamlResponse(args) => saml_response(args),
+        Command::OidcForge { list, json } => {
+            if !list && !json {
+                return Err(mock_idp::Error::bad_input(
+                    "oidc-forge",
+                    "nothing to do: pass --list (or --json)",
+                ));
+            }
+            if json {
+                let infos = mock_idp::oidc::forge::catalogue::infos();
+                let text = serde_json::to_string_pretty(&infos)
+                    .map_err(|e| mock_idp::Error::Config(e.to_string()))?;
+                println!("{text}");
+            } else {
+                print!("{}", mock_idp::oidc::forge::catalogue::listing());
+            }
+            Ok(())
+        }
         Command::Bench {
             what: BenchWhat::Saml { threads, seconds },
         } => {

@@ -140,6 +140,9 @@ pub struct OidcClient {
     /// Empty: every user may sign in.
     #[serde(default)]
     pub allowed_groups: Vec<String>,
+    /// Every sign-in of this client is forged so (`oidc::forge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::oidc::forge::spec::ForgeSpec>,
 }
 
 /// What creating or reading a tenant answers.
@@ -317,6 +320,9 @@ impl OidcClient {
         }
         for (i, uri) in self.redirect_uris.iter().enumerate() {
             check_url(&format!("{}[{i}]", at("redirect_uris")), uri)?;
+        }
+        if let Some(forge) = &self.forge {
+            forge.validate(&at("forge"))?;
         }
         Ok(())
     }

@@ -9,7 +9,6 @@ use crate::server::AppState;
 use crate::tenant;
 
 use super::discovery::ProviderMetadata;
-use super::jwt::Jwks;
 use super::layout::{Endpoint, Layout};
 use super::{OidcError, faults, keys, record, resolve};
 
@@ -19,7 +18,7 @@ pub const MISMATCHED_ISSUER: &str = "https://issuer-elsewhere.mock-idp.test/";
 pub async fn discovery(
     State(app): State<AppState>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<ProviderMetadata>, OidcError> {
+) -> Result<Json<serde_json::Value>, OidcError> {
     let (shared, layout) = resolve(&app, uri.path(), Endpoint::Discovery)?;
     let mut t = tenant::lock(&shared);
     let active = faults::take(&mut t, faults::for_discovery);
@@ -27,16 +26,18 @@ pub async fn discovery(
         .contains(&Fault::DiscoveryIssuerMismatch)
         .then(|| MISMATCHED_ISSUER.to_string());
     let metadata = ProviderMetadata::new(app.base(), &layout, issuer);
+    let mut doc = serde_json::to_value(&metadata)?;
+    super::forge::adjust_discovery(&t, &mut doc);
     record(
         &mut t,
         "discovery",
         "GET",
         uri.path(),
         StatusCode::OK.as_u16(),
-        serde_json::to_value(&metadata)?,
+        doc.clone(),
         &active,
     );
-    Ok(Json(metadata))
+    Ok(Json(doc))
 }
 
 /// The current key and the next key of the rotation, so an RP that caches the JWKS keeps
@@ -44,24 +45,13 @@ pub async fn discovery(
 pub async fn jwks(
     State(app): State<AppState>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<Jwks>, OidcError> {
+) -> Result<axum::response::Response, OidcError> {
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Jwks)?;
     let mut t = tenant::lock(&shared);
     let k = keys(&mut t)?;
-    let doc = Jwks {
-        keys: vec![k.current.jwk().clone(), k.next.jwk().clone()],
-    };
-    let kids: Vec<&str> = doc.keys.iter().map(|k| k.kid.as_str()).collect();
-    record(
-        &mut t,
-        "jwks",
-        "GET",
-        uri.path(),
-        StatusCode::OK.as_u16(),
-        serde_json::json!({ "kids": kids }),
-        &[],
-    );
-    Ok(Json(doc))
+    // Rotation, retired, colliding and published keys and the JWKS failure settings live
+    // with the forge.
+    super::forge::provider::jwks_response(&mut t, &k, uri.path())
 }
 
 /// Absolute issuer URL of a layout served from `base`.
