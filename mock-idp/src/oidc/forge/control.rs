@@ -91,7 +91,9 @@ async fn put_forge(
     let shared = state.tenants.get(&id)?;
     spec.validate("")?;
     ensure_keys(&shared).await?;
-    tenant::lock(&shared).oidc.forge.standing = Some(Arc::new(spec));
+    let mut t = tenant::lock(&shared);
+    t.oidc.forge.asked.extend(spec.publishes());
+    t.oidc.forge.standing = Some(Arc::new(spec));
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -111,7 +113,9 @@ async fn post_next(
     let shared = state.tenants.get(&id)?;
     spec.validate("")?;
     ensure_keys(&shared).await?;
-    tenant::lock(&shared).oidc.forge.next = Some(Arc::new(spec));
+    let mut t = tenant::lock(&shared);
+    t.oidc.forge.asked.extend(spec.publishes());
+    t.oidc.forge.next = Some(Arc::new(spec));
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -176,7 +176,7 @@ pub fn public_key_bytes(current: &SigningKey, choice: KeyChoice) -> Result<Vec<u
         KeyChoice::OpPublicAsHmacPkcs1Pem => pkey.rsa()?.public_key_to_pem_pkcs1()?,
         KeyChoice::OpPublicAsHmacPkcs1Der => pkey.rsa()?.public_key_to_der_pkcs1()?,
         // The exact text the JWKS endpoint serves for this key.
-        KeyChoice::OpPublicAsHmacJwk => serde_json::to_vec(current.jwk())?,
+        KeyChoice::OpPublicAsHmacJwk => serde_json::to_vec(&serde_json::to_value(current.jwk())?)?,
         _ => {
             return Err(PlanError::Key(format!(
                 "{} is not a public-key HMAC key",

@@ -46,6 +46,9 @@ pub struct TenantForge {
     pub provider: provider::ProviderSettings,
     /// Old signing keys a rotation kept in the JWKS.
     pub retired: Vec<SigningKey>,
+    /// Extra keys a forge has asked for: once published they stay published, as an OP's
+    /// keys would (a consumed next-sign-in forge must not take its key out of the JWKS).
+    pub asked: BTreeSet<Published>,
 }
 
 /// The issuer a `wrong` RFC 9207 `iss` parameter names.
@@ -76,6 +79,7 @@ pub fn take_for_sign_in(t: &mut Tenant, client_id: &str) -> Option<Arc<ForgeSpec
         // is used as written rather than dropped.
         merged.overlay(&layer.expanded().unwrap_or_else(|_| layer.clone()));
     }
+    t.oidc.forge.asked.extend(merged.publishes());
     Some(Arc::new(merged))
 }
 
@@ -130,6 +134,7 @@ pub fn installed(t: &Tenant) -> Vec<ForgeSpec> {
 /// The extra keys the JWKS lists now.
 pub fn published(t: &Tenant) -> BTreeSet<Published> {
     let mut out: BTreeSet<Published> = t.oidc.forge.provider.publish.iter().copied().collect();
+    out.extend(t.oidc.forge.asked.iter().copied());
     for spec in installed(t) {
         out.extend(spec.publishes());
     }

@@ -90,9 +90,16 @@ fn issuer_variant(issuer: &str, variant: IssuerVariant) -> String {
             }
         }
         IssuerVariant::HostCase => match url::Url::parse(issuer) {
-            Ok(u) => match u.host_str() {
-                Some(host) => issuer.replacen(host, &host.to_ascii_uppercase(), 1),
-                None => issuer.to_ascii_uppercase(),
+            // The host is replaced after the scheme, so a host that also occurs in the scheme
+            // (`h` in `http`) is not mistaken for it.
+            Ok(u) => match (u.host_str(), issuer.split_once("://")) {
+                (Some(host), Some((scheme, rest))) => {
+                    format!(
+                        "{scheme}://{}",
+                        rest.replacen(host, &host.to_ascii_uppercase(), 1)
+                    )
+                }
+                _ => issuer.to_ascii_uppercase(),
             },
             Err(_) => issuer.to_ascii_uppercase(),
         },
