@@ -911,6 +911,24 @@ pub const VARIANTS: &[Variant] = &[
         "logout token from another issuer",
         Call("POST .../oidc/backchannel-logout {\"variant\": \"wrong_iss\"}")
     ),
+    v!(
+        "logout_attacker_key",
+        "logout",
+        Reject,
+        "CWE-347",
+        &[],
+        "logout token RS256-signed by an attacker's key under the OP's kid",
+        Call("POST .../oidc/backchannel-logout {\"variant\": \"attacker_key\"}")
+    ),
+    v!(
+        "logout_no_sub_or_sid",
+        "logout",
+        Reject,
+        "CWE-20",
+        &[],
+        "logout token with neither sub nor sid",
+        Call("POST .../oidc/backchannel-logout {\"variant\": \"no_sub_or_sid\"}")
+    ),
 ];
 
 /// The forge spec of a preset. Placeholders (`{op_kid}`, `{canary_x5u}`) stay in the text
