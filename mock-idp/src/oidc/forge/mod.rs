@@ -83,17 +83,27 @@ pub fn take_for_sign_in(t: &mut Tenant, client_id: &str) -> Option<Arc<ForgeSpec
     Some(Arc::new(merged))
 }
 
-/// The forge of a token request: the sign-in's forge, with the faults that are forges
-/// underneath (`id_token_attacker_key`) laid under it.
+/// The forge of a token request: the sign-in's forge laid over the signature fault in force
+/// (the first, as `faults::forgery` picks it), so a forge that only changes claims keeps the
+/// fault's signature. `id_token_attacker_key` is a forge underneath; without a forge the other
+/// faults keep their own path (`jwt::sign`).
 pub fn effective(forge: Option<&ForgeSpec>, faults: &[Fault]) -> Option<ForgeSpec> {
-    let mut out: Option<ForgeSpec> = None;
-    if faults.contains(&Fault::IdTokenAttackerKey) {
-        out = catalogue::preset("attacker_key_op_kid");
+    if forge.is_none() && !faults.contains(&Fault::IdTokenAttackerKey) {
+        return None;
     }
+    let base = faults.iter().find_map(|f| match f {
+        Fault::IdTokenAttackerKey => Some("attacker_key_op_kid"),
+        Fault::IdTokenAlgNone => Some("alg_none"),
+        Fault::IdTokenBadSignature => Some("rs256_flipped_signature"),
+        Fault::IdTokenHs256PublicKey => Some("hs256_op_public_pem"),
+        Fault::IdTokenUnknownKid => Some("kid_unknown"),
+        _ => None,
+    });
+    let mut out = base.and_then(catalogue::preset).unwrap_or_default();
     if let Some(f) = forge {
-        out.get_or_insert_with(ForgeSpec::default).overlay(f);
+        out.overlay(f);
     }
-    out
+    Some(out)
 }
 
 /// The RFC 9207 `iss` parameter for the authorization response, if any.
@@ -381,5 +391,22 @@ mod tests {
         let f = effective(None, &[Fault::IdTokenAttackerKey]).unwrap();
         assert_eq!(f.key, Some(spec::KeyChoice::Attacker));
         assert!(effective(None, &[Fault::IdTokenAlgNone]).is_none());
+        // A forge that changes only claims keeps the signature fault in force.
+        let claims_only = spec(json!({"claims": [{"op": "remove", "name": "email"}]}));
+        let f = effective(Some(&claims_only), &[Fault::IdTokenAlgNone]).unwrap();
+        assert_eq!(f.header.alg.as_deref(), Some("none"));
+        assert_eq!(f.claims.len(), 1);
+        let f = effective(
+            Some(&spec(json!({"header": {"alg": "HS256"}}))),
+            &[Fault::IdTokenAlgNone],
+        )
+        .unwrap();
+        assert_eq!(f.header.alg.as_deref(), Some("HS256"), "the forge wins");
+        let plan = jws::plan(&f.id_token_jws()).unwrap();
+        assert_eq!(
+            plan.key,
+            spec::KeyChoice::ClientSecret,
+            "the key follows the new alg"
+        );
     }
 }

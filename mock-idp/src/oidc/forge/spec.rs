@@ -337,6 +337,14 @@ fn at(prefix: &str, field: &str) -> String {
     }
 }
 
+/// A later layer that changes `alg` without naming a key must not inherit a key that cannot
+/// sign that alg (a fault's `none` under a forge's HS256): the key then follows the alg.
+fn forget_unfit_key(spec: &mut JwsSpec, alg_changed: bool) {
+    if alg_changed && matches!(super::jws::plan(spec), Err(super::jws::PlanError::Key(_))) {
+        spec.key = None;
+    }
+}
+
 impl JwsSpec {
     /// `over` wins member by member.
     pub fn overlay(&mut self, over: &JwsSpec) {
@@ -347,6 +355,7 @@ impl JwsSpec {
         if over.signature.is_some() {
             self.signature = over.signature;
         }
+        forget_unfit_key(self, over.header.alg.is_some() && over.key.is_none());
     }
 
     pub fn validate(&self, path: &str) -> Result<()> {
@@ -380,6 +389,9 @@ impl ForgeSpec {
         if over.signature.is_some() {
             self.signature = over.signature;
         }
+        let mut jws = self.id_token_jws();
+        forget_unfit_key(&mut jws, over.header.alg.is_some() && over.key.is_none());
+        self.key = jws.key;
         self.claims.extend(over.claims.iter().cloned());
         self.token_response
             .extend(over.token_response.iter().cloned());
@@ -563,6 +575,30 @@ mod tests {
         assert!(
             check(json!({"claims": [{"op": "remove", "name": ""}]}))
                 .starts_with("forge.claims[0].name")
+        );
+    }
+
+    #[test]
+    fn a_new_alg_drops_only_a_key_that_cannot_sign_it() {
+        let kept =
+            parse(json!({"preset": "hs256_op_public_pkcs1_pem", "header": {"alg": "HS256"}}))
+                .unwrap()
+                .expanded()
+                .unwrap();
+        assert_eq!(kept.key, Some(KeyChoice::OpPublicAsHmacPkcs1Pem));
+        let mut a = parse(json!({"key": "attacker"})).unwrap();
+        a.overlay(&parse(json!({"header": {"alg": "nOnE"}})).unwrap());
+        assert_eq!(
+            a.key, None,
+            "attacker cannot sign none: the default follows the alg"
+        );
+        a.validate("").unwrap();
+        let mut b = parse(json!({"key": "attacker"})).unwrap();
+        b.overlay(&parse(json!({"header": {"alg": "ES256"}})).unwrap());
+        assert_eq!(
+            b.key,
+            Some(KeyChoice::Attacker),
+            "an attacker ES256 key exists"
         );
     }
 
