@@ -183,6 +183,9 @@ pub struct OidcClient {
     /// Empty: every user may sign in.
     #[serde(default)]
     pub allowed_groups: Vec<String>,
+    /// Every sign-in of this client is forged so (`proto::oidc_forge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::oidc_forge::ForgeSpec>,
 }
 
 /// `PUT .../faults` (standing) and `POST .../faults/next` (next response only).
