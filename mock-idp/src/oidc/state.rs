@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crate::fault::Fault;
 use crate::secret::Secret;
 
-use super::forge::spec::ForgeSpec;
+use proto::oidc_forge::ForgeSpec;
+
+use super::forge::state::TenantForge;
 use super::jwt::SigningKey;
 
 /// How long an authorization code may wait for the token request (tenant clock).
@@ -132,7 +134,7 @@ pub struct TenantOidc {
     /// Made on first use from the tenant's keys, then kept: parsed once, not per token.
     pub keys: Option<Arc<OidcKeys>>,
     /// Forges, extra keys and provider settings (`oidc::forge`).
-    pub forge: super::forge::TenantForge,
+    pub forge: TenantForge,
 }
 
 /// A fresh unguessable value for codes, tokens and flow ids.

@@ -2,7 +2,7 @@
 //! public vulnerabilities of that kind (CVE, where one is known). Presets are forge specs
 //! (`{"preset": NAME}`); the other rows name the control call or fault that makes them.
 
-use super::spec::ForgeSpec;
+use proto::oidc_forge::ForgeSpec;
 
 pub use proto::oidc_forge::{Expect, VariantInfo};
 

@@ -10,7 +10,7 @@ use crate::oidc::jwt::SigningKey;
 use crate::secret::Secret;
 
 use super::keys::{ForgeKeys, JwsKey, KeyError, Published, SignAlg, hmac_sha256};
-use super::spec::{JwsSpec, KeyChoice, SignatureMode};
+use proto::oidc_forge::{JwsSpec, KeyChoice, SignatureMode};
 
 /// A spec that cannot be made.
 #[derive(Debug, thiserror::Error)]

@@ -17,6 +17,7 @@ pub mod mutate;
 pub mod provider;
 pub mod query;
 pub mod spec;
+pub mod state;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,23 +34,6 @@ use super::jwt::SigningKey;
 use keys::{ForgeKeys, Published, PublishedAlg as _};
 use mutate::Members;
 use spec::{Forge as _, ForgeSpec, IssParam};
-
-/// Per-tenant forge state; lives in `TenantOidc`, so deleting the tenant forgets it.
-#[derive(Debug, Default)]
-pub struct TenantForge {
-    /// Every sign-in until changed.
-    pub standing: Option<Arc<ForgeSpec>>,
-    /// The next sign-in only.
-    pub next: Option<Arc<ForgeSpec>>,
-    /// Made on first use.
-    pub keys: Option<Arc<ForgeKeys>>,
-    pub provider: provider::ProviderSettings,
-    /// Old signing keys a rotation kept in the JWKS.
-    pub retired: Vec<SigningKey>,
-    /// Extra keys a forge has asked for: once published they stay published, as an OP's
-    /// keys would (a consumed next-sign-in forge must not take its key out of the JWKS).
-    pub asked: BTreeSet<Published>,
-}
 
 /// The issuer a `wrong` RFC 9207 `iss` parameter names.
 pub const WRONG_ISSUER: &str = "https://wrong-issuer.mock-idp.test/";
