@@ -126,12 +126,18 @@ fn oidc_forge_control_routes() -> Router<AppState> {
             "/_control/tenants/{id}/oidc/forge/next",
             post(forge::post_next),
         )
-        .route("/_control/tenants/{id}/oidc/forge/keys", get(forge::get_keys))
+        .route(
+            "/_control/tenants/{id}/oidc/forge/keys",
+            get(forge::get_keys),
+        )
         .route(
             "/_control/tenants/{id}/oidc/provider",
             get(forge::get_provider).put(forge::put_provider),
         )
-        .route("/_control/tenants/{id}/oidc/rotate", post(forge::post_rotate))
+        .route(
+            "/_control/tenants/{id}/oidc/rotate",
+            post(forge::post_rotate),
+        )
         .route(
             "/_control/tenants/{id}/oidc/backchannel-logout",
             post(forge::post_logout),

@@ -579,7 +579,8 @@ mod tests {
 
     #[test]
     fn null_and_absent_kid_differ_and_round_trip() {
-        let absent: ForgeSpec = serde_json::from_value(json!({"header": {"alg": "RS256"}})).unwrap();
+        let absent: ForgeSpec =
+            serde_json::from_value(json!({"header": {"alg": "RS256"}})).unwrap();
         let null: ForgeSpec = serde_json::from_value(json!({"header": {"kid": null}})).unwrap();
         assert_eq!(absent.header.kid, None);
         assert_eq!(null.header.kid, Some(None));
@@ -590,7 +591,10 @@ mod tests {
     #[test]
     fn bodies_are_objects_only() {
         for (v, name) in [
-            (serde_json::from_value::<ForgeSpec>(json!([])).map(|_| ()), "ForgeSpec"),
+            (
+                serde_json::from_value::<ForgeSpec>(json!([])).map(|_| ()),
+                "ForgeSpec",
+            ),
             (
                 serde_json::from_value::<ForgeSpec>(json!({"header": []})).map(|_| ()),
                 "HeaderSpec",
@@ -616,7 +620,10 @@ mod tests {
             serde_json::from_value::<ForgeSpec>(json!({"claims": [{"op": "sett", "name": "a"}]}))
                 .is_err()
         );
-        assert!(serde_json::from_value::<LogoutRequest>(json!({"url": "x", "client_id": "c", "x": 1})).is_err());
+        assert!(
+            serde_json::from_value::<LogoutRequest>(json!({"url": "x", "client_id": "c", "x": 1}))
+                .is_err()
+        );
     }
 
     #[test]

@@ -981,6 +981,7 @@ pub fn listing() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oidc::forge::spec::Forge as _;
 
     #[test]
     fn every_preset_parses_and_validates() {

@@ -78,7 +78,10 @@ pub async fn put_forge(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn delete_forge(State(state): State<AppState>, Path(id): Path<String>) -> Result<StatusCode> {
+pub async fn delete_forge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode> {
     let shared = state.tenants.get(&id)?;
     let mut t = tenant::lock(&shared);
     t.oidc.forge.standing = None;

@@ -155,6 +155,7 @@ mod tests {
             },
             decoded,
             faults: vec![],
+            forge: None,
         }
     }
 

@@ -186,7 +186,7 @@ impl Forge for ForgeSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn parse(v: Value) -> std::result::Result<ForgeSpec, String> {
         crate::control::from_json::<ForgeSpec>(v.to_string().as_bytes()).map_err(|e| match e {

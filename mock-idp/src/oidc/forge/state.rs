@@ -25,4 +25,3 @@ pub struct TenantForge {
     /// keys would (a consumed next-sign-in forge must not take its key out of the JWKS).
     pub asked: BTreeSet<Published>,
 }
-
