@@ -482,6 +482,32 @@ pub struct LogoutRequest {
     pub jws: Option<JwsSpec>,
 }
 
+/// What `POST .../oidc/backchannel-logout` answers: what the RP said to the logout token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogoutAnswer {
+    /// The RP's HTTP status; `null` when no answer came (then `error` says why).
+    pub status: Option<u16>,
+    /// The start of the RP's answer body.
+    pub body: String,
+    pub error: Option<String>,
+    pub variant: LogoutVariant,
+    /// The token sent, decoded (header, claims) with `claims_text` as signed.
+    pub logout_token: Value,
+}
+
+/// What `GET .../oidc/requests?since=T&kind=K` answers: which endpoints the RP called.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsAnswer {
+    /// The tenant's clock, RFC 3339.
+    pub now: String,
+    pub since: Option<String>,
+    /// Per endpoint kind (`discovery`, `jwks`, `token_request`, `canary`...): called or not.
+    pub called: BTreeMap<String, bool>,
+    /// Per kind, one line per call (what it sent: PKCE, nonce, client auth...).
+    pub summary: BTreeMap<String, Vec<Value>>,
+    pub exchanges: Vec<crate::idp::Exchange>,
+}
+
 /// What `GET .../oidc/forge` answers: the forges in force.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForgeState {

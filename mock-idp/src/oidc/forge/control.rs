@@ -10,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::control::{JsonBody, from_json};
 use crate::error::{Error, Result};
@@ -18,7 +18,8 @@ use crate::state::AppState;
 use crate::tenant::{self, Tenant};
 
 use proto::oidc_forge::{
-    AttackerKeys, Canaries, ForgeKeysInfo, ForgeState, PublishedKey, RotateAnswer,
+    AttackerKeys, Canaries, ForgeKeysInfo, ForgeState, LogoutAnswer, PublishedKey, RequestsAnswer,
+    RotateAnswer,
 };
 
 use super::keys::{ForgeKeys, PublishedAlg as _};
@@ -178,7 +179,7 @@ pub async fn post_logout(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(req): JsonBody<LogoutRequest>,
-) -> Result<Json<Value>> {
+) -> Result<Json<LogoutAnswer>> {
     let shared = state.tenants.get(&id)?;
     ensure_keys(&shared).await?;
     Ok(Json(logout::send(&shared, state.base(), req).await?))
@@ -188,7 +189,7 @@ pub async fn get_requests(
     State(state): State<AppState>,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
-) -> Result<Json<Value>> {
+) -> Result<Json<RequestsAnswer>> {
     let shared = state.tenants.get(&id)?;
     let q = Query::parse(raw.as_deref().unwrap_or(""))?;
     let t = tenant::lock(&shared);

@@ -24,7 +24,7 @@ pub const RP_TIMEOUT_SECONDS: u64 = 10;
 /// At most this much of the RP's answer body is returned and logged.
 const BODY_LIMIT: usize = 4096;
 
-pub use proto::oidc_forge::{LogoutRequest, LogoutVariant};
+pub use proto::oidc_forge::{LogoutAnswer, LogoutRequest, LogoutVariant};
 
 /// What the variant does to the genuine token: claim mutations and the JWS.
 fn variant_parts(v: LogoutVariant) -> (Vec<ClaimOp>, JwsSpec) {
@@ -159,7 +159,11 @@ fn prepare(t: &mut Tenant, base: &str, req: &LogoutRequest) -> Result<Prepared> 
 
 /// Makes the logout token, POSTs it to the RP and answers
 /// `{"status", "body", "error", "variant", "logout_token": {header, claims}}`.
-pub async fn send(shared: &Arc<Mutex<Tenant>>, base: &str, req: LogoutRequest) -> Result<Value> {
+pub async fn send(
+    shared: &Arc<Mutex<Tenant>>,
+    base: &str,
+    req: LogoutRequest,
+) -> Result<LogoutAnswer> {
     url::Url::parse(&req.url).map_err(|e| {
         Error::bad_input("url", format!("'{}' is not an absolute URL: {e}", req.url))
     })?;
@@ -200,13 +204,13 @@ pub async fn send(shared: &Arc<Mutex<Tenant>>, base: &str, req: LogoutRequest) -
     let mut decoded = crate::oidc::jwt::decode_for_record(&prepared.token);
     // Duplicate members would hide in a decoded view; the text is what was signed.
     decoded["claims_text"] = json!(prepared.claims_text);
-    let answer = json!({
-        "status": status,
-        "body": body,
-        "error": error,
-        "variant": req.variant,
-        "logout_token": decoded,
-    });
+    let answer = LogoutAnswer {
+        status,
+        body,
+        error,
+        variant: req.variant,
+        logout_token: decoded,
+    };
     let mut t = tenant::lock(shared);
     crate::oidc::provider::record(
         &mut t,
@@ -214,7 +218,7 @@ pub async fn send(shared: &Arc<Mutex<Tenant>>, base: &str, req: LogoutRequest) -
         "POST",
         &req.url,
         status.unwrap_or(0),
-        answer.clone(),
+        serde_json::to_value(&answer).unwrap_or(Value::Null),
         &[],
     );
     Ok(answer)

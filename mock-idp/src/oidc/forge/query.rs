@@ -2,6 +2,9 @@
 //! S256 used, was a nonce sent": a query over the tenant's exchange log (the one log; the
 //! token request record carries the PKCE and nonce facts of its sign-in).
 
+use std::collections::BTreeMap;
+
+use proto::oidc_forge::RequestsAnswer;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -104,19 +107,13 @@ fn line(e: &Exchange) -> Value {
 
 /// The answer: the tenant's now (the next `since`), the matching exchanges, and per kind
 /// whether it was called and the facts of each call.
-pub fn answer(exchanges: &[Exchange], q: &Query, now: OffsetDateTime) -> Value {
+pub fn answer(exchanges: &[Exchange], q: &Query, now: OffsetDateTime) -> RequestsAnswer {
     let matching: Vec<&Exchange> = exchanges.iter().filter(|e| q.matches(e)).collect();
-    let mut summary = Map::new();
+    let mut summary: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for e in &matching {
-        if let Value::Array(lines) = summary
-            .entry(e.kind.clone())
-            .or_insert_with(|| Value::Array(Vec::new()))
-        {
-            lines.push(line(e));
-        }
+        summary.entry(e.kind.clone()).or_default().push(line(e));
     }
-    let mut called = Map::new();
-    for kind in [
+    let called = [
         "discovery",
         "jwks",
         "authorization_request",
@@ -125,16 +122,17 @@ pub fn answer(exchanges: &[Exchange], q: &Query, now: OffsetDateTime) -> Value {
         "end_session",
         "canary",
         "backchannel_logout",
-    ] {
-        called.insert(kind.into(), json!(summary.contains_key(kind)));
+    ]
+    .into_iter()
+    .map(|kind| (kind.to_string(), summary.contains_key(kind)))
+    .collect();
+    RequestsAnswer {
+        now: rfc3339(now),
+        since: q.since.clone(),
+        called,
+        summary,
+        exchanges: matching.into_iter().cloned().collect(),
     }
-    json!({
-        "now": rfc3339(now),
-        "since": q.since,
-        "called": called,
-        "summary": summary,
-        "exchanges": matching,
-    })
 }
 
 #[cfg(test)]
@@ -176,7 +174,7 @@ mod tests {
         ];
         let q = Query::parse("since=2026-01-01T00:00:00.500Z").unwrap();
         let now = OffsetDateTime::now_utc();
-        let a = answer(&log, &q, now);
+        let a = serde_json::to_value(answer(&log, &q, now)).unwrap();
         assert_eq!(a["called"]["userinfo"], false);
         assert_eq!(a["called"]["token_request"], true);
         assert_eq!(a["summary"]["authorization_request"][0]["pkce"], "S256");
@@ -186,16 +184,10 @@ mod tests {
         assert_eq!(t["code_verifier_sent"], true);
         assert_eq!(t["nonce_sent"], true);
         let q = Query::parse("kind=userinfo").unwrap();
-        assert_eq!(
-            answer(&log, &q, now)["exchanges"].as_array().unwrap().len(),
-            1
-        );
+        assert_eq!(answer(&log, &q, now).exchanges.len(), 1);
         // A differently written instant is normalised before comparing.
         let q = Query::parse("since=2026-01-01T01:00:01%2B01:00").unwrap();
-        assert_eq!(
-            answer(&log, &q, now)["exchanges"].as_array().unwrap().len(),
-            2
-        );
+        assert_eq!(answer(&log, &q, now).exchanges.len(), 2);
     }
 
     #[test]
