@@ -327,6 +327,20 @@ pub struct ErrorBody {
     pub path: Option<String>,
 }
 
+/// What `GET .../oidc/requests?since=T&kind=K` answers: which OIDC endpoints the RP called
+/// (the exchange log, filtered and summed up; here beside `Exchange`, which it lists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsAnswer {
+    /// The tenant's clock, RFC 3339.
+    pub now: String,
+    pub since: Option<String>,
+    /// Per endpoint kind (`discovery`, `jwks`, `token_request`, `canary`...): called or not.
+    pub called: BTreeMap<String, bool>,
+    /// Per kind, one line per call (what it sent: PKCE, nonce, client auth...).
+    pub summary: BTreeMap<String, Vec<serde_json::Value>>,
+    pub exchanges: Vec<Exchange>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -495,19 +495,6 @@ pub struct LogoutAnswer {
     pub logout_token: Value,
 }
 
-/// What `GET .../oidc/requests?since=T&kind=K` answers: which endpoints the RP called.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RequestsAnswer {
-    /// The tenant's clock, RFC 3339.
-    pub now: String,
-    pub since: Option<String>,
-    /// Per endpoint kind (`discovery`, `jwks`, `token_request`, `canary`...): called or not.
-    pub called: BTreeMap<String, bool>,
-    /// Per kind, one line per call (what it sent: PKCE, nonce, client auth...).
-    pub summary: BTreeMap<String, Vec<Value>>,
-    pub exchanges: Vec<crate::idp::Exchange>,
-}
-
 /// What `GET .../oidc/forge` answers: the forges in force.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ForgeState {

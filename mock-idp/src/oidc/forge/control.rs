@@ -17,9 +17,9 @@ use crate::error::{Error, Result};
 use crate::state::AppState;
 use crate::tenant::{self, Tenant};
 
+use proto::idp::RequestsAnswer;
 use proto::oidc_forge::{
-    AttackerKeys, Canaries, ForgeKeysInfo, ForgeState, LogoutAnswer, PublishedKey, RequestsAnswer,
-    RotateAnswer,
+    AttackerKeys, Canaries, ForgeKeysInfo, ForgeState, LogoutAnswer, PublishedKey, RotateAnswer,
 };
 
 use super::keys::{ForgeKeys, PublishedAlg as _};

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use proto::oidc_forge::RequestsAnswer;
+use proto::idp::RequestsAnswer;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
