@@ -43,6 +43,15 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// The OIDC forge variants: name, target, expected RP verdict, CWE, description, CVEs.
+    OidcForge {
+        /// Print the catalogue (the only action; also `GET /_control/oidc/forge/catalogue`).
+        #[arg(long)]
+        list: bool,
+        /// As JSON instead of one line per variant.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print one SAML Response (decoded XML) to stdout.
     SamlResponse(SamlResponseArgs),
     /// Measure signing throughput next to the machine's `openssl speed` ceiling.
@@ -146,6 +155,23 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             Ok(())
         }
         Command::SamlResponse(args) => saml_response(args),
+        Command::OidcForge { list, json } => {
+            if !list && !json {
+                return Err(mock_idp::Error::bad_input(
+                    "oidc-forge",
+                    "nothing to do: pass --list (or --json)",
+                ));
+            }
+            if json {
+                let infos = mock_idp::oidc::forge::catalogue::infos();
+                let text = serde_json::to_string_pretty(&infos)
+                    .map_err(|e| mock_idp::Error::Config(e.to_string()))?;
+                println!("{text}");
+            } else {
+                print!("{}", mock_idp::oidc::forge::catalogue::listing());
+            }
+            Ok(())
+        }
         Command::Bench {
             what: BenchWhat::Saml { threads, seconds },
         } => {

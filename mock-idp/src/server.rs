@@ -106,9 +106,47 @@ fn control_routes() -> Router<AppState> {
         .route("/_control/dns", get(control::get_dns))
         .route("/_control/faults", get(control::get_faults))
         .route("/_control/forge/attacks", get(control::get_attacks))
+        .merge(oidc_forge_control_routes())
         // The contract's limit, stated here rather than inherited from axum's default; a
         // larger body is answered 413 by `control::JsonBody`.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The OIDC forge's control calls, and the canary URLs a token header points an RP at.
+fn oidc_forge_control_routes() -> Router<AppState> {
+    use oidc::forge::control as forge;
+    Router::new()
+        .route(
+            "/_control/tenants/{id}/oidc/forge",
+            get(forge::get_forge)
+                .put(forge::put_forge)
+                .delete(forge::delete_forge),
+        )
+        .route(
+            "/_control/tenants/{id}/oidc/forge/next",
+            post(forge::post_next),
+        )
+        .route(
+            "/_control/tenants/{id}/oidc/forge/keys",
+            get(forge::get_keys),
+        )
+        .route(
+            "/_control/tenants/{id}/oidc/provider",
+            get(forge::get_provider).put(forge::put_provider),
+        )
+        .route(
+            "/_control/tenants/{id}/oidc/rotate",
+            post(forge::post_rotate),
+        )
+        .route(
+            "/_control/tenants/{id}/oidc/backchannel-logout",
+            post(forge::post_logout),
+        )
+        .route(
+            "/_control/tenants/{id}/oidc/requests",
+            get(forge::get_requests),
+        )
+        .route("/_control/oidc/forge/catalogue", get(forge::get_catalogue))
 }
 
 fn saml_routes() -> Router<AppState> {
@@ -202,7 +240,17 @@ pub const OIDC_LOGIN_ROUTE: &str = "/t/{id}/oidc/login";
 
 fn oidc_routes() -> Router<AppState> {
     use oidc::{authorize, end_session, token, userinfo, wellknown};
-    let mut router = Router::new().route(OIDC_LOGIN_ROUTE, post(authorize::login));
+    let mut router = Router::new()
+        .route(OIDC_LOGIN_ROUTE, post(authorize::login))
+        // What a forged `jku` / `x5u` header points at; a fetch is logged as a canary.
+        .route(
+            "/t/{id}/forge/attacker-jwks",
+            get(oidc::forge::control::canary_jwks),
+        )
+        .route(
+            "/t/{id}/forge/attacker-cert",
+            get(oidc::forge::control::canary_cert),
+        );
     for (endpoint, paths) in OIDC_ROUTES {
         for path in *paths {
             let method = match endpoint {

@@ -148,6 +148,9 @@ pub fn validate_oidc_client(client: &OidcClient, path: &str) -> Result<()> {
     for (i, uri) in client.redirect_uris.iter().enumerate() {
         check_url(&format!("{}[{i}]", at(path, "redirect_uris")), uri)?;
     }
+    if let Some(forge) = &client.forge {
+        crate::oidc::forge::spec::Forge::validate(forge, &at(path, "forge"))?;
+    }
     Ok(())
 }
 

@@ -794,6 +794,21 @@ async fn rp_rejects_an_unknown_kid() {
 }
 
 #[tokio::test]
+async fn rp_rejects_a_token_signed_by_an_attacker_key_under_the_ops_kid() {
+    // The kid names a JWKS key, so the RP finds it and the signature itself fails.
+    let e = id_token_error("id_token_attacker_key").await;
+    assert!(
+        matches!(
+            e,
+            ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::CryptoError(_)
+            )
+        ),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
 async fn rp_rejects_a_wrong_issuer() {
     let e = id_token_error("id_token_wrong_issuer").await;
     assert!(

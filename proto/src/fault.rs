@@ -97,6 +97,7 @@ faults! {
     IdTokenAlgNone => "id_token_alg_none", Oidc, "ID token with alg none and an empty signature";
     IdTokenHs256PublicKey => "id_token_hs256_public_key", Oidc, "ID token HS256-signed with the RSA public key (PEM) as the HMAC secret";
     IdTokenUnknownKid => "id_token_unknown_kid", Oidc, "ID token signed by a key whose kid is not in the JWKS";
+    IdTokenAttackerKey => "id_token_attacker_key", Oidc, "ID token RS256-signed by an attacker's key (in no JWKS) under the OP's kid";
     IdTokenWrongIssuer => "id_token_wrong_issuer", Oidc, "ID token iss differs from the discovery issuer";
     IdTokenWrongAudience => "id_token_wrong_audience", Oidc, "ID token aud is not the client ID";
     IdTokenMultipleAudiencesNoAzp => "id_token_multiple_audiences_no_azp", Oidc, "ID token aud lists the client and another party, without azp";

@@ -183,6 +183,9 @@ pub struct OidcClient {
     /// Empty: every user may sign in.
     #[serde(default)]
     pub allowed_groups: Vec<String>,
+    /// Every sign-in of this client is forged so (`proto::oidc_forge`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::oidc_forge::ForgeSpec>,
 }
 
 /// `PUT .../faults` (standing) and `POST .../faults/next` (next response only).
@@ -322,6 +325,20 @@ pub struct ErrorBody {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
+}
+
+/// What `GET .../oidc/requests?since=T&kind=K` answers: which OIDC endpoints the RP called
+/// (the exchange log, filtered and summed up; here beside `Exchange`, which it lists).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestsAnswer {
+    /// The tenant's clock, RFC 3339.
+    pub now: String,
+    pub since: Option<String>,
+    /// Per endpoint kind (`discovery`, `jwks`, `token_request`, `canary`...): called or not.
+    pub called: BTreeMap<String, bool>,
+    /// Per kind, one line per call (what it sent: PKCE, nonce, client auth...).
+    pub summary: BTreeMap<String, Vec<serde_json::Value>>,
+    pub exchanges: Vec<Exchange>,
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@
 //!   names can be checked offline ([`Fault::from_name`], [`fault::closest`]).
 //! - [`forge`]: the SAML message forge (`saml.forge`, `faults/next`'s `forge`): edits, signing
 //!   choices, the attack table with CWE and CVE, and what the exchange log says of a forgery.
+//! - [`oidc_forge`]: the OIDC forge (`oidc/forge`, `OidcClient.forge`): ID token, token
+//!   response and userinfo forgeries, provider settings, rotation, back-channel logout, and
+//!   the catalogue of variants.
 //! - [`profile`]: the names of the IdP profiles a tenant imitates (behaviour stays in mock-idp).
 //! - [`sp_admin`]: the reference SP's admin API (`/api/admin/...`) requests and answers.
 //! - [`secret`]: how request bodies carry secrets (they print as `[redacted]` otherwise).
@@ -19,6 +22,7 @@ mod object;
 pub mod fault;
 pub mod forge;
 pub mod idp;
+pub mod oidc_forge;
 pub mod profile;
 pub mod secret;
 pub mod sp_admin;

@@ -565,6 +565,7 @@ impl Harness {
                 redirect_uris: vec![format!("http://127.0.0.1:{port}/sso/social/callback")],
                 scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
                 allowed_groups: Vec::new(),
+                forge: None,
             },
         )
         .await?;

@@ -789,6 +789,7 @@ return "ok";
                         ["openid", "email", "profile"].map(String::from).to_vec()
                     }),
                     allowed_groups: opts.allowed_groups.clone(),
+                    forge: None,
                 };
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 self.vars.set("idp.client_id", &client_id);

@@ -229,7 +229,7 @@ pub async fn authorize(
         session_user(&t, &headers)
     };
     if let Some(uid) = session {
-        return Ok(complete(&mut t, request, &uid, uri.path()));
+        return Ok(complete(&mut t, request, &uid, uri.path(), app.base()));
     }
     if prompts.contains(&"none") {
         return Ok(error_redirect(
@@ -252,8 +252,9 @@ pub async fn authorize(
 
 /// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
 /// client's `allowed_groups` do not include them.
-fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Response {
+fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &str) -> Response {
     let active = faults::take(t, faults::for_sign_in);
+    let forge = super::forge::take_for_sign_in(t, &request.client_id);
     let Some(user) = t.user_by_uid(uid).map(|u| u.user.clone()) else {
         return OidcError::page(
             StatusCode::BAD_REQUEST,
@@ -318,11 +319,17 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
                 .into_response();
         }
     };
+    let issuer = Layout::url(base, &super::provider::layout_of(t).issuer);
+    let iss = super::forge::iss_param(forge.as_deref(), &issuer);
     {
         let mut q = url.query_pairs_mut();
         q.append_pair("code", code.expose());
         if let Some(s) = &state {
             q.append_pair("state", s);
+        }
+        // RFC 9207, only when a forge asks (the provider does not advertise it by default).
+        if let Some(i) = &iss {
+            q.append_pair("iss", i);
         }
     }
     record(
@@ -336,6 +343,8 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
             "redirect_uri": request.redirect_uri,
             "code": REDACTED,
             "state": state,
+            "iss": iss,
+            "forge": forge.as_deref(),
         }),
         &active,
     );
@@ -347,6 +356,7 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str) -> Resp
             auth_time: now,
             expires_at: now.saturating_add(CODE_SECONDS),
             faults: active,
+            forge,
         },
     );
     Redirect::to(url.as_str()).into_response()
@@ -408,7 +418,7 @@ pub async fn login(
     let session = new_secret();
     t.sessions.insert(session.expose().to_string(), uid.clone());
     let cookie = session::set_cookie(&t.id, session.expose());
-    let mut response = complete(&mut t, request, &uid, uri.path());
+    let mut response = complete(&mut t, request, &uid, uri.path(), app.base());
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

@@ -99,6 +99,12 @@ impl SigningKey {
         &self.public_pem
     }
 
+    /// For the forge (`oidc::forge`), which signs with this key in other ways (PS256,
+    /// HMAC confusions).
+    pub(crate) fn private_key(&self) -> &PKey<Private> {
+        &self.key
+    }
+
     fn rs256(&self, input: &[u8]) -> Result<Vec<u8>, JwtError> {
         let mut signer = Signer::new(MessageDigest::sha256(), &self.key)?;
         signer.update(input)?;

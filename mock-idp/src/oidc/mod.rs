@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod end_session;
 pub mod error;
 pub mod faults;
+pub mod forge;
 pub mod jwt;
 pub mod layout;
 pub mod page;

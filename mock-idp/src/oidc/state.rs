@@ -8,6 +8,9 @@ use std::sync::Arc;
 use crate::fault::Fault;
 use crate::secret::Secret;
 
+use proto::oidc_forge::ForgeSpec;
+
+use super::forge::state::TenantForge;
 use super::jwt::SigningKey;
 
 /// How long an authorization code may wait for the token request (tenant clock).
@@ -44,6 +47,8 @@ pub struct CodeGrant {
     pub expires_at: i64,
     /// The faults chosen when the user was sent back: one sign-in is one "response".
     pub faults: Vec<Fault>,
+    /// The forge chosen at the same moment (`oidc::forge`), if any.
+    pub forge: Option<Arc<ForgeSpec>>,
 }
 
 #[derive(Debug, Clone)]
@@ -52,6 +57,7 @@ pub struct AccessGrant {
     pub user_uid: String,
     pub expires_at: i64,
     pub faults: Vec<Fault>,
+    pub forge: Option<Arc<ForgeSpec>>,
 }
 
 /// The tenant's signing key and the next key of its rotation, as JWS keys.
@@ -127,6 +133,8 @@ pub struct TenantOidc {
     pub access_tokens: SecretMap<AccessGrant>,
     /// Made on first use from the tenant's keys, then kept: parsed once, not per token.
     pub keys: Option<Arc<OidcKeys>>,
+    /// Forges, extra keys and provider settings (`oidc::forge`).
+    pub forge: TenantForge,
 }
 
 /// A fresh unguessable value for codes, tokens and flow ids.

@@ -4,7 +4,6 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,7 +24,7 @@ use super::error::OidcError;
 use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
 use super::provider::{effective_email, keys, now, record, resolve};
 use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, new_secret};
-use super::{faults, jwt};
+use super::{faults, forge, jwt};
 
 /// How long the `slow_response` fault holds the token response.
 pub const SLOW_SECONDS: u64 = 5;
@@ -136,29 +135,48 @@ pub async fn token(
     let outcome = issue(&app, &shared, &layout, &headers, &form).await;
     let mut t = tenant::lock(&shared);
     match outcome {
-        Ok((response, auth, id_token, active)) => {
+        Ok(issued) => {
+            let status = issued.answer.status.as_u16();
+            let mut decoded = shown(&form, Some(issued.auth));
+            // What the query over the log answers: PKCE method and nonce of this sign-in.
+            decoded["client_id"] = json!(issued.facts.client_id);
+            decoded["pkce"] = json!(issued.facts.pkce);
+            decoded["nonce_sent"] = json!(issued.facts.nonce_sent);
             record(
                 &mut t,
                 "token_request",
                 "POST",
                 &path,
-                200,
-                shown(&form, Some(auth)),
-                &active,
+                status,
+                decoded,
+                &issued.faults,
             );
-            record(
-                &mut t,
-                "id_token",
-                "POST",
-                &path,
-                200,
-                jwt::decode_for_record(&id_token),
-                &active,
-            );
+            if let Some(id_token) = &issued.id_token {
+                let mut shown = jwt::decode_for_record(id_token);
+                if let Some(forge) = &issued.forge {
+                    shown["forge"] = json!(forge);
+                }
+                if let Some(text) = &issued.payload_text {
+                    shown["payload_text"] = json!(text);
+                }
+                record(
+                    &mut t,
+                    "id_token",
+                    "POST",
+                    &path,
+                    status,
+                    shown,
+                    &issued.faults,
+                );
+            }
             drop(t);
-            let mut r = Json(response).into_response();
-            r.headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            let mut r = (issued.answer.status, issued.answer.body).into_response();
+            let headers = r.headers_mut();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(issued.answer.content_type),
+            );
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(r)
         }
         Err((e, active)) => {
@@ -182,7 +200,24 @@ pub async fn token(
     }
 }
 
-type Issued = (TokenResponse, ClientAuth, String, Vec<Fault>);
+/// The sign-in facts the token request record carries.
+struct Facts {
+    client_id: String,
+    pkce: Option<&'static str>,
+    nonce_sent: bool,
+}
+
+/// What the token endpoint answers, and what the log keeps of it.
+struct Issued {
+    answer: forge::Answer,
+    auth: ClientAuth,
+    id_token: Option<String>,
+    faults: Vec<Fault>,
+    facts: Facts,
+    forge: Option<forge::spec::ForgeSpec>,
+    /// The ID token payload text when it repeats a member.
+    payload_text: Option<String>,
+}
 
 async fn issue(
     app: &AppState,
@@ -195,7 +230,7 @@ async fn issue(
     let (client_id, secret, auth) = client_credentials(headers, form).map_err(no_faults)?;
     // Everything under the lock is checked and copied out; signing happens after it is
     // released so parallel sign-ins do not queue on one tenant.
-    let (grant, user, keys, now, rotated) = {
+    let (grant, user, keys, now, rotated, client_secret, forge_keys) = {
         let mut t = tenant::lock(shared);
         let client = t
             .oidc_clients
@@ -209,6 +244,7 @@ async fn issue(
         if client.client_secret.expose() != secret {
             return Err(no_faults(OidcError::invalid_client("wrong client secret")));
         }
+        let client_secret = client.client_secret.clone();
         match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {}
             other => {
@@ -227,6 +263,12 @@ async fn issue(
                 "the code is unknown or was already used",
             ))
         })?;
+        if forge::allows_code_reuse(grant.forge.as_deref()) {
+            // The forge lets the RP redeem it again: an RP must not, and the log shows it.
+            t.oidc
+                .codes
+                .insert(&crate::secret::Secret::new(code.clone()), grant.clone());
+        }
         let active = grant.faults.clone();
         let fail = |e: OidcError| (e, active.clone());
         let now = now(&t);
@@ -273,7 +315,11 @@ async fn issue(
         // A standing `key_rotation` moves OIDC to the next key too; the JWKS always lists
         // both, so an RP that follows the JWKS keeps verifying.
         let rotated = t.faults.contains(&Fault::KeyRotation);
-        (grant, user, keys, now, rotated)
+        let forge_keys = match forge::effective(grant.forge.as_deref(), &grant.faults) {
+            Some(_) => Some(forge::keys_locked(&mut t).map_err(fail)?),
+            None => None,
+        };
+        (grant, user, keys, now, rotated, client_secret, forge_keys)
     };
     let active = grant.faults.clone();
     let fail = |e: OidcError| (e, active.clone());
@@ -308,8 +354,52 @@ async fn issue(
     let claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
         .map_err(|e| fail(e.into()))?;
     let key = if rotated { &keys.next } else { &keys.current };
-    let id_token = jwt::sign(key, &claims, faults::forgery(&active)).map_err(|e| fail(e.into()))?;
+    let facts = Facts {
+        client_id: client_id.clone(),
+        pkce: grant.request.code_challenge.as_ref().map(|(_, m)| match m {
+            PkceMethod::S256 => "S256",
+            PkceMethod::Plain => "plain",
+        }),
+        nonce_sent: grant.request.nonce.is_some(),
+    };
+    let forged = forge::effective(grant.forge.as_deref(), &active);
+    if let Some(answer) = forged.as_ref().and_then(forge::token_error) {
+        return Ok(Issued {
+            answer,
+            auth,
+            id_token: None,
+            faults: active,
+            facts,
+            forge: forged,
+            payload_text: None,
+        });
+    }
     let access_token = new_secret();
+    let code = form.get("code").map(String::as_str);
+    let (id_token, payload_text) = match (&forged, &forge_keys) {
+        (Some(spec), Some(fk)) => {
+            let inputs = forge::TokenInputs {
+                current: key,
+                next: &keys.next,
+                forge_keys: fk,
+                client_secret: Some(&client_secret),
+                base: app.base(),
+                tenant: &tenant_id,
+                ctx: forge::mutate::Context {
+                    now,
+                    client_id: &client_id,
+                    issuer: &issuer,
+                    access_token: Some(access_token.expose()),
+                    code,
+                },
+            };
+            forge::id_token(spec, claims, &inputs).map_err(fail)?
+        }
+        _ => (
+            jwt::sign(key, &claims, faults::forgery(&active)).map_err(|e| fail(e.into()))?,
+            None,
+        ),
+    };
     tenant::lock(shared).oidc.access_tokens.insert(
         &access_token,
         AccessGrant {
@@ -317,6 +407,7 @@ async fn issue(
             user_uid: user.uid.clone(),
             expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
             faults: active.clone(),
+            forge: grant.forge.clone(),
         },
     );
     let response = TokenResponse {
@@ -326,7 +417,36 @@ async fn issue(
         id_token: id_token.clone(),
         scope: grant.request.scopes.join(" "),
     };
-    Ok((response, auth, id_token, active))
+    let answer = match &forged {
+        None => forge::Answer {
+            status: StatusCode::OK,
+            body: serde_json::to_string(&response).map_err(|e| fail(e.into()))?,
+            content_type: "application/json",
+        },
+        Some(spec) => {
+            let map = match serde_json::to_value(&response).map_err(|e| fail(e.into()))? {
+                serde_json::Value::Object(m) => m,
+                _ => serde_json::Map::new(),
+            };
+            let ctx = forge::mutate::Context {
+                now,
+                client_id: &client_id,
+                issuer: &issuer,
+                access_token: Some(access_token.expose()),
+                code,
+            };
+            forge::token_response(spec, map, &ctx).map_err(fail)?
+        }
+    };
+    Ok(Issued {
+        answer,
+        auth,
+        id_token: Some(id_token),
+        faults: active,
+        facts,
+        forge: forged,
+        payload_text,
+    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 
 use axum::Json;
 use axum::extract::{OriginalUri, State};
-use axum::http::{HeaderMap, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::fault::Fault;
@@ -11,16 +12,17 @@ use crate::tenant;
 
 use super::claims::{self, ClaimFault, Person};
 use super::error::OidcError;
-use super::layout::Endpoint;
+use super::layout::{Endpoint, Layout};
 use super::provider::{effective_email, now, record, resolve};
+use super::state::AccessGrant;
 
 pub async fn userinfo(
     State(app): State<AppState>,
     OriginalUri(uri): OriginalUri,
     method: Method,
     headers: HeaderMap,
-) -> Result<Json<Map<String, Value>>, OidcError> {
-    let (shared, _) = resolve(&app, uri.path(), Endpoint::Userinfo)?;
+) -> Result<Response, OidcError> {
+    let (shared, layout) = resolve(&app, uri.path(), Endpoint::Userinfo)?;
     let mut t = tenant::lock(&shared);
     let answer = (|| {
         let token = headers
@@ -60,20 +62,49 @@ pub async fn userinfo(
         };
         let sub_mismatch = grant.faults.contains(&Fault::UserinfoSubMismatch);
         let claims = claims::userinfo(&person, &claim_faults, sub_mismatch)?;
-        Ok((claims, grant.faults))
+        Ok((claims, grant))
     })();
     match answer {
-        Ok((claims, faults)) => {
+        Ok((claims, grant)) => {
+            let forged = match &grant.forge {
+                Some(spec) => Some(forged_userinfo(
+                    &mut t, &app, &layout, spec, &grant, &claims,
+                )?),
+                None => None,
+            };
+            let mut shown = Value::Object(claims.clone());
+            if let Some(answer) = &forged {
+                shown = json!({
+                    "claims": claims,
+                    "forge": grant.forge.as_deref(),
+                    "content_type": answer.content_type,
+                    "body": if answer.content_type == "application/jwt" {
+                        super::jwt::decode_for_record(&answer.body)
+                    } else {
+                        json!(answer.body)
+                    },
+                });
+            }
             record(
                 &mut t,
                 "userinfo",
                 method.as_str(),
                 uri.path(),
                 200,
-                Value::Object(claims.clone()),
-                &faults,
+                shown,
+                &grant.faults,
             );
-            Ok(Json(claims))
+            Ok(match forged {
+                None => Json(claims).into_response(),
+                Some(answer) => {
+                    let mut r = (answer.status, answer.body).into_response();
+                    r.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static(answer.content_type),
+                    );
+                    r
+                }
+            })
         }
         Err(e) => {
             record(
@@ -88,4 +119,40 @@ pub async fn userinfo(
             Err(e)
         }
     }
+}
+
+/// The userinfo answer a forge asks for (mutated JSON, or a JWT), made under the tenant lock
+/// (one signature at most).
+fn forged_userinfo(
+    t: &mut tenant::Tenant,
+    app: &AppState,
+    layout: &Layout,
+    spec: &super::forge::spec::ForgeSpec,
+    grant: &AccessGrant,
+    claims: &Map<String, Value>,
+) -> Result<super::forge::Answer, OidcError> {
+    let keys = super::keys(t)?;
+    let forge_keys = super::forge::keys_locked(t)?;
+    let client_secret = t
+        .oidc_clients
+        .iter()
+        .find(|c| c.client_id == grant.client_id)
+        .map(|c| c.client_secret.clone());
+    let issuer = Layout::url(app.base(), &layout.issuer);
+    let inputs = super::forge::TokenInputs {
+        current: &keys.current,
+        next: &keys.next,
+        forge_keys: &forge_keys,
+        client_secret: client_secret.as_ref(),
+        base: app.base(),
+        tenant: &t.id,
+        ctx: super::forge::mutate::Context {
+            now: now(t),
+            client_id: &grant.client_id,
+            issuer: &issuer,
+            access_token: None,
+            code: None,
+        },
+    };
+    super::forge::userinfo(spec, claims.clone(), &inputs)
 }

@@ -11,7 +11,6 @@ use crate::tenant;
 use super::discovery::ProviderMetadata;
 use super::error::OidcError;
 use super::faults;
-use super::jwt::Jwks;
 use super::layout::{Endpoint, Layout};
 use super::provider::{keys, record, resolve};
 
@@ -21,7 +20,7 @@ pub const MISMATCHED_ISSUER: &str = "https://issuer-elsewhere.mock-idp.test/";
 pub async fn discovery(
     State(app): State<AppState>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<ProviderMetadata>, OidcError> {
+) -> Result<Json<serde_json::Value>, OidcError> {
     let (shared, layout) = resolve(&app, uri.path(), Endpoint::Discovery)?;
     let mut t = tenant::lock(&shared);
     let active = faults::take(&mut t, faults::for_discovery);
@@ -29,16 +28,18 @@ pub async fn discovery(
         .contains(&Fault::DiscoveryIssuerMismatch)
         .then(|| MISMATCHED_ISSUER.to_string());
     let metadata = ProviderMetadata::new(app.base(), &layout, issuer);
+    let mut doc = serde_json::to_value(&metadata)?;
+    super::forge::adjust_discovery(&t, &mut doc);
     record(
         &mut t,
         "discovery",
         "GET",
         uri.path(),
         StatusCode::OK.as_u16(),
-        serde_json::to_value(&metadata)?,
+        doc.clone(),
         &active,
     );
-    Ok(Json(metadata))
+    Ok(Json(doc))
 }
 
 /// The current key and the next key of the rotation, so an RP that caches the JWKS keeps
@@ -46,24 +47,13 @@ pub async fn discovery(
 pub async fn jwks(
     State(app): State<AppState>,
     OriginalUri(uri): OriginalUri,
-) -> Result<Json<Jwks>, OidcError> {
+) -> Result<axum::response::Response, OidcError> {
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Jwks)?;
     let mut t = tenant::lock(&shared);
     let k = keys(&mut t)?;
-    let doc = Jwks {
-        keys: vec![k.current.jwk().clone(), k.next.jwk().clone()],
-    };
-    let kids: Vec<&str> = doc.keys.iter().map(|k| k.kid.as_str()).collect();
-    record(
-        &mut t,
-        "jwks",
-        "GET",
-        uri.path(),
-        StatusCode::OK.as_u16(),
-        serde_json::json!({ "kids": kids }),
-        &[],
-    );
-    Ok(Json(doc))
+    // Rotation, retired, colliding and published keys and the JWKS failure settings live
+    // with the forge.
+    super::forge::provider::jwks_response(&mut t, &k, uri.path())
 }
 
 /// Absolute issuer URL of a layout served from `base`.
