@@ -64,9 +64,16 @@ fn ci_runs_the_readme_test_command_verbatim() {
     assert_eq!(last, test_command, ".ci/run's command differs from README");
     let workflow = repo_file(".github/workflows/ci.yml");
     assert!(
-        workflow.contains("run: bash .ci/run"),
+        workflow.lines().any(|l| l.trim() == "bash .ci/run'"),
         "ci.yml must run .ci/run"
     );
+    // An unprivileged job container cannot start dockerd: the job runs on the runner VM and
+    // starts Debian with the VM's Docker.
+    assert!(
+        !workflow.lines().any(|l| l.trim_start() == "container:" || l.starts_with("    container:")),
+        "ci.yml must not run the job in a `container:`"
+    );
+    assert!(workflow.contains("/var/run/docker.sock:/var/run/docker.sock"));
 }
 
 #[test]
