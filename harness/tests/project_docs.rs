@@ -70,7 +70,9 @@ fn ci_runs_the_readme_test_command_verbatim() {
     // An unprivileged job container cannot start dockerd: the job runs on the runner VM and
     // starts Debian with the VM's Docker.
     assert!(
-        !workflow.lines().any(|l| l.trim_start() == "container:" || l.starts_with("    container:")),
+        !workflow
+            .lines()
+            .any(|l| l.trim_start() == "container:" || l.starts_with("    container:")),
         "ci.yml must not run the job in a `container:`"
     );
     assert!(workflow.contains("/var/run/docker.sock:/var/run/docker.sock"));

@@ -169,7 +169,13 @@ fn main() -> ExitCode {
                 }
                 outcomes.lock().unwrap().push(outcome);
                 if fails {
-                    Err(Failed::from(format!("{}: {message}", verdict.label())))
+                    // A finding's message already starts with its label.
+                    let label = verdict.label();
+                    if message.starts_with(label) {
+                        Err(Failed::from(message))
+                    } else {
+                        Err(Failed::from(format!("{label}: {message}")))
+                    }
                 } else {
                     Ok(())
                 }
