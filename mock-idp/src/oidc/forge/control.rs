@@ -65,18 +65,34 @@ pub async fn get_forge(
     }))
 }
 
+/// Which forge a control call sets: the standing one, or the next sign-in's.
+#[derive(Clone, Copy)]
+enum Slot {
+    Standing,
+    Next,
+}
+
+/// Validates a forge, makes the keys it publishes, and puts it in its slot.
+async fn install(state: &AppState, id: &str, spec: ForgeSpec, slot: Slot) -> Result<StatusCode> {
+    let shared = state.tenants.get(id)?;
+    spec.validate("")?;
+    ensure_keys(&shared).await?;
+    let mut t = tenant::lock(&shared);
+    t.oidc.forge.asked.extend(spec.publishes());
+    let spec = Some(Arc::new(spec));
+    match slot {
+        Slot::Standing => t.oidc.forge.standing = spec,
+        Slot::Next => t.oidc.forge.next = spec,
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub async fn put_forge(
     State(state): State<AppState>,
     Path(id): Path<String>,
     JsonBody(spec): JsonBody<ForgeSpec>,
 ) -> Result<StatusCode> {
-    let shared = state.tenants.get(&id)?;
-    spec.validate("")?;
-    ensure_keys(&shared).await?;
-    let mut t = tenant::lock(&shared);
-    t.oidc.forge.asked.extend(spec.publishes());
-    t.oidc.forge.standing = Some(Arc::new(spec));
-    Ok(StatusCode::NO_CONTENT)
+    install(&state, &id, spec, Slot::Standing).await
 }
 
 pub async fn delete_forge(
@@ -95,13 +111,7 @@ pub async fn post_next(
     Path(id): Path<String>,
     JsonBody(spec): JsonBody<ForgeSpec>,
 ) -> Result<StatusCode> {
-    let shared = state.tenants.get(&id)?;
-    spec.validate("")?;
-    ensure_keys(&shared).await?;
-    let mut t = tenant::lock(&shared);
-    t.oidc.forge.asked.extend(spec.publishes());
-    t.oidc.forge.next = Some(Arc::new(spec));
-    Ok(StatusCode::NO_CONTENT)
+    install(&state, &id, spec, Slot::Next).await
 }
 
 pub async fn get_keys(
