@@ -8,7 +8,8 @@
 //! - identity: an empty signed-in element is not a sign-in;
 //! - settling: a click whose form post the SP answers slowly is waited for.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-use std::path::{Path, PathBuf};
+mod common;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,11 +18,10 @@ use axum::extract::Query;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use harness::input::location::Located;
 use harness::run::harness::IdpChoice;
-use harness::run::runner::{RunRequest, RunResult, execute};
+use harness::run::runner::RunResult;
 use harness::scenario::load::load_file;
-use harness::target::descriptor::{LoadedTarget, TargetDescriptor};
+use harness::target::descriptor::LoadedTarget;
 use harness::trial::failure::FailureKind;
 use harness::trial::outcome::{TrialOutcome, Verdict};
 
@@ -179,12 +179,7 @@ fn target(base: &str) -> Arc<LoadedTarget> {
          rejection: {{status: [400, 403], element: \"#error\"}}\n\
          session_probe: {{url: \"{{sp.base_url}}home\"}}\n"
     );
-    let t: Result<TargetDescriptor, Located> =
-        harness::input::yaml::parse_yaml(&yaml, Path::new("inline.yaml"));
-    Arc::new(LoadedTarget {
-        path: PathBuf::from("inline.yaml"),
-        target: t.unwrap(),
-    })
+    common::inline_target(&yaml)
 }
 
 fn trial<'a>(r: &'a RunResult, name: &str) -> &'a TrialOutcome {
@@ -213,19 +208,14 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
         .map(|n| Arc::new(load_file(&here().join(format!("oracles/{n}.yaml")), &here()).unwrap()))
         .collect();
     let reports = tempfile::tempdir().unwrap();
-    let result = execute(RunRequest {
-        targets: vec![target(&base)],
+    let result = common::run_pack(
+        vec![target(&base)],
         scenarios,
-        scenarios_label: "oracles".into(),
-        filter: None,
-        jobs: 2,
-        webdriver_url: None,
-        idp: IdpChoice::None,
-        report_root: reports.path().to_path_buf(),
-        progress: false,
-    })
-    .await
-    .unwrap();
+        "oracles",
+        IdpChoice::None,
+        reports.path(),
+    )
+    .await;
 
     // session probe: caught, with the probe as evidence; the clean twin passes
     let hidden = trial(&result, "hidden-session");
@@ -366,12 +356,7 @@ fn saml_target(name: &str, base: &str) -> Arc<LoadedTarget> {
          rejection: {{status: [403], element: \"#error\"}}\n\
          session_probe: {{url: \"{{sp.base_url}}home\"}}\n"
     );
-    let t: Result<TargetDescriptor, Located> =
-        harness::input::yaml::parse_yaml(&yaml, Path::new("inline.yaml"));
-    Arc::new(LoadedTarget {
-        path: PathBuf::from("inline.yaml"),
-        target: t.unwrap(),
-    })
+    common::inline_target(&yaml)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -381,22 +366,17 @@ async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
     let scenario =
         Arc::new(load_file(&here().join("oracles/replay-accepted.yaml"), &here()).unwrap());
     let reports = tempfile::tempdir().unwrap();
-    let result = execute(RunRequest {
-        targets: vec![
+    let result = common::run_pack(
+        vec![
             saml_target("replays", &open_sp),
             saml_target("no-replays", &careful_sp),
         ],
-        scenarios: vec![scenario],
-        scenarios_label: "oracles".into(),
-        filter: None,
-        jobs: 2,
-        webdriver_url: None,
-        idp: IdpChoice::Embedded,
-        report_root: reports.path().to_path_buf(),
-        progress: false,
-    })
-    .await
-    .unwrap();
+        vec![scenario],
+        "oracles",
+        IdpChoice::Embedded,
+        reports.path(),
+    )
+    .await;
     let find = |n: &str| {
         result
             .outcomes

@@ -2,19 +2,19 @@
 //! readable diff and a screenshot; known failures and unexpected passes are reported; no
 //! seeded secret survives in any report file.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-use std::path::{Path, PathBuf};
+mod common;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
-use harness::input::location::Located;
 use harness::report::redact::scan;
 use harness::run::harness::IdpChoice;
-use harness::run::runner::{RunRequest, RunResult, execute};
+use harness::run::runner::RunResult;
 use harness::scenario::load::load_file;
-use harness::target::descriptor::{LoadedTarget, TargetDescriptor};
+use harness::target::descriptor::LoadedTarget;
 use harness::trial::outcome::{TrialOutcome, Verdict};
 
 fn here() -> PathBuf {
@@ -26,12 +26,7 @@ fn scenario(name: &str) -> Arc<harness::scenario::load::LoadedScenario> {
 }
 
 fn target(yaml: &str) -> Arc<LoadedTarget> {
-    let t: Result<TargetDescriptor, Located> =
-        harness::input::yaml::parse_yaml(yaml, Path::new("inline.yaml"));
-    Arc::new(LoadedTarget {
-        path: PathBuf::from("inline.yaml"),
-        target: t.unwrap(),
-    })
+    common::inline_target(yaml)
 }
 
 fn trial<'a>(r: &'a RunResult, name: &str) -> &'a TrialOutcome {
@@ -86,23 +81,18 @@ async fn page_machinery_verdicts_and_redaction() {
         "name: page-finding\nlaunch: {{url: \"{base}\"}}\nadmin: {{manual: {{org_id: page-org}}}}\nknown_failures:\n  - {{scenario: selftest/page-accepts, finding: true, reason: accepts what it must refuse, accepted_risk: {{reason: self-test, until: 2999-12-31}}}}\n  - {{scenario: selftest/page-leak, finding: true, reason: listed as a finding but fails otherwise}}\n"
     ));
     let reports = tempfile::tempdir().unwrap();
-    let result = execute(RunRequest {
-        targets: vec![page, known, finding],
-        scenarios: vec![
+    let result = common::run_pack(
+        vec![page, known, finding],
+        vec![
             scenario("page-pass.yaml"),
             scenario("page-leak.yaml"),
             scenario("page-accepts.yaml"),
         ],
-        scenarios_label: "selftest".into(),
-        filter: None,
-        jobs: 2,
-        webdriver_url: None,
-        idp: IdpChoice::None,
-        report_root: reports.path().to_path_buf(),
-        progress: false,
-    })
-    .await
-    .unwrap();
+        "selftest",
+        IdpChoice::None,
+        reports.path(),
+    )
+    .await;
 
     let pass = trial(&result, "page::selftest/page-pass");
     assert_eq!(pass.verdict, Verdict::Pass, "{:?}", pass.message);
@@ -209,19 +199,14 @@ async fn wrong_expectation_fails_with_a_diff_and_a_screenshot() {
         harness::target::descriptor::load_target(&root.join("targets/reference-sp.yaml")).unwrap(),
     );
     let reports = tempfile::tempdir().unwrap();
-    let result = execute(RunRequest {
-        targets: vec![sp],
-        scenarios: vec![scenario("wrong-expectation.yaml")],
-        scenarios_label: "selftest".into(),
-        filter: None,
-        jobs: 1,
-        webdriver_url: None,
-        idp: IdpChoice::Embedded,
-        report_root: reports.path().to_path_buf(),
-        progress: false,
-    })
-    .await
-    .unwrap();
+    let result = common::run_pack(
+        vec![sp],
+        vec![scenario("wrong-expectation.yaml")],
+        "selftest",
+        IdpChoice::Embedded,
+        reports.path(),
+    )
+    .await;
     let o = trial(&result, "reference-sp::selftest/wrong-expectation");
     assert_eq!(o.verdict, Verdict::Fail, "{:?}", o.message);
     let msg = o.message.clone().unwrap();
