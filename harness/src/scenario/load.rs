@@ -142,7 +142,7 @@ fn read_forge_template(s: &mut Scenario, text: &str, path: &Path) -> Result<(), 
     let file = path.parent().unwrap_or(Path::new(".")).join(rel);
     let xml = crate::input::read::read_text(&file).map_err(|e| Located {
         location: key_location(text, path, "template_file"),
-        message: format!("forge.template_file: {}", e.message),
+        message: format!("forge.template_file: {}: {}", file.display(), e.message),
     })?;
     forge.spec.template = Some(xml);
     Ok(())
@@ -306,7 +306,7 @@ mod tests {
         std::fs::write(&file, &text).unwrap();
         let e = load_file(&file, dir.path()).unwrap_err().to_string();
         assert!(e.contains("forge.template_file"), "{e}");
-        assert!(e.contains(":14:7:"), "{e}");
+        assert!(e.contains(":15:7:") && e.contains("evil.xml"), "{e}");
         std::fs::write(
             dir.path().join("evil.xml"),
             "<Response>{{nameid}}</Response>",
