@@ -60,11 +60,17 @@ def main():
                 )
                 if resp is None:
                     raise ValueError("pysaml2 returned no response")
+                # The documented way to read the outcome (example/sp-wsgi, djangosaml2): it
+                # raises when pysaml2 parsed no assertion (e.g. a Destination it logged as
+                # wrong but did not raise for).
+                info = resp.session_info()
             except Exception as err:  # noqa: BLE001 -- every library refusal is a 403
                 return common.refusal(start_response, log, "SAML response", err)
+            name_id = info.get("name_id")
             identity = {
-                "name_id": resp.name_id.text if resp.name_id is not None else "",
-                "given_name": common.first_value(resp.ava or {}, common.GIVEN_NAME_ATTRIBUTES),
+                "name_id": name_id.text if name_id is not None else "",
+                "given_name": common.first_value(info.get("ava") or {},
+                                                 common.GIVEN_NAME_ATTRIBUTES),
             }
             log.info("signed in: %s", identity)
             if resp.in_response_to:
