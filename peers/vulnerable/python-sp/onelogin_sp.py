@@ -35,7 +35,8 @@ def main():
     log = common.make_log(log_path)
     with open(settings_path, encoding="utf-8") as f:
         settings = json.load(f)
-    with open(metadata_path, encoding="utf-8") as f:
+    # Bytes: the metadata carries an XML declaration, which lxml refuses on a str.
+    with open(metadata_path, "rb") as f:
         idp_data = OneLogin_Saml2_IdPMetadataParser.parse(f.read())
     settings = OneLogin_Saml2_IdPMetadataParser.merge_settings(settings, idp_data)
     store = common.Store()
