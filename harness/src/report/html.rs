@@ -62,7 +62,13 @@ pub fn render(summary: &RunSummary, outcomes: &[TrialOutcome]) -> String {
             esc(&o.name),
             class(o.verdict),
             esc(o.verdict.label()),
-            esc(&o.covers.join(", ")),
+            esc(&o
+                .covers
+                .iter()
+                .chain(o.weakness.iter().flat_map(|w| w.anchors.iter()))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")),
             o.duration_ms
         ));
     }
@@ -144,9 +150,20 @@ fn findings(h: &mut String, outcomes: &[TrialOutcome]) {
             .as_deref()
             .and_then(|m| m.lines().next())
             .unwrap_or_default();
+        let (label, fix) = match &o.weakness {
+            Some(w) => (
+                format!(" [{}]", w.label()),
+                w.remediation
+                    .as_deref()
+                    .map(|r| format!("<br>Fix: {}", esc(r)))
+                    .unwrap_or_default(),
+            ),
+            None => (String::new(), String::new()),
+        };
         h.push_str(&format!(
-            "<li><a href=\"#t{i}\">{}</a>: {}</li>",
+            "<li><a href=\"#t{i}\">{}</a>{}: {}{fix}</li>",
             esc(&o.name),
+            esc(&label),
             esc(why.trim_start_matches("FINDING: "))
         ));
     }

@@ -262,6 +262,7 @@ mod tests {
             scenario_name: name.into(),
             scenario_path: "x.yaml".into(),
             covers: Vec::new(),
+            weakness: None,
             verdict,
             risk_accepted: None,
             oracle: None,

@@ -214,6 +214,7 @@ impl Harness {
             scenario_name: s.scenario.clone(),
             scenario_path: plan.scenario.path.display().to_string(),
             covers: s.covers.iter().map(ToString::to_string).collect(),
+            weakness: weakness(s),
             verdict: Verdict::Error,
             failure_kind: None,
             oracle: None,
@@ -257,6 +258,14 @@ impl Harness {
         );
         out.verdict = decision.verdict;
         out.message = decision.message;
+        if let (Verdict::Finding, Some(w), Some(m)) =
+            (out.verdict, &out.weakness, out.message.as_mut())
+        {
+            m.push_str(&format!("\nweakness: {}", w.label()));
+            if let Some(fix) = &w.remediation {
+                m.push_str(&format!("\nfix: {fix}"));
+            }
+        }
         out.risk_accepted = decision.risk_accepted;
         out.oracle = failure.as_ref().and_then(|f| f.oracle).map(str::to_string);
         out.failure_kind = failure.map(|f| f.kind);
@@ -629,6 +638,18 @@ fn tenant_spec(
         clock_offset_seconds: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
         ..TenantSpec::default()
     })
+}
+
+/// The scenario's anchors, severity, CWE, CVEs and remediation, when it names any.
+fn weakness(s: &crate::scenario::schema::Scenario) -> Option<crate::trial::outcome::Weakness> {
+    let w = crate::trial::outcome::Weakness {
+        anchors: s.anchors.iter().map(ToString::to_string).collect(),
+        severity: s.severity.map(|v| v.to_string()),
+        cwe: s.cwe.as_ref().map(ToString::to_string),
+        cve: s.cve.iter().map(ToString::to_string).collect(),
+        remediation: s.remediation.clone(),
+    };
+    (w != crate::trial::outcome::Weakness::default()).then_some(w)
 }
 
 /// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on

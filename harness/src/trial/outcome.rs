@@ -78,6 +78,32 @@ pub struct Screenshot {
     pub png: Vec<u8>,
 }
 
+/// A security scenario's own description of what it tests, carried into the report.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Weakness {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cwe: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub cve: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remediation: Option<String>,
+}
+
+impl Weakness {
+    /// `critical, CWE-347, CVE-2022-41912` (what is known), for one-line summaries.
+    pub fn label(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        parts.extend(self.severity.clone());
+        parts.extend(self.cwe.clone());
+        parts.extend(self.cve.iter().cloned());
+        parts.join(", ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct TrialOutcome {
     /// `target::path/file`
@@ -87,6 +113,9 @@ pub struct TrialOutcome {
     pub scenario_name: String,
     pub scenario_path: String,
     pub covers: Vec<String>,
+    /// What the scenario says of the weakness it tests (anchors, severity, CWE, CVEs, fix).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakness: Option<Weakness>,
     pub verdict: Verdict,
     /// For a FINDING: the accepted risk (reason and date) that keeps it from failing the run.
     #[serde(skip_serializing_if = "Option::is_none")]
