@@ -14,6 +14,14 @@ pub struct StepPlaces {
     pub steps: Vec<Location>,
     pub expect: Vec<Location>,
     pub per_target_expect: BTreeMap<String, Vec<Location>>,
+    /// `variants:` items: where each starts and where its `expect` items are.
+    pub variants: Vec<VariantPlaces>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VariantPlaces {
+    pub at: Location,
+    pub expect: Vec<Location>,
 }
 
 impl StepPlaces {
@@ -33,11 +41,15 @@ impl StepPlaces {
                 .map(|b| items(&lines, b, file))
                 .unwrap_or_default()
         };
+        let variants = find_key(&lines, all.clone(), "variants")
+            .map(|b| variant_places(&lines, b, file))
+            .unwrap_or_default();
         Self {
             setup: list("setup"),
             steps: list("steps"),
             expect: list("expect"),
             per_target_expect,
+            variants,
         }
     }
 }
@@ -142,6 +154,55 @@ fn items(lines: &[&str], b: Block, file: &Path) -> Vec<Location> {
         })
         .map(|i| Location::new(file, i + 1, level + 3))
         .collect()
+}
+
+/// Each `- name: ...` item of a `variants:` list, and the items of its own `expect:`. The
+/// item's keys sit two columns right of its dash (`- name: x` then `  expect:`).
+fn variant_places(lines: &[&str], b: Block, file: &Path) -> Vec<VariantPlaces> {
+    let Some(first) = b.body.clone().find(|&i| !blank(lines[i])) else {
+        return Vec::new();
+    };
+    let level = indent(lines[first]);
+    let starts: Vec<usize> = b
+        .body
+        .clone()
+        .filter(|&i| {
+            let l = lines[i];
+            !blank(l) && indent(l) == level && l.trim_start().starts_with('-')
+        })
+        .collect();
+    let mut out = Vec::new();
+    for (k, &start) in starts.iter().enumerate() {
+        let end = starts.get(k + 1).copied().unwrap_or(b.body.end);
+        let key_level = level + 2;
+        let expect = (start..end)
+            .find(|&i| {
+                let l = lines[i];
+                let key_here = if i == start {
+                    l.trim_start().trim_start_matches('-').trim_start()
+                } else if indent(l) == key_level {
+                    l.trim_start()
+                } else {
+                    return false;
+                };
+                key_here.starts_with("expect:")
+            })
+            .map(|i| {
+                let body = (i + 1)..block_end(lines, i, key_level, end);
+                let blk = Block {
+                    key_line: i,
+                    key_col: key_level,
+                    body,
+                };
+                items(lines, blk, file)
+            })
+            .unwrap_or_default();
+        out.push(VariantPlaces {
+            at: Location::new(file, start + 1, level + 3),
+            expect,
+        });
+    }
+    out
 }
 
 #[cfg(test)]

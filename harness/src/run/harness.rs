@@ -337,7 +337,7 @@ impl Harness {
             async {
                 match &self.idp {
                     Some(idp) => idp
-                        .create_tenant(&tenant_spec(s, &users, &trial_id))
+                        .create_tenant(&tenant_spec(s, &users, &trial_id, &vars)?)
                         .await
                         .map(Some),
                     None => Ok(None),
@@ -603,7 +603,8 @@ fn tenant_spec(
     s: &crate::scenario::schema::Scenario,
     users: &[(crate::scenario::schema::IdpUser, Secret)],
     trial_id: &str,
-) -> TenantSpec {
+    vars: &Vars,
+) -> Result<TenantSpec> {
     let mut saml = proto::idp::SamlOptions::default();
     if let Some(o) = &s.idp.saml {
         if let Some(sign) = o.sign {
@@ -612,8 +613,14 @@ fn tenant_spec(
         if let Some(sha1) = o.sha1 {
             saml.sha1 = sha1;
         }
+        if let Some(f) = &o.forge {
+            saml.forge = Some(
+                f.render(vars)
+                    .map_err(crate::error::HarnessError::Template)?,
+            );
+        }
     }
-    TenantSpec {
+    Ok(TenantSpec {
         id: Some(format!("t-{trial_id}")),
         profile: s.idp.profile,
         users: idp_users(users),
@@ -621,7 +628,7 @@ fn tenant_spec(
         faults: s.idp.faults.iter().map(|f| f.0).collect(),
         clock_offset_seconds: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),
         ..TenantSpec::default()
-    }
+    })
 }
 
 /// The origins of the SP's URLs (its base and login URL may differ, e.g. a login page on

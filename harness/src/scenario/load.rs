@@ -38,7 +38,8 @@ pub fn parse_scenario(text: &str, file: &Path) -> Result<Scenario, Located> {
 /// Reads and parses one file.
 pub fn load_file(path: &Path, root: &Path) -> Result<LoadedScenario, Located> {
     let text = crate::input::read::read_text(path)?;
-    let scenario = parse_scenario(&text, path)?;
+    let mut scenario = parse_scenario(&text, path)?;
+    read_forge_template(&mut scenario, &text, path)?;
     let places = StepPlaces::find(&text, path);
     Ok(LoadedScenario {
         path: path.to_path_buf(),
@@ -46,6 +47,116 @@ pub fn load_file(path: &Path, root: &Path) -> Result<LoadedScenario, Located> {
         places,
         scenario,
     })
+}
+
+/// A file with `variants:` is one scenario per variant (`id/name`); a file without is itself.
+/// Templates files of the variants' forges are read here, like the file's own.
+pub fn expand_variants(base: LoadedScenario) -> Result<Vec<LoadedScenario>, Located> {
+    if base.scenario.variants.is_empty() {
+        return Ok(vec![base]);
+    }
+    let text = crate::input::read::read_text(&base.path)?;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, v) in base.scenario.variants.iter().enumerate() {
+        let place = base.places.variants.get(i);
+        let at = place
+            .map(|p| p.at.clone())
+            .unwrap_or_else(|| Location::start_of(&base.path));
+        let good_name = !v.name.is_empty()
+            && v.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if !good_name || !seen.insert(v.name.clone()) {
+            return Err(Located {
+                location: at,
+                message: format!(
+                    "variants[{i}].name {:?}: expected lower-case words and dashes, unique in the file",
+                    v.name
+                ),
+            });
+        }
+        let mut s = base.scenario.clone();
+        s.variants = Vec::new();
+        s.scenario = format!(
+            "{}: {}",
+            base.scenario.scenario,
+            v.description.as_deref().unwrap_or(&v.name)
+        );
+        if !v.anchors.is_empty() {
+            s.anchors = v.anchors.clone();
+        }
+        if v.cwe.is_some() {
+            s.cwe = v.cwe.clone();
+        }
+        if !v.cve.is_empty() {
+            s.cve = v.cve.clone();
+        }
+        if v.severity.is_some() {
+            s.severity = v.severity;
+        }
+        if v.remediation.is_some() {
+            s.remediation = v.remediation.clone();
+        }
+        s.requires.extend(v.requires.iter().copied());
+        s.tags.extend(v.tags.iter().cloned());
+        if v.saml.is_some() {
+            s.idp.saml = v.saml.clone();
+        }
+        if let Some(f) = &v.faults {
+            s.idp.faults = f.clone();
+        }
+        let mut places = base.places.clone();
+        if !v.expect.is_empty() {
+            s.expect = v.expect.clone();
+            places.expect = place.map(|p| p.expect.clone()).unwrap_or_default();
+        }
+        if !v.per_target.is_empty() {
+            s.per_target = v.per_target.clone();
+            places.per_target_expect = s
+                .per_target
+                .iter()
+                .map(|(name, p)| (name.clone(), vec![at.clone(); p.expect.len()]))
+                .collect();
+        }
+        read_forge_template(&mut s, &text, &base.path)?;
+        out.push(LoadedScenario {
+            path: base.path.clone(),
+            id: format!("{}/{}", base.id, v.name),
+            scenario: s,
+            places,
+        });
+    }
+    Ok(out)
+}
+
+/// `idp.saml.forge.template_file`: the hand-written Response, read now (bounded, a regular
+/// file under the scenario's directory) so a missing file fails `check`, not a trial.
+fn read_forge_template(s: &mut Scenario, text: &str, path: &Path) -> Result<(), Located> {
+    let Some(forge) = s.idp.saml.as_mut().and_then(|o| o.forge.as_mut()) else {
+        return Ok(());
+    };
+    let Some(rel) = &forge.template_file else {
+        return Ok(());
+    };
+    let file = path.parent().unwrap_or(Path::new(".")).join(rel);
+    let xml = crate::input::read::read_text(&file).map_err(|e| Located {
+        location: key_location(text, path, "template_file"),
+        message: format!("forge.template_file: {}: {}", file.display(), e.message),
+    })?;
+    forge.spec.template = Some(xml);
+    Ok(())
+}
+
+/// The first line that sets `key:`, for errors about a value the loader reads later.
+fn key_location(text: &str, path: &Path, key: &str) -> Location {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, l)| {
+            let col = l.find(&format!("{key}:"))?;
+            Some(Location::new(path, i + 1, col + 1))
+        })
+        .unwrap_or_else(|| Location::start_of(path))
 }
 
 /// `setup` takes only steps that do not drive the browser.
@@ -94,8 +205,8 @@ pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<Located>) {
     let mut ok = Vec::new();
     let mut errors = found.errors;
     for p in found.files {
-        match load_file(&p, base) {
-            Ok(s) => ok.push(s),
+        match load_file(&p, base).and_then(expand_variants) {
+            Ok(s) => ok.extend(s),
             Err(e) => errors.push(e),
         }
     }
@@ -182,6 +293,31 @@ mod tests {
         let (ok, _) = load_dir(&shipped);
         assert!(ok.iter().all(|s| !s.id.starts_with(IDP_CHECKS_DIR)));
         assert!(!ok.is_empty());
+    }
+
+    #[test]
+    fn a_forge_template_file_is_read_at_load_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = format!(
+            "{GOOD}idp:\n  users: [{{email: a@acme.test}}]\n  saml:\n    forge:\n      template_file: evil.xml\n"
+        )
+        .replace("idp:\n  users: [{email: a@acme.test}]\nsetup", "setup");
+        let file = dir.path().join("s.yaml");
+        std::fs::write(&file, &text).unwrap();
+        let e = load_file(&file, dir.path()).unwrap_err().to_string();
+        assert!(e.contains("forge.template_file"), "{e}");
+        assert!(e.contains(":15:7:") && e.contains("evil.xml"), "{e}");
+        std::fs::write(
+            dir.path().join("evil.xml"),
+            "<Response>{{nameid}}</Response>",
+        )
+        .unwrap();
+        let s = load_file(&file, dir.path()).unwrap();
+        let forge = s.scenario.idp.saml.unwrap().forge.unwrap();
+        assert_eq!(
+            forge.spec.template.as_deref(),
+            Some("<Response>{{nameid}}</Response>")
+        );
     }
 
     #[test]

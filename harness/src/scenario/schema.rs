@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 use crate::input::shorthand::{Shorthand, one_or_many};
 
 use crate::input::template::Template;
+pub use crate::scenario::forge::ScenarioForge;
+pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
 
@@ -25,6 +27,20 @@ pub struct Scenario {
     pub requires: Vec<Capability>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Rows of the anchor tables (`scenarios/ANCHORS.md`) this scenario covers.
+    #[serde(default)]
+    pub anchors: Vec<AnchorId>,
+    /// The weakness an SP that fails this scenario has (`CWE-347`).
+    #[serde(default)]
+    pub cwe: Option<WeaknessId>,
+    /// Published cases of that weakness (`CVE-2022-41912`).
+    #[serde(default)]
+    pub cve: Vec<WeaknessId>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    /// One line: what an SP that fails this should change.
+    #[serde(default)]
+    pub remediation: Option<String>,
     #[serde(default)]
     pub idp: IdpSpec,
     /// Admin and mock-IdP actions before the browser steps; a browser step here is an error
@@ -41,6 +57,44 @@ pub struct Scenario {
     /// Default poll timeout of every step, in milliseconds.
     #[serde(default)]
     pub timeout_ms: Option<u64>,
+    /// One trial per variant (`file/variant-name`) instead of one for the file: the same
+    /// steps with another forge, faults or expectations (see `Variant`).
+    #[serde(default)]
+    pub variants: Vec<Variant>,
+}
+
+/// One trial of a file with `variants:`. What it gives replaces the file's value (`saml`
+/// replaces `idp.saml`, `faults` replaces `idp.faults`, a non-empty `expect` replaces the
+/// file's `expect`); `requires` and `tags` add to the file's; the rest is the file's.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variant {
+    /// Lower-case words and dashes, unique in the file: the trial is `file/name`.
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub anchors: Vec<AnchorId>,
+    #[serde(default)]
+    pub cwe: Option<WeaknessId>,
+    #[serde(default)]
+    pub cve: Vec<WeaknessId>,
+    #[serde(default)]
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub remediation: Option<String>,
+    #[serde(default)]
+    pub requires: Vec<Capability>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub saml: Option<SamlOptions>,
+    #[serde(default)]
+    pub faults: Option<Vec<FaultName>>,
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub expect: Vec<Expectation>,
+    #[serde(default)]
+    pub per_target: BTreeMap<String, PerTarget>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -186,6 +240,9 @@ pub struct SamlOptions {
     pub sign: Option<SignWhat>,
     #[serde(default)]
     pub sha1: Option<bool>,
+    /// The mock IdP's forge for every response of the trial's tenant (`mock-idp forge --list`).
+    #[serde(default)]
+    pub forge: Option<ScenarioForge>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
