@@ -32,6 +32,7 @@ pub const KNOWN: &[&str] = &[
     "idp.client_id",
     "idp.client_secret",
     "sp.base_url",
+    "target.dir",
     "sp.dir",
     "sp.port",
     "sp.passphrase",

@@ -103,7 +103,15 @@ pub async fn launch(
             let (dir, owner) = make_sp_dir(&desc.name, p.user.as_deref())?;
             let port = crate::net::free_port()?;
             let passphrase = Secret::generate("pp");
+            // The folder of the target file, absolute: a target may start a program that ships
+            // beside it in the clone (peers/vulnerable/...), wherever the clone is.
+            let target_dir = loaded
+                .path
+                .parent()
+                .map(|d| std::fs::canonicalize(d).unwrap_or_else(|_| d.to_path_buf()))
+                .unwrap_or_default();
             let mut launch_vars = vec![
+                ("target.dir", target_dir.display().to_string()),
                 ("sp.dir", dir.path().display().to_string()),
                 ("sp.port", port.to_string()),
                 ("sp.passphrase", passphrase.expose().to_string()),

@@ -153,6 +153,7 @@ async fn acs_inner(
     let entity_id = st.entity_id(&org_id);
     let raw = f.saml_response.clone();
     let idp_entity = saml.idp_entity_id.clone();
+    let now = st.clock.now();
     let validated = tokio::task::spawn_blocking(move || {
         validate::validate(
             &raw,
@@ -161,6 +162,7 @@ async fn acs_inner(
                 entity_id: &entity_id,
                 cert_der: &cert_der,
                 idp_entity_id: idp_entity.as_deref(),
+                now,
             },
         )
     })

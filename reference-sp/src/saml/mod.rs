@@ -3,6 +3,7 @@
 pub mod authn_request;
 pub mod inspect;
 pub mod metadata;
+pub mod profile;
 pub mod validate;
 
 pub const PROTOCOL_NS: &str = "urn:oasis:names:tc:SAML:2.0:protocol";

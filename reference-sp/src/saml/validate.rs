@@ -26,6 +26,8 @@ pub struct Expected<'a> {
     /// The IdP's entity ID when the owner configured it; otherwise the response's own
     /// Issuer is used (the documented product takes only an SSO URL and a certificate).
     pub idp_entity_id: Option<&'a str>,
+    /// The SP's clock (movable in test mode).
+    pub now: time::OffsetDateTime,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +119,7 @@ pub fn validate(saml_response_b64: &str, exp: &Expected<'_>) -> Result<Validated
             ))
         });
     }
+    super::profile::check(&xml, exp.now, MAX_SKEW_SECONDS).map_err(Rejection::Invalid)?;
     if !seen.response_signed && !seen.assertion_signed {
         return Err(Rejection::Invalid(
             "the SAML response is not signed: neither the Response nor the Assertion carries a signature".into(),
