@@ -35,7 +35,6 @@ fn acts_on_assertion(attack: Attack) -> bool {
         attack,
         Attack::Xsw1
             | Attack::Xsw2
-            | Attack::ResponseInAdvice
             | Attack::DoctypeFakeAssertion
             | Attack::Xxe
             | Attack::EntityExpansion
