@@ -1022,6 +1022,46 @@ fn advice_wrapping_hides_the_genuine_assertion_in_advice() {
 }
 
 #[test]
+fn response_in_advice_hides_the_genuine_response_in_the_evil_assertions_advice() {
+    let t = tenant(SignMode::Response);
+    let xml = attack(&t, "response_in_advice");
+    let r = root(&xml);
+    // The evil root (new ID) carries the genuine Response's Signature...
+    assert!(r.attr("ID").unwrap().starts_with("_evil"));
+    let sig = r.child(NS_DS, "Signature").unwrap();
+    let orig_id = reference_of(sig);
+    assert_ne!(r.attr("ID"), Some(orig_id.as_str()));
+    // ...and one unsigned assertion (new ID) that says the forged identity, first in document
+    // order, with the genuine Response (no Signature left in it) in its Advice.
+    let top = child_assertions(&r);
+    assert_eq!(top.len(), 1);
+    assert!(top[0].attr("ID").unwrap().starts_with("_evil"));
+    assert!(!has_signature(&top[0]));
+    assert_eq!(first_text_node(&xml, "NameID"), FORGED);
+    let order: Vec<&str> = top[0].elements().map(|e| e.local.as_str()).collect();
+    assert_eq!(&order[..4], &["Issuer", "Subject", "Conditions", "Advice"]);
+    let advice = top[0].child(NS_SAML, "Advice").unwrap();
+    let inner: Vec<&Element> = advice.elements().collect();
+    assert_eq!(inner.len(), 1);
+    assert!(inner[0].is("urn:oasis:names:tc:SAML:2.0:protocol", "Response"));
+    assert_eq!(inner[0].attr("ID"), Some(orig_id.as_str()));
+    assert!(!has_signature(inner[0]));
+    assert_eq!(nameids(inner[0]), vec![GENUINE]);
+    // The genuine Response's ID appears once, and the signature still verifies against it
+    // where it now sits.
+    let same_id = all_where(&r, &|e| e.attr("ID") == Some(orig_id.as_str()));
+    assert_eq!(same_id.len(), 1);
+    assert!(verifies(&xml, &cert(&t)), "{xml}");
+    // An assertion-only signature has no Response signature to move.
+    let t = tenant(SignMode::Assertion);
+    let spec: ForgeSpec =
+        serde_json::from_value(json!({"attack": "response_in_advice", "forged_identity": FORGED}))
+            .unwrap();
+    let view = IdpView::of(&t, "http://127.0.0.1:9");
+    assert!(forge::issue(&view, &t.users[0], Some(&request()), &[], &spec).is_err());
+}
+
+#[test]
 fn comment_in_digest_value_keeps_signed_info_valid_and_hides_the_new_digest() {
     for sign in [SignMode::Assertion, SignMode::Response] {
         let t = tenant(sign);

@@ -349,6 +349,8 @@ attacks! {
         "the signed NameID (and equal attribute values) is split into text and a CDATA section after the forged identity, which must be a prefix of the genuine one: c14n reads both as text, a reader of text nodes only sees the forged identity";
     AdviceWrapping => "advice_wrapping", AssertionSignature, identity: true, canary: false, "CWE-347", None,
         "the genuine signed assertion moves into saml:Advice of an evil unsigned assertion (new ID, forged identity) that takes its place";
+    ResponseInAdvice => "response_in_advice", ResponseSignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-47949"),
+        "an evil Response (new ID) carries the genuine Response's Signature; its evil unsigned assertion (new ID, forged identity) holds the genuine Response, its signature removed, in saml:Advice: a verifier that finds the referenced ID anywhere checks the genuine one, a reader of Response/Assertion takes the evil one";
     CommentInDigestValue => "comment_in_digest_value", AnySignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-29775"),
         "the signed element is edited to the forged identity and a comment holding its new digest is put before the genuine DigestValue text: c14n drops the comment (SignatureValue still verifies), a reader of the first child node takes the comment's digest, which matches";
     SecondSignedInfo => "second_signed_info", AssertionSignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-29774"),

