@@ -190,6 +190,12 @@ async fn acs_inner(
             .into());
         }
     }
+    if validated.in_response_to.is_none() && jar.get(super::sso_start::PENDING_COOKIE).is_some() {
+        return Err(messages::sso_failed(
+            "the response names no InResponseTo, but this browser is waiting for the answer to a sign-in request this SP sent: an unsolicited response is refused while one is outstanding",
+        )
+        .into());
+    }
     if let Some(irt) = &validated.in_response_to {
         let c = st.db.conn()?;
         let answered = c.execute(
@@ -212,6 +218,11 @@ async fn acs_inner(
             params![validated.issuer, org_id],
         )?;
     }
+    // Answered: the browser waits for nothing any more (an IdP tile later is welcome).
+    let jar = jar.remove(
+        axum_extra::extract::cookie::Cookie::build((super::sso_start::PENDING_COOKIE, ""))
+            .path("/sso/saml"),
+    );
     finish_sso_login(&st, jar, &org_id, &validated.identity)
 }
 

@@ -26,6 +26,9 @@ pub enum Start {
 }
 
 /// Sends the browser to the organisation's IdP (SAML AuthnRequest or OIDC authorization).
+/// The cookie that marks a browser with an outstanding SAML AuthnRequest.
+pub const PENDING_COOKIE: &str = "saml_pending";
+
 pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response, AppError> {
     let (org, cfg) = {
         let c = st.db.conn()?;
@@ -79,7 +82,18 @@ pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response
                 "INSERT INTO pending_logins(id, kind, org_id, created_at) VALUES (?1, 'saml', ?2, ?3)",
                 params![id, org_id, now],
             )?;
-            Ok(Redirect::to(url.as_str()).into_response())
+            // This browser now waits for an answer: the ACS refuses an unsolicited response
+            // while the cookie says so (SAML-SP-61). Lax: the IdP's POST back is same-site
+            // only when the IdP shares the SP's site; elsewhere the cookie is simply absent
+            // and InResponseTo alone is checked.
+            let mut resp = Redirect::to(url.as_str()).into_response();
+            let cookie = format!(
+                "{PENDING_COOKIE}={id}; Path=/sso/saml; HttpOnly; SameSite=Lax; Max-Age={PENDING_TTL_SECONDS}"
+            );
+            if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+                resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+            }
+            Ok(resp)
         }
         Some(SsoConfig::Oidc(o)) => {
             let rp = RpConfig {

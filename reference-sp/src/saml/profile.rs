@@ -36,7 +36,7 @@ const ASSERTION_CHILDREN: &[(&str, &str, usize)] = &[
 ];
 
 /// Checks the posted Response at `now` (the SP's clock) with `skew` seconds of tolerance.
-pub fn check(xml: &str, now: OffsetDateTime, skew: i64) -> Result<(), String> {
+pub fn check(xml: &str, now: OffsetDateTime, skew: i64, sp_entity_id: &str) -> Result<(), String> {
     let mut reader = NsReader::from_str(xml);
     // (namespace, local) of the open elements
     let mut stack: Vec<(String, String)> = Vec::new();
@@ -64,6 +64,9 @@ pub fn check(xml: &str, now: OffsetDateTime, skew: i64) -> Result<(), String> {
                     child_in_order(what, table, seen, &ns, &local)?;
                 }
                 f.element(&stack, &ns, &local, e, now, skew)?;
+                if ns == ASSERTION_NS && local == "NameID" {
+                    name_id(e, sp_entity_id)?;
+                }
                 if matches!(event, Event::Start(_)) {
                     let is_frame = (ns == PROTOCOL_NS && local == "Response" && stack.is_empty())
                         || (ns == ASSERTION_NS && local == "Assertion");
@@ -245,6 +248,32 @@ impl Facts {
     }
 }
 
+/// The NameID must be meant for this SP and be an email address by its Format: this product
+/// reads the user's email from it (a transient or persistent ID is never one).
+fn name_id(e: &BytesStart<'_>, sp_entity_id: &str) -> Result<(), String> {
+    let attr = |name: &str| -> Option<String> {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.as_ref() == name.as_bytes())
+            .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()))
+    };
+    if let Some(q) = attr("SPNameQualifier") {
+        if q != sp_entity_id {
+            return Err(format!(
+                "the NameID is qualified for another SP (SPNameQualifier {q:?}, this SP is {sp_entity_id:?})"
+            ));
+        }
+    }
+    match attr("Format").as_deref() {
+        None
+        | Some("urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress")
+        | Some("urn:oasis:names:tc:SAML:1.1:nameid-format:unspecified") => Ok(()),
+        Some(other) => Err(format!(
+            "the NameID's Format is {other:?}; this SP asks for an email address (urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress)"
+        )),
+    }
+}
+
 /// ID, Version 2.0 and an IssueInstant that parses and is not ahead of the SP's clock.
 fn header(
     what: &str,
@@ -282,12 +311,12 @@ mod tests {
     }
 
     fn err(xml: &str) -> String {
-        check(xml, at(), 60).unwrap_err()
+        check(xml, at(), 60, "sp").unwrap_err()
     }
 
     #[test]
     fn a_response_an_idp_sends_passes() {
-        check(GOOD, at(), 60).unwrap();
+        check(GOOD, at(), 60, "sp").unwrap();
     }
 
     #[test]
@@ -313,6 +342,22 @@ mod tests {
             let e = err(&xml);
             assert!(e.contains(want), "{want}: {e}");
         }
+        let subject = "<saml:Subject/>";
+        for (nameid, want) in [
+            (
+                r#"<saml:Subject><saml:NameID SPNameQualifier="other">a@b</saml:NameID></saml:Subject>"#,
+                "another SP",
+            ),
+            (
+                r#"<saml:Subject><saml:NameID Format="urn:oasis:names:tc:SAML:2.0:nameid-format:transient">x</saml:NameID></saml:Subject>"#,
+                "Format",
+            ),
+        ] {
+            let e = err(&GOOD.replace(subject, nameid));
+            assert!(e.contains(want), "{want}: {e}");
+        }
+        let ok = GOOD.replace(subject, r#"<saml:Subject><saml:NameID SPNameQualifier="sp" Format="urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress">a@b</saml:NameID></saml:Subject>"#);
+        check(&ok, at(), 60, "sp").unwrap();
         let two_conditions =
             GOOD.replace("</saml:Conditions>", "</saml:Conditions><saml:Conditions/>");
         assert!(err(&two_conditions).contains("more than one <Conditions>"));

@@ -119,7 +119,8 @@ pub fn validate(saml_response_b64: &str, exp: &Expected<'_>) -> Result<Validated
             ))
         });
     }
-    super::profile::check(&xml, exp.now, MAX_SKEW_SECONDS).map_err(Rejection::Invalid)?;
+    super::profile::check(&xml, exp.now, MAX_SKEW_SECONDS, exp.entity_id)
+        .map_err(Rejection::Invalid)?;
     if !seen.response_signed && !seen.assertion_signed {
         return Err(Rejection::Invalid(
             "the SAML response is not signed: neither the Response nor the Assertion carries a signature".into(),
