@@ -6,7 +6,9 @@
 //! - origin rule: a 403 or a signed-in marker served by another origin is no evidence about
 //!   the SP (as the mock IdP's own error pages and dashboard are not);
 //! - identity: an empty signed-in element is not a sign-in;
-//! - settling: a click whose form post the SP answers slowly is waited for.
+//! - settling: a click whose form post the SP answers slowly is waited for;
+//! - identity under signature wrapping: an SP that signs in whoever the first assertion names
+//!   is caught by XSW3, one that reads the assertion its signature references is cleared.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 use std::path::PathBuf;
@@ -284,6 +286,42 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
 /// A SAML "SP" that reads the NameID out of whatever is posted to its ACS without checking
 /// anything; with `once`, it refuses a response it has seen before (a replay cache).
 async fn serve_saml_sp(once: bool) -> String {
+    serve_saml_sp_reading(once, Reads::FirstNameId).await
+}
+
+/// Which NameID a test SP takes from the posted document.
+#[derive(Clone, Copy)]
+enum Reads {
+    /// The first in document order, whatever it belongs to (the wrapping bug).
+    FirstNameId,
+    /// The one inside the element whose ID the signature's Reference names.
+    SignedAssertion,
+}
+
+fn name_id_of(xml: &str, reads: Reads) -> String {
+    let from = match reads {
+        Reads::FirstNameId => xml,
+        Reads::SignedAssertion => {
+            let id = xml
+                .split("URI=\"#")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .unwrap_or_default();
+            match xml.find(&format!("ID=\"{id}\"")) {
+                Some(i) if !id.is_empty() => &xml[i..],
+                _ => return String::new(),
+            }
+        }
+    };
+    from.split("NameID")
+        .nth(1)
+        .and_then(|s| s.split('>').nth(1))
+        .and_then(|s| s.split('<').next())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn serve_saml_sp_reading(once: bool, reads: Reads) -> String {
     use base64::Engine;
     use std::collections::HashSet;
     use std::sync::Mutex;
@@ -309,13 +347,7 @@ async fn serve_saml_sp(once: bool) -> String {
                             .decode(raw.as_bytes())
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
                             .unwrap_or_default();
-                        let who = xml
-                            .split("NameID")
-                            .nth(1)
-                            .and_then(|s| s.split('>').nth(1))
-                            .and_then(|s| s.split('<').next())
-                            .unwrap_or_default()
-                            .to_string();
+                        let who = name_id_of(&xml, reads);
                         Response::builder()
                             .status(StatusCode::SEE_OTHER)
                             .header(header::LOCATION, "/home")
@@ -395,5 +427,46 @@ async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
         caught.steps
     );
     let cleared = find("no-replays");
+    assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sp_that_reads_the_first_assertion_is_caught_by_wrapping() {
+    let naive_sp = serve_saml_sp_reading(false, Reads::FirstNameId).await;
+    let careful_sp = serve_saml_sp_reading(false, Reads::SignedAssertion).await;
+    let scenario =
+        Arc::new(load_file(&here().join("oracles/wrapped-assertion.yaml"), &here()).unwrap());
+    let reports = tempfile::tempdir().unwrap();
+    let result = common::run_pack(
+        vec![
+            saml_target("first-assertion", &naive_sp),
+            saml_target("signed-assertion", &careful_sp),
+        ],
+        vec![scenario],
+        "oracles",
+        IdpChoice::Embedded,
+        reports.path(),
+    )
+    .await;
+    let find = |n: &str| {
+        result
+            .outcomes
+            .iter()
+            .find(|o| o.name == format!("{n}::oracles/wrapped-assertion"))
+            .unwrap()
+    };
+    let caught = find("first-assertion");
+    assert_eq!(caught.verdict, Verdict::Finding, "{:?}", caught.message);
+    assert!(
+        caught
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("admin@acme.test"),
+        "{:?}",
+        caught.message
+    );
+    // The careful SP signs the genuine user in: a pass, judged by identity, not by status.
+    let cleared = find("signed-assertion");
     assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }
