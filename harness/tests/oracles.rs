@@ -391,17 +391,20 @@ fn saml_target(name: &str, base: &str) -> Arc<LoadedTarget> {
     common::inline_target(&yaml)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
-    let open_sp = serve_saml_sp(false).await;
-    let careful_sp = serve_saml_sp(true).await;
+/// Runs one oracle scenario on a broken SAML SP and on its correct twin; returns their
+/// outcomes (caught, cleared).
+async fn run_saml_pair(
+    file: &str,
+    broken: (&str, &str),
+    correct: (&str, &str),
+) -> (TrialOutcome, TrialOutcome) {
     let scenario =
-        Arc::new(load_file(&here().join("oracles/replay-accepted.yaml"), &here()).unwrap());
+        Arc::new(load_file(&here().join(format!("oracles/{file}.yaml")), &here()).unwrap());
     let reports = tempfile::tempdir().unwrap();
     let result = common::run_pack(
         vec![
-            saml_target("replays", &open_sp),
-            saml_target("no-replays", &careful_sp),
+            saml_target(broken.0, broken.1),
+            saml_target(correct.0, correct.1),
         ],
         vec![scenario],
         "oracles",
@@ -413,10 +416,23 @@ async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
         result
             .outcomes
             .iter()
-            .find(|o| o.name == format!("{n}::oracles/replay-accepted"))
+            .find(|o| o.name == format!("{n}::oracles/{file}"))
             .unwrap()
+            .clone()
     };
-    let caught = find("replays");
+    (find(broken.0), find(correct.0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
+    let open_sp = serve_saml_sp(false).await;
+    let careful_sp = serve_saml_sp(true).await;
+    let (caught, cleared) = run_saml_pair(
+        "replay-accepted",
+        ("replays", &open_sp),
+        ("no-replays", &careful_sp),
+    )
+    .await;
     assert_eq!(caught.verdict, Verdict::Finding, "{:?}", caught.message);
     assert!(
         caught
@@ -426,7 +442,6 @@ async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
         "{:?}",
         caught.steps
     );
-    let cleared = find("no-replays");
     assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }
 
@@ -434,28 +449,12 @@ async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
 async fn an_sp_that_reads_the_first_assertion_is_caught_by_wrapping() {
     let naive_sp = serve_saml_sp_reading(false, Reads::FirstNameId).await;
     let careful_sp = serve_saml_sp_reading(false, Reads::SignedAssertion).await;
-    let scenario =
-        Arc::new(load_file(&here().join("oracles/wrapped-assertion.yaml"), &here()).unwrap());
-    let reports = tempfile::tempdir().unwrap();
-    let result = common::run_pack(
-        vec![
-            saml_target("first-assertion", &naive_sp),
-            saml_target("signed-assertion", &careful_sp),
-        ],
-        vec![scenario],
-        "oracles",
-        IdpChoice::Embedded,
-        reports.path(),
+    let (caught, cleared) = run_saml_pair(
+        "wrapped-assertion",
+        ("first-assertion", &naive_sp),
+        ("signed-assertion", &careful_sp),
     )
     .await;
-    let find = |n: &str| {
-        result
-            .outcomes
-            .iter()
-            .find(|o| o.name == format!("{n}::oracles/wrapped-assertion"))
-            .unwrap()
-    };
-    let caught = find("first-assertion");
     assert_eq!(caught.verdict, Verdict::Finding, "{:?}", caught.message);
     assert!(
         caught
@@ -467,6 +466,5 @@ async fn an_sp_that_reads_the_first_assertion_is_caught_by_wrapping() {
         caught.message
     );
     // The careful SP signs the genuine user in: a pass, judged by identity, not by status.
-    let cleared = find("signed-assertion");
     assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }

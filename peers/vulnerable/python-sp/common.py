@@ -181,3 +181,30 @@ def serve(app, port, log):
     )
     log.info("listening on http://127.0.0.1:%d/", port)
     server.serve_forever()
+
+
+def finish_sign_in(start_response, store, environ, fields, identity, request_id, log):
+    """After the library accepted a response: forget the answered request, start a session
+    for exactly the identity the library returned, and go to the RelayState if it is local."""
+    log.info("signed in: %s", identity)
+    if request_id:
+        store.forget_pending(environ, request_id)
+    sid = store.new_session(identity)
+    relay = fields.get("RelayState") or "/secure"
+    target = relay if relay.startswith("/") and not relay.startswith("//") else "/secure"
+    return redirect(start_response, target, [set_cookie(SESSION_COOKIE, sid)])
+
+
+def other_pages(start_response, store, environ, path, title):
+    """/secure and /probe (who is signed in; /probe answers 401 without a session), the
+    start page and 404: the same for every library."""
+    if path in ("/secure", "/probe"):
+        identity = store.session(environ)
+        if identity:
+            return signed_in_page(start_response, identity)
+        if path == "/probe":
+            return page(start_response, "401 Unauthorized", "Not signed in", "<p>Not signed in</p>")
+        return redirect(start_response, "/login?next=/secure")
+    if path == "/":
+        return page(start_response, "200 OK", title, "<p><a href=\"/login\">Sign in</a></p>")
+    return page(start_response, "404 Not Found", "Not found", "<p>Not found</p>")

@@ -72,26 +72,9 @@ def main():
                 "given_name": common.first_value(info.get("ava") or {},
                                                  common.GIVEN_NAME_ATTRIBUTES),
             }
-            log.info("signed in: %s", identity)
-            if resp.in_response_to:
-                store.forget_pending(environ, resp.in_response_to)
-            sid = store.new_session(identity)
-            relay = fields.get("RelayState") or "/secure"
-            target = relay if relay.startswith("/") and not relay.startswith("//") else "/secure"
-            return common.redirect(start_response, target,
-                                   [common.set_cookie(common.SESSION_COOKIE, sid)])
-        if path in ("/secure", "/probe"):
-            identity = store.session(environ)
-            if identity:
-                return common.signed_in_page(start_response, identity)
-            if path == "/probe":
-                return common.page(start_response, "401 Unauthorized", "Not signed in",
-                                   "<p>Not signed in</p>")
-            return common.redirect(start_response, "/login?next=/secure")
-        if path == "/":
-            return common.page(start_response, "200 OK", "pysaml2 SP",
-                               "<p><a href=\"/login\">Sign in</a></p>")
-        return common.page(start_response, "404 Not Found", "Not found", "<p>Not found</p>")
+            return common.finish_sign_in(start_response, store, environ, fields, identity,
+                                         resp.in_response_to, log)
+        return common.other_pages(start_response, store, environ, path, "pysaml2 SP")
 
     common.serve(app, port, log)
 
