@@ -7,6 +7,8 @@
 //!   the SP (as the mock IdP's own error pages and dashboard are not);
 //! - identity: an empty signed-in element is not a sign-in;
 //! - settling: a click whose form post the SP answers slowly is waited for;
+//! - no_redirect: an SP that follows any RelayState after sign-in is caught sending the
+//!   browser to a host that resolves nowhere; one that goes home is cleared;
 //! - identity under signature wrapping: an SP that signs in whoever the first assertion names
 //!   is caught by XSW3, one that reads the assertion its signature references is cleared.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -286,7 +288,7 @@ async fn each_oracle_catches_its_broken_sp_and_clears_the_correct_one() {
 /// A SAML "SP" that reads the NameID out of whatever is posted to its ACS without checking
 /// anything; with `once`, it refuses a response it has seen before (a replay cache).
 async fn serve_saml_sp(once: bool) -> String {
-    serve_saml_sp_reading(once, Reads::FirstNameId).await
+    serve_saml_sp_reading(once, Reads::FirstNameId, false).await
 }
 
 /// Which NameID a test SP takes from the posted document.
@@ -321,7 +323,8 @@ fn name_id_of(xml: &str, reads: Reads) -> String {
         .to_string()
 }
 
-async fn serve_saml_sp_reading(once: bool, reads: Reads) -> String {
+/// `follow_relay`: after sign-in, go wherever RelayState says (an open redirect).
+async fn serve_saml_sp_reading(once: bool, reads: Reads, follow_relay: bool) -> String {
     use base64::Engine;
     use std::collections::HashSet;
     use std::sync::Mutex;
@@ -348,9 +351,13 @@ async fn serve_saml_sp_reading(once: bool, reads: Reads) -> String {
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
                             .unwrap_or_default();
                         let who = name_id_of(&xml, reads);
+                        let to = f
+                            .get("RelayState")
+                            .filter(|r| follow_relay && !r.is_empty())
+                            .map_or("/home", String::as_str);
                         Response::builder()
                             .status(StatusCode::SEE_OTHER)
-                            .header(header::LOCATION, "/home")
+                            .header(header::LOCATION, to)
                             .header(header::SET_COOKIE, format!("who={who}; Path=/"))
                             .body(axum::body::Body::empty())
                             .unwrap()
@@ -447,8 +454,8 @@ async fn replay_from_a_fresh_browser_is_caught_where_accepted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sp_that_reads_the_first_assertion_is_caught_by_wrapping() {
-    let naive_sp = serve_saml_sp_reading(false, Reads::FirstNameId).await;
-    let careful_sp = serve_saml_sp_reading(false, Reads::SignedAssertion).await;
+    let naive_sp = serve_saml_sp_reading(false, Reads::FirstNameId, false).await;
+    let careful_sp = serve_saml_sp_reading(false, Reads::SignedAssertion, false).await;
     let (caught, cleared) = run_saml_pair(
         "wrapped-assertion",
         ("first-assertion", &naive_sp),
@@ -466,5 +473,28 @@ async fn an_sp_that_reads_the_first_assertion_is_caught_by_wrapping() {
         caught.message
     );
     // The careful SP signs the genuine user in: a pass, judged by identity, not by status.
+    assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sp_that_follows_any_relay_state_is_caught() {
+    let open_sp = serve_saml_sp_reading(false, Reads::SignedAssertion, true).await;
+    let careful_sp = serve_saml_sp_reading(false, Reads::SignedAssertion, false).await;
+    let (caught, cleared) = run_saml_pair(
+        "relay-elsewhere",
+        ("follows-relay", &open_sp),
+        ("goes-home", &careful_sp),
+    )
+    .await;
+    assert_eq!(caught.verdict, Verdict::Finding, "{:?}", caught.message);
+    assert!(
+        caught
+            .message
+            .as_deref()
+            .unwrap_or_default()
+            .contains("evil.invalid"),
+        "{:?}",
+        caught.message
+    );
     assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }

@@ -330,6 +330,7 @@ impl PooledSession {
 #[derive(Debug, Clone, Serialize)]
 pub struct HttpEvent {
     pub url: String,
+    /// 0: the browser sent the request but got no answer (DNS, refused, reset).
     pub status: u16,
     pub method: Option<String>,
     pub mime: Option<String>,
@@ -608,7 +609,22 @@ impl Session {
                 }
                 Some("Network.loadingFailed") => {
                     if let Some(id) = params["requestId"].as_str() {
-                        self.pending_documents.remove(id);
+                        // A page the browser set out to load but got no answer for (a host
+                        // that resolves nowhere, a refused port) was still visited: the
+                        // navigation is the evidence `no_redirect` needs. A navigation
+                        // replaced by the next one (ERR_ABORTED) went nowhere.
+                        let aborted = params["errorText"] == "net::ERR_ABORTED";
+                        if let Some(url) = self.pending_documents.remove(id) {
+                            if !aborted {
+                                out.push(HttpEvent {
+                                    url,
+                                    status: 0,
+                                    method: requests.get(id).cloned(),
+                                    mime: None,
+                                    at_ms,
+                                });
+                            }
+                        }
                     }
                 }
                 Some("Network.responseReceived")

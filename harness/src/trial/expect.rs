@@ -379,11 +379,14 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                 .iter()
                 .filter(|e| host_matches(&e.url, host))
                 .map(|e| {
+                    let status = match e.status {
+                        0 => "no answer".to_string(),
+                        s => s.to_string(),
+                    };
                     format!(
-                        "{} {} ({})",
+                        "{} {} ({status})",
                         e.method.as_deref().unwrap_or("GET"),
-                        e.url,
-                        e.status
+                        e.url
                     )
                 })
                 .collect();
