@@ -6,18 +6,21 @@
 use crate::dns;
 use crate::error::{Error, Result};
 use crate::fault::{self, FaultInfo};
+use crate::pinned;
 use crate::record::Exchange;
 use crate::saml::forge;
 use crate::state::AppState;
+use crate::statedir::StateDir;
 use crate::tenant::{
     self, App, OidcClient, SpSpec, Tenant, TenantInfo, TenantSpec, User, UserPatch,
 };
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Path, Request, State};
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
 use axum::http::StatusCode;
-use proto::idp::{ClockBody, DnsInfo, FaultsBody, MAX_BODY_BYTES, NextBody, TxtBody};
+use proto::idp::{ClockBody, DnsInfo, FaultsBody, MAX_BODY_BYTES, NextBody, TrialOverlay, TxtBody};
 use serde::de::DeserializeOwned;
+use time::OffsetDateTime;
 
 /// A JSON body whose errors name the path of the bad field (`users[0].email`).
 pub struct JsonBody<T>(pub T);
@@ -55,20 +58,46 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
-/// Creates a tenant (key generation runs off the async workers) and registers it.
+/// Creates a tenant (key generation runs off the async workers) and registers it. A pinned
+/// one (`spec.pinned`) is also written to the state directory.
 pub async fn create(state: &AppState, spec: TenantSpec) -> Result<TenantInfo> {
     let base = state.base().to_string();
+    let state_dir = if spec.pinned {
+        let sd = pinned::state_dir_for(state, &spec)?;
+        // Before any key is spent or file written: the id is taken here already.
+        if let Some(id) = &spec.id {
+            if state.tenants.get(id).is_ok() {
+                return Err(Error::TenantExists(id.clone()));
+            }
+        }
+        Some(sd)
+    } else {
+        None
+    };
     let tenant = tokio::task::spawn_blocking(move || {
-        let tenant = Tenant::from_spec(spec)?;
+        let mut tenant = Tenant::from_spec(spec)?;
         // A standing forge is dry-run against the tenant it will shape (`saml.forge`).
         if let Some(f) = &tenant.saml.forge {
             forge::check(&tenant, f, &base, "saml.forge")?;
+        }
+        if let Some(sd) = &state_dir {
+            pinned::pin(&mut tenant, sd)?;
         }
         Ok::<_, Error>(tenant)
     })
     .await
     .map_err(|e| Error::Config(format!("tenant creation failed: {e}")))??;
-    let shared = state.tenants.insert(tenant)?;
+    let dir = tenant.pinned.as_ref().map(|p| p.dir.clone());
+    let shared = match state.tenants.insert(tenant) {
+        Ok(shared) => shared,
+        Err(e) => {
+            // Lost a race for the id: the directory written just now is not the winner's.
+            if let Some(dir) = dir {
+                let _ = StateDir::remove_tenant(&dir);
+            }
+            return Err(e);
+        }
+    };
     let info = tenant::lock(&shared).info(state.base());
     Ok(info)
 }
@@ -95,10 +124,20 @@ pub async fn get_tenant(
     Ok(Json(info))
 }
 
+/// Deletes a tenant; a pinned one's directory too.
 pub async fn delete_tenant(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<StatusCode> {
+    let shared = state.tenants.get(&id)?;
+    // A pinned tenant's directory goes first: should that fail, the tenant is still there
+    // and the call can be repeated.
+    let dir = tenant::lock(&shared).pinned.as_ref().map(|p| p.dir.clone());
+    if let Some(dir) = dir {
+        tokio::task::spawn_blocking(move || StateDir::remove_tenant(&dir))
+            .await
+            .map_err(|e| Error::Config(format!("removing the tenant's directory failed: {e}")))??;
+    }
     state.tenants.remove(&id)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -111,7 +150,10 @@ pub async fn put_sp(
     let t = state.tenants.get(&id)?;
     tenant::validate_sp(&sp, "")?;
     let mut t = tenant::lock(&t);
-    t.sp = sp;
+    t.change(|t| {
+        t.sp = sp;
+        Ok(())
+    })?;
     Ok(Json(t.info(state.base())))
 }
 
@@ -121,7 +163,10 @@ pub async fn put_faults(
     JsonBody(body): JsonBody<FaultsBody>,
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
-    tenant::lock(&t).faults = body.faults;
+    tenant::lock(&t).change(|t| {
+        t.faults = body.faults;
+        Ok(())
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -153,7 +198,10 @@ pub async fn put_clock(
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
     tenant::validate_clock_offset(body.offset_seconds, "offset_seconds")?;
-    tenant::lock(&t).clock.offset_seconds = body.offset_seconds;
+    tenant::lock(&t).change(|t| {
+        t.clock.offset_seconds = body.offset_seconds;
+        Ok(())
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -163,7 +211,7 @@ pub async fn post_user(
     JsonBody(user): JsonBody<User>,
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
-    tenant::lock(&t).add_user(user, "")?;
+    tenant::lock(&t).change(|t| t.add_user(user, ""))?;
     Ok(StatusCode::CREATED)
 }
 
@@ -173,7 +221,7 @@ pub async fn patch_user(
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
-    tenant::lock(&t).patch_user(&email, patch)?;
+    tenant::lock(&t).change(|t| t.patch_user(&email, patch))?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -184,7 +232,10 @@ pub async fn put_apps(
 ) -> Result<StatusCode> {
     let t = state.tenants.get(&id)?;
     tenant::validate_apps(&apps, "")?;
-    tenant::lock(&t).apps = apps;
+    tenant::lock(&t).change(|t| {
+        t.apps = apps;
+        Ok(())
+    })?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -194,8 +245,45 @@ pub async fn post_oidc_client(
     JsonBody(client): JsonBody<OidcClient>,
 ) -> Result<(StatusCode, Json<OidcClient>)> {
     let t = state.tenants.get(&id)?;
-    tenant::lock(&t).add_oidc_client(client.clone(), "")?;
+    tenant::lock(&t).change(|t| t.add_oidc_client(client.clone(), ""))?;
     Ok((StatusCode::CREATED, Json(client)))
+}
+
+/// `PUT /_control/tenants/{id}/trial`.
+pub async fn put_trial(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(overlay): JsonBody<TrialOverlay>,
+) -> Result<Json<TenantInfo>> {
+    let shared = state.tenants.get(&id)?;
+    let mut t = tenant::lock(&shared);
+    pinned::apply(&mut t, overlay, state.base(), OffsetDateTime::now_utc())?;
+    Ok(Json(t.info(state.base())))
+}
+
+/// `DELETE /_control/tenants/{id}/trial?trial_id=...`.
+pub async fn delete_trial(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<StatusCode> {
+    let trial_id = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+        .find(|(k, _)| k == "trial_id")
+        .map(|(_, v)| v.into_owned())
+        .ok_or_else(|| {
+            Error::bad_input(
+                "trial_id",
+                "the query parameter trial_id (the trial giving the tenant back) is required",
+            )
+        })?;
+    pinned::check_trial_id(&trial_id, "trial_id")?;
+    let shared = state.tenants.get(&id)?;
+    pinned::release(
+        &mut tenant::lock(&shared),
+        &trial_id,
+        OffsetDateTime::now_utc(),
+    )?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub async fn get_exchanges(

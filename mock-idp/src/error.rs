@@ -14,6 +14,9 @@ pub enum Error {
     UnknownTenant(String),
     #[error("tenant '{0}' already exists")]
     TenantExists(String),
+    /// A conflict the message explains (a pinned tenant held by another trial).
+    #[error("{0}")]
+    Conflict(String),
     #[error("unknown user '{0}'")]
     UnknownUser(String),
     #[error("bad request: {0}")]
@@ -49,7 +52,7 @@ impl Error {
             Error::UnknownTenant(_) | Error::UnknownUser(_) | Error::NotFound => {
                 StatusCode::NOT_FOUND
             }
-            Error::TenantExists(_) => StatusCode::CONFLICT,
+            Error::TenantExists(_) | Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -6,13 +6,16 @@
 //! tenant needs its own, so a [`KeyPool`] makes them ahead of time on a background thread:
 //! creating a tenant then only issues its certificate.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::secret::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use openssl::asn1::Asn1Time;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
 use openssl::sign::Signer;
+use openssl::x509::X509;
 use sha2::Digest as _;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, LazyLock, Mutex, Weak};
@@ -233,6 +236,43 @@ impl SigningKey {
         })
     }
 
+    /// A key and certificate as a pinned tenant's directory keeps them: the certificate's
+    /// text is kept byte for byte (its fingerprints, and so what an SP was configured with,
+    /// stay the same), and it must be the key's.
+    pub fn from_pem(key_pem: &Secret, cert_pem: &str) -> Result<Self> {
+        let pkey = PKey::private_key_from_pem(key_pem.expose().as_bytes())
+            .map_err(|e| Error::Config(format!("not a PEM private key: {e}")))?;
+        let cert = X509::from_pem(cert_pem.as_bytes())
+            .map_err(|e| Error::Config(format!("not a PEM X.509 certificate: {e}")))?;
+        if !cert.public_key()?.public_eq(&pkey) {
+            return Err(Error::Config(
+                "the certificate is not for the private key beside it".into(),
+            ));
+        }
+        let cert_der = cert.to_der()?;
+        let epoch = Asn1Time::from_unix(0)?;
+        let until = epoch.diff(cert.not_after())?;
+        let not_after = OffsetDateTime::UNIX_EPOCH
+            .saturating_add(Duration::days(i64::from(until.days)))
+            .saturating_add(Duration::seconds(i64::from(until.secs)));
+        Ok(Self {
+            pkey,
+            cert_pem: cert_pem.to_string(),
+            fingerprint_sha1: fingerprint(&sha1::Sha1::digest(&cert_der)),
+            fingerprint_sha256: fingerprint(&sha2::Sha256::digest(&cert_der)),
+            cert_der,
+            not_after,
+        })
+    }
+
+    /// The private key as PKCS#8 PEM, for a pinned tenant's directory only.
+    pub fn private_key_pem(&self) -> Result<Secret> {
+        let pem = self.pkey.private_key_to_pem_pkcs8()?;
+        String::from_utf8(pem)
+            .map(Secret::new)
+            .map_err(|_| Error::Config("openssl wrote a PEM key that is not UTF-8".into()))
+    }
+
     /// RSA PKCS#1 v1.5 signature over `data`.
     pub fn sign(&self, data: &[u8], hash: HashAlg) -> Result<Vec<u8>> {
         let mut signer = Signer::new(hash.message_digest(), &self.pkey)?;
@@ -265,6 +305,10 @@ fn fingerprint(digest: &[u8]) -> String {
 struct LazyKey(Mutex<Option<Arc<SigningKey>>>);
 
 impl LazyKey {
+    fn ready(key: SigningKey) -> Self {
+        Self(Mutex::new(Some(Arc::new(key))))
+    }
+
     fn get(&self, common_name: &str, validity: Validity) -> Result<Arc<SigningKey>> {
         let mut slot = self.0.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(key) = slot.as_ref() {
@@ -299,6 +343,19 @@ impl TenantKeys {
             expired: LazyKey::default(),
             unknown: LazyKey::default(),
         })
+    }
+
+    /// A pinned tenant's keys as its directory keeps them: the signing key and, when kept,
+    /// the next key of the rotation (the OIDC JWKS lists it, so it must survive a restart
+    /// for the JWKS to stay the same).
+    pub fn from_parts(tenant: &str, primary: SigningKey, next: Option<SigningKey>) -> Self {
+        Self {
+            tenant: tenant.to_string(),
+            primary: Arc::new(primary),
+            rotated: next.map(LazyKey::ready).unwrap_or_default(),
+            expired: LazyKey::default(),
+            unknown: LazyKey::default(),
+        }
     }
 
     /// The new certificate of a rotation: listed in metadata next to the primary one.
@@ -395,6 +452,28 @@ mod tests {
             );
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
+    }
+
+    #[test]
+    fn a_key_read_back_from_pem_is_the_same_key_and_certificate() {
+        let key = SigningKey::generate("t", Validity::Current).unwrap();
+        let pem = key.private_key_pem().unwrap();
+        assert!(pem.expose().starts_with("-----BEGIN PRIVATE KEY-----"));
+        let back = SigningKey::from_pem(&pem, &key.cert_pem).unwrap();
+        assert_eq!(back.cert_pem, key.cert_pem);
+        assert_eq!(back.cert_der, key.cert_der);
+        assert_eq!(back.fingerprint_sha256, key.fingerprint_sha256);
+        assert_eq!(back.fingerprint_sha1, key.fingerprint_sha1);
+        assert!(back.private_key().public_eq(key.private_key()));
+        assert_eq!(
+            back.not_after.unix_timestamp(),
+            key.not_after.unix_timestamp()
+        );
+        // Another key's certificate is refused.
+        let other = SigningKey::generate("u", Validity::Current).unwrap();
+        let e = SigningKey::from_pem(&pem, &other.cert_pem).unwrap_err();
+        assert!(e.to_string().contains("not for the private key"), "{e}");
+        assert!(SigningKey::from_pem(&Secret::new("junk"), &key.cert_pem).is_err());
     }
 
     #[test]

@@ -6,11 +6,12 @@
 //! Layers, each using only the ones above it (`scripts/module-graph --crate mock-idp` checks
 //! that no file imports another in a cycle):
 //! - wire and basics: `proto`, `error`, `secret`, `clock`, `fault`, `profile`, `keys`,
-//!   `record`, `dns`, `http`, `pages`;
+//!   `statedir` (the pinned tenants' files), `record`, `dns`, `http`, `pages`;
 //! - tenants: `tenant` (with the OIDC per-tenant state and URL layout it holds), `session`;
 //! - shared state: `state` (`AppState`);
 //! - protocols: `saml/`, `oidc/` (handlers use the state, tenants, session and pages);
-//! - the control API: `control`; assembly: `server` (every route), `config`.
+//! - the control API: `control`, `pinned` (pinned tenants and trial overlays); assembly:
+//!   `server` (every route), `config`.
 
 pub mod clock;
 pub mod config;
@@ -22,6 +23,7 @@ pub mod http;
 pub mod keys;
 pub mod oidc;
 pub mod pages;
+pub mod pinned;
 pub mod profile;
 pub mod record;
 pub mod saml;
@@ -29,6 +31,7 @@ pub mod secret;
 pub mod server;
 pub mod session;
 pub mod state;
+pub mod statedir;
 pub mod tenant;
 pub mod tls;
 

@@ -18,7 +18,8 @@ struct Cli {
 enum Command {
     /// Serve every tenant, the control API and the DNS server.
     Serve {
-        /// Listen address (default 127.0.0.1:0; 0.0.0.0:0 when --public is given).
+        /// Listen address (default 127.0.0.1:0; with --public, 0.0.0.0 at the public URL's
+        /// port, 80/443 by scheme when it has none).
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// Tenants to create at start (YAML: `tenants: [TenantSpec]`).
@@ -35,6 +36,9 @@ enum Command {
         tls: bool,
         #[arg(long, default_value = ".")]
         ca_out: PathBuf,
+        /// Keep pinned tenants here (DIR/tenants/<id>/) and load them at start.
+        #[arg(long)]
+        state_dir: Option<PathBuf>,
     },
     /// List every fault with one line of explanation.
     Faults,
@@ -207,24 +211,26 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
             dns_listen,
             tls,
             ca_out,
+            state_dir,
         } => {
             let tenants = match &config {
                 Some(path) => mock_idp::config::load(path)?,
                 None => Vec::new(),
             };
-            let default_listen = if public.is_some() {
-                SocketAddr::from(([0, 0, 0, 0], 0))
-            } else {
-                SocketAddr::from(([127, 0, 0, 1], 0))
-            };
             let public_url = public.clone();
-            let options = ServeOptions {
-                listen: listen.unwrap_or(default_listen),
-                public_url: public,
-                tls: tls.then_some(TlsOptions { ca_out }),
-                dns_listen,
-                tenants,
+            // `--public` alone binds the advertised port on every interface, so the URL
+            // every tenant is configured with is where the server answers.
+            let mut options = match public {
+                Some(url) => ServeOptions::public(url)?,
+                None => ServeOptions::default(),
             };
+            if let Some(listen) = listen {
+                options.listen = listen;
+            }
+            options.tls = tls.then_some(TlsOptions { ca_out });
+            options.dns_listen = dns_listen;
+            options.tenants = tenants;
+            options.state_dir = state_dir;
             runtime()?.block_on(async {
                 // Checks beyond the YAML's shape (a bad email, a duplicate user) name the file
                 // and the path of the field.
@@ -250,7 +256,11 @@ fn run(cli: Cli) -> Result<(), mock_idp::Error> {
                 println!("mock-idp listening on {scheme}://{}", idp.addr());
                 println!("mock-idp dns on {} (udp+tcp)", idp.dns_addr());
                 if public_url.is_some() {
-                    println!("mock-idp public url {}", idp.base_url());
+                    println!(
+                        "mock-idp public url {} (bound {scheme}://{}, advertised in every tenant URL)",
+                        idp.base_url(),
+                        idp.addr()
+                    );
                 }
                 let _ = tokio::signal::ctrl_c().await;
                 idp.shutdown().await;

@@ -5,6 +5,7 @@ use crate::dns::{DnsServer, TxtStore};
 use crate::error::{Error, Result};
 use crate::oidc::layout::Endpoint;
 pub use crate::state::AppState;
+use crate::statedir::StateDir;
 use crate::tenant::TenantSpec;
 use crate::{control, oidc, saml};
 use axum::Router;
@@ -28,8 +29,12 @@ pub struct ServeOptions {
     pub tls: Option<TlsOptions>,
     /// DNS listen address (UDP and TCP on the same port); loopback port 0 by default.
     pub dns_listen: SocketAddr,
-    /// Tenants to create at start (from `--config`).
+    /// Tenants to create at start (from `--config`). A pinned one whose id the state
+    /// directory already holds is not created again: the kept tenant is the one an SP trusts.
     pub tenants: Vec<TenantSpec>,
+    /// `--state-dir`: pinned tenants are kept here and loaded at start (same key, certificate
+    /// and OIDC clients); without it, pinning is refused.
+    pub state_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -47,8 +52,34 @@ impl Default for ServeOptions {
             tls: None,
             dns_listen: loopback,
             tenants: Vec::new(),
+            state_dir: None,
         }
     }
+}
+
+impl ServeOptions {
+    /// Options for a server reached at `public`: bound on every interface at the public
+    /// URL's port (80 or 443 by scheme when the URL has none), so the advertised URL is
+    /// where it answers (through a port mapping or a tunnel with the same port).
+    pub fn public(public: Url) -> Result<Self> {
+        let listen = public_listen_addr(&public)?;
+        Ok(Self {
+            listen,
+            public_url: Some(public),
+            ..Self::default()
+        })
+    }
+}
+
+/// `0.0.0.0:<port of the URL>`, the port by scheme when the URL has none.
+pub fn public_listen_addr(public: &Url) -> Result<SocketAddr> {
+    let port = public.port_or_known_default().ok_or_else(|| {
+        Error::bad_input(
+            "--public",
+            format!("'{public}' has no port and its scheme has no default one"),
+        )
+    })?;
+    Ok(SocketAddr::from(([0, 0, 0, 0], port)))
 }
 
 /// Every route of the server: the control API, the SAML IdP and the OIDC provider of every
@@ -90,6 +121,10 @@ fn control_routes() -> Router<AppState> {
         .route(
             "/_control/tenants/{id}/oidc/clients",
             post(control::post_oidc_client),
+        )
+        .route(
+            "/_control/tenants/{id}/trial",
+            put(control::put_trial).delete(control::delete_trial),
         )
         .route(
             "/_control/tenants/{id}/exchanges",
@@ -348,7 +383,23 @@ pub async fn serve(options: ServeOptions) -> Result<RunningIdp> {
     };
     let mut state = AppState::new(base_url.as_str(), dns.addr());
     state.txt = dns_store(&dns);
+    let mut kept = Vec::new();
+    if let Some(root) = &options.state_dir {
+        let sd = std::sync::Arc::new(StateDir::open(root)?);
+        state.state_dir = Some(sd.clone());
+        let loading = state.clone();
+        kept = tokio::task::spawn_blocking(move || crate::pinned::load(&loading, &sd))
+            .await
+            .map_err(|e| Error::Config(format!("loading the state directory failed: {e}")))??;
+    }
     for (i, spec) in options.tenants.into_iter().enumerate() {
+        if spec.pinned && spec.id.as_ref().is_some_and(|id| kept.contains(id)) {
+            tracing::info!(
+                "tenants[{i}]: pinned tenant {:?} is kept in the state directory; not created again",
+                spec.id
+            );
+            continue;
+        }
         control::create(&state, spec).await.map_err(|e| match e {
             Error::BadInput { path, message } => {
                 Error::bad_input(format!("tenants[{i}].{path}"), message)
@@ -386,6 +437,18 @@ fn dns_store(dns: &DnsServer) -> TxtStore {
 mod tests {
     use super::*;
     use crate::oidc::layout::{Layout, LayoutKind};
+
+    #[test]
+    fn a_public_url_is_bound_at_its_port_on_every_interface() {
+        let at = |u: &str| public_listen_addr(&Url::parse(u).unwrap()).unwrap();
+        assert_eq!(at("http://idp.test:8443/"), "0.0.0.0:8443".parse().unwrap());
+        assert_eq!(at("http://idp.test/"), "0.0.0.0:80".parse().unwrap());
+        assert_eq!(at("https://idp.test/base/"), "0.0.0.0:443".parse().unwrap());
+        assert!(public_listen_addr(&Url::parse("foo://idp.test/").unwrap()).is_err());
+        let o = ServeOptions::public(Url::parse("https://idp.test:9000/").unwrap()).unwrap();
+        assert_eq!(o.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(o.public_url.unwrap().as_str(), "https://idp.test:9000/");
+    }
 
     #[test]
     fn every_layout_path_has_a_route() {

@@ -3,6 +3,7 @@
 //! of them.
 
 use crate::dns::TxtStore;
+use crate::statedir::StateDir;
 use crate::tenant::Tenants;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -14,6 +15,8 @@ pub struct AppState {
     /// Base URL without a trailing slash.
     base: Arc<str>,
     pub dns_addr: SocketAddr,
+    /// `--state-dir`: where pinned tenants are kept; `None` refuses to pin.
+    pub state_dir: Option<Arc<StateDir>>,
 }
 
 impl AppState {
@@ -23,6 +26,7 @@ impl AppState {
             txt: TxtStore::default(),
             base: Arc::from(base.trim_end_matches('/')),
             dns_addr,
+            state_dir: None,
         }
     }
 

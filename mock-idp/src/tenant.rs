@@ -12,11 +12,13 @@ use crate::oidc::state::TenantOidc;
 use crate::profile::{Profile, ProfileBehaviour as _};
 use crate::record::{Exchange, MAX_EXCHANGES};
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
+use time::OffsetDateTime;
 
 pub use proto::idp::{
     App, AppMode, MAX_CLOCK_OFFSET_SECONDS, OidcClient, OidcInfo, SamlInfo, SamlOptions, SignMode,
-    SpSpec, TenantInfo, TenantSpec, User, UserPatch,
+    SpSpec, TenantInfo, TenantSpec, TrialLease, User, UserPatch,
 };
 
 #[derive(Debug, Clone)]
@@ -65,6 +67,90 @@ pub struct Tenant {
     pub exchanges: Vec<Exchange>,
     /// OIDC flows, codes, access tokens and parsed JWS keys (`crate::oidc`).
     pub oidc: TenantOidc,
+    /// Set for a tenant kept in the state directory (`TenantSpec.pinned`).
+    pub pinned: Option<Pinned>,
+}
+
+/// What a caller shapes in a tenant: what a pinned tenant keeps as its base (and writes to
+/// `tenant.json`) and what a trial overlay replaces. Validated when made.
+#[derive(Debug, Clone)]
+pub struct Shape {
+    pub users: Vec<UserRecord>,
+    pub sp: SpSpec,
+    pub saml: SamlOptions,
+    pub faults: Vec<Fault>,
+    pub clock_offset_seconds: i64,
+    pub apps: Vec<App>,
+    pub oidc_clients: Vec<OidcClient>,
+}
+
+impl Shape {
+    /// The shaping parts of a spec, checked (paths as in the spec: `users[0].email`).
+    pub fn from_spec(spec: &TenantSpec) -> Result<Shape> {
+        validate_clock_offset(spec.clock_offset_seconds, "clock_offset_seconds")?;
+        let users = user_records(spec.users.clone(), "users")?;
+        let sp = match &spec.sp {
+            Some(sp) => {
+                validate_sp(sp, "sp")?;
+                sp.clone()
+            }
+            None => SpSpec::default(),
+        };
+        validate_apps(&spec.apps, "apps")?;
+        let mut oidc_clients: Vec<OidcClient> = Vec::new();
+        for (i, c) in spec.oidc_clients.iter().enumerate() {
+            push_oidc_client(&mut oidc_clients, c.clone(), &format!("oidc_clients[{i}]"))?;
+        }
+        Ok(Shape {
+            users,
+            sp,
+            saml: spec.saml.clone(),
+            faults: spec.faults.clone(),
+            clock_offset_seconds: spec.clock_offset_seconds,
+            apps: spec.apps.clone(),
+            oidc_clients,
+        })
+    }
+}
+
+/// Checked user records for a directory (`prefix[i]` names a bad entry).
+pub fn user_records(users: Vec<User>, prefix: &str) -> Result<Vec<UserRecord>> {
+    let mut records = Vec::with_capacity(users.len());
+    for (i, user) in users.into_iter().enumerate() {
+        push_user(&mut records, user, &format!("{prefix}[{i}]"))?;
+    }
+    Ok(records)
+}
+
+/// The trial holding a pinned tenant. Real time: the trial may move the tenant's clock.
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub trial_id: String,
+    pub since: OffsetDateTime,
+    pub until: OffsetDateTime,
+}
+
+impl Lease {
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        now >= self.until
+    }
+
+    pub fn wire(&self, now: OffsetDateTime) -> TrialLease {
+        TrialLease {
+            trial_id: self.trial_id.clone(),
+            since: crate::clock::rfc3339(self.since),
+            until: crate::clock::rfc3339(self.until),
+            expired: self.expired(now),
+        }
+    }
+}
+
+/// A pinned tenant's directory, persisted base and current lease.
+#[derive(Debug)]
+pub struct Pinned {
+    pub dir: PathBuf,
+    pub base: Shape,
+    pub lease: Option<Lease>,
 }
 
 pub fn random_id(prefix: &str) -> String {
@@ -154,6 +240,47 @@ pub fn validate_oidc_client(client: &OidcClient, path: &str) -> Result<()> {
     Ok(())
 }
 
+fn push_user(users: &mut Vec<UserRecord>, mut user: User, path: &str) -> Result<()> {
+    let at = |f: &str| at(path, f);
+    check_email(&at("email"), &user.email)?;
+    if users
+        .iter()
+        .any(|u| u.user.email.eq_ignore_ascii_case(&user.email))
+    {
+        return Err(Error::bad_input(
+            at("email"),
+            format!("user '{}' already exists", user.email),
+        ));
+    }
+    let uid = match user.uid.take() {
+        Some(uid) if uid.is_empty() => {
+            return Err(Error::bad_input(at("uid"), "must not be empty"));
+        }
+        Some(uid) => uid,
+        None => random_id("u"),
+    };
+    if users.iter().any(|u| u.uid == uid) {
+        return Err(Error::bad_input(
+            at("uid"),
+            format!("uid '{uid}' already used"),
+        ));
+    }
+    users.push(UserRecord { uid, user });
+    Ok(())
+}
+
+fn push_oidc_client(clients: &mut Vec<OidcClient>, client: OidcClient, path: &str) -> Result<()> {
+    validate_oidc_client(&client, path)?;
+    if clients.iter().any(|c| c.client_id == client.client_id) {
+        return Err(Error::bad_input(
+            at(path, "client_id"),
+            format!("client '{}' already exists", client.client_id),
+        ));
+    }
+    clients.push(client);
+    Ok(())
+}
+
 /// A clock offset the tenant can live with: every date derived from "now" stays
 /// representable, and the control API says so rather than a sign-in failing later.
 pub fn validate_clock_offset(offset_seconds: i64, path: &str) -> Result<()> {
@@ -174,8 +301,17 @@ impl Tenant {
     /// its certificate; when the pool is empty it generates the key, ~100 ms to seconds, so
     /// call from a blocking context).
     pub fn from_spec(spec: TenantSpec) -> Result<Tenant> {
-        let id = match spec.id {
-            Some(id) if valid_tenant_id(&id) => id,
+        Self::build(spec, TenantKeys::generate)
+    }
+
+    /// Validates a spec and builds the tenant with the keys `keys` gives for its id (a pinned
+    /// tenant read back from its directory brings its own).
+    pub fn build(
+        spec: TenantSpec,
+        keys: impl FnOnce(&str) -> Result<TenantKeys>,
+    ) -> Result<Tenant> {
+        let id = match &spec.id {
+            Some(id) if valid_tenant_id(id) => id.clone(),
             Some(id) => {
                 return Err(Error::bad_input(
                     "id",
@@ -184,18 +320,18 @@ impl Tenant {
             }
             None => format!("t-{}", &hex::encode(rand::random::<[u8; 6]>())),
         };
-        validate_clock_offset(spec.clock_offset_seconds, "clock_offset_seconds")?;
+        let shape = Shape::from_spec(&spec)?;
         let mut tenant = Tenant {
-            keys: Arc::new(TenantKeys::generate(&id)?),
+            keys: Arc::new(keys(&id)?),
             id,
             profile: spec.profile,
             users: Vec::new(),
             sp: SpSpec::default(),
-            saml: spec.saml,
-            faults: spec.faults,
+            saml: SamlOptions::default(),
+            faults: Vec::new(),
             next_faults: Vec::new(),
             next_forge: None,
-            clock: Clock::new(spec.clock_offset_seconds),
+            clock: Clock::default(),
             apps: Vec::new(),
             oidc_clients: Vec::new(),
             sessions: HashMap::new(),
@@ -203,46 +339,114 @@ impl Tenant {
             last_saml_response: None,
             exchanges: Vec::new(),
             oidc: Default::default(),
+            pinned: None,
         };
-        for (i, user) in spec.users.into_iter().enumerate() {
-            tenant.add_user(user, &format!("users[{i}]"))?;
-        }
-        if let Some(sp) = spec.sp {
-            validate_sp(&sp, "sp")?;
-            tenant.sp = sp;
-        }
-        validate_apps(&spec.apps, "apps")?;
-        tenant.apps = spec.apps;
-        for (i, c) in spec.oidc_clients.into_iter().enumerate() {
-            tenant.add_oidc_client(c, &format!("oidc_clients[{i}]"))?;
-        }
+        tenant.set_shape(shape);
         Ok(tenant)
     }
 
-    pub fn add_user(&mut self, mut user: User, path: &str) -> Result<()> {
-        let at = |f: &str| at(path, f);
-        check_email(&at("email"), &user.email)?;
-        if self.user_by_email(&user.email).is_some() {
-            return Err(Error::bad_input(
-                at("email"),
-                format!("user '{}' already exists", user.email),
-            ));
+    /// The shaping parts as they are now.
+    pub fn shape(&self) -> Shape {
+        Shape {
+            users: self.users.clone(),
+            sp: self.sp.clone(),
+            saml: self.saml.clone(),
+            faults: self.faults.clone(),
+            clock_offset_seconds: self.clock.offset_seconds,
+            apps: self.apps.clone(),
+            oidc_clients: self.oidc_clients.clone(),
         }
-        let uid = match user.uid.take() {
-            Some(uid) if uid.is_empty() => {
-                return Err(Error::bad_input(at("uid"), "must not be empty"));
-            }
-            Some(uid) => uid,
-            None => random_id("u"),
+    }
+
+    pub fn set_shape(&mut self, shape: Shape) {
+        self.users = shape.users;
+        self.sp = shape.sp;
+        self.saml = shape.saml;
+        self.faults = shape.faults;
+        self.clock = Clock::new(shape.clock_offset_seconds);
+        self.apps = shape.apps;
+        self.oidc_clients = shape.oidc_clients;
+    }
+
+    /// A shape as the spec a pinned tenant's `tenant.json` holds (`pinned: true`): uids included, so `uid`
+    /// and `sub` stay the same across restarts.
+    pub fn spec_of(&self, shape: &Shape) -> TenantSpec {
+        TenantSpec {
+            id: Some(self.id.clone()),
+            profile: self.profile,
+            users: shape
+                .users
+                .iter()
+                .map(|r| User {
+                    uid: Some(r.uid.clone()),
+                    ..r.user.clone()
+                })
+                .collect(),
+            sp: (shape.sp != SpSpec::default()).then(|| shape.sp.clone()),
+            saml: shape.saml.clone(),
+            faults: shape.faults.clone(),
+            clock_offset_seconds: shape.clock_offset_seconds,
+            apps: shape.apps.clone(),
+            oidc_clients: shape.oidc_clients.clone(),
+            pinned: true,
+        }
+    }
+
+    /// Forgets every trace of earlier sign-ins: exchanges, sessions, pending SAML requests,
+    /// next-response faults and forges, the last response, OIDC flows, codes, tokens, forges,
+    /// provider settings and rotations. The attacker keys of the OIDC forge are kept: they
+    /// belong to no sign-in and cost a key generation each.
+    pub fn clear_activity(&mut self) {
+        self.next_faults.clear();
+        self.next_forge = None;
+        self.sessions.clear();
+        self.pending_saml.clear();
+        self.last_saml_response = None;
+        self.exchanges.clear();
+        let attacker = self.oidc.forge.keys.take();
+        self.oidc = TenantOidc::default();
+        self.oidc.forge.keys = attacker;
+    }
+
+    /// Puts a pinned tenant back to its base and frees it (a trial ended or its lease ran
+    /// out). Nothing to do on an unpinned tenant.
+    pub fn restore_base(&mut self) {
+        let Some(pinned) = self.pinned.as_mut() else {
+            return;
         };
-        if self.users.iter().any(|u| u.uid == uid) {
-            return Err(Error::bad_input(
-                at("uid"),
-                format!("uid '{uid}' already used"),
-            ));
+        pinned.lease = None;
+        let base = pinned.base.clone();
+        self.set_shape(base);
+        self.clear_activity();
+    }
+
+    /// Runs a change from a control call (`PUT .../sp`, `POST .../users`, ...). A pinned
+    /// tenant held by a trial changes for that trial only. A pinned tenant no trial holds
+    /// takes the change as its new base, written to `tenant.json` (a lease that ran out is
+    /// ended first, so an old overlay never becomes the base).
+    pub fn change<R>(&mut self, f: impl FnOnce(&mut Tenant) -> Result<R>) -> Result<R> {
+        let now = OffsetDateTime::now_utc();
+        let held = match &self.pinned {
+            None => return f(self),
+            Some(p) => p.lease.as_ref().map(|l| !l.expired(now)),
+        };
+        match held {
+            Some(true) => return f(self),
+            Some(false) => self.restore_base(),
+            None => {}
         }
-        self.users.push(UserRecord { uid, user });
-        Ok(())
+        let answer = f(self)?;
+        let shape = self.shape();
+        let spec = self.spec_of(&shape);
+        if let Some(p) = self.pinned.as_mut() {
+            crate::statedir::write_spec(&p.dir, &spec)?;
+            p.base = shape;
+        }
+        Ok(answer)
+    }
+
+    pub fn add_user(&mut self, user: User, path: &str) -> Result<()> {
+        push_user(&mut self.users, user, path)
     }
 
     pub fn patch_user(&mut self, email: &str, patch: UserPatch) -> Result<()> {
@@ -286,24 +490,7 @@ impl Tenant {
     }
 
     pub fn add_oidc_client(&mut self, client: OidcClient, path: &str) -> Result<()> {
-        validate_oidc_client(&client, path)?;
-        let at = if path.is_empty() {
-            "client_id".to_string()
-        } else {
-            format!("{path}.client_id")
-        };
-        if self
-            .oidc_clients
-            .iter()
-            .any(|c| c.client_id == client.client_id)
-        {
-            return Err(Error::bad_input(
-                at,
-                format!("client '{}' already exists", client.client_id),
-            ));
-        }
-        self.oidc_clients.push(client);
-        Ok(())
+        push_oidc_client(&mut self.oidc_clients, client, path)
     }
 
     pub fn user_by_email(&self, email: &str) -> Option<&UserRecord> {
@@ -394,6 +581,12 @@ impl Tenant {
                 fingerprint_sha256: key.fingerprint_sha256.clone(),
             },
             oidc: Some(Layout::new(LayoutKind::from(self.profile), &self.id).info(base)),
+            pinned: self.pinned.is_some(),
+            trial: self
+                .pinned
+                .as_ref()
+                .and_then(|p| p.lease.as_ref())
+                .map(|l| l.wire(OffsetDateTime::now_utc())),
         }
     }
 }

@@ -52,6 +52,12 @@ pub struct TenantSpec {
     pub apps: Vec<App>,
     #[serde(default)]
     pub oidc_clients: Vec<OidcClient>,
+    /// Keep the tenant (key, certificate, OIDC clients and secrets, SP values) in the
+    /// server's state directory across restarts, so a hand-configured SP can trust it. Needs
+    /// an explicit `id` and `mock-idp serve --state-dir DIR`; test trials then shape it with
+    /// a [`TrialOverlay`] instead of creating tenants of their own.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub pinned: bool,
 }
 
 /// A user of a tenant's directory (`users[]`, `POST .../users`).
@@ -212,6 +218,68 @@ pub struct ClockBody {
     pub offset_seconds: i64,
 }
 
+/// Lease of a pinned tenant when a [`TrialOverlay`] gives no `ttl_seconds`.
+pub const DEFAULT_TRIAL_TTL_SECONDS: u64 = 600;
+/// Longest lease a trial may ask for: a crashed trial frees the tenant within this.
+pub const MAX_TRIAL_TTL_SECONDS: u64 = 3600;
+
+fn default_trial_ttl() -> u64 {
+    DEFAULT_TRIAL_TTL_SECONDS
+}
+
+/// `PUT /_control/tenants/{id}/trial` (pinned tenants only): one test trial takes the tenant
+/// for `ttl_seconds` and lays its directory, SAML options, faults and clock over the
+/// persisted base. Everything the previous holder left (exchanges, sessions, flows, forges)
+/// is cleared first; `DELETE .../trial?trial_id=` puts the base back.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct TrialOverlay {
+    /// `[a-z0-9-]{1,40}`: who holds the tenant. The same id again re-applies.
+    pub trial_id: String,
+    /// Lease length, 1 to [`MAX_TRIAL_TTL_SECONDS`]; default [`DEFAULT_TRIAL_TTL_SECONDS`].
+    #[serde(default = "default_trial_ttl")]
+    pub ttl_seconds: u64,
+    /// The directory for the trial: replaces the base's users.
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default)]
+    pub saml: SamlOptions,
+    #[serde(default)]
+    pub faults: Vec<Fault>,
+    /// Within +-[`MAX_CLOCK_OFFSET_SECONDS`].
+    #[serde(default)]
+    pub clock_offset_seconds: i64,
+    /// Laid over every OIDC client of the tenant for the trial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oidc: Option<TrialOidc>,
+}
+
+/// `oidc` of a [`TrialOverlay`]: each member given replaces that member of every OIDC client
+/// of the tenant (the clients, their ids, secrets and redirect URIs stay the base's).
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct TrialOidc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_groups: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forge: Option<crate::oidc_forge::ForgeSpec>,
+}
+
+/// Who holds a pinned tenant (`TenantInfo.trial`). Times are RFC 3339 UTC, real time (not
+/// the tenant's clock, which the trial may move).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct TrialLease {
+    pub trial_id: String,
+    pub since: String,
+    pub until: String,
+    /// Past `until`: the overlay is still in force, but the next `PUT .../trial` of any trial
+    /// takes the tenant over (and any change outside a trial first restores the base).
+    #[serde(default)]
+    pub expired: bool,
+}
+
 /// `POST` / `DELETE /_control/dns/txt`: one value of a multi-valued TXT record.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(remote = "Self", deny_unknown_fields)]
@@ -232,6 +300,8 @@ object_only!(
     NextBody,
     ClockBody,
     TxtBody,
+    TrialOverlay,
+    TrialOidc,
 );
 
 /// `GET /_control/dns`.
@@ -248,6 +318,12 @@ pub struct TenantInfo {
     pub profile: Profile,
     pub saml: SamlInfo,
     pub oidc: Option<OidcInfo>,
+    /// Kept in the server's state directory across restarts (`TenantSpec.pinned`).
+    #[serde(default)]
+    pub pinned: bool,
+    /// The trial holding a pinned tenant now (`PUT .../trial`), if any.
+    #[serde(default)]
+    pub trial: Option<TrialLease>,
 }
 
 /// The SAML IdP side of a tenant.
@@ -384,6 +460,37 @@ mod tests {
     }
 
     #[test]
+    fn trial_overlay_defaults_and_rejects_unknown_fields() {
+        let o: TrialOverlay = serde_json::from_value(json!({"trial_id": "abc"})).unwrap();
+        assert_eq!(o.ttl_seconds, DEFAULT_TRIAL_TTL_SECONDS);
+        assert!(o.users.is_empty() && o.faults.is_empty() && o.oidc.is_none());
+        let e = serde_json::from_value::<TrialOverlay>(json!({"trial_id": "a", "ttl": 5}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("unknown field `ttl`"), "{e}");
+        let e = serde_json::from_value::<TrialOverlay>(json!({"trial_id": "a", "oidc": []}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("expected an object (TrialOidc)"), "{e}");
+        // Older answers without the new members still read.
+        let old = json!({"id": "a", "profile": "okta", "oidc": null, "saml": {
+            "entity_id": "e", "metadata_url": "m", "sso_url": "s", "sso_url_post": "s",
+            "dashboard_url": "d", "idp_initiated_url": "i", "tile_urls": {},
+            "certificate_pem": "c", "fingerprint_sha1": "f", "fingerprint_sha256": "f"}});
+        let info: TenantInfo = serde_json::from_value(old).unwrap();
+        assert!(!info.pinned && info.trial.is_none());
+    }
+
+    #[test]
+    fn pinned_is_left_out_of_an_unpinned_spec() {
+        let spec: TenantSpec = serde_json::from_value(json!({"id": "a"})).unwrap();
+        assert!(!spec.pinned);
+        assert!(serde_json::to_value(&spec).unwrap().get("pinned").is_none());
+        let spec: TenantSpec = serde_json::from_value(json!({"id": "a", "pinned": true})).unwrap();
+        assert_eq!(serde_json::to_value(&spec).unwrap()["pinned"], true);
+    }
+
+    #[test]
     fn error_body_leaves_out_an_absent_path() {
         let e = ErrorBody {
             error: "unknown tenant 'x'".into(),
@@ -421,6 +528,13 @@ mod tests {
                 fingerprint_sha256: "f2".into(),
             },
             oidc: None,
+            pinned: true,
+            trial: Some(TrialLease {
+                trial_id: "t1".into(),
+                since: "2026-01-01T00:00:00.000Z".into(),
+                until: "2026-01-01T00:10:00.000Z".into(),
+                expired: false,
+            }),
         };
         let wire = serde_json::to_string(&info).unwrap();
         assert!(
