@@ -581,6 +581,7 @@ impl Tenant {
                 fingerprint_sha256: key.fingerprint_sha256.clone(),
             },
             oidc: Some(Layout::new(LayoutKind::from(self.profile), &self.id).info(base)),
+            faults: self.faults.clone(),
             pinned: self.pinned.is_some(),
             trial: self
                 .pinned

@@ -194,3 +194,66 @@ fn unknown_fault_and_profile_names_get_a_suggestion() {
     let e = out("--profile", "keycloack");
     assert!(e.contains("did you mean `keycloak`"), "{e}");
 }
+
+/// A port free now on loopback (a small race with other tests; the server binds it next).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn public_binds_the_advertised_port_and_never_prints_a_pinned_key() {
+    let state = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}/");
+    let mut child = Command::new(BIN)
+        .args(["serve", "--public", &public, "--state-dir"])
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut guard = Guard(child);
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(
+        first,
+        format!("mock-idp listening on http://0.0.0.0:{port}")
+    );
+    let _dns = lines.next().unwrap().unwrap();
+    let third = lines.next().unwrap().unwrap();
+    assert_eq!(
+        third,
+        format!(
+            "mock-idp public url {public} (bound http://0.0.0.0:{port}, advertised in every tenant URL)"
+        )
+    );
+    // The advertised URL is where it answers.
+    let r = reqwest::Client::new()
+        .post(format!("{public}_control/tenants"))
+        .json(&serde_json::json!({"id": "staging", "pinned": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::CREATED);
+    let info: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        info["saml"]["sso_url"],
+        format!("{public}t/staging/saml/sso")
+    );
+    let key =
+        std::fs::read_to_string(state.path().join("tenants/staging/signing-key.pem")).unwrap();
+    let _ = guard.0.kill();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let printed = [first, third]
+        .into_iter()
+        .chain(rest)
+        .collect::<Vec<_>>()
+        .join("\n");
+    for line in key.lines().filter(|l| !l.starts_with("-----")) {
+        assert!(!printed.contains(line), "{printed}");
+    }
+}

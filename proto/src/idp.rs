@@ -318,6 +318,9 @@ pub struct TenantInfo {
     pub profile: Profile,
     pub saml: SamlInfo,
     pub oidc: Option<OidcInfo>,
+    /// The standing faults in force (`faults`, `PUT .../faults`, a trial's overlay).
+    #[serde(default)]
+    pub faults: Vec<Fault>,
     /// Kept in the server's state directory across restarts (`TenantSpec.pinned`).
     #[serde(default)]
     pub pinned: bool,
@@ -478,7 +481,7 @@ mod tests {
             "dashboard_url": "d", "idp_initiated_url": "i", "tile_urls": {},
             "certificate_pem": "c", "fingerprint_sha1": "f", "fingerprint_sha256": "f"}});
         let info: TenantInfo = serde_json::from_value(old).unwrap();
-        assert!(!info.pinned && info.trial.is_none());
+        assert!(!info.pinned && info.trial.is_none() && info.faults.is_empty());
     }
 
     #[test]
@@ -528,6 +531,7 @@ mod tests {
                 fingerprint_sha256: "f2".into(),
             },
             oidc: None,
+            faults: vec![Fault::Unsigned],
             pinned: true,
             trial: Some(TrialLease {
                 trial_id: "t1".into(),
