@@ -565,7 +565,7 @@ async fn pinning_needs_an_id_and_a_state_dir_and_overlays_a_pinned_tenant() {
         ),
         (
             json!({"trial_id": "a", "oidc": {"scope": ["openid"]}}),
-            "oidc",
+            "oidc.scope",
         ),
     ] {
         let r = put_trial(&base, body.clone()).await;
