@@ -3,7 +3,7 @@
 //! The modules follow the data flow of one trial (see ARCHITECTURE.md):
 //! `input` (files) -> `scenario` (model) -> `target` (the SP: descriptor, launch, admin) and
 //! `idp` (mock IdP client) -> `browser` -> `trial` (steps, expectations, outcome) -> `run`
-//! (pool, jobs, CLI runner) -> `report`. `idpcheck` is the IdP application checks' own room.
+//! (pool, jobs, CLI runner) -> `report`; `staging` (init, the pinned IdP) drives the runner. `idpcheck` is the IdP application checks' own room.
 pub mod browser;
 pub mod canary;
 pub mod children;
@@ -17,6 +17,7 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod secret;
+pub mod staging;
 pub mod target;
 pub mod trial;
 

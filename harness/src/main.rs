@@ -45,6 +45,15 @@ enum Command {
         /// Start a `process:` or `container:` target with this launcher instead of its file's.
         #[arg(long, value_enum)]
         launcher: Option<Launcher>,
+        /// Staging targets: ask at the terminal for manual set-up steps (toggle Enforce SSO,
+        /// verify another domain...) instead of skipping their trials.
+        #[arg(long)]
+        interactive: bool,
+    },
+    /// A staging SP configured by hand: the pinned mock IdP tenant it trusts.
+    Staging {
+        #[command(subcommand)]
+        what: StagingCommand,
     },
     /// Build the container launcher's images if missing, start Apache from them once, and
     /// print how long each step took.
@@ -88,6 +97,34 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum StagingCommand {
+    /// Create (or reuse) the target's pinned tenant, print what to paste into the SP, the
+    /// users to invite and the domains to verify; then prove it with one real sign-in.
+    Init {
+        /// A target file with a `staging:` block (see targets/staging.example.yaml).
+        #[arg(long)]
+        target: PathBuf,
+        /// The pack whose users and domains the SP needs (default: the documented pack).
+        #[arg(long, default_value = "scenarios/documented")]
+        scenarios: PathBuf,
+        /// Do not wait for Enter before the proving sign-in (scripts; re-runs).
+        #[arg(long)]
+        no_wait: bool,
+        /// Print the values as JSON on stdout (the human text goes to stderr).
+        #[arg(long)]
+        json: bool,
+        #[arg(long)]
+        webdriver_url: Option<String>,
+    },
+    /// Serve the target's mock IdP (its pinned tenants, at its fixed address) until Ctrl-C,
+    /// e.g. while you configure the SP or publish TXT records.
+    Idp {
+        #[arg(long)]
+        target: PathBuf,
+    },
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -118,6 +155,7 @@ fn main() -> ExitCode {
             report,
             targets_dir,
             launcher,
+            interactive,
         } => as_run(run(
             target,
             scenarios,
@@ -128,8 +166,28 @@ fn main() -> ExitCode {
             report,
             targets_dir,
             launcher,
+            interactive,
         ))
         .unwrap_or_else(|code| code),
+        Command::Staging { what } => match what {
+            StagingCommand::Init {
+                target,
+                scenarios,
+                no_wait,
+                json,
+                webdriver_url,
+            } => as_run(harness::staging::init::run(
+                &target,
+                &scenarios,
+                !no_wait,
+                json,
+                webdriver_url,
+            ))
+            .unwrap_or_else(|code| code),
+            StagingCommand::Idp { target } => {
+                as_run(harness::staging::serve_idp(&target)).unwrap_or_else(|code| code)
+            }
+        },
     }
 }
 
@@ -301,15 +359,18 @@ fn list(
     for e in &errs {
         eprintln!("{e}");
     }
-    let (targets, terrs) = load_targets(targets_dir);
+    // A name or a path, as `run --target` takes it.
+    let (targets, terrs) = match target {
+        Some(n) => match find_target(n, targets_dir) {
+            Ok(t) => (vec![t], Vec::new()),
+            Err(e) => (Vec::new(), vec![e]),
+        },
+        None => load_targets(targets_dir),
+    };
     for e in &terrs {
         eprintln!("{e}");
     }
-    let targets: Vec<_> = targets
-        .into_iter()
-        .filter(|t| target.is_none_or(|n| t.target.name == n))
-        .map(Arc::new)
-        .collect();
+    let targets: Vec<_> = targets.into_iter().map(Arc::new).collect();
     let scenarios: Vec<_> = found.into_iter().map(Arc::new).collect();
     for p in plan(&targets, &scenarios, None) {
         match p.skip_reason() {
@@ -335,6 +396,7 @@ async fn run(
     report: PathBuf,
     targets_dir: PathBuf,
     launcher: Option<Launcher>,
+    interactive: bool,
 ) -> ExitCode {
     let mut target = match find_target(&target, &targets_dir) {
         Ok(t) => t,
@@ -372,6 +434,7 @@ async fn run(
         },
         report_root: report,
         progress: true,
+        interactive,
     };
     match execute(req).await {
         Ok(result) => {
@@ -392,6 +455,15 @@ async fn run(
             }
             println!("{}", result.summary.line());
             println!("{}", result.index_html().display());
+            let ran = result.summary.trials - result.summary.skipped;
+            if ran == 0 {
+                // A report without a single judged trial must not look like a green run.
+                eprintln!(
+                    "sso-harness: nothing ran: all {} trials were skipped (reasons above and in the report)",
+                    result.summary.trials
+                );
+                return ExitCode::from(3);
+            }
             if result.summary.has_failures() {
                 ExitCode::from(1)
             } else {

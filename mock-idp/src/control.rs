@@ -249,6 +249,28 @@ pub async fn post_oidc_client(
     Ok((StatusCode::CREATED, Json(client)))
 }
 
+/// `GET /_control/tenants/{id}/oidc/clients/{client_id}/secret`: pinned tenants only. The
+/// body is written by hand because a `Secret` serialises as `[redacted]` everywhere else.
+pub async fn get_client_secret(
+    State(state): State<AppState>,
+    Path((id, client_id)): Path<(String, String)>,
+) -> Result<Json<serde_json::Value>> {
+    let t = state.tenants.get(&id)?;
+    let t = tenant::lock(&t);
+    let found = t
+        .oidc_clients
+        .iter()
+        .find(|c| c.client_id == client_id)
+        .filter(|_| t.pinned.is_some());
+    match found {
+        Some(c) => Ok(Json(
+            serde_json::json!({ "client_secret": c.client_secret.expose() }),
+        )),
+        // The same 404 as any unknown path: nothing tells which clients exist.
+        None => Err(Error::NotFound),
+    }
+}
+
 /// `PUT /_control/tenants/{id}/trial`.
 pub async fn put_trial(
     State(state): State<AppState>,

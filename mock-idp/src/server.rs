@@ -123,6 +123,10 @@ fn control_routes() -> Router<AppState> {
             post(control::post_oidc_client),
         )
         .route(
+            "/_control/tenants/{id}/oidc/clients/{client_id}/secret",
+            get(control::get_client_secret),
+        )
+        .route(
             "/_control/tenants/{id}/trial",
             put(control::put_trial).delete(control::delete_trial),
         )

@@ -397,6 +397,14 @@ pub struct LastSamlResponse {
     pub relay_state: Option<String>,
 }
 
+/// `GET /_control/tenants/{id}/oidc/clients/{client_id}/secret` of a pinned tenant: the
+/// secret a person pasted into the SP, for `staging init` to show again. Only pinned tenants
+/// answer (404 otherwise): a trial's throwaway clients have no one to show it to.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClientSecretBody {
+    pub client_secret: Secret,
+}
+
 /// Every error answer of the control API: `400` (with `path`, the JSON path of the bad
 /// field, `.` for the body itself), `404`, `409`, `413`, `500` (without).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]

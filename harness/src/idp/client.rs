@@ -6,7 +6,9 @@ use serde_json::Value;
 use crate::error::{HarnessError, Result};
 use crate::net::http_json::{CallError, call, parse};
 
-use proto::idp::{App, ClockBody, FaultsBody, OidcClient, SpSpec, TenantSpec, TxtBody, UserPatch};
+use proto::idp::{
+    App, ClockBody, FaultsBody, OidcClient, SpSpec, TenantSpec, TrialOverlay, TxtBody, UserPatch,
+};
 pub use proto::idp::{OidcInfo, SamlInfo, TenantInfo};
 use proto::secret::to_request_value;
 
@@ -75,6 +77,78 @@ impl IdpClient {
             .send_typed(reqwest::Method::POST, "/_control/tenants", spec)
             .await?;
         parse(v, "POST /_control/tenants").map_err(err)
+    }
+
+    /// A tenant as it is now; `Ok(None)` when there is none by that id.
+    pub async fn get_tenant(&self, id: &str) -> Result<Option<TenantInfo>> {
+        match call(
+            &self.http,
+            reqwest::Method::GET,
+            &self.url(&format!("/_control/tenants/{id}")),
+            None,
+            None,
+        )
+        .await
+        {
+            Ok(v) => parse(v, "GET /_control/tenants/{id}")
+                .map(Some)
+                .map_err(err),
+            Err(e) if e.status == Some(404) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Takes a pinned tenant for one trial and applies the trial's users, faults, clock and
+    /// SAML/OIDC options to it. `Ok(None)`: another trial holds it now (HTTP 409).
+    pub async fn begin_trial(
+        &self,
+        id: &str,
+        overlay: &TrialOverlay,
+    ) -> Result<Option<TenantInfo>> {
+        let path = format!("/_control/tenants/{id}/trial");
+        let v = to_request_value(overlay).map_err(|e| HarnessError::Idp(format!("{path}: {e}")))?;
+        match call(
+            &self.http,
+            reqwest::Method::PUT,
+            &self.url(&path),
+            None,
+            Some(&v),
+        )
+        .await
+        {
+            Ok(v) => parse(v, "PUT .../trial").map(Some).map_err(err),
+            Err(e) if e.status == Some(409) => Ok(None),
+            Err(e) => Err(err(e)),
+        }
+    }
+
+    /// Puts a pinned tenant back as it was set up (its persisted base) and frees it.
+    pub async fn end_trial(&self, id: &str, trial_id: &str) -> Result<()> {
+        self.send(
+            reqwest::Method::DELETE,
+            &format!("/_control/tenants/{id}/trial?trial_id={trial_id}"),
+            None,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The secret of a pinned tenant's OIDC client, for `staging init` to print again.
+    pub async fn oidc_client_secret(
+        &self,
+        id: &str,
+        client_id: &str,
+    ) -> Result<crate::secret::Secret> {
+        let v = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/_control/tenants/{id}/oidc/clients/{client_id}/secret"),
+                None,
+            )
+            .await?;
+        let body: proto::idp::ClientSecretBody =
+            parse(v, "GET .../oidc/clients/{client_id}/secret").map_err(err)?;
+        Ok(body.client_secret)
     }
 
     pub async fn delete_tenant(&self, id: &str) -> Result<()> {

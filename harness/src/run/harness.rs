@@ -32,6 +32,13 @@ pub enum IdpChoice {
         url: String,
         dns: Option<SocketAddr>,
     },
+    /// A staging target's mock IdP: the one answering at `url`, else served in-process
+    /// there with the pinned tenants of `state_dir` (its address is fixed: the SP stored it).
+    Staging {
+        url: String,
+        state_dir: std::path::PathBuf,
+        dns: Option<SocketAddr>,
+    },
     /// No IdP: only trials that need none can pass.
     None,
 }
@@ -61,6 +68,8 @@ pub struct Harness {
 pub struct TrialPlan {
     pub target: Arc<LoadedTarget>,
     pub scenario: Arc<LoadedScenario>,
+    /// A person at the terminal may be asked to do manual steps (staging targets).
+    pub interactive: bool,
 }
 
 impl TrialPlan {
@@ -70,9 +79,18 @@ impl TrialPlan {
 
     /// Why this trial cannot run on this target, if it cannot.
     pub fn skip_reason(&self) -> Option<String> {
-        let missing = self.target.target.missing(&self.scenario.scenario.requires);
+        let desc = &self.target.target;
+        let missing = desc.missing(&self.scenario.scenario.requires);
         if missing.is_empty() {
-            None
+            let (Some(staging), Some(org)) = (&desc.staging, desc.manual_org()) else {
+                return None;
+            };
+            crate::trial::manual::skip_reason(
+                &self.scenario.scenario,
+                staging,
+                org,
+                self.interactive,
+            )
         } else {
             Some(format!(
                 "target {} lacks capability {}",
@@ -99,6 +117,7 @@ pub fn plan(
             let p = TrialPlan {
                 target: t.clone(),
                 scenario: s.clone(),
+                interactive: false,
             };
             if filter.is_none_or(|f| p.name().contains(f)) {
                 out.push(p);
@@ -155,6 +174,22 @@ impl Harness {
                         })?,
                     };
                     (Some(client), Some(dns), None)
+                }
+                IdpChoice::Staging {
+                    url,
+                    state_dir,
+                    dns,
+                } => {
+                    let client = IdpClient::new(url);
+                    match client.dns_addr().await {
+                        // Already running (`sso-harness staging idp`, `mock-idp serve`).
+                        Ok(d) => (Some(client), Some(d), None),
+                        Err(_) => {
+                            let e = crate::target::embedded::start_pinned_idp(url, state_dir, *dns)
+                                .await?;
+                            (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
+                        }
+                    }
                 }
                 IdpChoice::None => (None, None, None),
             })
@@ -247,9 +282,33 @@ impl Harness {
         }
         let result = self.try_run(plan, &mut out, t0).await;
         let failure = match result {
-            Ok(f) => f,
+            Ok(TrialEnd::Judged(f)) => f,
+            Ok(TrialEnd::Skipped(reason)) => {
+                out.verdict = Verdict::Skipped;
+                out.message = Some(reason);
+                out.duration_ms = ms(t0.elapsed());
+                return out;
+            }
             Err(e) => Some(StepFailure::broken(e.to_string())),
         };
+        // The mock IdP's log can show the failure says nothing about the SP (set-up).
+        let failure = failure.map(|f| {
+            let tenant = out.context.get("idp.tenant").cloned().unwrap_or_default();
+            match crate::trial::setup_error::explain(
+                s,
+                &f,
+                &out.exchanges,
+                &tenant,
+                desc.staging.is_some(),
+            ) {
+                Some(why) => {
+                    let mut b = StepFailure::broken(why);
+                    b.context = Some(format!("what the trial saw before: {f}"));
+                    b
+                }
+                None => f,
+            }
+        });
         let decision = crate::trial::verdict::decide(
             failure.as_ref(),
             desc.known_failure(&plan.scenario.id),
@@ -279,13 +338,14 @@ impl Harness {
         out
     }
 
-    /// Ok(None) passed, Ok(Some(diff)) failed, Err could not run.
+    /// Judged(None) passed, Judged(Some(diff)) failed, Skipped nobody could do a manual
+    /// step, Err could not run.
     async fn try_run(
         &self,
         plan: &TrialPlan,
         out: &mut TrialOutcome,
         t0: Instant,
-    ) -> Result<Option<StepFailure>> {
+    ) -> Result<TrialEnd> {
         let s = &plan.scenario.scenario;
         let desc = &plan.target.target;
         let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
@@ -344,12 +404,22 @@ impl Harness {
         let social_tenant = wants_social.then(|| format!("s-{trial_id}"));
         let (tenant, launched) = tokio::join!(
             async {
-                match &self.idp {
-                    Some(idp) => idp
+                match (&self.idp, &desc.staging) {
+                    // The tenant the person configured the SP with, for this trial only.
+                    (Some(idp), Some(st)) => lease_pinned(
+                        idp,
+                        st,
+                        &tenant_spec(s, &users, &trial_id, &vars)?,
+                        s,
+                        &trial_id,
+                    )
+                    .await
+                    .map(Some),
+                    (Some(idp), None) => idp
                         .create_tenant(&tenant_spec(s, &users, &trial_id, &vars)?)
                         .await
                         .map(Some),
-                    None => Ok(None),
+                    (None, _) => Ok(None),
                 }
             },
             async {
@@ -461,6 +531,9 @@ impl Harness {
             canary: self.canary.as_ref(),
             exchanges: Vec::new(),
             last_answer: None,
+            interactive: plan.interactive,
+            manual_skip: None,
+            manual_undo: Vec::new(),
         };
         // A WebDriver call can hang (a page that never loads); no trial may hold the run.
         let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
@@ -498,12 +571,32 @@ impl Harness {
                 out.exchanges.extend(x);
             }
         }
+        // A pinned tenant goes back to its set-up state now (the next trial waits for it).
+        if let (Some(idp), Some(t), Some(_)) =
+            (self.idp.as_ref(), ctx.tenant.as_ref(), &desc.staging)
+        {
+            if let Err(e) = idp.end_trial(&t.id, &trial_id).await {
+                eprintln!(
+                    "warning: could not hand back the pinned tenant {}: {e}",
+                    t.id
+                );
+            }
+        }
+        // What a person changed by hand is put back by hand, before the next trial.
+        let undo = std::mem::take(&mut ctx.manual_undo);
+        if ctx.interactive && !undo.is_empty() {
+            for what in undo.iter().rev() {
+                let _ = crate::trial::manual::ask(&trial_id, &format!("put back: {what}")).await;
+            }
+        }
+        let manual_skip = ctx.manual_skip.take();
         // The trial's records on the mock IdP are not evidence: remove them after its result.
         if let Some(idp) = self.idp.clone() {
             let txt = std::mem::take(&mut ctx.published_txt);
             let tenants: Vec<String> = ctx
                 .tenant
                 .as_ref()
+                .filter(|_| desc.staging.is_none())
                 .map(|t| t.id.clone())
                 .into_iter()
                 .chain(social_tenant.clone())
@@ -543,7 +636,10 @@ impl Harness {
         });
         out.phases_ms
             .insert("cleanup".into(), ms(cleanup.elapsed()));
-        Ok(failure)
+        Ok(match manual_skip {
+            Some(reason) => TrialEnd::Skipped(reason),
+            None => TrialEnd::Judged(failure),
+        })
     }
 }
 
@@ -587,6 +683,63 @@ impl Harness {
             client_id,
             client_secret: secret,
         })
+    }
+}
+
+/// How a trial ended.
+enum TrialEnd {
+    /// None: passed; Some: the first failure.
+    Judged(Option<StepFailure>),
+    /// Nobody could do a manual step: nothing was learnt about the SP.
+    Skipped(String),
+}
+
+/// How long a trial waits for a pinned tenant another trial (or a killed run's lease)
+/// holds, before it gives up with an error.
+const LEASE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Takes the staging target's pinned tenant for this trial, with the trial's users, faults,
+/// clock and SAML/OIDC options; waits while another trial holds it.
+async fn lease_pinned(
+    idp: &IdpClient,
+    staging: &crate::target::staging::StagingSpec,
+    spec: &TenantSpec,
+    s: &crate::scenario::schema::Scenario,
+    trial_id: &str,
+) -> Result<proto::idp::TenantInfo> {
+    let id = &staging.tenant;
+    if idp.get_tenant(id).await?.is_none() {
+        return Err(crate::HarnessError::Idp(format!(
+            "the mock IdP at {} has no tenant {id}: run `sso-harness staging init --target <this target file>` first (it creates the tenant and prints what to configure in the SP)",
+            idp.base_url()
+        )));
+    }
+    let oidc = s.idp.oidc.as_ref().map(|o| proto::idp::TrialOidc {
+        scopes: o.scopes.clone(),
+        allowed_groups: (!o.allowed_groups.is_empty()).then(|| o.allowed_groups.clone()),
+        forge: None,
+    });
+    let overlay = proto::idp::TrialOverlay {
+        trial_id: trial_id.to_string(),
+        ttl_seconds: 600,
+        users: spec.users.clone(),
+        saml: spec.saml.clone(),
+        faults: spec.faults.clone(),
+        clock_offset_seconds: spec.clock_offset_seconds,
+        oidc,
+    };
+    let deadline = Instant::now() + LEASE_WAIT;
+    loop {
+        if let Some(info) = idp.begin_trial(id, &overlay).await? {
+            return Ok(info);
+        }
+        if Instant::now() >= deadline {
+            return Err(crate::HarnessError::Idp(format!(
+                "the pinned tenant {id} stayed held by another trial for {} s (another run on the same mock IdP? its lease expires after 10 minutes)",
+                LEASE_WAIT.as_secs()
+            )));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
 

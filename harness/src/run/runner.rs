@@ -22,6 +22,8 @@ pub struct RunRequest {
     pub report_root: PathBuf,
     /// Print a line per finished trial on stderr.
     pub progress: bool,
+    /// A person at the terminal may be asked to do manual steps of staging targets.
+    pub interactive: bool,
 }
 
 pub struct RunResult {
@@ -37,7 +39,34 @@ impl RunResult {
 }
 
 pub async fn execute(req: RunRequest) -> Result<RunResult> {
-    let plans = plan(&req.targets, &req.scenarios, req.filter.as_deref());
+    let mut plans = plan(&req.targets, &req.scenarios, req.filter.as_deref());
+    for p in &mut plans {
+        p.interactive = req.interactive;
+    }
+    // A staging target has one pinned tenant and one organisation: its trials run one at a
+    // time, on the mock IdP the SP was configured with.
+    let staging = req.targets.iter().find_map(|t| {
+        t.target
+            .staging
+            .as_ref()
+            .map(|st| (st.clone(), st.state_dir(&t.path)))
+    });
+    let mut req = req;
+    if let Some((st, state_dir)) = &staging {
+        if req.jobs > 1 {
+            eprintln!(
+                "note: staging target: trials run one at a time (one pinned tenant, one organisation)"
+            );
+        }
+        req.jobs = 1;
+        if matches!(req.idp, IdpChoice::Embedded) {
+            req.idp = IdpChoice::Staging {
+                url: st.idp_url(),
+                state_dir: state_dir.clone(),
+                dns: st.idp.dns,
+            };
+        }
+    }
     if plans.is_empty() {
         return Err(HarnessError::Target(format!(
             "no scenario found{} (scenarios: {})",

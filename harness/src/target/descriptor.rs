@@ -48,6 +48,9 @@ pub struct TargetDescriptor {
     /// Scenarios expected to fail here; one that passes fails the run as an unexpected pass.
     #[serde(default)]
     pub known_failures: Vec<KnownFailure>,
+    /// An SP configured by hand against one pinned mock IdP tenant (`target::staging`).
+    #[serde(default)]
+    pub staging: Option<crate::target::staging::StagingSpec>,
 }
 
 /// Target-specific steps behind the generic packs' `connect: saml|oidc` and `start_login`.
@@ -319,6 +322,14 @@ impl TargetDescriptor {
         std::iter::once(self.name.as_str()).chain(self.lineage.iter().map(String::as_str))
     }
 
+    /// The organisation a person set up by hand (`admin: manual`).
+    pub fn manual_org(&self) -> Option<&str> {
+        match &self.admin {
+            AdminDriverSpec::Manual(m) => Some(&m.org_id),
+            _ => None,
+        }
+    }
+
     pub fn known_failure(&self, scenario_id: &str) -> Option<&KnownFailure> {
         self.known_failures
             .iter()
@@ -385,6 +396,24 @@ fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
         }
     };
     target.lineage = lineage;
+    if let Some(st) = &target.staging {
+        // At the `staging:` line of the file that says it (this one or a base).
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("staging:"))
+            .map_or(1, |i| i + 1);
+        let at = |message: String| Located {
+            location: Location::new(path, line, 1),
+            message,
+        };
+        st.check().map_err(at)?;
+        if !matches!(target.admin, AdminDriverSpec::Manual(_)) {
+            return Err(at(
+                "staging: needs `admin: {manual: {org_id: ...}}`: a staging SP is the one a person configured by hand"
+                    .into(),
+            ));
+        }
+    }
     if let AdminDriverSpec::ConfigTemplate(c) = &target.admin {
         check_templates(path, c)?;
     }

@@ -24,6 +24,44 @@ pub async fn start_mock_idp() -> Result<EmbeddedIdp> {
     })
 }
 
+/// A staging target's mock IdP, served in-process at the fixed address of `url` (the SP
+/// stored URLs with it) with the pinned tenants of `state_dir`. A loopback URL is bound as
+/// it is; any other host is served on all interfaces at the URL's port and advertised as
+/// the URL.
+pub async fn start_pinned_idp(
+    url: &str,
+    state_dir: &std::path::Path,
+    dns: Option<SocketAddr>,
+) -> Result<EmbeddedIdp> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| HarnessError::Idp(format!("staging.idp.url {url}: {e}")))?;
+    let port = parsed.port_or_known_default().unwrap_or(80);
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let listen = if loopback {
+        SocketAddr::from(([127, 0, 0, 1], port))
+    } else {
+        SocketAddr::from(([0, 0, 0, 0], port))
+    };
+    let options = mock_idp::server::ServeOptions {
+        listen,
+        public_url: (!loopback || parsed.host_str() == Some("localhost")).then_some(parsed.clone()),
+        state_dir: Some(state_dir.to_path_buf()),
+        dns_listen: dns.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0))),
+        ..mock_idp::server::ServeOptions::default()
+    };
+    let idp = mock_idp::server::serve(options).await.map_err(|e| {
+        HarnessError::Idp(format!(
+            "cannot serve the staging mock IdP at {url} (state {}): {e}",
+            state_dir.display()
+        ))
+    })?;
+    Ok(EmbeddedIdp {
+        base_url: idp.base_url().to_string(),
+        dns_addr: Some(idp.dns_addr()),
+        guard: Box::new(idp),
+    })
+}
+
 /// The files of a reference SP database that holds its schema and its own signing key but no
 /// organisation yet. Every trial's SP starts from a copy: one deployment restarted with a
 /// clean slate, instead of a new RSA key and schema migration per trial (~350 ms each).

@@ -9,3 +9,4 @@ pub mod launch;
 pub mod sp_config;
 pub mod sp_metadata;
 pub mod spawn;
+pub mod staging;

@@ -59,6 +59,12 @@ pub struct TrialCtx<'a> {
     /// How long the last browser action (open, click, submit) took until its navigation
     /// settled: the SP's answer time for `answers_within_ms`.
     pub last_answer: Option<Duration>,
+    /// A person may be asked to do manual steps (`--interactive`, staging targets).
+    pub interactive: bool,
+    /// Set when the trial stopped because nobody could do a manual step: SKIPPED, not ERROR.
+    pub manual_skip: Option<String>,
+    /// What the person should put back after the trial (manual steps that changed the SP).
+    pub manual_undo: Vec<String>,
 }
 
 impl TrialCtx<'_> {

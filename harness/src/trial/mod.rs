@@ -3,7 +3,9 @@
 pub mod ctx;
 pub mod expect;
 pub mod failure;
+pub mod manual;
 pub mod outcome;
 pub mod probe;
+pub mod setup_error;
 pub mod steps;
 pub mod verdict;

@@ -44,6 +44,12 @@ impl TrialCtx<'_> {
     }
 
     async fn dispatch(&mut self, step: &Step) -> StepResult {
+        // A `repeat` is judged step by step, as each inner step is dispatched.
+        if !matches!(step, Step::Repeat(_)) {
+            if let Some(r) = self.on_staging(step).await {
+                return r;
+            }
+        }
         match step {
             Step::Open(url) => {
                 let url = self.render(url)?;
@@ -241,6 +247,56 @@ impl TrialCtx<'_> {
             notes.extend(note);
         }
         Ok((!notes.is_empty()).then(|| notes.join("; ")))
+    }
+
+    /// On a staging target: what the person did at init is not done again (one pinned
+    /// organisation, tenant and OIDC client), and what nobody did is asked for or skips the
+    /// trial. None: the step runs as anywhere else.
+    async fn on_staging(&mut self, step: &Step) -> Option<StepResult> {
+        use crate::trial::manual::{Answer, StepClass, ask, classify};
+        let staging = self.target.staging.as_ref()?;
+        let org = self.target.manual_org()?.to_string();
+        match classify(step, staging, &org, self.scenario.idp.protocol, &self.vars) {
+            StepClass::Automatic => None,
+            // The organisation is the one set up by hand; learning its URLs is still needed.
+            StepClass::AlreadyDone(note) if matches!(step, Step::CreateOrg(_)) => Some(
+                self.create_org(&OrgArgs::default())
+                    .await
+                    .map(|_| Some(note)),
+            ),
+            StepClass::AlreadyDone(note) => Some(Ok(Some(format!("already so: {note}")))),
+            StepClass::Impossible(why) => {
+                let why = format!("cannot run on a staging target: it {why}");
+                self.manual_skip = Some(why.clone());
+                Some(Err(StepFailure::broken(why)))
+            }
+            StepClass::Manual(m) if !self.interactive => {
+                let why = format!(
+                    "needs a manual step nobody can do in a non-interactive run: {}",
+                    m.what
+                );
+                self.manual_skip = Some(why.clone());
+                Some(Err(StepFailure::broken(why)))
+            }
+            StepClass::Manual(m) => match ask(&self.trial_id, &m.what).await {
+                Answer::Done => {
+                    self.manual_undo.extend(m.undo.clone());
+                    Some(Ok(Some(format!(
+                        "done by hand (confirmed at the terminal): {}",
+                        m.what
+                    ))))
+                }
+                Answer::Skip => {
+                    let why = format!("skipped at the terminal at the manual step: {}", m.what);
+                    self.manual_skip = Some(why.clone());
+                    Some(Err(StepFailure::broken(why)))
+                }
+                Answer::CouldNot(said) => Some(Err(StepFailure::broken(format!(
+                    "the manual step could not be done ({}): {said}",
+                    m.what
+                )))),
+            },
+        }
     }
 
     fn manual_note(&self) -> Option<String> {

@@ -38,6 +38,7 @@ pub async fn run_pack(
         idp,
         report_root: reports.to_path_buf(),
         progress: false,
+        interactive: false,
     })
     .await
     .unwrap()
