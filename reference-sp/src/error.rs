@@ -81,10 +81,10 @@ pub struct UserError {
     pub status: StatusCode,
     /// The documented text, placeholders filled in.
     pub message: String,
-    /// The message's stable name (`messages::KEYS`) and its placeholders' values, so that a
-    /// messages file can replace the text; `None` for texts no file can change.
-    pub key: Option<&'static str>,
-    pub args: Vec<(&'static str, String)>,
+    /// The message's stable name and its placeholders' values, so that a messages file can
+    /// replace the text; `None` for texts no file can change. Boxed: every handler's error
+    /// type carries a `UserError`, and most never have one.
+    pub key: Option<Box<MessageKey>>,
     pub code: Option<&'static str>,
     pub detail: Option<String>,
     /// The organisation whose sign-in failed, for the support request.
@@ -97,7 +97,6 @@ impl UserError {
             status,
             message: message.into(),
             key: None,
-            args: Vec::new(),
             code: None,
             detail: None,
             org: None,
@@ -112,11 +111,18 @@ impl UserError {
         self
     }
     /// Names the message and the values of its placeholders (see `messages`).
-    pub fn keyed(mut self, key: &'static str, args: Vec<(&'static str, String)>) -> Self {
-        self.key = Some(key);
-        self.args = args;
+    pub fn keyed(mut self, name: &'static str, args: Vec<(&'static str, String)>) -> Self {
+        self.key = Some(Box::new(MessageKey { name, args }));
         self
     }
+}
+
+/// A documented message's key in a messages file (`messages::KEYS`) and the values of its
+/// placeholders (`email`, `method`, `reason`).
+#[derive(Debug, Clone)]
+pub struct MessageKey {
+    pub name: &'static str,
+    pub args: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -270,14 +270,14 @@ impl Messages {
     /// The text the file gives `e`, placeholders filled in; `None` when `e` keeps its
     /// documented text (no key, or the file replaces neither its text nor the product name).
     pub fn text(&self, e: &UserError) -> Option<String> {
-        let key = e.key?;
+        let key = e.key.as_deref()?;
         let product = self.texts.get("product");
-        let template = match (self.texts.get(key), product) {
+        let template = match (self.texts.get(key.name), product) {
             (Some(t), _) => t.as_str(),
-            (None, Some(_)) => Some(def(key)?.text).filter(|t| t.contains("{product}"))?,
+            (None, Some(_)) => Some(def(key.name)?.text).filter(|t| t.contains("{product}"))?,
             (None, None) => return None,
         };
-        let mut args = e.args.clone();
+        let mut args = key.args.clone();
         args.push((
             "product",
             product.cloned().unwrap_or_else(|| PRODUCT.to_string()),
