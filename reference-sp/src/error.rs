@@ -23,6 +23,55 @@ pub enum Error {
         option: &'static str,
         message: String,
     },
+    #[error(transparent)]
+    Messages(#[from] MessagesError),
+}
+
+/// A messages file (`--messages`) that cannot be used: the SP does not start with texts it
+/// cannot show as written. `file:line` points at the entry.
+#[derive(Debug, thiserror::Error)]
+pub enum MessagesError {
+    #[error("cannot read the messages file {file}: {source}")]
+    Read {
+        file: String,
+        source: std::io::Error,
+    },
+    #[error("{file}:{line}: {message}")]
+    Syntax {
+        file: String,
+        line: usize,
+        message: String,
+    },
+    #[error("{file}:{line}: unknown message key `{key}`{}; the keys are: {known}", did_you_mean(.suggestion))]
+    UnknownKey {
+        file: String,
+        line: usize,
+        key: String,
+        suggestion: Option<&'static str>,
+        known: String,
+    },
+    #[error(
+        "{file}:{line}: message `{key}` has no placeholder `{{{placeholder}}}`; it has: {allowed}"
+    )]
+    UnknownPlaceholder {
+        file: String,
+        line: usize,
+        key: String,
+        placeholder: String,
+        allowed: String,
+    },
+    #[error("{file}:{line}: message `{key}` must be a non-empty text")]
+    NotText {
+        file: String,
+        line: usize,
+        key: String,
+    },
+}
+
+fn did_you_mean(suggestion: &Option<&'static str>) -> String {
+    suggestion
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default()
 }
 
 /// A failure a person sees in the browser: the documented message, optionally a documented
@@ -30,7 +79,12 @@ pub enum Error {
 #[derive(Debug, Clone)]
 pub struct UserError {
     pub status: StatusCode,
+    /// The documented text, placeholders filled in.
     pub message: String,
+    /// The message's stable name and its placeholders' values, so that a messages file can
+    /// replace the text; `None` for texts no file can change. Boxed: every handler's error
+    /// type carries a `UserError`, and most never have one.
+    pub key: Option<Box<MessageKey>>,
     pub code: Option<&'static str>,
     pub detail: Option<String>,
     /// The organisation whose sign-in failed, for the support request.
@@ -42,6 +96,7 @@ impl UserError {
         Self {
             status,
             message: message.into(),
+            key: None,
             code: None,
             detail: None,
             org: None,
@@ -55,6 +110,19 @@ impl UserError {
         self.detail = Some(detail.into());
         self
     }
+    /// Names the message and the values of its placeholders (see `messages`).
+    pub fn keyed(mut self, name: &'static str, args: Vec<(&'static str, String)>) -> Self {
+        self.key = Some(Box::new(MessageKey { name, args }));
+        self
+    }
+}
+
+/// A documented message's key in a messages file (`messages::KEYS`) and the values of its
+/// placeholders (`email`, `method`, `reason`).
+#[derive(Debug, Clone)]
+pub struct MessageKey {
+    pub name: &'static str,
+    pub args: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,12 +221,16 @@ impl IntoResponse for AppError {
 
 /// The page every browser-facing failure shows: the documented message in `#error`, plus an
 /// ID and a time with zone that a user quotes to support. Each one is logged under that ID.
+/// A page whose message has a key carries a [`ShownError`], so that the messages file can put
+/// its own text in (the server's last layer) under the same ID and time.
 pub fn error_page(e: &UserError) -> Response {
-    let id = format!("err-{}", uuid::Uuid::new_v4().simple());
-    let now = time::OffsetDateTime::now_utc();
-    let when = crate::clock::display_utc(now);
+    let shown = ShownError {
+        error: e.clone(),
+        id: format!("err-{}", uuid::Uuid::new_v4().simple()),
+        at: time::OffsetDateTime::now_utc(),
+    };
     tracing::warn!(
-        error_id = %id,
+        error_id = %shown.id,
         status = e.status.as_u16(),
         code = e.code.unwrap_or(""),
         org = e.org.as_deref().unwrap_or(""),
@@ -166,31 +238,54 @@ pub fn error_page(e: &UserError) -> Response {
         "{}",
         e.message
     );
-    let mut body = format!("<p id=\"error\" class=\"error\">{}</p>\n", esc(&e.message));
-    if let Some(code) = e.code {
-        body.push_str(&format!(
-            "<p>Error code: <code id=\"error-code\">{}</code></p>\n",
-            esc(code)
-        ));
+    let mut response = shown.render(&e.message);
+    if e.key.is_some() {
+        response.extensions_mut().insert(shown);
     }
-    if let Some(detail) = &e.detail {
+    response
+}
+
+/// An error page as it was shown and logged: the error, its ID and time.
+#[derive(Debug, Clone)]
+pub struct ShownError {
+    pub error: UserError,
+    id: String,
+    at: time::OffsetDateTime,
+}
+
+impl ShownError {
+    /// The page with `message` in `#error`; the rest (code, reason, ID, time) as logged.
+    pub fn render(&self, message: &str) -> Response {
+        let e = &self.error;
+        let mut body = format!("<p id=\"error\" class=\"error\">{}</p>\n", esc(message));
+        if let Some(code) = e.code {
+            body.push_str(&format!(
+                "<p>Error code: <code id=\"error-code\">{}</code></p>\n",
+                esc(code)
+            ));
+        }
+        if let Some(detail) = &e.detail {
+            body.push_str(&format!(
+                "<p>Reason: <span id=\"error-detail\">{}</span></p>\n",
+                esc(detail)
+            ));
+        }
+        if let Some(org) = &e.org {
+            body.push_str(&format!(
+                "<p>Organization ID: <code id=\"error-org\">{}</code></p>\n",
+                esc(org)
+            ));
+        }
         body.push_str(&format!(
-            "<p>Reason: <span id=\"error-detail\">{}</span></p>\n",
-            esc(detail)
+            "<p>Error ID: <code id=\"error-id\">{}</code></p>\n<p>Time: <time id=\"error-time\" datetime=\"{}\">{}</time></p>\n\
+             <p><a id=\"back-to-login\" href=\"/login\">Back to sign in</a></p>",
+            esc(&self.id),
+            esc(&self
+                .at
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()),
+            esc(&crate::clock::display_utc(self.at))
         ));
+        (e.status, page("Sign-in problem", &body)).into_response()
     }
-    if let Some(org) = &e.org {
-        body.push_str(&format!(
-            "<p>Organization ID: <code id=\"error-org\">{}</code></p>\n",
-            esc(org)
-        ));
-    }
-    body.push_str(&format!(
-        "<p>Error ID: <code id=\"error-id\">{}</code></p>\n<p>Time: <time id=\"error-time\" datetime=\"{}\">{}</time></p>\n\
-         <p><a id=\"back-to-login\" href=\"/login\">Back to sign in</a></p>",
-        esc(&id),
-        esc(&now.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()),
-        esc(&when)
-    ));
-    (e.status, page("Sign-in problem", &body)).into_response()
 }

@@ -44,6 +44,11 @@ struct Cli {
         hide_env_values = true
     )]
     social_google_client_secret: Option<String>,
+    /// A messages file: YAML mapping of message key (e.g. `use_sso`, `not_in_workspace`,
+    /// `product`) to the text shown instead of the documented one. An unknown key stops the
+    /// start with its file:line.
+    #[arg(long, value_name = "FILE")]
+    messages: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -76,6 +81,7 @@ async fn main() {
         public_url: cli.public_url,
         test_mode: cli.test_mode,
         social,
+        messages: cli.messages,
     };
     let sp = match reference_sp::serve(options).await {
         Ok(sp) => sp,

@@ -27,6 +27,9 @@ pub struct Options {
     /// Enables `/api/admin/test/*` (clock offset, blocking the SSO look-up).
     pub test_mode: bool,
     pub social: Option<SocialOptions>,
+    /// A messages file (`--messages`): YAML mapping of message key to the text shown
+    /// instead of the documented one (see README "Messages file"); documented texts when absent.
+    pub messages: Option<PathBuf>,
 }
 
 impl Options {
@@ -39,6 +42,7 @@ impl Options {
             public_url: None,
             test_mode: false,
             social: None,
+            messages: None,
         }
     }
 }

@@ -103,7 +103,19 @@ fn router(state: Shared) -> Router {
     if state.test_mode {
         app = app.merge(test_api_routes());
     }
-    app.with_state(state)
+    // Last on the way out: error pages get the messages file's texts.
+    app.layer(axum::middleware::map_response_with_state(
+        state.clone(),
+        apply_messages,
+    ))
+    .with_state(state)
+}
+
+async fn apply_messages(
+    axum::extract::State(state): axum::extract::State<Shared>,
+    response: axum::response::Response,
+) -> axum::response::Response {
+    state.messages.apply(response)
 }
 
 fn admin_api_routes() -> Router<Shared> {

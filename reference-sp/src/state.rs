@@ -5,6 +5,7 @@ use crate::certs::SpKey;
 use crate::clock::Clock;
 use crate::db::Db;
 use crate::error::Error;
+use crate::messages::Messages;
 use crate::options::{Options, SocialOptions};
 use crate::secret::Secret;
 use crate::store::Product;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub dns_server: Option<SocketAddr>,
     pub test_mode: bool,
     pub social: Option<SocialOptions>,
+    /// The messages file's texts (the documented ones without a file).
+    pub messages: Messages,
     pub clock: Clock,
     pub block_sso_lookup: AtomicBool,
     /// Test mode only: what the IdP sent in the last SSO sign-in, for an IdP administrator's
@@ -35,6 +38,11 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(options: &Options, base_url: &url::Url) -> Result<Self, Error> {
+        // A bad messages file stops the start before the database is touched.
+        let messages = match &options.messages {
+            Some(path) => Messages::load(path)?,
+            None => Messages::default(),
+        };
         let db = Db::open(&options.db_path)?;
         let sp_key = crate::certs::load_or_create_sp_key(&db).map_err(Error::Key)?;
         let http = reqwest::Client::builder()
@@ -52,6 +60,7 @@ impl AppState {
             dns_server: options.dns_server.or_else(crate::dns::system_server),
             test_mode: options.test_mode,
             social: options.social.clone(),
+            messages,
             clock: Clock::default(),
             block_sso_lookup: AtomicBool::new(false),
             last_sso: Mutex::new(None),

@@ -1,6 +1,7 @@
 //! Reports of a run: `junit.xml`, `results.json`, a self-contained `index.html` and
 //! `support/<trial>.md` for every failed trial, under `reports/<run id>/`, written as trials
 //! finish (`LiveReport`).
+pub mod diff;
 pub mod html;
 pub mod junit;
 pub mod redact;
