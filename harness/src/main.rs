@@ -50,6 +50,29 @@ enum Command {
         #[arg(long)]
         interactive: bool,
     },
+    /// Where a staging SP behaves differently from the reference SP: the same scenarios on
+    /// both, one row per catalogue behaviour that differs (error text, refusal, status).
+    Diff {
+        /// The staging target (name or path).
+        #[arg(long)]
+        target: String,
+        /// The target that models the documented product.
+        #[arg(long, default_value = "reference-sp")]
+        reference: String,
+        #[arg(long, default_value = "scenarios/documented")]
+        scenarios: PathBuf,
+        #[arg(long)]
+        filter: Option<String>,
+        /// Parallel trials on the reference side (the staging side runs one at a time).
+        #[arg(long, default_value_t = 2)]
+        jobs: usize,
+        #[arg(long)]
+        webdriver_url: Option<String>,
+        #[arg(long, default_value = "reports")]
+        report: PathBuf,
+        #[arg(long, default_value = "targets")]
+        targets_dir: PathBuf,
+    },
     /// A staging SP configured by hand: the pinned mock IdP tenant it trusts.
     Staging {
         #[command(subcommand)]
@@ -167,6 +190,26 @@ fn main() -> ExitCode {
             targets_dir,
             launcher,
             interactive,
+        ))
+        .unwrap_or_else(|code| code),
+        Command::Diff {
+            target,
+            reference,
+            scenarios,
+            filter,
+            jobs,
+            webdriver_url,
+            report,
+            targets_dir,
+        } => as_run(diff(
+            target,
+            reference,
+            scenarios,
+            filter,
+            jobs,
+            webdriver_url,
+            report,
+            targets_dir,
         ))
         .unwrap_or_else(|code| code),
         Command::Staging { what } => match what {
@@ -475,6 +518,54 @@ async fn run(
             ExitCode::from(2)
         }
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn diff(
+    target: String,
+    reference: String,
+    scenarios: PathBuf,
+    filter: Option<String>,
+    jobs: usize,
+    webdriver_url: Option<String>,
+    report: PathBuf,
+    targets_dir: PathBuf,
+) -> ExitCode {
+    let load = |n: &str| find_target(n, &targets_dir).map_err(|e| e.to_string());
+    let (staging, reference) = match (load(&target), load(&reference)) {
+        (Ok(s), Ok(r)) => (s, r),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (found, errs) = load_dir(&scenarios);
+    if !errs.is_empty() {
+        for e in &errs {
+            eprintln!("{e}");
+        }
+        return ExitCode::from(2);
+    }
+    let r = harness::staging::diff::run(harness::staging::diff::DiffRequest {
+        reference,
+        staging,
+        scenarios: found.into_iter().map(Arc::new).collect(),
+        scenarios_label: scenarios.display().to_string(),
+        filter,
+        jobs,
+        webdriver_url,
+        report_root: report,
+        progress: true,
+    })
+    .await;
+    match &r {
+        Ok(d) => {
+            println!("{}", d.diff.terminal());
+            println!("{}", d.files.join("diff.html").display());
+        }
+        Err(e) => eprintln!("sso-harness diff: {e}"),
+    }
+    harness::staging::diff::exit_code(&r)
 }
 
 fn idp_check(

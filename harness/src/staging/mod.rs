@@ -3,6 +3,7 @@
 //! one sign-in; `serve_idp` keeps the target's mock IdP up at its fixed address. The trials
 //! themselves run through the ordinary runner (`run::runner`), which leases the tenant per
 //! trial (`run::harness`) and asks for or skips manual steps (`trial::manual`).
+pub mod diff;
 pub mod init;
 
 use std::net::SocketAddr;

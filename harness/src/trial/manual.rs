@@ -242,6 +242,23 @@ pub fn survey(s: &Scenario, staging: &StagingSpec, org: &str) -> Vec<StepClass> 
         .collect()
 }
 
+/// Whether a step goes through the IdP or sets up the SSO connection.
+fn signs_in(step: &Step) -> bool {
+    match step {
+        Step::IdpLogin(_)
+        | Step::Tile(_)
+        | Step::StartLogin(_)
+        | Step::ConfigureSso(_)
+        | Step::Connect(_)
+        | Step::ReplaySamlResponse(_) => true,
+        Step::Repeat(r) => r.steps.iter().any(signs_in),
+        _ => false,
+    }
+}
+
+/// The tag of scenarios that judge what happens on a user's very first sign-in.
+pub const FIRST_SIGN_IN: &str = "first-sign-in";
+
 /// Why a scenario cannot run on this staging target at all, or without a person at hand.
 pub fn skip_reason(
     s: &Scenario,
@@ -249,17 +266,26 @@ pub fn skip_reason(
     org: &str,
     interactive: bool,
 ) -> Option<String> {
-    if s.idp.protocol != staging.protocol {
+    // A scenario that never signs in through the IdP (domain checks, admin pages) does not
+    // care which protocol or profile the tenant has.
+    let signs_in = s.setup.iter().chain(&s.steps).any(signs_in);
+    if signs_in && s.idp.protocol != staging.protocol {
         return Some(format!(
             "needs a {:?} connection; this staging organisation is configured for {:?} (run `staging init` with a target whose staging.protocol is {:?})",
             s.idp.protocol, staging.protocol, s.idp.protocol
         ));
     }
-    if s.idp.profile != staging.profile {
+    if signs_in && s.idp.profile != staging.profile {
         return Some(format!(
             "needs an IdP of the {:?} profile; the pinned tenant {} imitates {:?}",
             s.idp.profile, staging.tenant, staging.profile
         ));
+    }
+    if s.tags.iter().any(|t| t == FIRST_SIGN_IN) {
+        return Some(
+            "needs a user's first sign-in (a new account), and a staging SP keeps its accounts from run to run: only a fresh organisation can show it"
+                .into(),
+        );
     }
     let rest = survey(s, staging, org);
     if let Some(StepClass::Impossible(why)) =

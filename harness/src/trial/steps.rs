@@ -256,13 +256,28 @@ impl TrialCtx<'_> {
         use crate::trial::manual::{Answer, StepClass, ask, classify};
         let staging = self.target.staging.as_ref()?;
         let org = self.target.manual_org()?.to_string();
-        match classify(step, staging, &org, self.scenario.idp.protocol, &self.vars) {
+        let class = classify(step, staging, &org, self.scenario.idp.protocol, &self.vars);
+        if !matches!(class, StepClass::Automatic) {
+            // The organisation's URLs (ACS, metadata, tiles) are known from the first admin
+            // step on, as when the harness creates the organisation itself.
+            if let Err(e) = self.org_id().await {
+                return Some(Err(e));
+            }
+        }
+        match class {
             StepClass::Automatic => None,
             // The organisation is the one set up by hand; learning its URLs is still needed.
             StepClass::AlreadyDone(note) if matches!(step, Step::CreateOrg(_)) => Some(
                 self.create_org(&OrgArgs::default())
                     .await
                     .map(|_| Some(note)),
+            ),
+            // The SP was configured at init; its published metadata still tells the mock
+            // IdP the certificate to encrypt assertions to, as after any configuration.
+            StepClass::AlreadyDone(note) if matches!(step, Step::ConfigureSso(_)) => Some(
+                self.import_sp_metadata()
+                    .await
+                    .map(|_| Some(format!("already so: {note}"))),
             ),
             StepClass::AlreadyDone(note) => Some(Ok(Some(format!("already so: {note}")))),
             StepClass::Impossible(why) => {
