@@ -157,6 +157,10 @@ pub enum Peer {
     OidcProvider,
     /// SimpleSAMLphp under Apache (peers/simplesamlphp/).
     Simplesamlphp,
+    /// The workspace's mock IdP started in-process, one tenant shaped by `profile` and
+    /// `idp_faults`. Its OIDC authorization endpoint answers a request without a session
+    /// with its login form (HTTP 200), as Keycloak and many other IdPs do.
+    MockIdp,
 }
 
 /// A misconfiguration to build into the launched peer's application.
@@ -184,6 +188,13 @@ pub struct Launch {
     pub slug: String,
     #[serde(default)]
     pub faults: Vec<PeerFault>,
+    /// mock-idp only: which IdP the tenant imitates (`okta`, `authentik`, `keycloak`, ...).
+    #[serde(default)]
+    pub profile: Option<proto::profile::Profile>,
+    /// mock-idp only: the mock IdP's own faults (`mock-idp faults` lists them), standing for
+    /// every response, e.g. `id_token_missing_email` or `no_name_attributes`.
+    #[serde(default)]
+    pub idp_faults: Vec<proto::fault::Fault>,
 }
 
 fn default_slug() -> String {
@@ -285,11 +296,18 @@ pub fn parse_descriptor(text: &str, file: &Path) -> std::result::Result<IdpDescr
         let fits = match l.peer {
             Peer::OidcProvider => d.oidc.is_some(),
             Peer::Simplesamlphp => d.saml.is_some(),
+            Peer::MockIdp => true,
         };
         if !fits {
             return Err(at(
                 "peer",
                 "this peer does not speak the protocol of the descriptor".into(),
+            ));
+        }
+        if l.peer != Peer::MockIdp && (l.profile.is_some() || !l.idp_faults.is_empty()) {
+            return Err(at(
+                "launch",
+                "profile and idp_faults are for the mock-idp peer only".into(),
             ));
         }
         return Ok(d);

@@ -178,6 +178,17 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
             Peer::Simplesamlphp => {
                 peer::launch_simplesamlphp(&root, l, &desc.users, &acs_url, &entity_id)?
             }
+            Peer::MockIdp => {
+                peer::launch_mock_idp(
+                    l,
+                    &desc.users,
+                    protocol,
+                    &redirect_uri,
+                    &acs_url,
+                    &entity_id,
+                )
+                .await?
+            }
         }),
     };
     let r = resolve(&d, peer.as_ref())?;
