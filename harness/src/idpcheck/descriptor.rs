@@ -453,6 +453,23 @@ mod tests {
     }
 
     #[test]
+    fn the_mock_idp_peer_takes_a_profile_and_its_own_faults() {
+        let mock = "idp: m\nkind: generic-oidc\noidc: {}\nlogin: {username: '#u', password: '#p', submit: '#s'}\nusers:\n  in_group: {email: a@acme.test}\n  out_of_group: {email: b@acme.test}\nlaunch:\n  peer: mock-idp\n  profile: keycloak\n  idp_faults: [id_token_missing_email]\n";
+        let d = parse_descriptor(mock, Path::new("x.yaml")).unwrap();
+        let l = d.launch.unwrap();
+        assert_eq!(l.peer, Peer::MockIdp);
+        assert_eq!(l.profile, Some(proto::profile::Profile::Keycloak));
+        assert_eq!(l.idp_faults, vec![proto::fault::Fault::IdTokenMissingEmail]);
+        let e = err(&mock.replace("id_token_missing_email", "id_token_missing_emial"));
+        assert!(e.starts_with("x.yaml:11:"), "{e}");
+        let e = err(&mock.replace("peer: mock-idp", "peer: oidc-provider"));
+        assert!(
+            e.contains("launch: profile and idp_faults are for the mock-idp peer only"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn real_tenant_needs_the_sp_port() {
         let e = err(&REAL.replace("sp: {port: 8085}\n", ""));
         assert!(e.contains("sp: needs port"), "{e}");

@@ -533,3 +533,71 @@ impl Flows<'_> {
         (out, evidence)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(id: &str, check: CheckKind) -> CheckDef {
+        CheckDef {
+            id: id.into(),
+            check,
+            title: String::new(),
+            covers: vec![],
+            fix: "f".into(),
+            fixes: Default::default(),
+        }
+    }
+
+    fn row(id: &str, check: CheckKind, f: Finding) -> (CheckDef, PathBuf, Finding) {
+        (def(id, check), PathBuf::new(), f)
+    }
+
+    #[test]
+    fn a_failure_explained_by_a_failed_check_depends_on_it() {
+        let findings = vec![
+            row(
+                "sign-in",
+                CheckKind::OidcSignIn,
+                Finding::fail("refused".into()).explained_by([CheckKind::OidcClaims]),
+            ),
+            row(
+                "claims",
+                CheckKind::OidcClaims,
+                Finding::fail("no email".into()),
+            ),
+            // Explained by a check that passed: its own failure stands.
+            row(
+                "tile",
+                CheckKind::IdpInitiated,
+                Finding::fail("refused".into()).explained_by([CheckKind::OidcRedirectUri]),
+            ),
+            row(
+                "redirect",
+                CheckKind::OidcRedirectUri,
+                Finding::pass("ok".into()),
+            ),
+        ];
+        assert_eq!(
+            explained_by_failures(&findings),
+            vec![Some("claims".to_string()), None, None, None]
+        );
+    }
+
+    #[test]
+    fn two_failures_explaining_each_other_both_stand() {
+        let findings = vec![
+            row(
+                "a",
+                CheckKind::OidcScopes,
+                Finding::fail("x".into()).explained_by([CheckKind::OidcClaims]),
+            ),
+            row(
+                "b",
+                CheckKind::OidcClaims,
+                Finding::fail("y".into()).explained_by([CheckKind::OidcScopes]),
+            ),
+        ];
+        assert_eq!(explained_by_failures(&findings), vec![None, None]);
+    }
+}

@@ -702,3 +702,177 @@ fn sign_in_judged(
     };
     finding.explained_by(explained)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::finding::CheckVerdict;
+    use super::*;
+
+    const URI: &str = "http://127.0.0.1:8085/sso/oidc/callback";
+
+    fn login_form() -> Probe {
+        classify_page(
+            200,
+            "<html><form><input name=username><input type=\"password\" name=password></form></html>",
+        )
+    }
+
+    fn refused() -> Probe {
+        Probe::Refused {
+            status: 400,
+            page: "redirect_uri mismatch".into(),
+        }
+    }
+
+    fn uri(uri: &str, without_session: Probe, signed_in: Option<Probe>) -> UriProbe {
+        UriProbe {
+            uri: uri.into(),
+            without_session,
+            signed_in,
+        }
+    }
+
+    /// A provider that shows its login form for every URI until signed in.
+    fn facts(
+        exact: UriProbe,
+        variants: Vec<UriProbe>,
+        session: Option<Result<(), String>>,
+    ) -> OidcFacts {
+        OidcFacts {
+            redirect_uri: URI.into(),
+            discovery: Some(Ok(
+                serde_json::json!({"authorization_endpoint": "http://idp/authorize"}),
+            )),
+            exact: Some(exact),
+            variants,
+            probe_sign_in: session,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn answers_are_told_from_login_pages() {
+        assert!(matches!(login_form(), Probe::Login { status: 200, .. }));
+        assert!(matches!(
+            classify_page(200, "<p>Welcome</p>"),
+            Probe::Unclear { .. }
+        ));
+        let back = classify_redirect(302, format!("{URI}?code=c&state=s"), URI);
+        assert!(matches!(back, Probe::Back { .. }), "{back:?}");
+        let variant = format!("{URI}?extra=1");
+        let back = classify_redirect(302, format!("{variant}&code=c"), &variant);
+        assert!(matches!(back, Probe::Back { .. }), "{back:?}");
+        // A redirect to the provider's own login page, or to another path, is not an answer.
+        let login = classify_redirect(303, "/interaction/abc".into(), URI);
+        assert!(
+            matches!(login, Probe::Login { status: 303, .. }),
+            "{login:?}"
+        );
+        let other = classify_redirect(302, format!("{URI}x?code=c"), URI);
+        assert!(matches!(other, Probe::Login { .. }), "{other:?}");
+    }
+
+    #[test]
+    fn a_login_form_without_a_session_is_never_a_failure() {
+        let variants = vec![uri(&format!("{URI}/extra"), login_form(), None)];
+        // Signing in did not work: not checked, and says why.
+        let f = facts(
+            uri(URI, login_form(), None),
+            variants.clone(),
+            Some(Err("the IdP's login form did not show".into())),
+        );
+        let r = redirect_uri(&f);
+        assert_eq!(r.verdict, CheckVerdict::NotChecked, "{}", r.reason);
+        assert!(
+            r.reason.starts_with("the IdP asked for a login before answering; signing in first did not work (the IdP's login form did not show)"),
+            "{}",
+            r.reason
+        );
+        // Signed in, the provider answered: judged on that answer.
+        let f = facts(
+            uri(
+                URI,
+                login_form(),
+                Some(classify_redirect(302, format!("{URI}?code=c"), URI)),
+            ),
+            vec![uri(&format!("{URI}/extra"), login_form(), Some(refused()))],
+            Some(Ok(())),
+        );
+        let r = redirect_uri(&f);
+        assert_eq!(r.verdict, CheckVerdict::Pass, "{}", r.reason);
+        assert!(r.reason.contains("accepted once signed in"), "{}", r.reason);
+        assert!(r.reason.contains("(1 of them signed in)"), "{}", r.reason);
+    }
+
+    #[test]
+    fn a_real_refusal_or_a_loose_match_still_fails() {
+        let f = facts(uri(URI, refused(), None), vec![], None);
+        let r = redirect_uri(&f);
+        assert_eq!(r.verdict, CheckVerdict::Fail, "{}", r.reason);
+        assert_eq!(r.causes, vec!["not_registered"]);
+        // A variant accepted once signed in: matching is not strict.
+        let v = format!("{URI}/extra");
+        let f = facts(
+            uri(
+                URI,
+                login_form(),
+                Some(classify_redirect(302, format!("{URI}?code=c"), URI)),
+            ),
+            vec![uri(
+                &v,
+                login_form(),
+                Some(classify_redirect(302, format!("{v}?code=c"), &v)),
+            )],
+            Some(Ok(())),
+        );
+        let r = redirect_uri(&f);
+        assert_eq!(r.verdict, CheckVerdict::Fail, "{}", r.reason);
+        assert_eq!(r.causes, vec!["not_strict"]);
+        assert!(r.reason.contains("answer, signed in"), "{}", r.reason);
+    }
+
+    #[test]
+    fn the_in_group_sign_in_answers_for_the_exact_uri() {
+        let mut f = facts(
+            uri(URI, login_form(), Some(login_form())),
+            vec![uri(&format!("{URI}/extra"), refused(), None)],
+            Some(Ok(())),
+        );
+        f.sign_in = Some(SignIn {
+            reached_login: true,
+            signed_in_as: Some("alice@acme.test".into()),
+            ..Default::default()
+        });
+        let r = redirect_uri(&f);
+        assert_eq!(r.verdict, CheckVerdict::Pass, "{}", r.reason);
+        assert!(
+            r.reason.contains("the in-group sign-in came back to it"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn a_refused_sign_in_is_explained_by_the_missing_claim() {
+        let f = OidcFacts {
+            expected_email: "alice@acme.test".into(),
+            sign_in: Some(SignIn {
+                reached_login: true,
+                sp_error: Some("SSO sign-in failed: the ID token has no email claim".into()),
+                ..Default::default()
+            }),
+            evidence: Some(serde_json::json!({
+                "id_token_header": {"alg": "RS256"},
+                "id_token_claims": {"sub": "u1", "given_name": "Alice", "family_name": "Ng"}
+            })),
+            ..Default::default()
+        };
+        let s = evaluate(CheckKind::OidcSignIn, &f);
+        assert_eq!(s.verdict, CheckVerdict::Fail);
+        assert_eq!(s.explained_by, vec![CheckKind::OidcClaims]);
+        let c = evaluate(CheckKind::OidcClaims, &f);
+        assert_eq!(c.verdict, CheckVerdict::Fail);
+        assert!(c.explained_by.is_empty());
+        assert_eq!(c.causes, vec!["missing_email"]);
+    }
+}

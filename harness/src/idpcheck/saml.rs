@@ -350,13 +350,11 @@ fn sign_in_judged(
     let mut explained = Vec::new();
     match response_of(evidence) {
         // The product read the response and asked for the name it lacked.
-        Some(Ok(r)) if s.name_prompt => {
-            if names(&r).verdict != super::finding::CheckVerdict::Pass {
-                explained.push(CheckKind::SamlNameAttributes);
-            }
+        Some(Ok(r)) if s.name_prompt && names(&r).verdict != super::finding::CheckVerdict::Pass => {
+            explained.push(CheckKind::SamlNameAttributes);
         }
         // The product refused what it received.
-        Some(Ok(r)) if s.sp_error.is_some() => {
+        Some(Ok(r)) if s.sp_error.is_some() && !s.name_prompt => {
             if r.encrypted_assertion {
                 explained.push(CheckKind::SamlNotEncrypted);
             } else {
