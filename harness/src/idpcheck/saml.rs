@@ -347,6 +347,12 @@ fn sign_in_judged(
     if finding.verdict != super::finding::CheckVerdict::Fail {
         return finding;
     }
+    let detail = format!(
+        "{} {}",
+        s.sp_error.as_deref().unwrap_or_default(),
+        s.sp_error_detail.as_deref().unwrap_or_default()
+    )
+    .to_lowercase();
     let mut explained = Vec::new();
     match response_of(evidence) {
         // The product read the response and asked for the name it lacked.
@@ -358,7 +364,8 @@ fn sign_in_judged(
             if r.encrypted_assertion {
                 explained.push(CheckKind::SamlNotEncrypted);
             } else {
-                if !r.response_signed && !r.assertion_signed {
+                let unsigned = !r.response_signed && !r.assertion_signed;
+                if unsigned || detail.contains("thumbprint") || detail.contains("signature") {
                     explained.push(CheckKind::SamlSigned);
                 }
                 if r.name_id
@@ -371,12 +378,6 @@ fn sign_in_judged(
         }
         _ => {}
     }
-    let detail = format!(
-        "{} {}",
-        s.sp_error.as_deref().unwrap_or_default(),
-        s.sp_error_detail.as_deref().unwrap_or_default()
-    )
-    .to_lowercase();
     let finding = if s.sp_error.is_none() && s.reached_login {
         finding.because("idp_refused")
     } else if detail.contains("audience") {
@@ -603,6 +604,48 @@ email@email.email
             n.reason
         );
         assert!(n.reason.contains("lastName"), "{}", n.reason);
+    }
+
+    fn refused(msg: &str, name_prompt: bool) -> SignIn {
+        SignIn {
+            reached_login: true,
+            sp_error: Some(msg.into()),
+            name_prompt,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sign_in_stopped_by_missing_names_is_explained_by_them() {
+        let no_names = OKTA_EXAMPLE
+            .replace("Name=\"given_name\"", "Name=\"firstName\"")
+            .replace("Name=\"family_name\"", "Name=\"lastName\"");
+        let evidence = json!({ "response_xml": no_names });
+        let email = "email@email.email";
+        let s = refused("the product asks for the user's name and birthday", true);
+        let f = sign_in_judged(
+            sign_in_finding(Some(&s), email),
+            Some(&s),
+            Some(&evidence),
+            email,
+        );
+        assert_eq!(f.verdict, super::super::finding::CheckVerdict::Fail);
+        assert_eq!(f.explained_by, vec![CheckKind::SamlNameAttributes]);
+        assert!(f.causes.is_empty(), "{:?}", f.causes);
+        // The product refusing the Audience is the sign-in's own failure, with its own fix,
+        // even when the names are missing too.
+        let s = refused(
+            "SSO sign-in failed: the assertion's Audience is not this SP's entity ID",
+            false,
+        );
+        let f = sign_in_judged(
+            sign_in_finding(Some(&s), email),
+            Some(&s),
+            Some(&evidence),
+            email,
+        );
+        assert!(f.explained_by.is_empty(), "{:?}", f.explained_by);
+        assert_eq!(f.causes, vec!["audience"]);
     }
 
     #[test]
