@@ -53,6 +53,20 @@ fn assert_flagged(run: &IdpCheckRun, id: &str, reason: &str) {
     assert!(!r.fix.is_empty());
 }
 
+/// `id` was not checked because `on` failed (one cause, one failure), and names it.
+fn assert_depends(run: &IdpCheckRun, id: &str, on: &str, reason: &str) {
+    let r = run.result(id).unwrap();
+    assert_eq!(r.verdict, CheckVerdict::NotChecked, "{}", r.line());
+    assert_eq!(r.depends_on.as_deref(), Some(on), "{}", r.line());
+    assert!(
+        r.reason
+            .starts_with(&format!("depends on {on} which failed")),
+        "{}",
+        r.line()
+    );
+    assert!(r.reason.contains(reason), "{}", r.line());
+}
+
 fn assert_passes(run: &IdpCheckRun, id: &str) {
     let r = run.result(id).unwrap();
     assert_eq!(r.verdict, CheckVerdict::Pass, "{}", r.line());
@@ -99,7 +113,13 @@ fn authentik_like_with_another_redirect_uri_is_flagged() {
         "oidc-redirect-uri",
         "the provider refused the product's redirect URI",
     );
-    assert_flagged(&run, "oidc-sign-in", "the browser stayed at the IdP");
+    // The sign-in stopped at the provider's error page for that same reason.
+    assert_depends(
+        &run,
+        "oidc-sign-in",
+        "oidc-redirect-uri",
+        "the browser stayed at the IdP",
+    );
     assert_passes(&run, "oidc-discovery");
 }
 
@@ -141,7 +161,13 @@ fn okta_like_without_surname_is_flagged() {
 fn okta_like_encrypting_the_assertion_is_flagged() {
     let run = check("simplesamlphp-okta-encrypted-assertion.yaml");
     assert_flagged(&run, "saml-not-encrypted", "EncryptedAssertion");
-    assert_flagged(&run, "saml-sign-in", "the product refused the sign-in");
+    // The product refused the sign-in because it cannot read an encrypted assertion.
+    assert_depends(
+        &run,
+        "saml-sign-in",
+        "saml-not-encrypted",
+        "the product refused the sign-in",
+    );
     assert_passes(&run, "saml-metadata");
 }
 

@@ -38,6 +38,27 @@ pub enum CheckKind {
     OutOfGroupRefused,
 }
 
+impl CheckKind {
+    /// The causes a check of this kind can observe: the keys its `fixes:` may give a fix for.
+    pub fn causes(self) -> &'static [&'static str] {
+        match self {
+            CheckKind::OidcRedirectUri => &["not_registered", "not_strict"],
+            CheckKind::OidcClaims => &[
+                "missing_sub",
+                "missing_email",
+                "missing_given_name",
+                "missing_family_name",
+                "wrong_email",
+            ],
+            CheckKind::OidcSignIn => &["idp_refused", "client"],
+            CheckKind::SamlSignIn => &["idp_refused", "audience", "acs_url"],
+            CheckKind::SamlNameidEmail => &["missing_nameid", "nameid_not_email"],
+            CheckKind::SamlNameAttributes => &["missing_given_name", "missing_family_name"],
+            _ => &[],
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CheckFile {
@@ -57,6 +78,26 @@ pub struct CheckDef {
     /// What to change at the IdP when the check fails. `{redirect_uri}`, `{acs_url}`,
     /// `{entity_id}` and `{discovery_url}` are replaced with this run's values.
     pub fix: String,
+    /// Fixes for the causes the check can tell apart (`CheckKind::causes`), with the same
+    /// placeholders: when a check fails for a known cause, its fix is shown instead of `fix`.
+    #[serde(default)]
+    pub fixes: std::collections::BTreeMap<String, String>,
+}
+
+impl CheckDef {
+    /// The fix for what was observed: the `fixes:` of the causes (in their order), else the
+    /// general `fix`.
+    pub fn fix_for(&self, causes: &[&str]) -> String {
+        let picked: Vec<&str> = causes
+            .iter()
+            .filter_map(|c| self.fixes.get(*c).map(String::as_str))
+            .collect();
+        if picked.is_empty() {
+            self.fix.clone()
+        } else {
+            picked.join(" ")
+        }
+    }
 }
 
 /// The checks of one protocol, in file order, with their files.
@@ -89,6 +130,24 @@ pub fn load_checks(
             (CheckProtocol::Oidc, Protocol::Oidc) | (CheckProtocol::Saml, Protocol::Saml)
         );
         for c in file.checks {
+            let known = c.check.causes();
+            for cause in c.fixes.keys() {
+                if !known.contains(&cause.as_str()) {
+                    errors.push(Located {
+                        location: Location::start_of(&p),
+                        message: format!(
+                            "checks: {}: fixes: {cause:?} is not a cause a {:?} check observes (known: {})",
+                            c.id,
+                            c.check,
+                            if known.is_empty() {
+                                "none".to_string()
+                            } else {
+                                known.join(", ")
+                            }
+                        ),
+                    });
+                }
+            }
             if !ids.insert(c.id.clone()) {
                 errors.push(Located {
                     location: Location::start_of(&p),
@@ -120,6 +179,43 @@ mod tests {
             oidc.iter().chain(&saml).map(|(_, c)| c.check).collect();
         assert_eq!(kinds.len(), 14, "{kinds:?}");
         assert!(oidc.iter().all(|(_, c)| !c.fix.trim().is_empty()));
+        // Every cause a shipped check can observe has its own fix text.
+        for (_, c) in oidc.iter().chain(&saml) {
+            for cause in c.check.causes() {
+                assert!(c.fixes.contains_key(*cause), "{}: no fix for {cause}", c.id);
+            }
+        }
+    }
+
+    #[test]
+    fn the_fix_follows_the_observed_causes() {
+        let text = "protocol: oidc\nchecks:\n  - id: c\n    check: oidc_claims\n    title: t\n    fix: general\n    fixes:\n      missing_email: map email\n      missing_given_name: map given_name\n";
+        let f: CheckFile = parse_yaml(text, Path::new("c.yaml")).unwrap();
+        let c = &f.checks[0];
+        assert_eq!(c.fix_for(&["missing_email"]), "map email");
+        assert_eq!(
+            c.fix_for(&["missing_email", "missing_given_name"]),
+            "map email map given_name"
+        );
+        assert_eq!(c.fix_for(&["missing_sub"]), "general");
+        assert_eq!(c.fix_for(&[]), "general");
+    }
+
+    #[test]
+    fn a_fix_for_an_unknown_cause_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("c.yaml"),
+            "protocol: oidc\nchecks:\n  - id: c\n    check: oidc_scopes\n    title: t\n    fix: f\n    fixes:\n      missing_email: m\n",
+        )
+        .unwrap();
+        let e = load_checks(dir.path(), Protocol::Oidc).unwrap_err();
+        assert!(
+            e[0].to_string()
+                .contains("fixes: \"missing_email\" is not a cause a OidcScopes check observes"),
+            "{}",
+            e[0]
+        );
     }
 
     #[test]

@@ -157,6 +157,10 @@ pub enum Peer {
     OidcProvider,
     /// SimpleSAMLphp under Apache (peers/simplesamlphp/).
     Simplesamlphp,
+    /// The workspace's mock IdP started in-process, one tenant shaped by `profile` and
+    /// `idp_faults`. Its OIDC authorization endpoint answers a request without a session
+    /// with its login form (HTTP 200), as Keycloak and many other IdPs do.
+    MockIdp,
 }
 
 /// A misconfiguration to build into the launched peer's application.
@@ -184,6 +188,13 @@ pub struct Launch {
     pub slug: String,
     #[serde(default)]
     pub faults: Vec<PeerFault>,
+    /// mock-idp only: which IdP the tenant imitates (`okta`, `authentik`, `keycloak`, ...).
+    #[serde(default)]
+    pub profile: Option<proto::profile::Profile>,
+    /// mock-idp only: the mock IdP's own faults (`mock-idp faults` lists them), standing for
+    /// every response, e.g. `id_token_missing_email` or `no_name_attributes`.
+    #[serde(default)]
+    pub idp_faults: Vec<proto::fault::Fault>,
 }
 
 fn default_slug() -> String {
@@ -285,11 +296,18 @@ pub fn parse_descriptor(text: &str, file: &Path) -> std::result::Result<IdpDescr
         let fits = match l.peer {
             Peer::OidcProvider => d.oidc.is_some(),
             Peer::Simplesamlphp => d.saml.is_some(),
+            Peer::MockIdp => true,
         };
         if !fits {
             return Err(at(
                 "peer",
                 "this peer does not speak the protocol of the descriptor".into(),
+            ));
+        }
+        if l.peer != Peer::MockIdp && (l.profile.is_some() || !l.idp_faults.is_empty()) {
+            return Err(at(
+                "launch",
+                "profile and idp_faults are for the mock-idp peer only".into(),
             ));
         }
         return Ok(d);
@@ -431,6 +449,23 @@ mod tests {
         assert_eq!(
             e,
             "target: x.yaml:6:22: oidc.client_secret_env: environment variable SSO_HARNESS_TEST_UNSET_7F3A is not set"
+        );
+    }
+
+    #[test]
+    fn the_mock_idp_peer_takes_a_profile_and_its_own_faults() {
+        let mock = "idp: m\nkind: generic-oidc\noidc: {}\nlogin: {username: '#u', password: '#p', submit: '#s'}\nusers:\n  in_group: {email: a@acme.test}\n  out_of_group: {email: b@acme.test}\nlaunch:\n  peer: mock-idp\n  profile: keycloak\n  idp_faults: [id_token_missing_email]\n";
+        let d = parse_descriptor(mock, Path::new("x.yaml")).unwrap();
+        let l = d.launch.unwrap();
+        assert_eq!(l.peer, Peer::MockIdp);
+        assert_eq!(l.profile, Some(proto::profile::Profile::Keycloak));
+        assert_eq!(l.idp_faults, vec![proto::fault::Fault::IdTokenMissingEmail]);
+        let e = err(&mock.replace("id_token_missing_email", "id_token_missing_emial"));
+        assert!(e.starts_with("x.yaml:11:"), "{e}");
+        let e = err(&mock.replace("peer: mock-idp", "peer: oidc-provider"));
+        assert!(
+            e.contains("launch: profile and idp_faults are for the mock-idp peer only"),
+            "{e}"
         );
     }
 

@@ -3,6 +3,7 @@
 //! runner in `mod.rs`.
 use serde::Serialize;
 
+use super::catalogue::CheckKind;
 use super::flow::SignIn;
 
 /// ERR-7, the product's message when the IdP refuses the user for the application.
@@ -12,7 +13,9 @@ pub const ERR7: &str = "Please use your organization's SSO to access your accoun
 pub enum CheckVerdict {
     Pass,
     Fail,
-    /// Could not be judged because something it depends on failed (named in the reason).
+    /// Could not be judged: something it depends on failed (named in the reason), or the IdP
+    /// did not give an answer to judge (it asked for a login, showed an unknown page). Shown,
+    /// never counted as a failure.
     NotChecked,
 }
 
@@ -21,7 +24,7 @@ impl CheckVerdict {
         match self {
             CheckVerdict::Pass => "PASS",
             CheckVerdict::Fail => "FAIL",
-            CheckVerdict::NotChecked => "SKIP",
+            CheckVerdict::NotChecked => "NOT CHECKED",
         }
     }
 }
@@ -31,26 +34,43 @@ impl CheckVerdict {
 pub struct Finding {
     pub verdict: CheckVerdict,
     pub reason: String,
+    /// What was observed to be wrong, as the check's `fixes:` keys (`missing_email`, ...): the
+    /// fix shown follows them instead of the check's general `fix`. Several when several
+    /// things are missing at once.
+    pub causes: Vec<&'static str>,
+    /// Checks whose requirement explains this failure, most likely first: when one of them
+    /// failed in the same run, this one is reported as not checked, depending on it, so that
+    /// one cause is one failure with its own fix.
+    pub explained_by: Vec<CheckKind>,
 }
 
 impl Finding {
-    pub fn pass(reason: String) -> Self {
+    fn new(verdict: CheckVerdict, reason: String) -> Self {
         Self {
-            verdict: CheckVerdict::Pass,
+            verdict,
             reason,
+            causes: Vec::new(),
+            explained_by: Vec::new(),
         }
+    }
+    pub fn pass(reason: String) -> Self {
+        Self::new(CheckVerdict::Pass, reason)
     }
     pub fn fail(reason: String) -> Self {
-        Self {
-            verdict: CheckVerdict::Fail,
-            reason,
-        }
+        Self::new(CheckVerdict::Fail, reason)
     }
     pub fn not_checked(reason: String) -> Self {
-        Self {
-            verdict: CheckVerdict::NotChecked,
-            reason,
-        }
+        Self::new(CheckVerdict::NotChecked, reason)
+    }
+    /// The observed cause, one of the check's `fixes:` keys.
+    pub fn because(mut self, cause: &'static str) -> Self {
+        self.causes.push(cause);
+        self
+    }
+    /// Another check whose failure would explain this one.
+    pub fn explained_by(mut self, kinds: impl IntoIterator<Item = CheckKind>) -> Self {
+        self.explained_by.extend(kinds);
+        self
     }
 }
 
@@ -90,6 +110,11 @@ pub fn out_of_group_finding(s: Option<&SignIn>, email: &str) -> Finding {
     if let Some(who) = &s.signed_in_as {
         return Finding::fail(format!(
             "{email} is not in the application's group but was signed in (as {who})"
+        ));
+    }
+    if s.name_prompt {
+        return Finding::fail(format!(
+            "{email} is not in the application's group but the IdP let them in (the product received a response and asked for their name)"
         ));
     }
     if let Some(msg) = &s.sp_error {

@@ -33,12 +33,14 @@ pub struct SignIn {
     pub problem: Option<String>,
     /// Whether the IdP's login form was reached and submitted.
     pub reached_login: bool,
+    /// The product took the response but asked for the user's name (none was sent).
+    pub name_prompt: bool,
     #[serde(skip)]
     pub screenshot: Option<Vec<u8>>,
 }
 
 /// A URL without its query and fragment (state, nonce, PKCE challenge: noise in a reason).
-fn without_query(url: &str) -> &str {
+pub(super) fn without_query(url: &str) -> &str {
     url.split(['?', '#']).next().unwrap_or(url)
 }
 
@@ -200,6 +202,7 @@ pub async fn sign_in(
         out.sp_error_detail = s.element_text("#error-detail").await;
         if s.has_element("#name-prompt").await {
             out.sp_error = Some("the product asks for the user's name and birthday".into());
+            out.name_prompt = true;
         }
     } else {
         let text = s.page_text().await.unwrap_or_default();
@@ -234,4 +237,65 @@ async fn drive(
     click(s, &login.submit).await?;
     wait_outcome(s, sp_base).await;
     Ok(true)
+}
+
+/// Signs in at the IdP's login page that `start_url` (an authorization request) shows, then
+/// reads the browser's cookies at `cookie_url` (a page of the IdP, e.g. its discovery
+/// document): the IdP session, as a `Cookie` header value, so that requests the browser does
+/// not make can be asked again as the signed-in user.
+pub async fn idp_session(
+    s: &mut Session,
+    start_url: &str,
+    cookie_url: &str,
+    login: &LoginPage,
+    creds: &Credentials<'_>,
+) -> Result<Secret, String> {
+    s.goto(start_url).await.map_err(|e| e.to_string())?;
+    s.wait_element(&login.username, STEP_TIMEOUT)
+        .await
+        .map_err(|e| format!("the IdP's login form did not show: {e}"))?;
+    set_value(s, &login.username, creds.username).await?;
+    if let Some(next) = &login.next {
+        click(s, next).await?;
+    }
+    set_value(s, &login.password, creds.password.expose()).await?;
+    let form_url = s.current_url().await.unwrap_or_default();
+    click(s, &login.submit).await?;
+    // Signed in once the form is gone (the IdP moved on to its answer or another page).
+    let deadline = Instant::now() + STEP_TIMEOUT;
+    loop {
+        let url = s.current_url().await.unwrap_or_default();
+        if url != form_url || !s.has_element(&login.password).await {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "the login form was still shown {} s after signing in",
+                STEP_TIMEOUT.as_secs()
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    if s.has_element(&login.password).await {
+        return Err("the IdP showed its login form again after signing in".into());
+    }
+    s.goto(cookie_url).await.map_err(|e| e.to_string())?;
+    let cookies = s
+        .client
+        .get_all_cookies()
+        .await
+        .map_err(|e| format!("cannot read the browser's cookies: {e}"))?;
+    if cookies.is_empty() {
+        return Err(format!(
+            "the browser holds no cookie for {} after signing in",
+            without_query(cookie_url)
+        ));
+    }
+    Ok(Secret::new(
+        cookies
+            .iter()
+            .map(|c| format!("{}={}", c.name(), c.value()))
+            .collect::<Vec<_>>()
+            .join("; "),
+    ))
 }

@@ -40,16 +40,21 @@ pub struct CheckResult {
     pub covers: Vec<String>,
     pub verdict: CheckVerdict,
     pub reason: String,
-    /// The fix to make at the IdP, with this run's URLs filled in (shown when not passing).
+    /// The fix to make at the IdP for the observed cause, with this run's URLs filled in
+    /// (shown when the check failed).
     pub fix: String,
+    /// The causes observed (the check's `fixes:` keys), when it failed for a known one.
+    pub causes: Vec<String>,
+    /// The failed check this one could not be judged without.
+    pub depends_on: Option<String>,
     pub file: String,
 }
 
 impl CheckResult {
-    /// `PASS oidc-claims: reason` (and the fix on the next line when it did not pass).
+    /// `PASS oidc-claims: reason` (and the fix on the next line when it failed).
     pub fn line(&self) -> String {
         let mut s = format!("{} {}: {}", self.verdict.label(), self.id, self.reason);
-        if self.verdict != CheckVerdict::Pass {
+        if self.verdict == CheckVerdict::Fail {
             s.push_str(&format!("\n     fix: {}", self.fix));
         }
         s
@@ -75,6 +80,12 @@ impl IdpCheckRun {
         self.results
             .iter()
             .filter(|r| r.verdict == CheckVerdict::Fail)
+            .count()
+    }
+    pub fn not_checked(&self) -> usize {
+        self.results
+            .iter()
+            .filter(|r| r.verdict == CheckVerdict::NotChecked)
             .count()
     }
     pub fn passed(&self) -> usize {
@@ -178,6 +189,17 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
             Peer::Simplesamlphp => {
                 peer::launch_simplesamlphp(&root, l, &desc.users, &acs_url, &entity_id)?
             }
+            Peer::MockIdp => {
+                peer::launch_mock_idp(
+                    l,
+                    &desc.users,
+                    protocol,
+                    &redirect_uri,
+                    &acs_url,
+                    &entity_id,
+                )
+                .await?
+            }
         }),
     };
     let r = resolve(&d, peer.as_ref())?;
@@ -225,7 +247,7 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                 .await;
             facts.sign_in = Some(with_setup_error(s, &configured));
             facts.evidence = e;
-            let (t, _) = flows
+            let (t, te) = flows
                 .sign_in(
                     "tile",
                     &sp.application_link(),
@@ -235,7 +257,20 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                 )
                 .await;
             facts.tile = Some(t);
+            facts.tile_evidence = te;
             facts.out_of_group = Some(flows.out_of_group(&mut screenshots).await);
+            // Probes that met a login page are asked again as the signed-in in-group user.
+            let needing = facts.probes_needing_session();
+            if let Some(start) = needing
+                .first()
+                .and_then(|uri| facts.authorization_url(&client_id, uri))
+            {
+                let session = flows.idp_session(&start, &facts.discovery_url).await;
+                if let Ok(cookies) = &session {
+                    oidc::probe_with_session(&mut facts, &client_id, cookies.expose()).await;
+                }
+                facts.probe_sign_in = Some(session.map(|_| ()));
+            }
             let findings = checks
                 .into_iter()
                 .map(|(p, c)| {
@@ -270,15 +305,13 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                 .await;
             facts.sign_in = Some(with_setup_error(s, &configured));
             facts.evidence = e;
-            facts.tile = match &r.idp_initiated_url {
-                Some(url) => Some(
-                    flows
-                        .sign_in("tile", url, false, true, &mut screenshots)
-                        .await
-                        .0,
-                ),
-                None => None,
-            };
+            if let Some(url) = &r.idp_initiated_url {
+                let (t, te) = flows
+                    .sign_in("tile", url, false, true, &mut screenshots)
+                    .await;
+                facts.tile = Some(t);
+                facts.tile_evidence = te;
+            }
             facts.out_of_group = Some(flows.out_of_group(&mut screenshots).await);
             let findings = checks
                 .into_iter()
@@ -303,17 +336,30 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
                 r.discovery_url.as_deref().unwrap_or("the discovery URL"),
             )
     };
+    let depends = explained_by_failures(&findings);
     let results = findings
         .into_iter()
-        .map(|(c, p, f)| CheckResult {
-            fix: fill(&c.fix),
-            id: c.id,
-            check: c.check,
-            title: c.title,
-            covers: c.covers,
-            verdict: f.verdict,
-            reason: f.reason,
-            file: rel(&p, &opts.root),
+        .zip(depends)
+        .map(|((c, p, f), dep)| {
+            let (verdict, reason) = match &dep {
+                Some(d) => (
+                    CheckVerdict::NotChecked,
+                    format!("depends on {d} which failed ({})", f.reason),
+                ),
+                None => (f.verdict, f.reason),
+            };
+            CheckResult {
+                fix: fill(&c.fix_for(&f.causes)),
+                causes: f.causes.iter().map(|c| c.to_string()).collect(),
+                depends_on: dep,
+                id: c.id,
+                check: c.check,
+                title: c.title,
+                covers: c.covers,
+                verdict,
+                reason,
+                file: rel(&p, &opts.root),
+            }
         })
         .collect();
     drop(sp);
@@ -331,6 +377,32 @@ pub async fn run_idp_check(opts: &IdpCheckOptions) -> Result<IdpCheckRun> {
         secrets,
         wall_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
     })
+}
+
+/// For each finding, the failed check that explains it (its id), if any: the first of its
+/// `explained_by` kinds whose own finding failed for a reason of its own. A finding that
+/// is itself explained by another does not explain others, so a chain ends at its root.
+fn explained_by_failures(findings: &[(CheckDef, PathBuf, Finding)]) -> Vec<Option<String>> {
+    let root_failure = |kind: CheckKind| {
+        findings
+            .iter()
+            .find(|(c, _, f)| {
+                c.check == kind && f.verdict == CheckVerdict::Fail && f.explained_by.is_empty()
+            })
+            .map(|(c, _, _)| c.id.clone())
+    };
+    findings
+        .iter()
+        .map(|(c, _, f)| {
+            if f.verdict != CheckVerdict::Fail {
+                return None;
+            }
+            f.explained_by
+                .iter()
+                .filter(|k| **k != c.check)
+                .find_map(|k| root_failure(*k))
+        })
+        .collect()
 }
 
 fn rel(p: &Path, root: &Path) -> String {
@@ -374,6 +446,36 @@ impl Flows<'_> {
         )
         .await
         .0
+    }
+
+    /// The IdP session of the in-group user, signed in from `start` (an authorization
+    /// request), as a `Cookie` header read at `cookie_url`.
+    async fn idp_session(
+        &self,
+        start: &str,
+        cookie_url: &str,
+    ) -> std::result::Result<Secret, String> {
+        let desc = &self.d.descriptor;
+        let user = &desc.users.in_group;
+        let mut pooled = self.pool.checkout().await.map_err(|e| e.to_string())?;
+        let out = match pooled.get() {
+            Ok(s) => {
+                flow::idp_session(
+                    s,
+                    start,
+                    cookie_url,
+                    &desc.login,
+                    &Credentials {
+                        username: user.login_name(),
+                        password: &self.r.in_pw,
+                    },
+                )
+                .await
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        self.pool.checkin(pooled).await;
+        out
     }
 
     async fn sign_in(
@@ -429,5 +531,73 @@ impl Flows<'_> {
         }
         let evidence = self.sp.last_sso().await.ok().filter(|v| !v.is_null());
         (out, evidence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(id: &str, check: CheckKind) -> CheckDef {
+        CheckDef {
+            id: id.into(),
+            check,
+            title: String::new(),
+            covers: vec![],
+            fix: "f".into(),
+            fixes: Default::default(),
+        }
+    }
+
+    fn row(id: &str, check: CheckKind, f: Finding) -> (CheckDef, PathBuf, Finding) {
+        (def(id, check), PathBuf::new(), f)
+    }
+
+    #[test]
+    fn a_failure_explained_by_a_failed_check_depends_on_it() {
+        let findings = vec![
+            row(
+                "sign-in",
+                CheckKind::OidcSignIn,
+                Finding::fail("refused".into()).explained_by([CheckKind::OidcClaims]),
+            ),
+            row(
+                "claims",
+                CheckKind::OidcClaims,
+                Finding::fail("no email".into()),
+            ),
+            // Explained by a check that passed: its own failure stands.
+            row(
+                "tile",
+                CheckKind::IdpInitiated,
+                Finding::fail("refused".into()).explained_by([CheckKind::OidcRedirectUri]),
+            ),
+            row(
+                "redirect",
+                CheckKind::OidcRedirectUri,
+                Finding::pass("ok".into()),
+            ),
+        ];
+        assert_eq!(
+            explained_by_failures(&findings),
+            vec![Some("claims".to_string()), None, None, None]
+        );
+    }
+
+    #[test]
+    fn two_failures_explaining_each_other_both_stand() {
+        let findings = vec![
+            row(
+                "a",
+                CheckKind::OidcScopes,
+                Finding::fail("x".into()).explained_by([CheckKind::OidcClaims]),
+            ),
+            row(
+                "b",
+                CheckKind::OidcClaims,
+                Finding::fail("y".into()).explained_by([CheckKind::OidcScopes]),
+            ),
+        ];
+        assert_eq!(explained_by_failures(&findings), vec![None, None]);
     }
 }

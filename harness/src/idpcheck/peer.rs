@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::descriptor::{Launch, PeerFault, Users};
+use super::descriptor::{Launch, PeerFault, Protocol, Users};
 use crate::children::guard::ChildGuard;
 use crate::error::{HarnessError, Result};
 use crate::net::free_port;
@@ -27,10 +27,10 @@ pub struct LaunchedPeer {
     pub idp_initiated_url: Option<String>,
     pub in_group_password: Secret,
     pub out_of_group_password: Secret,
-    /// Where the peer's logs are, for error messages.
-    pub log: PathBuf,
-    _child: ChildGuard,
-    _dir: crate::children::registry::Scratch,
+    /// Where the peer's logs are, for error messages (none for the in-process mock IdP).
+    pub log: Option<PathBuf>,
+    /// The peer's process, scratch directory or in-process server: dropped with it.
+    _keep: Vec<Box<dyn std::any::Any + Send + Sync>>,
 }
 
 fn peer_err(what: impl std::fmt::Display) -> HarnessError {
@@ -143,9 +143,8 @@ pub fn launch_oidc_provider(
         idp_initiated_url: None,
         in_group_password: in_pw,
         out_of_group_password: out_pw,
-        log,
-        _child: guard,
-        _dir: dir,
+        log: Some(log),
+        _keep: vec![Box::new(guard), Box::new(dir)],
     })
 }
 
@@ -418,8 +417,106 @@ pub fn launch_simplesamlphp(
         idp_initiated_url: Some(idp_initiated.to_string()),
         in_group_password: in_pw,
         out_of_group_password: out_pw,
-        log,
-        _child: guard,
-        _dir: dir,
+        log: Some(log),
+        _keep: vec![Box::new(guard), Box::new(dir)],
+    })
+}
+
+/// The workspace's mock IdP in-process, with one tenant set up as the product's guides say:
+/// the in-group user in the application's group, the other one outside it, the product's
+/// redirect URI (OIDC client restricted to the group) or ACS URL and entity ID (SAML), and
+/// the descriptor's `profile` and `idp_faults`. `wrong_redirect_uri` registers another URI.
+pub async fn launch_mock_idp(
+    launch: &Launch,
+    users: &Users,
+    protocol: Protocol,
+    redirect_uri: &str,
+    acs_url: &str,
+    entity_id: &str,
+) -> Result<LaunchedPeer> {
+    use proto::idp::{OidcClient, SpSpec, TenantSpec, User};
+    if let Some(f) = launch
+        .faults
+        .iter()
+        .find(|f| **f != PeerFault::WrongRedirectUri)
+    {
+        return Err(peer_err(format!(
+            "the mock-idp peer takes the mock IdP's own faults under idp_faults, not {f:?}"
+        )));
+    }
+    let idp = crate::target::embedded::start_mock_idp().await?;
+    let client = crate::idp::client::IdpClient::new(&idp.base_url);
+    let in_pw = Secret::generate("pw");
+    let out_pw = Secret::generate("pw");
+    let user = |u: &super::descriptor::User, pw: &Secret, group: &str| User {
+        email: u.email.clone(),
+        given_name: u.given_name.clone().unwrap_or_else(|| "Test".into()),
+        family_name: u.family_name.clone().unwrap_or_else(|| "User".into()),
+        password: pw.clone(),
+        groups: vec![group.to_string()],
+        ..Default::default()
+    };
+    let client_id = format!("{}-client", launch.slug);
+    let client_secret = Secret::generate("client");
+    let registered = if launch.faults.contains(&PeerFault::WrongRedirectUri) {
+        format!("{}/", redirect_uri.trim_end_matches('/'))
+    } else {
+        redirect_uri.to_string()
+    };
+    let mut spec = TenantSpec {
+        profile: launch.profile.unwrap_or_default(),
+        users: vec![
+            user(&users.in_group, &in_pw, APP_GROUP),
+            user(&users.out_of_group, &out_pw, "everyone"),
+        ],
+        faults: launch.idp_faults.clone(),
+        ..Default::default()
+    };
+    match protocol {
+        Protocol::Oidc => spec.oidc_clients.push(OidcClient {
+            client_id: client_id.clone(),
+            client_secret: client_secret.clone(),
+            redirect_uris: vec![registered],
+            scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
+            allowed_groups: vec![APP_GROUP.to_string()],
+            forge: None,
+        }),
+        Protocol::Saml => {
+            spec.sp = Some(SpSpec {
+                entity_id: Some(entity_id.to_string()),
+                acs_url: Some(acs_url.to_string()),
+                ..Default::default()
+            })
+        }
+    }
+    let info = client.create_tenant(&spec).await?;
+    let (discovery_url, metadata_url, idp_initiated_url) = match protocol {
+        Protocol::Oidc => (
+            Some(
+                info.oidc
+                    .as_ref()
+                    .map(|o| o.discovery_url.clone())
+                    .ok_or_else(|| peer_err("the mock IdP tenant has no OIDC provider"))?,
+            ),
+            None,
+            None,
+        ),
+        Protocol::Saml => (
+            None,
+            Some(info.saml.metadata_url.clone()),
+            Some(info.saml.idp_initiated_url.clone()),
+        ),
+    };
+    let oidc = protocol == Protocol::Oidc;
+    Ok(LaunchedPeer {
+        discovery_url,
+        client_id: oidc.then_some(client_id),
+        client_secret: oidc.then_some(client_secret),
+        metadata_url,
+        idp_initiated_url,
+        in_group_password: in_pw,
+        out_of_group_password: out_pw,
+        log: None,
+        _keep: vec![Box::new(idp)],
     })
 }

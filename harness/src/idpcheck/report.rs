@@ -1,5 +1,5 @@
 //! The report of an IdP check: `reports/<UTC timestamp>-idp-check/` with `idp-check.html`
-//! (one row per check: verdict, reason, fix; then the evidence: decoded ID token claims or SAML
+//! (one row per check: verdict (PASS, FAIL, NOT CHECKED), reason, the fix of a failed check; then the evidence: decoded ID token claims or SAML
 //! response, probes, screenshots inline), `results.json`, and the screenshots as PNG files.
 //! Known secret values are scrubbed from every file, as in the scenario reports.
 use std::path::{Path, PathBuf};
@@ -38,7 +38,7 @@ pub fn render_html(run: &IdpCheckRun) -> String {
         run.protocol.as_str(),
         run.passed(),
         run.failed(),
-        run.results.len() - run.passed() - run.failed(),
+        run.not_checked(),
         run.wall_ms,
         esc(&now_rfc3339())
     ));
@@ -53,10 +53,10 @@ pub fn render_html(run: &IdpCheckRun) -> String {
             esc(&r.title),
             esc(&r.covers.join(", ")),
             esc(&r.reason),
-            if r.verdict == CheckVerdict::Pass {
-                String::new()
-            } else {
+            if r.verdict == CheckVerdict::Fail {
                 esc(&r.fix)
+            } else {
+                String::new()
             }
         ));
     }
@@ -90,6 +90,7 @@ pub fn write_report(root: &Path, run: &IdpCheckRun) -> Result<PathBuf> {
         "protocol": run.protocol.as_str(),
         "passed": run.passed(),
         "failed": run.failed(),
+        "not_checked": run.not_checked(),
         "wall_ms": run.wall_ms,
         "results": run.results,
         "evidence": run.evidence,

@@ -69,14 +69,20 @@ pub struct SamlFacts {
     /// `last-sso` of the reference SP after the in-group sign-in.
     pub evidence: Option<Value>,
     pub tile: Option<SignIn>,
+    /// `last-sso` after the IdP-initiated sign-in.
+    pub tile_evidence: Option<Value>,
     pub out_of_group: Option<SignIn>,
 }
 
 impl SamlFacts {
     fn response(&self) -> Option<Result<ResponseFacts, String>> {
-        let xml = self.evidence.as_ref()?["response_xml"].as_str()?;
-        Some(parse_response(xml))
+        response_of(self.evidence.as_ref())
     }
+}
+
+fn response_of(evidence: Option<&Value>) -> Option<Result<ResponseFacts, String>> {
+    let xml = evidence?["response_xml"].as_str()?;
+    Some(parse_response(xml))
 }
 
 pub fn evidence_json(f: &SamlFacts) -> Value {
@@ -296,7 +302,12 @@ pub fn parse_response(xml: &str) -> Result<ResponseFacts, String> {
 pub fn evaluate(kind: CheckKind, f: &SamlFacts) -> Finding {
     match kind {
         CheckKind::SamlMetadata => metadata(f),
-        CheckKind::SamlSignIn => sign_in_finding(f.sign_in.as_ref(), &f.expected_email),
+        CheckKind::SamlSignIn => sign_in_judged(
+            sign_in_finding(f.sign_in.as_ref(), &f.expected_email),
+            f.sign_in.as_ref(),
+            f.evidence.as_ref(),
+            &f.expected_email,
+        ),
         CheckKind::SamlNameidEmail => with_response(f, |r| nameid(r, &f.expected_email)),
         CheckKind::SamlNameAttributes => with_response(f, names),
         CheckKind::SamlSigned => signed(f),
@@ -309,12 +320,77 @@ pub fn evaluate(kind: CheckKind, f: &SamlFacts) -> Finding {
             ),
             Some(Ok(_)) => Finding::pass("the assertion is sent in the clear".into()),
         },
-        CheckKind::IdpInitiated => tile_finding(f.tile.as_ref(), &f.expected_email),
+        CheckKind::IdpInitiated => sign_in_judged(
+            tile_finding(f.tile.as_ref(), &f.expected_email),
+            f.tile.as_ref(),
+            f.tile_evidence.as_ref(),
+            &f.expected_email,
+        ),
         CheckKind::OutOfGroupRefused => {
             out_of_group_finding(f.out_of_group.as_ref(), &f.out_of_group_email)
         }
         other => Finding::not_checked(format!("{other:?} is an OIDC check")),
     }
+}
+
+/// A sign-in that did not succeed, with what explains it when the product received a
+/// response and refused it (or asked for the name): the assertion's encryption, signature,
+/// NameID or name attributes, each its own check with its own fix; or the product's words
+/// (Audience, ACS URL) and the IdP's own refusal, which pick the sign-in's fix.
+fn sign_in_judged(
+    finding: Finding,
+    s: Option<&SignIn>,
+    evidence: Option<&Value>,
+    email: &str,
+) -> Finding {
+    let Some(s) = s else { return finding };
+    if finding.verdict != super::finding::CheckVerdict::Fail {
+        return finding;
+    }
+    let detail = format!(
+        "{} {}",
+        s.sp_error.as_deref().unwrap_or_default(),
+        s.sp_error_detail.as_deref().unwrap_or_default()
+    )
+    .to_lowercase();
+    let mut explained = Vec::new();
+    match response_of(evidence) {
+        // The product read the response and asked for the name it lacked.
+        Some(Ok(r)) if s.name_prompt && names(&r).verdict != super::finding::CheckVerdict::Pass => {
+            explained.push(CheckKind::SamlNameAttributes);
+        }
+        // The product refused what it received.
+        Some(Ok(r)) if s.sp_error.is_some() && !s.name_prompt => {
+            if r.encrypted_assertion {
+                explained.push(CheckKind::SamlNotEncrypted);
+            } else {
+                let unsigned = !r.response_signed && !r.assertion_signed;
+                if unsigned || detail.contains("thumbprint") || detail.contains("signature") {
+                    explained.push(CheckKind::SamlSigned);
+                }
+                if r.name_id
+                    .as_deref()
+                    .is_none_or(|id| !id.eq_ignore_ascii_case(email))
+                {
+                    explained.push(CheckKind::SamlNameidEmail);
+                }
+            }
+        }
+        _ => {}
+    }
+    let finding = if s.sp_error.is_none() && s.reached_login {
+        finding.because("idp_refused")
+    } else if detail.contains("audience") {
+        finding.because("audience")
+    } else if detail.contains("destination")
+        || detail.contains("recipient")
+        || detail.contains("acs url")
+    {
+        finding.because("acs_url")
+    } else {
+        finding
+    };
+    finding.explained_by(explained)
 }
 
 fn metadata(f: &SamlFacts) -> Finding {
@@ -353,7 +429,8 @@ fn with_response(f: &SamlFacts, judge: impl Fn(&ResponseFacts) -> Finding) -> Fi
 
 fn nameid(r: &ResponseFacts, email: &str) -> Finding {
     let Some(id) = &r.name_id else {
-        return Finding::fail("the assertion's Subject has no NameID".into());
+        return Finding::fail("the assertion's Subject has no NameID".into())
+            .because("missing_nameid");
     };
     let format = r
         .name_id_format
@@ -363,7 +440,8 @@ fn nameid(r: &ResponseFacts, email: &str) -> Finding {
     if !id.eq_ignore_ascii_case(email) {
         return Finding::fail(format!(
             "the NameID is {id:?} ({format}), not the user's email {email:?}"
-        ));
+        ))
+        .because("nameid_not_email");
     }
     Finding::pass(format!("NameID {id} ({format})"))
 }
@@ -403,13 +481,17 @@ fn names(r: &ResponseFacts) -> Finding {
         )),
         (None, None) => Finding::fail(format!(
             "no first-name and no last-name attribute under the documented names (attributes sent: {sent})"
-        )),
+        ))
+        .because("missing_given_name")
+        .because("missing_family_name"),
         (Some(_), None) => Finding::fail(format!(
             "no last-name attribute (.../claims/surname or family_name) with a value (attributes sent: {sent})"
-        )),
+        ))
+        .because("missing_family_name"),
         (None, Some(_)) => Finding::fail(format!(
             "no first-name attribute (.../claims/givenname, .../claims/name or given_name) with a value (attributes sent: {sent})"
-        )),
+        ))
+        .because("missing_given_name"),
     }
 }
 
@@ -522,6 +604,48 @@ email@email.email
             n.reason
         );
         assert!(n.reason.contains("lastName"), "{}", n.reason);
+    }
+
+    fn refused(msg: &str, name_prompt: bool) -> SignIn {
+        SignIn {
+            reached_login: true,
+            sp_error: Some(msg.into()),
+            name_prompt,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_sign_in_stopped_by_missing_names_is_explained_by_them() {
+        let no_names = OKTA_EXAMPLE
+            .replace("Name=\"given_name\"", "Name=\"firstName\"")
+            .replace("Name=\"family_name\"", "Name=\"lastName\"");
+        let evidence = json!({ "response_xml": no_names });
+        let email = "email@email.email";
+        let s = refused("the product asks for the user's name and birthday", true);
+        let f = sign_in_judged(
+            sign_in_finding(Some(&s), email),
+            Some(&s),
+            Some(&evidence),
+            email,
+        );
+        assert_eq!(f.verdict, super::super::finding::CheckVerdict::Fail);
+        assert_eq!(f.explained_by, vec![CheckKind::SamlNameAttributes]);
+        assert!(f.causes.is_empty(), "{:?}", f.causes);
+        // The product refusing the Audience is the sign-in's own failure, with its own fix,
+        // even when the names are missing too.
+        let s = refused(
+            "SSO sign-in failed: the assertion's Audience is not this SP's entity ID",
+            false,
+        );
+        let f = sign_in_judged(
+            sign_in_finding(Some(&s), email),
+            Some(&s),
+            Some(&evidence),
+            email,
+        );
+        assert!(f.explained_by.is_empty(), "{:?}", f.explained_by);
+        assert_eq!(f.causes, vec!["audience"]);
     }
 
     #[test]
