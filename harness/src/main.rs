@@ -140,6 +140,12 @@ enum StagingCommand {
         #[arg(long)]
         webdriver_url: Option<String>,
     },
+    /// Which set-up the target needs (SAML: the browser reaches the mock IdP; OIDC: the SP's
+    /// server must reach it too) and whether its file gives it.
+    Check {
+        #[arg(long)]
+        target: PathBuf,
+    },
     /// Serve the target's mock IdP (its pinned tenants, at its fixed address) until Ctrl-C,
     /// e.g. while you configure the SP or publish TXT records.
     Idp {
@@ -227,6 +233,7 @@ fn main() -> ExitCode {
                 webdriver_url,
             ))
             .unwrap_or_else(|code| code),
+            StagingCommand::Check { target } => harness::staging::check(&target),
             StagingCommand::Idp { target } => {
                 as_run(harness::staging::serve_idp(&target)).unwrap_or_else(|code| code)
             }

@@ -177,6 +177,15 @@ pub enum Protocol {
     Oidc,
 }
 
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Saml => "SAML",
+            Protocol::Oidc => "OIDC",
+        })
+    }
+}
+
 /// IdP profile names are the wire contract's (`okta`, `entra`, `google`, ...).
 pub use proto::profile::Profile;
 

@@ -339,7 +339,12 @@ async fn init(
 ) -> Result<ExitCode, String> {
     let (values, idp) = prepare(target, scenarios).await?;
     let (_, st) = load(target)?;
-    let text = describe(&values, &st, target);
+    let mut text = describe(&values, &st, target);
+    let (t, _) = load(target)?;
+    match crate::staging::reachability(&t, &st) {
+        Ok(m) => text.push_str(&format!("\nReachability: {m}\n")),
+        Err(m) => text.push_str(&format!("\nReachability: NOT REACHABLE: {m}\n")),
+    }
     if json {
         eprint!("{text}");
         println!(
@@ -377,7 +382,7 @@ async fn init(
     let (o, index) = prove(target, &idp, &values, webdriver_url, &report_root).await?;
     if o.verdict == Verdict::Pass {
         eprintln!(
-            "\nproof: {} signed in through tenant {} ({:?}). Staging is ready:\n  sso-harness run --target {} --scenarios {}",
+            "\nproof: {} signed in through tenant {} ({}). Staging is ready:\n  sso-harness run --target {} --scenarios {}",
             o.users.first().cloned().unwrap_or_default(),
             st.tenant,
             st.protocol,

@@ -90,3 +90,61 @@ pub async fn serve_idp(path: &Path) -> ExitCode {
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
 }
+
+fn is_loopback(host: Option<&str>) -> bool {
+    matches!(host, Some("127.0.0.1" | "localhost" | "[::1]" | "::1"))
+}
+
+/// Which of the two set-ups that work this target needs, and whether its file gives it:
+/// SAML needs only the browser to reach the mock IdP; OIDC needs the SP's server to reach it
+/// too (token and keys endpoints). `Err` says what to change.
+pub fn reachability(t: &LoadedTarget, st: &StagingSpec) -> Result<String, String> {
+    use crate::scenario::schema::Protocol;
+    let idp = &st.idp.url;
+    match st.protocol {
+        Protocol::Saml => Ok(format!(
+            "SAML: every message goes through the browser, so only this machine's browser must reach the mock IdP at {idp}; the SP never connects to it (a loopback URL is fine)"
+        )),
+        Protocol::Oidc => {
+            let sp = match &t.target.launch {
+                crate::target::descriptor::Launch::Url(u) => u
+                    .render(&crate::input::template::Vars::default())
+                    .ok()
+                    .and_then(|u| url::Url::parse(&u).ok()),
+                _ => None,
+            };
+            let sp_host = sp.as_ref().and_then(|u| u.host_str().map(str::to_string));
+            if is_loopback(idp.host_str()) && !is_loopback(sp_host.as_deref()) {
+                Err(format!(
+                    "OIDC: the SP's server fetches the token and keys from the mock IdP itself, and {idp} is this machine's loopback, which the SP at {} cannot reach. Set staging.idp.url to an address the SP can reach (a tunnel, or this machine's address); the harness then binds that port on all interfaces",
+                    sp_host.unwrap_or_default()
+                ))
+            } else {
+                Ok(format!(
+                    "OIDC: the browser and the SP's server both reach the mock IdP at {idp} (the SP fetches the token and keys itself); make sure its network allows it"
+                ))
+            }
+        }
+    }
+}
+
+/// `sso-harness staging check --target FILE`.
+pub fn check(path: &Path) -> ExitCode {
+    let (t, st) = match load(path) {
+        Ok(x) => x,
+        Err(e) => {
+            eprintln!("sso-harness: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match reachability(&t, &st) {
+        Ok(m) => {
+            println!("{m}");
+            ExitCode::SUCCESS
+        }
+        Err(m) => {
+            println!("NOT REACHABLE: {m}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -132,13 +132,13 @@ pub fn classify(
                 && a.expect_error.is_none();
             if p == staging.protocol && as_init {
                 StepClass::AlreadyDone(format!(
-                    "{p:?} configured by hand at staging init with tenant {}'s values",
+                    "{p} configured by hand at staging init with tenant {}'s values",
                     staging.tenant
                 ))
             } else {
                 manual(
                     format!(
-                        "change organisation {org}'s SSO configuration ({p:?}) as the scenario's step says"
+                        "change organisation {org}'s SSO configuration ({p}) as the scenario's step says"
                     ),
                     Some(format!(
                         "configure organisation {org} again with the values `staging init` printed"
@@ -147,10 +147,10 @@ pub fn classify(
             }
         }
         Step::Connect(p) if *p == staging.protocol => {
-            StepClass::AlreadyDone(format!("{p:?} configured by hand at staging init"))
+            StepClass::AlreadyDone(format!("{p} configured by hand at staging init"))
         }
         Step::Connect(p) => StepClass::Impossible(format!(
-            "needs a {p:?} connection; organisation {org} is configured for {:?}",
+            "needs an {p} connection; organisation {org} is configured for {}",
             staging.protocol
         )),
         Step::EnableSso(true) => StepClass::AlreadyDone("SSO turned on at staging init".into()),
@@ -271,7 +271,7 @@ pub fn skip_reason(
     let signs_in = s.setup.iter().chain(&s.steps).any(signs_in);
     if signs_in && s.idp.protocol != staging.protocol {
         return Some(format!(
-            "needs a {:?} connection; this staging organisation is configured for {:?} (run `staging init` with a target whose staging.protocol is {:?})",
+            "needs an {} connection; this staging organisation is configured for {} (a target whose staging.protocol is {} can run it)",
             s.idp.protocol, staging.protocol, s.idp.protocol
         ));
     }
@@ -330,21 +330,21 @@ pub async fn ask(trial: &str, what: &str) -> Answer {
     eprintln!(
         "\n>>> manual step for {trial}:\n    {what}\n    Press Enter when done, `s` + Enter to skip this trial, or type what went wrong + Enter."
     );
-    let line = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        match std::io::stdin().read_line(&mut line) {
-            Ok(0) | Err(_) => None,
-            Ok(_) => Some(line),
-        }
-    })
-    .await
-    .ok()
-    .flatten();
-    match line.as_deref().map(str::trim) {
-        None => Answer::Skip,
-        Some("") => Answer::Done,
-        Some("s" | "S" | "skip") => Answer::Skip,
-        Some(other) => Answer::CouldNot(other.to_string()),
+    tokio::task::spawn_blocking(|| read_answer(&mut std::io::stdin().lock()))
+        .await
+        .unwrap_or(Answer::Skip)
+}
+
+/// One answer line from `input`.
+pub fn read_answer(input: &mut impl std::io::BufRead) -> Answer {
+    let mut line = String::new();
+    match input.read_line(&mut line) {
+        Ok(0) | Err(_) => Answer::Skip,
+        Ok(_) => match line.trim() {
+            "" => Answer::Done,
+            "s" | "S" | "skip" => Answer::Skip,
+            other => Answer::CouldNot(other.to_string()),
+        },
     }
 }
 
@@ -376,6 +376,19 @@ mod tests {
     const BASE: &str = "scenario: x\nidp: {protocol: saml, profile: okta, users: [{email: alice@acme.test}]}\nsetup:\n  - verify_domain: acme.test\n  - add_user: {email: \"{user.email}\", method: invited}\n  - configure_sso: saml\n  - enable_sso: true\n";
 
     #[test]
+    fn the_answer_at_the_terminal() {
+        let read = |t: &str| read_answer(&mut std::io::Cursor::new(t.as_bytes()));
+        assert_eq!(read("\n"), Answer::Done);
+        assert_eq!(read("s\n"), Answer::Skip);
+        // nobody there: end of input is a skip, never "done"
+        assert_eq!(read(""), Answer::Skip);
+        assert_eq!(
+            read("no access to the console\n"),
+            Answer::CouldNot("no access to the console".into())
+        );
+    }
+
+    #[test]
     fn what_init_did_is_already_done_and_runs_unattended() {
         let s = scenario(BASE);
         assert!(survey(&s, &staging(), "org-1").is_empty());
@@ -404,7 +417,7 @@ mod tests {
         assert!(
             skip_reason(&s, &staging(), "o", true)
                 .unwrap()
-                .contains("Oidc connection")
+                .contains("OIDC connection")
         );
         let s = scenario(&BASE.replace("profile: okta", "profile: entra"));
         assert!(

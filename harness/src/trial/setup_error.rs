@@ -54,13 +54,13 @@ pub fn explain(
     };
     if of(want).next().is_none() && of(other).next().is_some() {
         return Some(format!(
-            "set-up: the SP signed in through tenant {tenant} with {other:?}, and this scenario is {want:?}: the organisation is configured for the other protocol"
+            "set-up: the SP signed in through tenant {tenant} with {other}, and this scenario is {want}: the organisation is configured for the other protocol"
         ));
     }
     let issued = of(want).any(|x| x["kind"].as_str().is_some_and(|k| ISSUED.contains(&k)));
     if failure.kind == FailureKind::Accepted && !issued {
         return Some(format!(
-            "set-up: the SP signed someone in, but tenant {tenant} issued no {want:?} response in this trial: the SP trusts another IdP or tenant (compare its configuration with what `sso-harness staging init` prints)"
+            "set-up: the SP signed someone in, but tenant {tenant} issued no {want} response in this trial: the SP trusts another IdP or tenant (compare its configuration with what `sso-harness staging init` prints)"
         ));
     }
     if staging && exchanges.is_empty() && uses_idp(&s.steps) {
@@ -100,7 +100,7 @@ mod tests {
             "t1",
             false,
         );
-        assert!(why.unwrap().contains("issued no Saml response"));
+        assert!(why.unwrap().contains("issued no SAML response"));
         let answered = [
             json!({"protocol": "saml", "kind": "authn_request"}),
             json!({"protocol": "saml", "kind": "saml_response"}),
@@ -117,7 +117,7 @@ mod tests {
         let s = scenario("saml");
         let oidc = [json!({"protocol": "oidc", "kind": "authorization_request"})];
         let why = explain(&s, &failure(FailureKind::Mismatch), &oidc, "t1", false).unwrap();
-        assert!(why.contains("with Oidc"), "{why}");
+        assert!(why.contains("with OIDC"), "{why}");
         let why = explain(&s, &failure(FailureKind::Refused), &[], "t1", true).unwrap();
         assert!(why.contains("never contacted"), "{why}");
         // Off staging, an SP that refuses before contacting the IdP is judged as it is.
