@@ -43,7 +43,9 @@ pub fn explain(
     tenant: &str,
     staging: bool,
 ) -> Option<String> {
-    if failure.kind == FailureKind::Broken {
+    // No tenant (a run without the mock IdP), or a scenario that never goes through the
+    // IdP (a page-level check): the IdP's log has nothing to say.
+    if failure.kind == FailureKind::Broken || tenant.is_empty() || !uses_idp(&s.steps) {
         return None;
     }
     let want = s.idp.protocol;
@@ -63,7 +65,7 @@ pub fn explain(
             "set-up: the SP signed someone in, but tenant {tenant} issued no {want} response in this trial: the SP trusts another IdP or tenant (compare its configuration with what `sso-harness staging init` prints)"
         ));
     }
-    if staging && exchanges.is_empty() && uses_idp(&s.steps) {
+    if staging && exchanges.is_empty() {
         return Some(format!(
             "set-up: the SP never contacted the mock IdP tenant {tenant} in this trial: check that its SSO URL / discovery URL and certificate are the ones `sso-harness staging init` printed, and that it can reach the mock IdP"
         ));
