@@ -98,7 +98,12 @@ pub fn needs(scenarios: &[LoadedScenario], st: &StagingSpec) -> (Vec<String>, Ve
     let mut domains = BTreeSet::new();
     for s in scenarios {
         let sc = &s.scenario;
-        if sc.idp.protocol != st.protocol || sc.idp.profile != st.profile {
+        // Scenarios a staging target skips anyway need nothing from the person.
+        let first_sign_in = sc
+            .tags
+            .iter()
+            .any(|t| t == crate::trial::manual::FIRST_SIGN_IN);
+        if sc.idp.protocol != st.protocol || sc.idp.profile != st.profile || first_sign_in {
             continue;
         }
         let vars = user_vars(sc);
