@@ -89,12 +89,16 @@ fn findings_sarif_is_valid_sarif_with_one_rule_per_scenario() {
             Verdict::Finding,
             Some(xsw()),
         ),
-        outcome(
-            "saml-attacks/wrapping/xsw3",
-            "lib-b",
-            Verdict::Finding,
-            Some(xsw()),
-        ),
+        {
+            let mut o = outcome(
+                "saml-attacks/wrapping/xsw3",
+                "lib-b",
+                Verdict::Finding,
+                Some(xsw()),
+            );
+            o.risk_accepted = Some("accepted until 2027-06-30: upgrade planned".into());
+            o
+        },
         outcome(
             "documented/sign-in/sp-initiated-saml",
             "lib-a",
@@ -198,6 +202,13 @@ fn findings_sarif_is_valid_sarif_with_one_rule_per_scenario() {
     assert_ne!(
         results[0]["partialFingerprints"]["trial/v1"],
         results[1]["partialFingerprints"]["trial/v1"]
+    );
+    // An accepted risk is a dismissed alert with its reason; an open one is not dismissed.
+    assert!(results[0].get("suppressions").is_none());
+    assert_eq!(results[1]["suppressions"][0]["kind"], "external");
+    assert_eq!(
+        results[1]["suppressions"][0]["justification"],
+        "accepted until 2027-06-30: upgrade planned"
     );
     let notes = run["invocations"][0]["toolExecutionNotifications"]
         .as_array()

@@ -108,7 +108,7 @@ fn result(o: &TrialOutcome, rule_index: usize, level: &str) -> Value {
         text.push('\n');
         text.push_str(&head.join("\n"));
     }
-    json!({
+    let mut r = json!({
         "ruleId": format!("sso/{}", o.scenario_id),
         "ruleIndex": rule_index,
         "level": level,
@@ -125,7 +125,13 @@ fn result(o: &TrialOutcome, rule_index: usize, level: &str) -> Value {
             "verdict": o.verdict.label(),
             "trial": o.name,
         }
-    })
+    });
+    // A finding someone accepted until a date stays visible, as a dismissed alert with the
+    // reason, instead of disappearing or reopening on every run.
+    if let Some(why) = &o.risk_accepted {
+        r["suppressions"] = json!([{ "kind": "external", "justification": why }]);
+    }
+    r
 }
 
 /// The SARIF log of a run.
