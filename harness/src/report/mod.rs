@@ -4,6 +4,7 @@
 pub mod diff;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod redact;
 pub mod sarif;
 pub mod summary;

@@ -24,6 +24,9 @@ pub struct RunRequest {
     pub progress: bool,
     /// A person at the terminal may be asked to do manual steps of staging targets.
     pub interactive: bool,
+    /// Only this part of the trials (`--shard K/N`), balanced by `durations` when given.
+    pub shard: Option<crate::run::shard::Shard>,
+    pub durations: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 pub struct RunResult {
@@ -42,6 +45,9 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
     let mut plans = plan(&req.targets, &req.scenarios, req.filter.as_deref());
     for p in &mut plans {
         p.interactive = req.interactive;
+    }
+    if let Some(shard) = req.shard {
+        plans = crate::run::shard::select(plans, |p| p.name(), shard, req.durations.as_ref());
     }
     // A staging target has one pinned tenant and one organisation: its trials run one at a
     // time, on the mock IdP the SP was configured with.
@@ -88,7 +94,10 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
             run_id: crate::children::registry::run().id().to_string(),
             started_at,
             targets: req.targets.iter().map(|t| t.target.name.clone()).collect(),
-            scenarios: req.scenarios_label.clone(),
+            scenarios: match req.shard {
+                Some(s) => format!("{} (shard {s})", req.scenarios_label),
+                None => req.scenarios_label.clone(),
+            },
             jobs,
             planned: total,
         },

@@ -323,6 +323,8 @@ pub async fn prove(
         report_root: report_root.to_path_buf(),
         progress: false,
         interactive: false,
+        shard: None,
+        durations: None,
     })
     .await
     .map_err(|e| e.to_string())?;
