@@ -41,6 +41,34 @@ impl RunResult {
     }
 }
 
+/// Counts for the live status line.
+#[derive(Default)]
+struct LiveStatus {
+    counts: std::collections::BTreeMap<Verdict, usize>,
+}
+
+impl LiveStatus {
+    /// `[ 12/42] 10 pass, 1 FAIL, 1 FINDING | 14 s elapsed, ~35 s left`
+    fn line(&self, done: usize, total: usize, elapsed: std::time::Duration) -> String {
+        let counts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(v, n)| format!("{n} {}", v.label()))
+            .collect();
+        let left = if done == 0 {
+            String::new()
+        } else {
+            let per = elapsed.as_secs_f64() / done as f64;
+            format!(", ~{:.0} s left", per * (total - done) as f64)
+        };
+        format!(
+            "[{done:>3}/{total}] {} | {:.0} s elapsed{left}",
+            counts.join(", "),
+            elapsed.as_secs_f64()
+        )
+    }
+}
+
 pub async fn execute(req: RunRequest) -> Result<RunResult> {
     let mut plans = plan(&req.targets, &req.scenarios, req.filter.as_deref());
     for p in &mut plans {
@@ -138,6 +166,11 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
         });
     }
     let mut finished = 0;
+    // The live status line: only on a terminal outside CI (CI logs get plain lines).
+    let mut live = (req.progress
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("CI").is_none())
+    .then(LiveStatus::default);
     while let Some(joined) = set.join_next().await {
         let (i, o) = joined.map_err(|e| HarnessError::Report(format!("a trial task died: {e}")))?;
         finished += 1;
@@ -154,13 +187,27 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
                 String::new()
             }
         );
+        let o_verdict = o.verdict;
         report
             .lock()
             .map_err(|_| HarnessError::Report("report lock poisoned".into()))?
             .add(i, o)?;
         if req.progress {
-            eprintln!("{line}");
+            match &mut live {
+                // A terminal: the trial's line, then one status line rewritten in place.
+                Some(status) => {
+                    *status.counts.entry(o_verdict).or_default() += 1;
+                    eprint!(
+                        "\r\x1b[2K{line}\n{}",
+                        status.line(finished, total, t0.elapsed())
+                    );
+                }
+                None => eprintln!("{line}"),
+            }
         }
+    }
+    if live.is_some() {
+        eprintln!();
     }
     harness.shutdown().await;
     drop(harness);
