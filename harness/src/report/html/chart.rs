@@ -24,8 +24,9 @@ const LEFT: u32 = 64;
 const TOP: u32 = 44;
 const ROW_H: u32 = 46;
 const SINGLE_H: u32 = 30;
-/// Labels longer than this are cut (the whole text is in the arrow's tooltip).
-const LABEL_MAX: usize = 34;
+/// Roughly how wide a label's character is: a label longer than its arrow is cut (the whole
+/// text is in the arrow's tooltip).
+const CHAR_W: u32 = 7;
 
 /// A host the browser (or the SP) talked to.
 #[derive(Debug, Clone, PartialEq)]
@@ -267,6 +268,7 @@ pub fn build(o: &TrialOutcome) -> Chart {
         if !kinds.is_empty() {
             let _ = write!(answer, " · {}", kinds.join(", "));
         }
+        let title = format!("{method} {} -> {answer}", e.url);
         let mut marks = Vec::new();
         if e.status == 0 || e.status >= 400 {
             marks.push(Mark::ErrorStatus);
@@ -285,7 +287,7 @@ pub fn build(o: &TrialOutcome) -> Chart {
                 at_ms: Some(e.at_ms),
                 request: format!("{method} {path}"),
                 answer: Some(answer),
-                title: format!("{method} {} -> {}", e.url, e.status),
+                title,
                 marks,
             },
         ));
@@ -414,7 +416,10 @@ pub fn svg(trial: usize, o: &TrialOutcome) -> String {
     let mut y = TOP;
     for r in &c.rows {
         let h = if r.answer.is_some() { ROW_H } else { SINGLE_H };
-        let classes: Vec<&str> = r.marks.iter().map(|m| m.class()).collect();
+        let class: String = std::iter::once("arrow")
+            .chain(r.marks.iter().map(|m| m.class()))
+            .collect::<Vec<_>>()
+            .join(" ");
         let mut attrs = match r.http {
             Some(i) => format!(" data-http=\"{i}\""),
             None => format!(
@@ -444,8 +449,7 @@ pub fn svg(trial: usize, o: &TrialOutcome) -> String {
         }
         let _ = write!(
             s,
-            "<g class=\"arrow {}\"{attrs}><title>{}</title>",
-            classes.join(" "),
+            "<g class=\"{class}\"{attrs}><title>{}</title>",
             esc(&title)
         );
         if !r.marks.is_empty() {
@@ -500,7 +504,7 @@ fn arrow(s: &mut String, x1: u32, x2: u32, y: u32, label: &str, answer: bool) {
         y - 4,
         y + 4,
         y - 4,
-        esc(&cut(label, LABEL_MAX))
+        esc(&cut(label, (x1.abs_diff(x2) / CHAR_W).max(16) as usize))
     );
 }
 
