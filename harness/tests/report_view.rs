@@ -14,6 +14,7 @@ use serde_json::json;
 
 const SP: &str = "http://127.0.0.1:39843";
 const IDP: &str = "http://127.0.0.1:33695";
+const IDP2: &str = "http://acme.okta.test:33695";
 const CANARY: &str = "http://127.0.0.1:33523";
 /// What a hostile SP (or a forged message) puts in front of the report.
 const XSS: &str = "<script>alert('owned')</script>";
@@ -209,12 +210,17 @@ fn failure() -> TrialOutcome {
 fn pass() -> TrialOutcome {
     let mut o = outcome("core/sp-initiated-oidc", Verdict::Pass);
     o.protocol = "OIDC".into();
+    // The profile's sign-in host is not the IdP's base URL: a second IdP host.
+    o.context.insert(
+        "idp.authorization_endpoint".into(),
+        format!("{IDP2}/oauth2/default/v1/authorize"),
+    );
     o.http = vec![
         ev(30, "GET", format!("{SP}/login"), 200),
         ev(
             120,
             "GET",
-            format!("{IDP}/t/t-1/oauth2/default/v1/authorize?state=s"),
+            format!("{IDP2}/oauth2/default/v1/authorize?state=s"),
             200,
         ),
         ev(300, "GET", format!("{SP}/home"), 200),
@@ -295,6 +301,7 @@ fn every_http_event_is_an_arrow_and_every_message_is_linked() {
     assert_eq!(count(&html, " data-idp=\""), 2, "{html}");
     // Lanes: the canary shows up where the browser went to it.
     assert!(html.contains(">canary</text>"), "{html}");
+    assert!(html.contains(">IdP acme.okta.test:33695</text>"), "{html}");
     // Every arrow link opens a decoded message that exists.
     let mut links = 0;
     for part in html.split("<a href=\"#x").skip(1) {

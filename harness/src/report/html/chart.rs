@@ -175,29 +175,45 @@ pub fn build(o: &TrialOutcome) -> Chart {
             origin: None,
         },
     ];
-    let ctx = |k: &str| o.context.get(k).and_then(|u| origin_of(u));
-    let sp: Vec<String> = ["sp.base_url", "sp.login_url", "sp.acs_url"]
-        .iter()
-        .filter_map(|k| ctx(k))
-        .collect();
-    let idp = ctx("idp.base_url");
-    let canary = ctx("canary.url");
+    // Every URL the context has for a side names one of its origins: an IdP profile may serve
+    // its sign-in pages from another host name than its base URL (a second IdP host).
+    let origins_of = |prefix: &str, first: &str| -> Vec<String> {
+        let mut v: Vec<String> = o
+            .context
+            .get(first)
+            .and_then(|u| origin_of(u))
+            .into_iter()
+            .collect();
+        for (k, u) in &o.context {
+            if let (true, Some(origin)) = (k.starts_with(prefix), origin_of(u)) {
+                if !v.contains(&origin) {
+                    v.push(origin);
+                }
+            }
+        }
+        v
+    };
+    let sp = origins_of("sp.", "sp.base_url");
+    let idp = origins_of("idp.", "idp.base_url");
+    let canary = o.context.get("canary.url").and_then(|u| origin_of(u));
     lanes[1].origin = sp.first().cloned();
-    lanes[2].origin = idp.clone();
+    lanes[2].origin = idp.first().cloned();
     // Which lane an origin belongs to; new lanes are made as new origins show up.
     let lane_of = |origin: Option<String>, lanes: &mut Vec<Lane>| -> usize {
         let Some(origin) = origin else {
             return lane_for(lanes, "other (no origin)", None);
         };
+        let host = origin.split("://").nth(1).unwrap_or(&origin).to_string();
         if sp.contains(&origin) {
             1
-        } else if idp.as_ref() == Some(&origin) {
+        } else if idp.first() == Some(&origin) {
             2
+        } else if idp.contains(&origin) {
+            lane_for(lanes, &format!("IdP {host}"), Some(origin))
         } else if canary.as_ref() == Some(&origin) {
             lane_for(lanes, "canary", Some(origin))
         } else {
-            let host = origin.split("://").nth(1).unwrap_or(&origin).to_string();
-            lane_for(lanes, &format!("other host {host}"), Some(origin))
+            lane_for(lanes, &format!("other {host}"), Some(origin))
         }
     };
 
@@ -225,8 +241,7 @@ pub fn build(o: &TrialOutcome) -> Chart {
         let candidates: Vec<usize> = (from..o.http.len())
             .filter(|&i| {
                 let e = &o.http[i];
-                idp.is_some()
-                    && origin_of(&e.url) == idp
+                origin_of(&e.url).is_some_and(|origin| idp.contains(&origin))
                     && e.method
                         .as_deref()
                         .is_none_or(|m| m.eq_ignore_ascii_case(method))
@@ -410,7 +425,7 @@ pub fn svg(trial: usize, o: &TrialOutcome) -> String {
             esc(l.origin.as_deref().unwrap_or(&l.name)),
             x - LANE_W / 2 + 8,
             LANE_W - 16,
-            esc(&cut(&l.name, 28))
+            esc(&cut(&l.name, 30))
         );
     }
     let mut y = TOP;
