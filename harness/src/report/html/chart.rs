@@ -136,8 +136,16 @@ fn xstr<'a>(x: &'a Value, ptr: &str) -> &'a str {
 pub fn exchange_label(x: &Value) -> String {
     let mut s = xstr(x, "/kind").to_string();
     if let Some(f) = x.get("forge").filter(|f| !f.is_null()) {
-        let attack = f.get("attack").and_then(Value::as_str).unwrap_or("forged");
-        let _ = write!(s, " [forged: {attack}]");
+        match f.get("attack").and_then(Value::as_str) {
+            Some(attack) => {
+                let _ = write!(s, " [forged: {attack}]");
+            }
+            // A hand-written template, or edits without a named attack.
+            None if f.get("template").and_then(Value::as_bool) == Some(true) => {
+                s.push_str(" [forged: template]");
+            }
+            None => s.push_str(" [forged]"),
+        }
     }
     let faults: Vec<&str> = x
         .get("faults")
@@ -558,4 +566,171 @@ pub fn forged_lines(decoded: &str, x: &Value, context: &BTreeMap<String, String>
         .lines()
         .map(|l| needles.iter().any(|n| l.contains(n.as_str())))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::browser::HttpEvent;
+    use serde_json::json;
+
+    fn outcome(http: Vec<(&str, &str, u16, u64)>, exchanges: Vec<Value>) -> TrialOutcome {
+        TrialOutcome {
+            name: "t::x".into(),
+            target: "t".into(),
+            scenario_id: "x".into(),
+            scenario_name: "x".into(),
+            scenario_path: "x.yaml".into(),
+            covers: Vec::new(),
+            weakness: None,
+            verdict: Verdict::Pass,
+            risk_accepted: None,
+            oracle: None,
+            failure_kind: None,
+            message: None,
+            started_at: "2026-12-02T10:00:00.000Z".into(),
+            duration_ms: 1000,
+            overhead_ms: 0,
+            phases_ms: Default::default(),
+            steps: Vec::new(),
+            screenshots: Vec::new(),
+            http: http
+                .into_iter()
+                .map(|(m, url, status, at_ms)| HttpEvent {
+                    url: url.into(),
+                    status,
+                    method: Some(m.into()),
+                    mime: None,
+                    at_ms,
+                })
+                .collect(),
+            exchanges,
+            context: [
+                ("sp.base_url", "http://sp.test/"),
+                ("idp.base_url", "http://idp.test/"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            final_url: None,
+            error_text: None,
+            target_log: Vec::new(),
+            browser: String::new(),
+            os: String::new(),
+            protocol: "SAML".into(),
+            idp_profile: "generic".into(),
+            sign_in_path: String::new(),
+            users: Vec::new(),
+            secrets: Vec::new(),
+        }
+    }
+
+    fn x(at: &str, kind: &str, method: &str, path: &str, status: u16) -> Value {
+        json!({"at": at, "kind": kind, "http": {"method": method, "path": path, "status": status},
+               "decoded": "", "faults": []})
+    }
+
+    #[test]
+    fn entries_match_their_document_load_by_time_and_the_rest_get_rows_in_time() {
+        let o = outcome(
+            vec![
+                ("POST", "http://idp.test/login", 200, 100),
+                ("POST", "http://idp.test/login", 200, 600),
+                ("GET", "http://sp.test/home", 200, 700),
+            ],
+            vec![
+                x(
+                    "2026-12-02T10:00:00.050Z",
+                    "authn_request",
+                    "GET",
+                    "/sso",
+                    303,
+                ),
+                // A failed login page, then the one that signed in and answered.
+                x("2026-12-02T10:00:00.100Z", "login", "POST", "/login", 200),
+                x("2026-12-02T10:00:00.598Z", "login", "POST", "/login", 200),
+                x(
+                    "2026-12-02T10:00:00.599Z",
+                    "saml_response",
+                    "POST",
+                    "/login",
+                    200,
+                ),
+            ],
+        );
+        let c = build(&o);
+        let rows: Vec<(Option<usize>, Vec<usize>)> = c
+            .rows
+            .iter()
+            .map(|r| (r.http, r.exchanges.clone()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (None, vec![0]),
+                (Some(0), vec![1]),
+                (Some(1), vec![2, 3]),
+                (Some(2), vec![])
+            ]
+        );
+        assert_eq!(c.lanes.len(), 3);
+    }
+
+    #[test]
+    fn a_moved_idp_clock_falls_back_to_log_order() {
+        // The tenant's clock is a year ahead: times place nothing.
+        let o = outcome(
+            vec![
+                ("GET", "http://sp.test/login", 200, 10),
+                ("POST", "http://idp.test/login", 200, 100),
+                ("GET", "http://sp.test/home", 200, 700),
+            ],
+            vec![
+                x("2027-12-02T10:00:00.100Z", "login", "POST", "/login", 200),
+                x(
+                    "2027-12-02T10:00:00.101Z",
+                    "saml_response",
+                    "POST",
+                    "/login",
+                    200,
+                ),
+                x(
+                    "2027-12-02T10:00:00.300Z",
+                    "token_request",
+                    "POST",
+                    "/token",
+                    200,
+                ),
+            ],
+        );
+        let c = build(&o);
+        let rows: Vec<(Option<usize>, Vec<usize>, usize)> = c
+            .rows
+            .iter()
+            .map(|r| (r.http, r.exchanges.clone(), r.from))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (Some(0), vec![], 0),
+                (Some(1), vec![0, 1], 0),
+                // Right after the entry logged before it; the SP's own call to the IdP.
+                (None, vec![2], 1),
+                (Some(2), vec![], 0),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_unknown_origin_gets_a_lane_and_the_svg_escapes_it() {
+        let o = outcome(
+            vec![("GET", "http://evil.test/<b>?q=\"x\"", 0, 5)],
+            Vec::new(),
+        );
+        let s = svg(0, &o);
+        assert!(s.contains(">other evil.test</text>"), "{s}");
+        assert!(!s.contains("<b>"), "{s}");
+        assert!(s.contains("no answer"), "{s}");
+        assert!(s.contains("class=\"arrow m-err\" data-http=\"0\""), "{s}");
+    }
 }
