@@ -356,7 +356,7 @@ pub fn build(o: &TrialOutcome) -> Chart {
                 from,
                 to: 2,
                 at_ms: ex_ms[j],
-                request: format!("{} · {method} {path} → {status}", exchange_label(x)),
+                request: format!("{} → {status} · {method} {path}", exchange_label(x)),
                 answer: None,
                 title: format!("IdP log: {} {method} {path} -> {status}", xstr(x, "/at")),
                 marks,
