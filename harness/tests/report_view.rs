@@ -128,8 +128,9 @@ fn finding() -> TrialOutcome {
         "/t/t-1/login",
         200,
     );
+    // As the mock IdP logs an attack's response: verbatim, on one line.
     forged["decoded"] = json!(format!(
-        "<samlp:Response>\n  <saml:Assertion ID=\"_evil\">\n    <saml:NameID>mallory@acme.test</saml:NameID>\n    <!-- {XSS} -->\n  </saml:Assertion>\n</samlp:Response>"
+        "<samlp:Response><saml:Assertion ID=\"_a1\"><saml:NameID>alice@acme.test</saml:NameID></saml:Assertion><saml:Assertion ID=\"_evil2\"><saml:NameID>mallory@acme.test</saml:NameID><!-- {XSS} --></saml:Assertion></samlp:Response>"
     ));
     forged["forge"] = json!({
         "attack": "xsw3", "cwe": "CWE-347", "cve": null, "forged_identity": "mallory@acme.test",
@@ -326,10 +327,19 @@ fn every_http_event_is_an_arrow_and_every_message_is_linked() {
         html.contains("class=\"arrow m-err\" data-http=\"1\""),
         "the 403 marked"
     );
-    assert!(
-        html.contains("<mark class=\"forged\">    &lt;saml:NameID&gt;mallory@acme.test"),
-        "forged line highlighted"
-    );
+    // The one-line forged response is indented, the forged lines marked, the rest not.
+    for line in [
+        "  &lt;saml:Assertion ID=&quot;_evil2&quot;&gt;",
+        "    &lt;saml:NameID&gt;mallory@acme.test&lt;/saml:NameID&gt;",
+        "    &lt;!-- &lt;script&gt;",
+    ] {
+        assert!(
+            html.contains(&format!("<mark class=\"forged\">{line}")),
+            "{line} not marked"
+        );
+    }
+    assert!(html.contains("\n    &lt;saml:NameID&gt;alice@acme.test&lt;/saml:NameID&gt;\n"));
+    assert!(html.contains("<summary>as the IdP sent it (verbatim)</summary>"));
 }
 
 #[test]

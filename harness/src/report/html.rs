@@ -581,7 +581,19 @@ fn exchanges(h: &mut String, i: usize, o: &TrialOutcome) {
     }
     h.push_str("<h3>IdP exchanges (decoded SAML, JWT header and claims)</h3>");
     for (j, x) in o.exchanges.iter().enumerate() {
+        let forged = x.get("forge").is_some_and(|f| !f.is_null());
+        let mut verbatim = String::new();
         let decoded = match x.get("decoded") {
+            Some(serde_json::Value::String(s)) if forged && s.trim_start().starts_with('<') => {
+                let pretty = chart::pretty_xml(s);
+                if pretty != *s {
+                    verbatim = format!(
+                        "<details><summary>as the IdP sent it (verbatim)</summary><pre>{}</pre></details>",
+                        esc(s)
+                    );
+                }
+                pretty
+            }
             Some(serde_json::Value::String(s)) => s.clone(),
             Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
             None => serde_json::to_string_pretty(x).unwrap_or_default(),
@@ -607,7 +619,7 @@ fn exchanges(h: &mut String, i: usize, o: &TrialOutcome) {
             })
             .unwrap_or_default();
         h.push_str(&format!(
-            "<details id=\"{}\"><summary>{} · {} {} → {} · {}</summary><pre>{}</pre>{forge}</details>",
+            "<details id=\"{}\"><summary>{} · {} {} → {} · {}</summary><pre>{}</pre>{verbatim}{forge}</details>",
             esc(&chart::exchange_id(i, j)),
             esc(&chart::exchange_label(x)),
             esc(x.pointer("/http/method").and_then(|v| v.as_str()).unwrap_or("")),

@@ -531,9 +531,33 @@ fn arrow(s: &mut String, x1: u32, x2: u32, y: u32, label: &str, answer: bool) {
     );
 }
 
+/// Indents XML for reading. The mock IdP logs an attack's response verbatim (one line, as
+/// sent); the report indents it so the forged part can be marked line by line, and shows the
+/// verbatim text beside it. Comments, CDATA and DTDs are kept (they are what attacks use);
+/// input that does not parse comes back as it came.
+pub fn pretty_xml(xml: &str) -> String {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    reader.config_mut().trim_text(true);
+    let mut writer = quick_xml::Writer::new_with_indent(Vec::new(), b' ', 2);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Eof) => break,
+            Ok(event) => {
+                if writer.write_event(event).is_err() {
+                    return xml.to_string();
+                }
+            }
+            Err(_) => return xml.to_string(),
+        }
+    }
+    String::from_utf8(writer.into_inner()).unwrap_or_else(|_| xml.to_string())
+}
+
 /// Lines of the decoded message to highlight: where a forged response says the forged
-/// identity or points at the canary, and the constructs attacks use (comments, CDATA,
-/// DOCTYPE/ENTITY, XSLT). A reading aid: the forge record says what was done, not where.
+/// identity or points at the canary, the elements the mock IdP made up (their IDs start
+/// `_evil`), and the constructs attacks use (comments, CDATA, DOCTYPE/ENTITY, XSLT). A
+/// reading aid: the forge record says what was done, not where.
 pub fn forged_lines(decoded: &str, x: &Value, context: &BTreeMap<String, String>) -> Vec<bool> {
     let forge = match x.get("forge") {
         Some(f) if !f.is_null() => f,
@@ -558,6 +582,7 @@ pub fn forged_lines(decoded: &str, x: &Value, context: &BTreeMap<String, String>
             "<!ENTITY",
             "xsl:",
             "XPath",
+            "ID=\"_evil",
         ]
         .iter()
         .map(|s| s.to_string()),
@@ -732,5 +757,30 @@ mod tests {
         assert!(!s.contains("<b>"), "{s}");
         assert!(s.contains("no answer"), "{s}");
         assert!(s.contains("class=\"arrow m-err\" data-http=\"0\""), "{s}");
+    }
+
+    #[test]
+    fn a_one_line_forged_response_is_indented_and_its_forged_lines_marked() {
+        let raw = "<r><a ID=\"_a1\"><n>alice@acme.test</n></a><a ID=\"_evil2\"><n>mallory@acme.test</n><!-- c --></a></r>";
+        let pretty = pretty_xml(raw);
+        let forge = json!({"forge": {"attack": "xsw3", "forged_identity": "mallory@acme.test"}});
+        let marked: Vec<&str> = pretty
+            .lines()
+            .zip(forged_lines(&pretty, &forge, &BTreeMap::new()))
+            .filter(|(_, m)| *m)
+            .map(|(l, _)| l)
+            .collect();
+        assert_eq!(
+            marked,
+            [
+                "  <a ID=\"_evil2\">",
+                "    <n>mallory@acme.test</n>",
+                "    <!-- c -->"
+            ],
+            "{pretty}"
+        );
+        // Nothing is marked in a genuine message.
+        let genuine = forged_lines(&pretty, &json!({}), &BTreeMap::new());
+        assert!(genuine.iter().all(|m| !m));
     }
 }
