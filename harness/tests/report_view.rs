@@ -363,7 +363,14 @@ fn findings_come_first_with_severity_cwe_and_evidence() {
         assert!(card.contains("mock IdP log (3 entries)"), "{card}");
     }
     let at = |s: &str| html.find(s).unwrap_or_else(|| panic!("no {s}"));
-    assert!(at("Findings (1)") < at("Failures and errors (1)"));
+    assert!(
+        at("<h2 class=\"finding\">Findings</h2>")
+            < at("<h2 class=\"fail\">Failures and errors</h2>")
+    );
+    // The headline names the trial and what it accepted (the self-test reads it so too).
+    assert!(html.contains(
+        "reference-sp::saml-attacks/wrapping/xsw3</a>: the SP signed in the forged identity"
+    ));
     // Sections: the finding (plan index 2), then the failure (1), then the pass (0).
     assert!(at("<section id=\"t2\"") < at("<section id=\"t1\""));
     assert!(at("<section id=\"t1\"") < at("<section id=\"t0\""));

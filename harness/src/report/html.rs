@@ -71,7 +71,7 @@ svg.seq a:hover .arrow line{stroke:#0645ad}\
 .sev-low{background:#f2d16b}.card{border:1px solid #e0c9a0;border-left:6px solid #a05a00;padding:6px 12px;margin:10px 0;background:#fffaf2}\
 .card.fail{border-color:#e8b4bc;border-left-color:#b00020;background:#fff6f7;font-weight:normal}\
 pre.yaml{background:none;padding:0;margin:0}mark.forged{background:#ffd0d6}\
-#filters{margin:1em 0;padding:6px;background:#f3f3f3}";
+#filters{margin:1em 0;padding:6px;background:#f3f3f3}.card .head{font-size:115%;font-weight:bold}";
 
 /// Findings first, then what failed, then the rest (plan order within each).
 fn rank(v: Verdict) -> u8 {
@@ -276,14 +276,17 @@ fn findings(h: &mut String, outcomes: &[TrialOutcome]) {
         return;
     }
     h.push_str(&format!(
-        "<h2 class=\"finding\">Findings ({})</h2>",
+        "<h2 class=\"finding\">Findings</h2><p>{} trial(s) where the target accepted what it must refuse:</p>",
         list.len()
     ));
     for (i, o) in list {
+        let why = first_line(o.message.as_deref());
+        // The headline: which trial, and what the target accepted.
         h.push_str(&format!(
-            "<div {} data-finding=\"{i}\"><div class=\"card\"><h3><a href=\"#t{i}\">{}</a> ",
+            "<div {} data-finding=\"{i}\"><div class=\"card\"><p class=\"head\"><a href=\"#t{i}\">{}</a>: {}</p><p>",
             filter_attrs(o),
-            esc(&o.name)
+            esc(&o.name),
+            esc(why.trim_start_matches("FINDING: "))
         ));
         let w = o.weakness.clone().unwrap_or_default();
         h.push_str(&severity_badge(
@@ -296,13 +299,7 @@ fn findings(h: &mut String, outcomes: &[TrialOutcome]) {
         for c in &w.cve {
             h.push_str(&format!("<span class=\"badge\">{}</span>", esc(c)));
         }
-        h.push_str("</h3>");
-        h.push_str(&format!("<p>{}</p>", esc(&o.scenario_name)));
-        let why = first_line(o.message.as_deref());
-        h.push_str(&format!(
-            "<p><b>{}</b></p>",
-            esc(why.trim_start_matches("FINDING: "))
-        ));
+        h.push_str(&format!(" {}</p>", esc(&o.scenario_name)));
         h.push_str("<table>");
         if !w.anchors.is_empty() {
             h.push_str(&format!(
@@ -395,7 +392,7 @@ fn failures(h: &mut String, outcomes: &[TrialOutcome]) {
         return;
     }
     h.push_str(&format!(
-        "<h2 class=\"fail\">Failures and errors ({})</h2>",
+        "<h2 class=\"fail\">Failures and errors</h2><p>{} trial(s) failed or could not run:</p>",
         list.len()
     ));
     for (i, o) in list {
