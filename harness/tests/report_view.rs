@@ -45,14 +45,14 @@ fn ev(at_ms: u64, method: &str, url: String, status: u16) -> HttpEvent {
 fn step(index: usize, phase: &'static str, kind: &str, detail: &str, ok: bool) -> StepRecord {
     StepRecord {
         index,
-        phase,
+        phase: phase.into(),
         kind: kind.into(),
         detail: detail.into(),
         at: format!("scenarios/x.yaml:{}:5", 10 + index),
         started_ms: 100 * index as u64,
         duration_ms: 90,
         ok,
-        failure: (!ok).then_some("expectation not met"),
+        failure: (!ok).then_some("expectation not met".into()),
         message: (!ok).then(|| format!("the page said {XSS}")),
         note: None,
     }

@@ -432,7 +432,7 @@ fn timeline(h: &mut String, o: &TrialOutcome) {
     for s in &o.steps {
         h.push_str(&format!(
             "<span class=\"{}\" style=\"left:{:.2}%;width:{:.2}%\" title=\"{}\"></span>",
-            if s.ok { s.phase } else { "bad" },
+            if s.ok { s.phase.as_ref() } else { "bad" },
             pct(s.started_ms),
             pct(s.duration_ms),
             esc(&format!(
@@ -505,6 +505,7 @@ fn trial(h: &mut String, i: usize, o: &TrialOutcome) {
                 format!(
                     "FAILED{}{}",
                     s.failure
+                        .as_deref()
                         .map(|f| format!(" ({})", esc(f)))
                         .unwrap_or_default(),
                     s.message
