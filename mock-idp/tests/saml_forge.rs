@@ -391,6 +391,34 @@ fn each_edit_op_does_what_it_says_and_the_result_is_signed() {
 }
 
 #[test]
+fn edit_values_fill_placeholders_such_as_the_acs_url_in_another_case() {
+    let t = tenant(SignMode::Both);
+    for (value, want) in [
+        ("{{acs_url_upper_path}}", "http://sp.test/ACS?connection=org-1"),
+        ("{{acs_url_upper_host}}", "HTTP://SP.TEST/acs?connection=org-1"),
+        ("{{acs_url}}#x&y", "http://sp.test/acs?connection=org-1#x&y"),
+    ] {
+        let xml = forged(
+            &t,
+            json!({"edits": [{"op": "set", "path": "Response/@Destination", "value": value}]}),
+        );
+        let r = root(&xml);
+        assert_eq!(r.attr("Destination"), Some(want), "{value}");
+        assert!(verifies(&xml, &cert(&t)), "{value}");
+    }
+    // An unknown placeholder is refused with the field's path before any sign-in.
+    let spec: ForgeSpec = serde_json::from_value(
+        json!({"edits": [{"op": "set", "path": "Response/@Destination", "value": "{{acs}}"}]}),
+    )
+    .unwrap();
+    let e = forge::check(&t, &spec, "http://127.0.0.1:9", "saml.forge")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("saml.forge.edits[0].value"), "{e}");
+    assert!(e.contains("unknown placeholder {{acs}}"), "{e}");
+}
+
+#[test]
 fn times_are_offsets_from_the_tenant_now_per_field() {
     let t = tenant(SignMode::Assertion);
     let spec: ForgeSpec = serde_json::from_value(json!({"times": {
