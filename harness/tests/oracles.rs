@@ -710,9 +710,13 @@ async fn an_sp_that_reads_the_root_assertion_is_caught_by_the_new_wrappings() {
 /// differs from its ACS URL only in case; one that compares exactly refuses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_sp_that_ignores_the_case_of_destination_is_caught() {
-    let loose_sp =
-        serve_saml_sp_checking(false, Reads::ChildAssertion, false, Destination::CaseInsensitive)
-            .await;
+    let loose_sp = serve_saml_sp_checking(
+        false,
+        Reads::ChildAssertion,
+        false,
+        Destination::CaseInsensitive,
+    )
+    .await;
     let exact_sp =
         serve_saml_sp_checking(false, Reads::ChildAssertion, false, Destination::Exact).await;
     let (caught, cleared) = run_saml_pair(

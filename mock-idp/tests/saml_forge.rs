@@ -394,8 +394,14 @@ fn each_edit_op_does_what_it_says_and_the_result_is_signed() {
 fn edit_values_fill_placeholders_such_as_the_acs_url_in_another_case() {
     let t = tenant(SignMode::Both);
     for (value, want) in [
-        ("{{acs_url_upper_path}}", "http://sp.test/ACS?connection=org-1"),
-        ("{{acs_url_upper_host}}", "HTTP://SP.TEST/acs?connection=org-1"),
+        (
+            "{{acs_url_upper_path}}",
+            "http://sp.test/ACS?connection=org-1",
+        ),
+        (
+            "{{acs_url_upper_host}}",
+            "HTTP://SP.TEST/acs?connection=org-1",
+        ),
         ("{{acs_url}}#x&y", "http://sp.test/acs?connection=org-1#x&y"),
     ] {
         let xml = forged(
@@ -1188,7 +1194,10 @@ fn nested_after_subject_moves_the_signature_and_nests_the_original_after_the_evi
     let genuine_id = reference_of(sig);
     assert_ne!(evil.attr("ID").unwrap(), genuine_id);
     let order: Vec<&str> = evil.elements().map(|e| e.local.as_str()).collect();
-    assert_eq!(&order[..4], &["Issuer", "Signature", "Subject", "Assertion"]);
+    assert_eq!(
+        &order[..4],
+        &["Issuer", "Signature", "Subject", "Assertion"]
+    );
     let nested = child_assertions(evil);
     assert_eq!(nested.len(), 1);
     assert_eq!(nested[0].attr("ID").unwrap(), genuine_id);
@@ -1261,7 +1270,9 @@ fn doctype_id_attribute_lets_the_dtd_pick_the_genuine_element_for_an_id_lookup()
     assert_eq!(top.len(), 1);
     assert_eq!(nameids(&top[0]), vec![FORGED]);
     assert!(!has_signature(&top[0]));
-    let ext = r.child("urn:oasis:names:tc:SAML:2.0:protocol", "Extensions").unwrap();
+    let ext = r
+        .child("urn:oasis:names:tc:SAML:2.0:protocol", "Extensions")
+        .unwrap();
     let genuine = &child_assertions(ext)[0];
     assert!(has_signature(genuine));
     assert_eq!(nameids(genuine), vec![GENUINE]);
