@@ -272,7 +272,8 @@ fn a_new_saml_sp_configured_by_env_gets_a_green_report() {
         "PYTHON_SP_DIR={}",
         repo().join("peers/vulnerable/python-sp").display()
     );
-    let out = dir.path().join("env-saml.yaml");
+    // In a folder named targets: `sso-harness check` reads other YAML files as scenarios.
+    let out = dir.path().join("targets/env-saml.yaml");
     new_user_flow(
         &[
             "--name",
@@ -328,7 +329,7 @@ fn a_new_oidc_rp_configured_by_env_gets_a_green_report() {
     let rp = dir.path().join("env_oidc_rp.mjs");
     std::fs::write(&rp, ENV_OIDC_RP).unwrap();
     let command = format!("node {}", rp.display());
-    let out = dir.path().join("env-oidc.yaml");
+    let out = dir.path().join("targets/env-oidc.yaml");
     new_user_flow(
         &[
             "--name",

@@ -118,7 +118,11 @@ pub fn render(spec: &Spec) -> String {
     y.push_str(
         "# Every key is explained below and in targets/README.md; adjust it and re-check with\n",
     );
-    let _ = writeln!(y, "#   sso-harness check THIS_FILE");
+    // `check` knows a target file by its folder's name (other YAML files are scenarios).
+    let _ = writeln!(
+        y,
+        "#   sso-harness check THIS_FILE      (kept in a folder named targets/)"
+    );
     let _ = writeln!(
         y,
         "# then run the generic pack(s), one scenario per thing a correct SP must accept or\n# refuse ({packs}):"
