@@ -319,7 +319,10 @@ fn a_new_saml_sp_configured_by_env_gets_a_green_report() {
         "saml-sp/sp-initiated-login",
     );
     let written = std::fs::read_to_string(&out).unwrap();
-    assert!(written.contains("IDP_METADATA_URL: \"{idp.metadata_url}\""), "{written}");
+    assert!(
+        written.contains("IDP_METADATA_URL: \"{idp.metadata_url}\""),
+        "{written}"
+    );
     assert!(written.contains("# Target file written by `sso-harness new-target`"));
 }
 

@@ -238,8 +238,12 @@ pub fn resolve(opts: &Options, mut prompt: Option<Prompter<'_>>) -> Result<Spec,
                 // The command runs in the trial's private directory, not here: a file named
                 // relative to here would not be found there.
                 if let Some(abs) = absolute_if_file(w) {
-                    if let Some(p) = prompt.as_mut() {
-                        p.note(&format!("--command: {w} is named by its absolute path {abs} (the SP runs in {{sp.dir}})"));
+                    let note = format!(
+                        "--command: {w} is named by its absolute path {abs} (the SP runs in {{sp.dir}})"
+                    );
+                    match prompt.as_mut() {
+                        Some(p) => p.note(&note),
+                        None => eprintln!("{note}"),
                     }
                     *w = abs;
                 }
@@ -345,7 +349,9 @@ pub fn resolve(opts: &Options, mut prompt: Option<Prompter<'_>>) -> Result<Spec,
         }
         (acs_url, entity_id, metadata_url) = (Some(a), Some(e), m);
     } else if opts.acs_url.is_some() || opts.entity_id.is_some() || opts.metadata_url.is_some() {
-        return Err("--acs-url, --entity-id and --metadata-url are SAML values: add --protocol saml".into());
+        return Err(
+            "--acs-url, --entity-id and --metadata-url are SAML values: add --protocol saml".into(),
+        );
     }
     if oidc {
         let r = value(
@@ -456,7 +462,7 @@ pub async fn run(opts: Options) -> ExitCode {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     let mut output = std::io::stderr();
-    let prompt = interactive.then(|| Prompter {
+    let prompt = interactive.then_some(Prompter {
         input: &mut input,
         output: &mut output,
     });
@@ -464,7 +470,9 @@ pub async fn run(opts: Options) -> ExitCode {
         Ok(s) => s,
         Err(e) => {
             eprintln!("sso-harness new-target: {e}");
-            eprintln!("(`sso-harness new-target --help` lists the flags; at a terminal, missing values are asked for)");
+            eprintln!(
+                "(`sso-harness new-target --help` lists the flags; at a terminal, missing values are asked for)"
+            );
             return ExitCode::from(2);
         }
     };
@@ -643,17 +651,32 @@ mod tests {
     fn a_missing_or_wrong_value_names_its_flag() {
         let mut o = flags();
         o.acs_url = None;
-        assert!(resolve(&o, None).unwrap_err().starts_with("--acs-url is missing"));
+        assert!(
+            resolve(&o, None)
+                .unwrap_err()
+                .starts_with("--acs-url is missing")
+        );
         let mut o = flags();
         o.env.push("X={idp.sso_ur}".into());
         let e = resolve(&o, None).unwrap_err();
-        assert!(e.contains("--env X") && e.contains("did you mean {idp.sso_url}"), "{e}");
+        assert!(
+            e.contains("--env X") && e.contains("did you mean {idp.sso_url}"),
+            "{e}"
+        );
         let mut o = flags();
         o.env.push("1X=a".into());
-        assert!(resolve(&o, None).unwrap_err().contains("not an environment variable name"));
+        assert!(
+            resolve(&o, None)
+                .unwrap_err()
+                .contains("not an environment variable name")
+        );
         let mut o = flags();
         o.url = Some("http://127.0.0.1:8080".into());
-        assert!(resolve(&o, None).unwrap_err().contains("exclude each other"));
+        assert!(
+            resolve(&o, None)
+                .unwrap_err()
+                .contains("exclude each other")
+        );
         let mut o = flags();
         o.protocols = vec![Protocol::Oidc];
         assert!(resolve(&o, None).unwrap_err().contains("SAML values"));

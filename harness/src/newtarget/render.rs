@@ -140,7 +140,8 @@ pub fn render(spec: &Spec) -> String {
         q(&format!(
             "{} written by sso-harness new-target",
             match &spec.launch {
-                LaunchSpec::Command { .. } => "an SP started by a command, configured through its environment,",
+                LaunchSpec::Command { .. } =>
+                    "an SP started by a command, configured through its environment,",
                 LaunchSpec::Url { .. } => "an already running SP, configured by hand,",
             }
         ))
@@ -239,7 +240,9 @@ fn render_url(y: &mut String, spec: &Spec, url: &str) {
          launch:\n",
     );
     let _ = writeln!(y, "  url: {}", q(url));
-    y.push_str("# What the SP can do: scenarios that require anything else are skipped, saying why.\n");
+    y.push_str(
+        "# What the SP can do: scenarios that require anything else are skipped, saying why.\n",
+    );
     let _ = writeln!(y, "capabilities: {}", capabilities(spec));
     y.push_str(
         "admin:\n\
@@ -321,7 +324,9 @@ fn render_sp(y: &mut String, spec: &Spec) {
             );
         }
         None if spec.has(Protocol::Saml) => {
-            y.push_str("  # metadata_url: \"{sp.base_url}metadata\"   # if it publishes SAML metadata\n");
+            y.push_str(
+                "  # metadata_url: \"{sp.base_url}metadata\"   # if it publishes SAML metadata\n",
+            );
         }
         None => {}
     }
