@@ -66,6 +66,10 @@ impl Spec {
 
 pub const SAML_LOGIN: &str = "saml-sp/sp-initiated-login.yaml";
 pub const OIDC_LOGIN: &str = "oidc-rp/login.yaml";
+/// The user each login scenario signs in as: a running SP must let this one in for
+/// `staging init` to prove it (a unit test keeps these equal to the scenario files).
+pub const SAML_LOGIN_USER: &str = "sam@acme.test";
+pub const OIDC_LOGIN_USER: &str = "alice@acme.test";
 
 /// The staging tenant and state folder a URL target gets: its name, made a tenant id.
 pub fn tenant_id(name: &str) -> String {
@@ -276,10 +280,15 @@ fn render_url(y: &mut String, spec: &Spec, url: &str) {
     );
     let _ = writeln!(y, "    state_dir: {}", q(&format!("{tenant}-idp-state")));
     y.push_str(
-        "  # Users you let in at init (`staging init` lists the ones the pack signs in with).\n\
-         \x20 users: []\n\
-         \x20 domains: []\n",
+        "  # Users you let in at init: the one the proving sign-in uses (add the others\n\
+         \x20 # `staging init` lists for the whole pack).\n",
     );
+    let user = match protocol {
+        Protocol::Saml => SAML_LOGIN_USER,
+        Protocol::Oidc => OIDC_LOGIN_USER,
+    };
+    let _ = writeln!(y, "  users: [{}]", q(user));
+    y.push_str("  domains: []\n");
 }
 
 fn capabilities(spec: &Spec) -> String {
@@ -371,4 +380,20 @@ fn render_judging(y: &mut String, spec: &Spec) {
          # known_failures:\n\
          #   - { scenario: saml-sp/wrong-recipient, reason: \"...\", finding: true }\n",
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A URL target names the login scenarios' users; a scenario that changes its user must
+    /// change them here too.
+    #[test]
+    fn the_login_users_are_the_login_scenarios_users() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        for (file, user) in [(SAML_LOGIN, SAML_LOGIN_USER), (OIDC_LOGIN, OIDC_LOGIN_USER)] {
+            let text = std::fs::read_to_string(root.join(file)).unwrap();
+            assert!(text.contains(&format!("email: {user}")), "{file}: {user}");
+        }
+    }
 }
