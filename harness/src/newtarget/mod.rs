@@ -570,7 +570,10 @@ async fn prove(spec: &Spec, out: &Path, opts: &Options) -> ExitCode {
             if let Some(m) = &o.message {
                 println!("{}", indent(m));
             }
-            println!("{}", indent(hint(o.message.as_deref().unwrap_or_default())));
+            println!(
+                "{}",
+                indent(&hint(o.message.as_deref().unwrap_or_default()))
+            );
         }
     }
     println!("{}", result.summary.line());
@@ -591,7 +594,26 @@ fn indent(text: &str) -> String {
 }
 
 /// What to change in the file, from the failure's text.
-fn hint(message: &str) -> &'static str {
+fn hint(message: &str) -> String {
+    // The user's email on the last page while no one counts as signed in: the selector
+    // misses the element that holds it (the commonest first mistake).
+    let expected = message
+        .split("expected: \"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .filter(|e| e.contains('@'));
+    let shown = message.split_once("page text:").map(|(_, t)| t);
+    if let (Some(e), Some(t)) = (expected, shown) {
+        if message.contains("not signed in") && t.contains(e) {
+            return format!(
+                "hint: the page shows {e}, but signals.signed_in does not select the element that holds it (only that element's text must be the email): fix signals.signed_in"
+            );
+        }
+    }
+    fixed_hint(message).to_string()
+}
+
+fn fixed_hint(message: &str) -> &'static str {
     let m = message.to_ascii_lowercase();
     if m.contains("did not answer within") || m.contains("exited") || m.contains("cannot start") {
         "hint: the SP did not come up: check the command, its environment and --ready-url (its output is above and in the report's Target log)"
@@ -707,6 +729,19 @@ mod tests {
             panic!("{:?}", spec.launch);
         };
         assert_eq!(env, &[("PORT".to_string(), "{sp.port}".to_string())]);
+    }
+
+    #[test]
+    fn a_selector_that_misses_the_shown_email_is_named() {
+        let m = "signed-in identity (#nope)\n  - expected: \"alice@acme.test\"\n  + actual: not signed in\npage text:\n  | Signed in as alice@acme.test\n";
+        assert!(
+            hint(m).contains("the page shows alice@acme.test"),
+            "{}",
+            hint(m)
+        );
+        let elsewhere = m.replace("Signed in as alice@acme.test", "Sign in");
+        assert!(hint(&elsewhere).contains("check signals.signed_in"));
+        assert!(hint("target x: the SP exited (exit status: 1)").contains("did not come up"));
     }
 
     #[test]
