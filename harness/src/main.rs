@@ -188,6 +188,15 @@ struct NewTargetArgs {
     /// CSS selector of the element showing the signed-in user's email.
     #[arg(long)]
     signed_in: Option<String>,
+    /// Or: a pattern over the page's text whose capture is the email, e.g.
+    /// 'Signed in as (?P<identity>\S+)'.
+    #[arg(long)]
+    signed_in_text: Option<String>,
+    /// Or: a "who am I" JSON URL of the SP (with --whoami-field, the email's dotted path).
+    #[arg(long)]
+    whoami: Option<String>,
+    #[arg(long)]
+    whoami_field: Option<String>,
     /// Where to write the file (default targets/NAME.yaml).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -280,6 +289,9 @@ fn main() -> ExitCode {
             ready_url: a.ready_url,
             logs: a.logs,
             signed_in: a.signed_in,
+            signed_in_text: a.signed_in_text,
+            whoami: a.whoami,
+            whoami_field: a.whoami_field,
             out: a.out,
             force: a.force,
             prove: !a.no_prove,

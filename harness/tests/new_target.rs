@@ -58,7 +58,7 @@ pysaml2_sp.main()
 
 /// A tiny OpenID Connect relying party (authorization code flow, client_secret_basic, RS256
 /// ID token checked against the provider's JWKS: signature, iss, aud, exp, nonce), configured
-/// only through environment variables.
+/// only through environment variables; `/api/me` answers who is signed in as JSON.
 const ENV_OIDC_RP: &str = r#"import http from 'node:http';
 import crypto from 'node:crypto';
 
@@ -148,6 +148,11 @@ http.createServer(async (req, res) => {
       const who = sessions.get(cookie(req, 'rp_session'));
       if (!who) return page(res, 302, '', { location: '/login' });
       return page(res, 200, `<p>Signed in as <span id="user-email">${esc(who)}</span></p>`);
+    }
+    if (url.pathname === '/api/me') {
+      const who = sessions.get(cookie(req, 'rp_session'));
+      res.writeHead(who ? 200 : 401, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(who ? { user: { email: who } } : { error: 'not signed in' }));
     }
     if (url.pathname === '/health') return page(res, 200, 'ok');
     return page(res, 404, '<p id="error">not found</p>');
@@ -357,8 +362,11 @@ fn a_new_oidc_rp_configured_by_env_gets_a_green_report() {
             "{sp.base_url}secure",
             "--redirect-uri",
             "{sp.base_url}auth/callback",
-            "--signed-in",
-            "#user-email",
+            // Its "who am I" JSON names the user (the page would do too: #user-email).
+            "--whoami",
+            "{sp.base_url}api/me",
+            "--whoami-field",
+            "user.email",
         ],
         &out,
         &dir.path().join("reports"),

@@ -14,7 +14,7 @@ use crate::scenario::schema::Protocol;
 pub mod render;
 pub mod shell;
 
-pub use render::{LaunchSpec, Spec};
+pub use render::{Identity, LaunchSpec, Spec};
 
 /// What the person gave on the command line; anything missing is asked for at a terminal.
 #[derive(Debug, Clone, Default)]
@@ -35,6 +35,11 @@ pub struct Options {
     pub ready_url: Option<String>,
     pub logs: Vec<String>,
     pub signed_in: Option<String>,
+    /// A pattern over the page's text whose capture is the email (instead of a selector).
+    pub signed_in_text: Option<String>,
+    /// A "who am I" JSON URL and the dotted path of the email in its answer.
+    pub whoami: Option<String>,
+    pub whoami_field: Option<String>,
     pub out: Option<PathBuf>,
     /// Replace an existing file.
     pub force: bool,
@@ -366,16 +371,7 @@ pub fn resolve(opts: &Options, mut prompt: Option<Prompter<'_>>) -> Result<Spec,
     } else if opts.redirect_uri.is_some() {
         return Err("--redirect-uri is an OIDC value: add --protocol oidc".into());
     }
-    let signed_in = value(
-        &opts.signed_in,
-        &mut prompt,
-        "--signed-in",
-        "CSS selector of the element that shows the signed-in user's email",
-        None,
-    )?;
-    if signed_in.trim().is_empty() {
-        return Err("--signed-in: a CSS selector, e.g. '#user-email'".into());
-    }
+    let identity = identity(opts, &mut prompt)?;
     Ok(Spec {
         name,
         protocols,
@@ -385,7 +381,7 @@ pub fn resolve(opts: &Options, mut prompt: Option<Prompter<'_>>) -> Result<Spec,
         entity_id,
         metadata_url,
         redirect_uri,
-        signed_in,
+        identity,
     })
 }
 
@@ -403,6 +399,94 @@ fn absolute_if_file(w: &str) -> Option<String> {
     }
     let abs = std::fs::canonicalize(p).ok()?;
     Some(abs.to_str()?.to_string())
+}
+
+/// How the signed-in page names the user: one of `--signed-in`, `--signed-in-text`,
+/// `--whoami` (with `--whoami-field`), or at a terminal a selector, `text:PATTERN` or
+/// `whoami:URL FIELD`.
+fn identity(opts: &Options, prompt: &mut Option<Prompter<'_>>) -> Result<Identity, String> {
+    let given = [
+        opts.signed_in.is_some(),
+        opts.signed_in_text.is_some(),
+        opts.whoami.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() > 1 {
+        return Err(
+            "--signed-in, --signed-in-text and --whoami exclude each other: give the one way the SP shows the user"
+                .into(),
+        );
+    }
+    let checked = |id: Identity| -> Result<Identity, String> {
+        match &id {
+            Identity::Selector(s) if s.trim().is_empty() => {
+                Err("--signed-in: a CSS selector, e.g. '#user-email'".into())
+            }
+            Identity::Text(p) => {
+                let re = regex::Regex::new(p)
+                    .map_err(|e| format!("--signed-in-text {p:?}: not a valid pattern: {e}"))?;
+                if re.captures_len() < 2 {
+                    return Err(format!(
+                        "--signed-in-text {p:?}: no capture: write the email's part as (?P<identity>...)"
+                    ));
+                }
+                Ok(id)
+            }
+            Identity::Whoami { url, field } => {
+                template("--whoami", url)?;
+                if field.trim().is_empty() {
+                    return Err("--whoami-field: the dotted path of the email in the JSON answer, e.g. user.email".into());
+                }
+                Ok(id)
+            }
+            Identity::Selector(_) => Ok(id),
+        }
+    };
+    if let Some(s) = &opts.signed_in {
+        return checked(Identity::Selector(s.clone()));
+    }
+    if let Some(p) = &opts.signed_in_text {
+        return checked(Identity::Text(p.clone()));
+    }
+    if let Some(url) = &opts.whoami {
+        let field = value(
+            &opts.whoami_field,
+            prompt,
+            "--whoami-field",
+            "Dotted path of the email in the who-am-I answer",
+            None,
+        )?;
+        return checked(Identity::Whoami {
+            url: url.clone(),
+            field,
+        });
+    }
+    let Some(p) = prompt.as_mut() else {
+        return Err(
+            "--signed-in is missing (CSS selector of the element showing the signed-in user's email; or --signed-in-text PATTERN, or --whoami URL --whoami-field PATH)"
+                .into(),
+        );
+    };
+    loop {
+        let a = p.ask(
+            "How does the signed-in page show the user's email? A CSS selector (#user-email), text:PATTERN with a capture (text:Signed in as (?P<identity>\\S+)), or whoami:URL FIELD",
+            None,
+        )?;
+        let id = if let Some(pattern) = a.strip_prefix("text:") {
+            Identity::Text(pattern.trim().to_string())
+        } else if let Some(rest) = a.strip_prefix("whoami:") {
+            let (url, field) = rest.trim().rsplit_once(' ').unwrap_or((rest.trim(), ""));
+            Identity::Whoami {
+                url: url.trim().to_string(),
+                field: field.trim().to_string(),
+            }
+        } else {
+            Identity::Selector(a)
+        };
+        match checked(id) {
+            Ok(id) => return Ok(id),
+            Err(e) => p.note(&e),
+        }
+    }
 }
 
 fn env_help(protocols: &[Protocol]) -> String {
@@ -618,7 +702,7 @@ fn fixed_hint(message: &str) -> &'static str {
     if m.contains("did not answer within") || m.contains("exited") || m.contains("cannot start") {
         "hint: the SP did not come up: check the command, its environment and --ready-url (its output is above and in the report's Target log)"
     } else if m.contains("signed_in") || m.contains("signed in") || m.contains("signed-in") {
-        "hint: no signed-in user was found: check signals.signed_in (the element holding the email) and sp.login_url; the report has a screenshot of the last page"
+        "hint: no signed-in user was found: check signals.signed_in (the element holding the email; or signed_in_text, whoami) and sp.login_url; the report has a screenshot of the last page"
     } else if m.contains("redirect_uri") {
         "hint: the IdP refused the redirect URI: sp.oidc_redirect_uri must be exactly what the SP sends"
     } else {
@@ -724,7 +808,7 @@ mod tests {
         assert_eq!(spec.acs_url.as_deref(), Some("{sp.base_url}acs"));
         assert_eq!(spec.redirect_uri.as_deref(), Some("{sp.base_url}callback"));
         assert_eq!(spec.metadata_url, None);
-        assert_eq!(spec.signed_in, "#me");
+        assert_eq!(spec.identity, Identity::Selector("#me".into()));
         let LaunchSpec::Command { env, .. } = &spec.launch else {
             panic!("{:?}", spec.launch);
         };
@@ -759,6 +843,39 @@ mod tests {
         assert_eq!(t.signals.signed_in, "#user");
         assert!(t.procedures.connect_saml.len() == 1 && t.procedures.connect_oidc.len() == 1);
         assert!(write(&spec, &out, false).unwrap_err().contains("exists"));
+
+        // The other two ways a page names the user survive the round trip.
+        let mut o = flags();
+        o.signed_in = None;
+        o.signed_in_text = Some(r"Signed in as (?P<identity>\S+)".into());
+        write(&resolve(&o, None).unwrap(), &out, true).unwrap();
+        let t = crate::target::descriptor::load_target(&out).unwrap().target;
+        let p = t.signals.signed_in_text.unwrap();
+        assert_eq!(
+            p.identity("x Signed in as a@b.test y").as_deref(),
+            Some("a@b.test")
+        );
+        let mut o = flags();
+        o.signed_in = None;
+        o.whoami = Some("{sp.base_url}api/me".into());
+        o.whoami_field = Some("user.email".into());
+        write(&resolve(&o, None).unwrap(), &out, true).unwrap();
+        let t = crate::target::descriptor::load_target(&out).unwrap().target;
+        let w = t.signals.whoami.unwrap();
+        assert_eq!(
+            (w.url.source(), w.field.as_str()),
+            ("{sp.base_url}api/me", "user.email")
+        );
+        o.signed_in = Some("#x".into());
+        assert!(
+            resolve(&o, None)
+                .unwrap_err()
+                .contains("exclude each other")
+        );
+        o.signed_in = None;
+        o.whoami = None;
+        o.signed_in_text = Some("Signed in as \\S+".into());
+        assert!(resolve(&o, None).unwrap_err().contains("no capture"));
         write(&spec, &out, true).unwrap();
 
         let mut o = flags();

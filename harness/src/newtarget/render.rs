@@ -32,7 +32,18 @@ pub struct Spec {
     pub entity_id: Option<String>,
     pub metadata_url: Option<String>,
     pub redirect_uri: Option<String>,
-    pub signed_in: String,
+    pub identity: Identity,
+}
+
+/// How the signed-in page names the user (`signals:`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Identity {
+    /// A CSS selector of the element whose text is the email (`signed_in`).
+    Selector(String),
+    /// A pattern over the page's text with a capture (`signed_in_text`).
+    Text(String),
+    /// A "who am I" JSON URL and the dotted path of the email in it (`whoami`).
+    Whoami { url: String, field: String },
 }
 
 impl Spec {
@@ -358,11 +369,23 @@ fn render_sp(y: &mut String, spec: &Spec) {
 
 fn render_judging(y: &mut String, spec: &Spec) {
     y.push_str(
-        "# How success shows: the element whose text is the signed-in user's email (only pages\n\
-         # of the SP's own origin count; an empty element is no sign-in).\n\
+        "# How success shows: who the SP says is signed in (only its own origin counts; an\n\
+         # empty identity is no sign-in). One of: `signed_in` (a CSS selector of the element\n\
+         # holding the email), `signed_in_text` (a pattern over the page's text whose capture\n\
+         # `identity` is the email), `whoami` (a JSON URL fetched with the browser's cookies).\n\
          signals:\n",
     );
-    let _ = writeln!(y, "  signed_in: {}", q(&spec.signed_in));
+    match &spec.identity {
+        Identity::Selector(sel) => {
+            let _ = writeln!(y, "  signed_in: {}", q(sel));
+        }
+        Identity::Text(pattern) => {
+            let _ = writeln!(y, "  signed_in_text: {}", q(pattern));
+        }
+        Identity::Whoami { url, field } => {
+            let _ = writeln!(y, "  whoami: {{ url: {}, field: {} }}", q(url), q(field));
+        }
+    }
     y.push_str(
         "  # display_name: \"#display-name\"   # where it shows the user's name, if it does\n\
          \x20 # error: \"#error\"                 # where it shows an error message\n\
