@@ -127,7 +127,7 @@ enum Command {
     },
     /// Write a commented target file for your own SP (a dev server, a SAML/OIDC library, a
     /// gateway) from flags or answers at the terminal, then prove it with one sign-in.
-    NewTarget(NewTargetArgs),
+    NewTarget(Box<NewTargetArgs>),
     /// List the trials (scenario x target) and why any would be skipped.
     List {
         #[arg(long, default_value = "scenarios")]
@@ -275,31 +275,34 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::MergeReports { runs, report } => merge_reports(&runs, &report),
-        Command::NewTarget(a) => as_run(harness::newtarget::run(harness::newtarget::Options {
-            name: a.name,
-            protocols: a.protocols,
-            command: a.command,
-            env: a.env,
-            url: a.url,
-            login_url: a.login_url,
-            acs_url: a.acs_url,
-            entity_id: a.entity_id,
-            metadata_url: a.metadata_url,
-            redirect_uri: a.redirect_uri,
-            ready_url: a.ready_url,
-            logs: a.logs,
-            signed_in: a.signed_in,
-            signed_in_text: a.signed_in_text,
-            whoami: a.whoami,
-            whoami_field: a.whoami_field,
-            out: a.out,
-            force: a.force,
-            prove: !a.no_prove,
-            scenarios: a.scenarios,
-            report: a.report,
-            webdriver_url: a.webdriver_url,
-        }))
-        .unwrap_or_else(|code| code),
+        Command::NewTarget(a) => {
+            let a = *a;
+            as_run(harness::newtarget::run(harness::newtarget::Options {
+                name: a.name,
+                protocols: a.protocols,
+                command: a.command,
+                env: a.env,
+                url: a.url,
+                login_url: a.login_url,
+                acs_url: a.acs_url,
+                entity_id: a.entity_id,
+                metadata_url: a.metadata_url,
+                redirect_uri: a.redirect_uri,
+                ready_url: a.ready_url,
+                logs: a.logs,
+                signed_in: a.signed_in,
+                signed_in_text: a.signed_in_text,
+                whoami: a.whoami,
+                whoami_field: a.whoami_field,
+                out: a.out,
+                force: a.force,
+                prove: !a.no_prove,
+                scenarios: a.scenarios,
+                report: a.report,
+                webdriver_url: a.webdriver_url,
+            }))
+            .unwrap_or_else(|code| code)
+        }
         Command::IdpCheck {
             idp,
             report,
