@@ -198,7 +198,9 @@ fn render_command(
             let _ = writeln!(y, "  {line}");
         }
     }
-    y.push_str("  #   (`{{` and `}}` are literal braces)\n");
+    y.push_str(
+        "  #   (`{{` and `}}` are literal braces; every placeholder: targets/PLACEHOLDERS.md)\n",
+    );
     let _ = writeln!(y, "  process:");
     let _ = writeln!(y, "    command: {}", list(command));
     y.push_str("    # The SP's configuration: its environment, rendered per trial.\n");
@@ -408,6 +410,41 @@ fn render_judging(y: &mut String, spec: &Spec) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every placeholder the comments teach is one the harness knows (a renamed placeholder
+    /// must not live on in the files people copy).
+    #[test]
+    fn the_comments_name_only_known_placeholders() {
+        let spec = Spec {
+            name: "x".into(),
+            protocols: vec![Protocol::Saml, Protocol::Oidc],
+            launch: LaunchSpec::Command {
+                command: vec!["x".into()],
+                env: Vec::new(),
+                ready_url: "{sp.base_url}".into(),
+                logs: Vec::new(),
+            },
+            login_url: "{sp.base_url}login".into(),
+            acs_url: None,
+            entity_id: None,
+            metadata_url: None,
+            redirect_uri: None,
+            identity: Identity::Selector("#me".into()),
+        };
+        let text = render(&spec);
+        let mut seen = 0;
+        // Comments and quoted values; YAML's own flow maps (`{}`, `{ k: v }`) are not
+        // templates.
+        for line in text
+            .lines()
+            .filter(|l| (l.trim_start().starts_with('#') || l.contains("\"{")) && !l.contains("{ "))
+        {
+            let t = crate::input::template::Template::parse(line)
+                .unwrap_or_else(|e| panic!("{line}: {e}"));
+            seen += t.placeholders().count();
+        }
+        assert!(seen > 20, "{seen} placeholders in:\n{text}");
+    }
 
     /// A URL target names the login scenarios' users; a scenario that changes its user must
     /// change them here too.
