@@ -13,6 +13,7 @@ pub mod idpcheck;
 #[macro_use]
 pub mod input;
 pub mod net;
+pub mod newtarget;
 pub mod report;
 pub mod run;
 pub mod scenario;

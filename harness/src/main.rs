@@ -125,6 +125,9 @@ enum Command {
         #[arg(long)]
         webdriver_url: Option<String>,
     },
+    /// Write a commented target file for your own SP (a dev server, a SAML/OIDC library, a
+    /// gateway) from flags or answers at the terminal, then prove it with one sign-in.
+    NewTarget(Box<NewTargetArgs>),
     /// List the trials (scenario x target) and why any would be skipped.
     List {
         #[arg(long, default_value = "scenarios")]
@@ -138,6 +141,78 @@ enum Command {
         #[arg(long, requires = "shard")]
         durations: Option<PathBuf>,
     },
+}
+
+/// `sso-harness new-target`: every value by flag (scripts) or, at a terminal, asked for.
+/// Values are templates: {sp.port}, {sp.dir}, {sp.base_url}, {idp.sso_url}, {idp.entity_id},
+/// {idp.metadata_url}, {idp.certificate_pem}, {idp.discovery_url}, {idp.client_id},
+/// {idp.client_secret}, ... (the written file lists them).
+#[derive(clap::Args)]
+struct NewTargetArgs {
+    /// The target's name (trial names are NAME::scenario).
+    #[arg(long)]
+    name: Option<String>,
+    /// saml or oidc; repeat for both.
+    #[arg(long = "protocol", value_parser = harness::newtarget::protocol_arg)]
+    protocols: Vec<harness::scenario::schema::Protocol>,
+    /// The command line that starts the SP per trial (split like a shell does, not run by one).
+    #[arg(long)]
+    command: Option<String>,
+    /// KEY=VALUE in the command's environment (repeatable).
+    #[arg(long)]
+    env: Vec<String>,
+    /// An SP that is already running (configured by hand, see `staging init`).
+    #[arg(long, conflicts_with_all = ["command", "env"])]
+    url: Option<String>,
+    /// Opening it starts a sign-in (default {sp.base_url}login).
+    #[arg(long)]
+    login_url: Option<String>,
+    /// SAML: where the IdP posts the response.
+    #[arg(long)]
+    acs_url: Option<String>,
+    /// SAML: the SP's entity ID (the assertions' audience).
+    #[arg(long)]
+    entity_id: Option<String>,
+    /// SAML: the SP's metadata URL, if it publishes one.
+    #[arg(long)]
+    metadata_url: Option<String>,
+    /// OIDC: the redirect URI the SP sends (registered with the IdP's client).
+    #[arg(long)]
+    redirect_uri: Option<String>,
+    /// Answers below 500 once the SP is up (default {sp.base_url}).
+    #[arg(long)]
+    ready_url: Option<String>,
+    /// A log file of the SP for the report (repeatable), e.g. {sp.dir}/sp.log.
+    #[arg(long = "log")]
+    logs: Vec<String>,
+    /// CSS selector of the element showing the signed-in user's email.
+    #[arg(long)]
+    signed_in: Option<String>,
+    /// Or: a pattern over the page's text whose capture is the email, e.g.
+    /// 'Signed in as (?P<identity>\S+)'.
+    #[arg(long)]
+    signed_in_text: Option<String>,
+    /// Or: a "who am I" JSON URL of the SP (with --whoami-field, the email's dotted path).
+    #[arg(long)]
+    whoami: Option<String>,
+    #[arg(long)]
+    whoami_field: Option<String>,
+    /// Where to write the file (default targets/NAME.yaml).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace an existing file.
+    #[arg(long)]
+    force: bool,
+    /// Only write and check the file; no proving sign-in.
+    #[arg(long)]
+    no_prove: bool,
+    /// The folder holding saml-sp/ and oidc-rp/ (the proving login scenarios).
+    #[arg(long, default_value = "scenarios")]
+    scenarios: PathBuf,
+    #[arg(long, default_value = "reports")]
+    report: PathBuf,
+    #[arg(long)]
+    webdriver_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -200,6 +275,34 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::MergeReports { runs, report } => merge_reports(&runs, &report),
+        Command::NewTarget(a) => {
+            let a = *a;
+            as_run(harness::newtarget::run(harness::newtarget::Options {
+                name: a.name,
+                protocols: a.protocols,
+                command: a.command,
+                env: a.env,
+                url: a.url,
+                login_url: a.login_url,
+                acs_url: a.acs_url,
+                entity_id: a.entity_id,
+                metadata_url: a.metadata_url,
+                redirect_uri: a.redirect_uri,
+                ready_url: a.ready_url,
+                logs: a.logs,
+                signed_in: a.signed_in,
+                signed_in_text: a.signed_in_text,
+                whoami: a.whoami,
+                whoami_field: a.whoami_field,
+                out: a.out,
+                force: a.force,
+                prove: !a.no_prove,
+                scenarios: a.scenarios,
+                report: a.report,
+                webdriver_url: a.webdriver_url,
+            }))
+            .unwrap_or_else(|code| code)
+        }
         Command::IdpCheck {
             idp,
             report,

@@ -1,0 +1,467 @@
+//! A new user with an SP nobody here wrote: writes a tiny SAML SP and a tiny OIDC relying
+//! party configured only through environment variables, generates a target file for each
+//! with `sso-harness new-target` flags, lets it prove the target with one sign-in, then runs
+//! the generic login scenarios with `sso-harness run` and reads a green report.
+//!
+//! The SAML SP reuses the repo's python-sp (peers/vulnerable/python-sp) on the fixed pysaml2
+//! 6.5.0 venv in a new way: a wrapper builds pysaml2's configuration from the environment.
+//! The OIDC RP is a node script on node's own modules (http, crypto, fetch).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .unwrap()
+}
+
+/// A tiny SAML SP: everything it knows comes from its environment.
+const ENV_SAML_SP: &str = r#""""A SAML SP configured only through environment variables: the repo's pysaml2 SP
+(peers/vulnerable/python-sp/pysaml2_sp.py) with a configuration built from them."""
+import json
+import os
+import sys
+import urllib.request
+
+env = os.environ
+sys.path.insert(0, env["PYTHON_SP_DIR"])
+with urllib.request.urlopen(env["IDP_METADATA_URL"]) as r:
+    metadata = r.read()
+# The working directory is the trial's private directory.
+with open("env-idp-metadata.xml", "wb") as f:
+    f.write(metadata)
+config = {
+    "entityid": env["SP_ENTITY_ID"],
+    "service": {"sp": {
+        "endpoints": {"assertion_consumer_service": [
+            [env["SP_ACS_URL"], "urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST"]]},
+        "allow_unsolicited": False,
+        "authn_requests_signed": False,
+        "want_response_signed": False,
+        "want_assertions_signed": False,
+        "want_assertions_or_response_signed": True,
+    }},
+    "metadata": {"local": [os.path.abspath("env-idp-metadata.xml")]},
+    "key_file": env["SP_KEY_FILE"],
+    "cert_file": env["SP_CERT_FILE"],
+    "allow_unknown_attributes": True,
+}
+with open("env-sp-config.json", "w", encoding="utf-8") as f:
+    json.dump(config, f)
+sys.argv = ["pysaml2_sp.py", os.path.abspath("env-sp-config.json"), env["PORT"], env["LOG_FILE"]]
+import pysaml2_sp  # noqa: E402
+
+pysaml2_sp.main()
+"#;
+
+/// A tiny OpenID Connect relying party (authorization code flow, client_secret_basic, RS256
+/// ID token checked against the provider's JWKS: signature, iss, aud, exp, nonce), configured
+/// only through environment variables; `/api/me` answers who is signed in as JSON.
+const ENV_OIDC_RP: &str = r#"import http from 'node:http';
+import crypto from 'node:crypto';
+
+const env = process.env;
+const discovery = await (await fetch(env.OIDC_DISCOVERY_URL)).json();
+const pending = new Map();
+const sessions = new Map();
+const b64u = (s) => Buffer.from(s, 'base64url');
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function cookie(req, name) {
+  for (const part of (req.headers.cookie || '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+function page(res, status, body, headers = {}) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
+  res.end(`<!doctype html><html><body>${body}</body></html>`);
+}
+
+async function verify(idToken, nonce) {
+  const [h, p, s] = idToken.split('.');
+  const header = JSON.parse(b64u(h));
+  if (header.alg !== 'RS256') throw new Error(`alg ${header.alg} refused`);
+  const jwks = await (await fetch(discovery.jwks_uri)).json();
+  const jwk = jwks.keys.find((k) => k.kid === header.kid);
+  if (!jwk) throw new Error(`unknown kid ${header.kid}`);
+  const key = crypto.createPublicKey({ key: jwk, format: 'jwk' });
+  if (!crypto.verify('RSA-SHA256', Buffer.from(`${h}.${p}`), key, b64u(s))) {
+    throw new Error('bad signature');
+  }
+  const c = JSON.parse(b64u(p));
+  const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+  if (c.iss !== discovery.issuer) throw new Error(`issuer ${c.iss}`);
+  if (aud.length !== 1 || aud[0] !== env.OIDC_CLIENT_ID) throw new Error(`audience ${aud}`);
+  if (!(c.exp * 1000 > Date.now())) throw new Error('expired');
+  if (c.nonce !== nonce) throw new Error('nonce mismatch');
+  if (!c.sub) throw new Error('no sub');
+  return c;
+}
+
+async function callback(req, res, url) {
+  const state = url.searchParams.get('state');
+  if (!state || state !== cookie(req, 'rp_state') || !pending.has(state)) {
+    return page(res, 400, '<p id="error">state mismatch</p>');
+  }
+  const nonce = pending.get(state);
+  pending.delete(state);
+  const basic = Buffer.from(`${env.OIDC_CLIENT_ID}:${env.OIDC_CLIENT_SECRET}`).toString('base64');
+  const t = await fetch(discovery.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: url.searchParams.get('code') || '',
+      redirect_uri: env.OIDC_REDIRECT_URI,
+    }),
+  });
+  if (!t.ok) return page(res, 403, `<p id="error">token endpoint: ${t.status}</p>`);
+  const claims = await verify((await t.json()).id_token, nonce);
+  const sid = crypto.randomBytes(24).toString('base64url');
+  sessions.set(sid, claims.email || claims.sub);
+  res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly` });
+  res.end();
+}
+
+http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  try {
+    if (url.pathname === '/login') {
+      const state = crypto.randomBytes(16).toString('base64url');
+      const nonce = crypto.randomBytes(16).toString('base64url');
+      pending.set(state, nonce);
+      const to = new URL(discovery.authorization_endpoint);
+      for (const [k, v] of Object.entries({
+        response_type: 'code', client_id: env.OIDC_CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
+        scope: 'openid email profile', state, nonce,
+      })) to.searchParams.set(k, v);
+      res.writeHead(302, { location: to.href, 'set-cookie': `rp_state=${state}; Path=/; HttpOnly; SameSite=Lax` });
+      return res.end();
+    }
+    if (url.pathname === '/auth/callback') return await callback(req, res, url);
+    if (url.pathname === '/secure') {
+      const who = sessions.get(cookie(req, 'rp_session'));
+      if (!who) return page(res, 302, '', { location: '/login' });
+      return page(res, 200, `<p>Signed in as <span id="user-email">${esc(who)}</span></p>`);
+    }
+    if (url.pathname === '/api/me') {
+      const who = sessions.get(cookie(req, 'rp_session'));
+      res.writeHead(who ? 200 : 401, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify(who ? { user: { email: who } } : { error: 'not signed in' }));
+    }
+    if (url.pathname === '/health') return page(res, 200, 'ok');
+    return page(res, 404, '<p id="error">not found</p>');
+  } catch (e) {
+    console.error(`refused: ${e.message}`);
+    return page(res, 403, `<p id="error">${esc(e.message)}</p>`);
+  }
+}).listen(Number(env.PORT), '127.0.0.1');
+"#;
+
+fn harness(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_sso-harness"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The report directory a run printed (the line ending in index.html).
+fn report_of(o: &Output) -> PathBuf {
+    let out = String::from_utf8_lossy(&o.stdout);
+    let line = out
+        .lines()
+        .map(|l| l.trim_start_matches("report: "))
+        .find(|l| l.ends_with("index.html"))
+        .unwrap_or_else(|| panic!("no report path in:\n{}", text(o)));
+    let p = Path::new(line);
+    let p = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        repo().join(p)
+    };
+    p.parent().unwrap().to_path_buf()
+}
+
+/// Every trial of the report's results.json, as (name, verdict).
+fn verdicts(report: &Path) -> Vec<(String, String)> {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("results.json")).unwrap())
+            .unwrap();
+    v["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// new-target with `flags`, then `run` of `scenarios` on the file: both green.
+fn new_user_flow(flags: &[&str], out: &Path, reports: &Path, scenarios: &str, login: &str) {
+    let mut args = vec!["new-target"];
+    args.extend_from_slice(flags);
+    let out_s = out.to_str().unwrap();
+    let reports_s = reports.to_str().unwrap();
+    args.extend_from_slice(&["--out", out_s, "--report", reports_s]);
+    let made = harness(&args);
+    let shown = text(&made);
+    assert_eq!(made.status.code(), Some(0), "new-target:\n{shown}");
+    assert!(shown.contains("proved: the target signs in"), "{shown}");
+    let proof = verdicts(&report_of(&made));
+    assert_eq!(proof.len(), 1, "{proof:?}");
+    assert!(proof[0].0.ends_with(login), "{proof:?}");
+    assert_eq!(proof[0].1, "pass", "{proof:?}\n{shown}");
+
+    let checked = harness(&["check", out_s]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked));
+
+    let ran = harness(&[
+        "run",
+        "--target",
+        out_s,
+        "--scenarios",
+        scenarios,
+        "--filter",
+        "login",
+        "--report",
+        reports_s,
+        "--jobs",
+        "1",
+    ]);
+    let shown = text(&ran);
+    assert_eq!(ran.status.code(), Some(0), "run:\n{shown}");
+    let trials = verdicts(&report_of(&ran));
+    assert!(
+        trials
+            .iter()
+            .any(|(n, v)| n.ends_with(login) && v == "pass"),
+        "{trials:?}"
+    );
+    assert!(
+        trials.iter().all(|(_, v)| v == "pass" || v == "skipped"),
+        "{trials:?}"
+    );
+}
+
+#[test]
+fn a_new_saml_sp_configured_by_env_gets_a_green_report() {
+    let python = repo().join("peers/vulnerable/pysaml2-6.5.0/venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup (it installs the pinned pysaml2 venv)",
+        python.display()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let sp = dir.path().join("env_saml_sp.py");
+    std::fs::write(&sp, ENV_SAML_SP).unwrap();
+    let command = format!("{} {}", python.display(), sp.display());
+    let python_sp = format!(
+        "PYTHON_SP_DIR={}",
+        repo().join("peers/vulnerable/python-sp").display()
+    );
+    // In a folder named targets: `sso-harness check` reads other YAML files as scenarios.
+    let out = dir.path().join("targets/env-saml.yaml");
+    new_user_flow(
+        &[
+            "--name",
+            "env-pysaml2",
+            "--protocol",
+            "saml",
+            "--command",
+            &command,
+            "--env",
+            &python_sp,
+            "--env",
+            "PORT={sp.port}",
+            "--env",
+            "IDP_METADATA_URL={idp.metadata_url}",
+            "--env",
+            "SP_ENTITY_ID={sp.entity_id}",
+            "--env",
+            "SP_ACS_URL={sp.acs_url}",
+            "--env",
+            "SP_KEY_FILE={sp.dir}/sp-key.pem",
+            "--env",
+            "SP_CERT_FILE={sp.dir}/sp-cert.pem",
+            "--env",
+            "LOG_FILE={sp.dir}/sp.log",
+            "--log",
+            "{sp.dir}/sp.log",
+            "--ready-url",
+            "{sp.base_url}metadata",
+            "--login-url",
+            "{sp.base_url}login",
+            "--acs-url",
+            "{sp.base_url}acs",
+            "--entity-id",
+            "{sp.base_url}metadata",
+            "--metadata-url",
+            "{sp.base_url}metadata",
+            "--signed-in",
+            "#signed-in-as",
+        ],
+        &out,
+        &dir.path().join("reports"),
+        "scenarios/saml-sp",
+        "saml-sp/sp-initiated-login",
+    );
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        written.contains("IDP_METADATA_URL: \"{idp.metadata_url}\""),
+        "{written}"
+    );
+    assert!(written.contains("# Target file written by `sso-harness new-target`"));
+}
+
+#[test]
+fn a_new_oidc_rp_configured_by_env_gets_a_green_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let rp = dir.path().join("env_oidc_rp.mjs");
+    std::fs::write(&rp, ENV_OIDC_RP).unwrap();
+    let command = format!("node {}", rp.display());
+    let out = dir.path().join("targets/env-oidc.yaml");
+    new_user_flow(
+        &[
+            "--name",
+            "env-node-rp",
+            "--protocol",
+            "oidc",
+            "--command",
+            &command,
+            "--env",
+            "PORT={sp.port}",
+            "--env",
+            "OIDC_DISCOVERY_URL={idp.discovery_url}",
+            "--env",
+            "OIDC_CLIENT_ID={idp.client_id}",
+            "--env",
+            "OIDC_CLIENT_SECRET={idp.client_secret}",
+            "--env",
+            "OIDC_REDIRECT_URI={sp.oidc_redirect_uri}",
+            "--ready-url",
+            "{sp.base_url}health",
+            "--login-url",
+            "{sp.base_url}secure",
+            "--redirect-uri",
+            "{sp.base_url}auth/callback",
+            // Its "who am I" JSON names the user (the page would do too: #user-email).
+            "--whoami",
+            "{sp.base_url}api/me",
+            "--whoami-field",
+            "user.email",
+        ],
+        &out,
+        &dir.path().join("reports"),
+        "scenarios/oidc-rp",
+        "oidc-rp/login",
+    );
+}
+
+/// A wrong selector is the commonest first mistake: the proof fails, says which key to look
+/// at, and the file stays for the fix.
+#[test]
+fn a_wrong_signed_in_selector_fails_the_proof_with_a_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let rp = dir.path().join("env_oidc_rp.mjs");
+    std::fs::write(&rp, ENV_OIDC_RP).unwrap();
+    let command = format!("node {}", rp.display());
+    let out = dir.path().join("wrong.yaml");
+    let reports = dir.path().join("reports");
+    let o = harness(&[
+        "new-target",
+        "--name",
+        "wrong-selector",
+        "--protocol",
+        "oidc",
+        "--command",
+        &command,
+        "--env",
+        "PORT={sp.port}",
+        "--env",
+        "OIDC_DISCOVERY_URL={idp.discovery_url}",
+        "--env",
+        "OIDC_CLIENT_ID={idp.client_id}",
+        "--env",
+        "OIDC_CLIENT_SECRET={idp.client_secret}",
+        "--env",
+        "OIDC_REDIRECT_URI={sp.oidc_redirect_uri}",
+        "--ready-url",
+        "{sp.base_url}health",
+        "--login-url",
+        "{sp.base_url}secure",
+        "--redirect-uri",
+        "{sp.base_url}auth/callback",
+        "--signed-in",
+        "#no-such-element",
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        reports.to_str().unwrap(),
+    ]);
+    let shown = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{shown}");
+    assert!(shown.contains("signals.signed_in"), "{shown}");
+    assert!(out.exists());
+    let proof = verdicts(&report_of(&o));
+    assert_eq!(proof[0].1, "fail", "{proof:?}");
+}
+
+/// Scripts get every missing value named by its flag, and nothing is written.
+#[test]
+fn a_script_missing_a_value_is_told_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("t.yaml");
+    let o = Command::new(env!("CARGO_BIN_EXE_sso-harness"))
+        .args([
+            "new-target",
+            "--name",
+            "x",
+            "--protocol",
+            "saml",
+            "--command",
+            "true",
+            "--signed-in",
+            "#me",
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("--acs-url is missing"), "{shown}");
+    assert!(!out.exists());
+}
+
+/// The shipped examples are what the tutorial copies: they must stay valid.
+#[test]
+fn the_example_targets_are_accepted() {
+    let o = harness(&["check", "targets/examples"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let names: Vec<String> = std::fs::read_dir(repo().join("targets/examples"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for want in ["env-saml-sp.yaml", "env-oidc-rp.yaml", "running-url.yaml"] {
+        assert!(names.iter().any(|n| n == want), "{want} in {names:?}");
+    }
+}
