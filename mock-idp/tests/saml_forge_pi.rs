@@ -62,7 +62,11 @@ fn pi_in_nameid_hides_the_rest_where_only_a_pi_skipping_reader_loses_it() {
     for sign in [SignMode::Assertion, SignMode::Response, SignMode::Both] {
         let t = tenant(GENUINE, sign);
         let cert = t.keys.primary.cert_pem.clone();
-        let xml = issue(&t, json!({"attack": "pi_in_nameid", "forged_identity": FORGED})).unwrap();
+        let xml = issue(
+            &t,
+            json!({"attack": "pi_in_nameid", "forged_identity": FORGED}),
+        )
+        .unwrap();
         assert!(
             xml.contains(&format!("{FORGED}{pi}</saml:NameID>")),
             "{sign:?}\n{xml}"
@@ -71,7 +75,10 @@ fn pi_in_nameid_hides_the_rest_where_only_a_pi_skipping_reader_loses_it() {
         // forged identity, from the NameID and from the email attribute alike.
         let els = elements(&xml);
         assert_eq!(first(&els, "NameID").unwrap().text, FORGED, "{sign:?}");
-        assert_eq!(attribute_values(&xml, EMAIL).unwrap(), vec![FORGED.to_string()]);
+        assert_eq!(
+            attribute_values(&xml, EMAIL).unwrap(),
+            vec![FORGED.to_string()]
+        );
         // The signed part is intact: with the PI's data read back as text (what xml-crypto's
         // c14n makes of a PI) xmlsec1 verifies every signature of the message...
         let as_xml_crypto_reads_it = xml.replace(&pi, HIDDEN);
@@ -93,8 +100,11 @@ fn pi_in_nameid_needs_a_proper_prefix_of_the_signed_in_user() {
     // tenant's email can hold neither.)
     for (user, forged) in [("sam@acme.test", FORGED), (FORGED, FORGED)] {
         let t = tenant(user, SignMode::Assertion);
-        let e = issue(&t, json!({"attack": "pi_in_nameid", "forged_identity": forged}))
-            .unwrap_err();
+        let e = issue(
+            &t,
+            json!({"attack": "pi_in_nameid", "forged_identity": forged}),
+        )
+        .unwrap_err();
         assert!(e.contains("pi_in_nameid"), "{user}: {e}");
     }
 }
