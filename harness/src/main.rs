@@ -49,6 +49,22 @@ enum Command {
         /// verify another domain...) instead of skipping their trials.
         #[arg(long)]
         interactive: bool,
+        /// Run only part K of N of the trials (a CI matrix: 1/4 .. 4/4, then merge-reports).
+        #[arg(long)]
+        shard: Option<harness::run::shard::Shard>,
+        /// An earlier run's results.json: shards are balanced by its trial durations (give
+        /// every shard the same file).
+        #[arg(long, requires = "shard")]
+        durations: Option<PathBuf>,
+    },
+    /// Join the reports of several runs (the shards of one run) into one report.
+    MergeReports {
+        /// Run report directories (each with its results.json).
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Where the merged report directory goes.
+        #[arg(long, default_value = "reports")]
+        report: PathBuf,
     },
     /// Where a staging SP behaves differently from the reference SP: the same scenarios on
     /// both, one row per catalogue behaviour that differs (error text, refusal, status).
@@ -117,6 +133,10 @@ enum Command {
         targets_dir: PathBuf,
         #[arg(long)]
         target: Option<String>,
+        #[arg(long)]
+        shard: Option<harness::run::shard::Shard>,
+        #[arg(long, requires = "shard")]
+        durations: Option<PathBuf>,
     },
 }
 
@@ -167,7 +187,19 @@ fn main() -> ExitCode {
             scenarios,
             targets_dir,
             target,
-        } => list(&scenarios, &targets_dir, target.as_deref()),
+            shard,
+            durations,
+        } => match load_durations(durations.as_deref()) {
+            Ok(d) => list(
+                &scenarios,
+                &targets_dir,
+                target.as_deref(),
+                shard,
+                d.as_ref(),
+            ),
+            Err(code) => code,
+        },
+        Command::MergeReports { runs, report } => merge_reports(&runs, &report),
         Command::IdpCheck {
             idp,
             report,
@@ -185,19 +217,26 @@ fn main() -> ExitCode {
             targets_dir,
             launcher,
             interactive,
-        } => as_run(run(
-            target,
-            scenarios,
-            filter,
-            jobs,
-            webdriver_url,
-            idp_url,
-            report,
-            targets_dir,
-            launcher,
-            interactive,
-        ))
-        .unwrap_or_else(|code| code),
+            shard,
+            durations,
+        } => match load_durations(durations.as_deref()) {
+            Err(code) => code,
+            Ok(durations) => as_run(run(
+                target,
+                scenarios,
+                filter,
+                jobs,
+                webdriver_url,
+                idp_url,
+                report,
+                targets_dir,
+                launcher,
+                interactive,
+                shard,
+                durations,
+            ))
+            .unwrap_or_else(|code| code),
+        },
         Command::Diff {
             target,
             reference,
@@ -400,10 +439,46 @@ fn check(paths: &[PathBuf]) -> ExitCode {
     }
 }
 
+/// `--durations FILE`, read once for every shard; exit 2 when it cannot be read.
+fn load_durations(
+    path: Option<&std::path::Path>,
+) -> Result<Option<std::collections::BTreeMap<String, u64>>, ExitCode> {
+    match path {
+        None => Ok(None),
+        Some(p) => harness::run::shard::durations_from(p)
+            .map(Some)
+            .map_err(|e| {
+                eprintln!("sso-harness: --durations {e}");
+                ExitCode::from(2)
+            }),
+    }
+}
+
+/// `sso-harness merge-reports DIR...`: one report of several runs' trials.
+fn merge_reports(runs: &[PathBuf], report: &std::path::Path) -> ExitCode {
+    match harness::report::merge::merge(runs, report) {
+        Ok((dir, summary)) => {
+            println!("{}", summary.line());
+            println!("{}", dir.join("index.html").display());
+            if summary.has_failures() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
+        Err(e) => {
+            eprintln!("sso-harness merge-reports: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
 fn list(
     scenarios: &std::path::Path,
     targets_dir: &std::path::Path,
     target: Option<&str>,
+    shard: Option<harness::run::shard::Shard>,
+    durations: Option<&std::collections::BTreeMap<String, u64>>,
 ) -> ExitCode {
     let (found, errs) = load_dir(scenarios);
     for e in &errs {
@@ -422,7 +497,11 @@ fn list(
     }
     let targets: Vec<_> = targets.into_iter().map(Arc::new).collect();
     let scenarios: Vec<_> = found.into_iter().map(Arc::new).collect();
-    for p in plan(&targets, &scenarios, None) {
+    let mut plans = plan(&targets, &scenarios, None);
+    if let Some(shard) = shard {
+        plans = harness::run::shard::select(plans, |p| p.name(), shard, durations);
+    }
+    for p in plans {
         match p.skip_reason() {
             Some(r) => println!("{}  (skipped: {r})", p.name()),
             None => println!("{}", p.name()),
@@ -447,6 +526,8 @@ async fn run(
     targets_dir: PathBuf,
     launcher: Option<Launcher>,
     interactive: bool,
+    shard: Option<harness::run::shard::Shard>,
+    durations: Option<std::collections::BTreeMap<String, u64>>,
 ) -> ExitCode {
     let mut target = match find_target(&target, &targets_dir) {
         Ok(t) => t,
@@ -485,6 +566,8 @@ async fn run(
         report_root: report,
         progress: true,
         interactive,
+        shard,
+        durations,
     };
     match execute(req).await {
         Ok(result) => {

@@ -11,6 +11,9 @@
 //!   browser to a host that resolves nowhere; one that goes home is cleared;
 //! - identity under signature wrapping: an SP that signs in whoever the first assertion names
 //!   is caught by XSW3, one that reads the assertion its signature references is cleared.
+//! - the newer wrappings (rows 24, 27, 28, 37): an SP that reads /Response/Assertion is
+//!   caught by each, one that accepts exactly one assertion and no DOCTYPE is cleared;
+//! - Destination (row 53): an SP that ignores letter case is caught, an exact one cleared.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 mod common;
 use std::path::PathBuf;
@@ -298,10 +301,70 @@ enum Reads {
     FirstNameId,
     /// The one inside the element whose ID the signature's Reference names.
     SignedAssertion,
+    /// The one inside the root's first Assertion child (`/Response/Assertion`, as an XPath
+    /// reader does), whatever else the document holds.
+    ChildAssertion,
+    /// As `ChildAssertion`, but a document with a DOCTYPE, more than one Assertion or more
+    /// than one Response is refused (the careful twin).
+    OnlyOneAssertion,
 }
 
-fn name_id_of(xml: &str, reads: Reads) -> String {
+/// The NameID text of the root's first `Assertion` child, and whether the document is
+/// "plain" (no DOCTYPE, one Assertion, one Response).
+fn child_assertion_name_id(xml: &str) -> (String, bool) {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_str(xml);
+    let (mut depth, mut assertions, mut responses, mut doctype) = (0usize, 0, 0, false);
+    let (mut in_child, mut in_name_id, mut found) = (false, false, None::<String>);
+    loop {
+        match r.read_event() {
+            Ok(Event::DocType(_)) => doctype = true,
+            Ok(Event::Start(e)) => {
+                let local = e.local_name();
+                match local.as_ref() {
+                    b"Assertion" => {
+                        assertions += 1;
+                        if depth == 1 && found.is_none() {
+                            in_child = true;
+                        }
+                    }
+                    b"Response" => responses += 1,
+                    b"NameID" if in_child && found.is_none() => in_name_id = true,
+                    _ => {}
+                }
+                depth += 1;
+            }
+            Ok(Event::Empty(e)) => match e.local_name().as_ref() {
+                b"Assertion" => assertions += 1,
+                b"Response" => responses += 1,
+                _ => {}
+            },
+            Ok(Event::Text(t)) if in_name_id => {
+                found = Some(String::from_utf8_lossy(t.as_ref()).into_owned());
+                in_name_id = false;
+            }
+            Ok(Event::End(e)) => {
+                depth = depth.saturating_sub(1);
+                if depth == 1 && e.local_name().as_ref() == b"Assertion" {
+                    in_child = false;
+                }
+            }
+            Ok(Event::Eof) | Err(_) => break,
+            _ => {}
+        }
+    }
+    let plain = !doctype && assertions == 1 && responses == 1;
+    (found.unwrap_or_default(), plain)
+}
+
+/// `None`: the SP refuses the document.
+fn name_id_of(xml: &str, reads: Reads) -> Option<String> {
     let from = match reads {
+        Reads::ChildAssertion => return Some(child_assertion_name_id(xml).0),
+        Reads::OnlyOneAssertion => {
+            let (name, plain) = child_assertion_name_id(xml);
+            return plain.then_some(name);
+        }
         Reads::FirstNameId => xml,
         Reads::SignedAssertion => {
             let id = xml
@@ -311,20 +374,68 @@ fn name_id_of(xml: &str, reads: Reads) -> String {
                 .unwrap_or_default();
             match xml.find(&format!("ID=\"{id}\"")) {
                 Some(i) if !id.is_empty() => &xml[i..],
-                _ => return String::new(),
+                _ => return Some(String::new()),
             }
         }
     };
-    from.split("NameID")
-        .nth(1)
-        .and_then(|s| s.split('>').nth(1))
-        .and_then(|s| s.split('<').next())
-        .unwrap_or_default()
-        .to_string()
+    Some(
+        from.split("NameID")
+            .nth(1)
+            .and_then(|s| s.split('>').nth(1))
+            .and_then(|s| s.split('<').next())
+            .unwrap_or_default()
+            .to_string(),
+    )
+}
+
+/// How a test SP compares the Response's Destination with its ACS URL.
+#[derive(Clone, Copy)]
+enum Destination {
+    Unchecked,
+    /// Letter case ignored (the SAML-SP-53 flaw).
+    CaseInsensitive,
+    Exact,
+}
+
+/// The root element's Destination attribute.
+fn destination_of(xml: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_str(xml);
+    loop {
+        match r.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                return e
+                    .try_get_attribute("Destination")
+                    .ok()
+                    .flatten()
+                    .and_then(|a| a.unescape_value().ok().map(|v| v.into_owned()));
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            _ => {}
+        }
+    }
+}
+
+fn destination_ok(xml: &str, acs: &str, check: Destination) -> bool {
+    let dest = destination_of(xml).unwrap_or_default();
+    match check {
+        Destination::Unchecked => true,
+        Destination::CaseInsensitive => dest.eq_ignore_ascii_case(acs),
+        Destination::Exact => dest == acs,
+    }
 }
 
 /// `follow_relay`: after sign-in, go wherever RelayState says (an open redirect).
 async fn serve_saml_sp_reading(once: bool, reads: Reads, follow_relay: bool) -> String {
+    serve_saml_sp_checking(once, reads, follow_relay, Destination::Unchecked).await
+}
+
+async fn serve_saml_sp_checking(
+    once: bool,
+    reads: Reads,
+    follow_relay: bool,
+    destination: Destination,
+) -> String {
     use base64::Engine;
     use std::collections::HashSet;
     use std::sync::Mutex;
@@ -333,7 +444,8 @@ async fn serve_saml_sp_reading(once: bool, reads: Reads, follow_relay: bool) -> 
         .route(
             "/acs",
             post(
-                move |axum::extract::Form(f): axum::extract::Form<
+                move |h: HeaderMap,
+                      axum::extract::Form(f): axum::extract::Form<
                     std::collections::HashMap<String, String>,
                 >| {
                     let seen = seen.clone();
@@ -350,7 +462,20 @@ async fn serve_saml_sp_reading(once: bool, reads: Reads, follow_relay: bool) -> 
                             .decode(raw.as_bytes())
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
                             .unwrap_or_default();
-                        let who = name_id_of(&xml, reads);
+                        let host = h
+                            .get(header::HOST)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or_default();
+                        let acs = format!("http://{host}/acs");
+                        let who = name_id_of(&xml, reads)
+                            .filter(|_| destination_ok(&xml, &acs, destination));
+                        let Some(who) = who else {
+                            return (
+                                StatusCode::FORBIDDEN,
+                                Html(page("<p id=\"error\">refused</p>")),
+                            )
+                                .into_response();
+                        };
                         let to = f
                             .get("RelayState")
                             .filter(|r| follow_relay && !r.is_empty())
@@ -496,5 +621,111 @@ async fn an_sp_that_follows_any_relay_state_is_caught() {
         "{:?}",
         caught.message
     );
+    assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
+}
+
+/// Runs several oracle scenarios on a broken SAML SP and on its correct twin in one pack;
+/// returns (file, caught, cleared) per scenario.
+async fn run_saml_files(
+    files: &[&str],
+    broken: (&str, &str),
+    correct: (&str, &str),
+) -> Vec<(String, TrialOutcome, TrialOutcome)> {
+    let scenarios = files
+        .iter()
+        .map(|f| Arc::new(load_file(&here().join(format!("oracles/{f}.yaml")), &here()).unwrap()))
+        .collect();
+    let reports = tempfile::tempdir().unwrap();
+    let result = common::run_pack(
+        vec![
+            saml_target(broken.0, broken.1),
+            saml_target(correct.0, correct.1),
+        ],
+        scenarios,
+        "oracles",
+        IdpChoice::Embedded,
+        reports.path(),
+    )
+    .await;
+    let find = |n: &str, f: &str| {
+        result
+            .outcomes
+            .iter()
+            .find(|o| o.name == format!("{n}::oracles/{f}"))
+            .unwrap_or_else(|| panic!("no trial {n}::oracles/{f}"))
+            .clone()
+    };
+    files
+        .iter()
+        .map(|f| (f.to_string(), find(broken.0, f), find(correct.0, f)))
+        .collect()
+}
+
+/// Rows 24, 27, 28 and 37: each forge attack signs admin in on an SP that reads
+/// /Response/Assertion, and is refused by one that accepts exactly one assertion in a
+/// document without DOCTYPE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sp_that_reads_the_root_assertion_is_caught_by_the_new_wrappings() {
+    let xpath_sp = serve_saml_sp_reading(false, Reads::ChildAssertion, false).await;
+    let strict_sp = serve_saml_sp_reading(false, Reads::OnlyOneAssertion, false).await;
+    let files = [
+        "nested-after-subject",
+        "second-signed-assertion",
+        "concealed-response",
+        "doctype-id-attribute",
+    ];
+    for (file, caught, cleared) in run_saml_files(
+        &files,
+        ("root-assertion", &xpath_sp),
+        ("one-assertion", &strict_sp),
+    )
+    .await
+    {
+        assert_eq!(
+            caught.verdict,
+            Verdict::Finding,
+            "{file}: {:?}",
+            caught.message
+        );
+        assert_eq!(caught.failure_kind, Some(FailureKind::Accepted), "{file}");
+        assert!(
+            caught
+                .message
+                .as_deref()
+                .unwrap_or_default()
+                .contains("admin@acme.test"),
+            "{file}: {:?}",
+            caught.message
+        );
+        assert_eq!(
+            cleared.verdict,
+            Verdict::Pass,
+            "{file}: {:?}",
+            cleared.message
+        );
+    }
+}
+
+/// Row 53: an SP that compares Destination ignoring letter case accepts a Destination that
+/// differs from its ACS URL only in case; one that compares exactly refuses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sp_that_ignores_the_case_of_destination_is_caught() {
+    let loose_sp = serve_saml_sp_checking(
+        false,
+        Reads::ChildAssertion,
+        false,
+        Destination::CaseInsensitive,
+    )
+    .await;
+    let exact_sp =
+        serve_saml_sp_checking(false, Reads::ChildAssertion, false, Destination::Exact).await;
+    let (caught, cleared) = run_saml_pair(
+        "destination-case",
+        ("case-insensitive", &loose_sp),
+        ("exact", &exact_sp),
+    )
+    .await;
+    assert_eq!(caught.verdict, Verdict::Finding, "{:?}", caught.message);
+    assert_eq!(caught.failure_kind, Some(FailureKind::Accepted));
     assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }

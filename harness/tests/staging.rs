@@ -115,6 +115,8 @@ async fn run(target: &Path, scenarios: &Path, reports: &Path) -> RunResult {
         report_root: reports.to_path_buf(),
         progress: true,
         interactive: false,
+        shard: None,
+        durations: None,
     })
     .await
     .unwrap()

@@ -391,6 +391,40 @@ fn each_edit_op_does_what_it_says_and_the_result_is_signed() {
 }
 
 #[test]
+fn edit_values_fill_placeholders_such_as_the_acs_url_in_another_case() {
+    let t = tenant(SignMode::Both);
+    for (value, want) in [
+        (
+            "{{acs_url_upper_path}}",
+            "http://sp.test/ACS?connection=org-1",
+        ),
+        (
+            "{{acs_url_upper_host}}",
+            "HTTP://SP.TEST/acs?connection=org-1",
+        ),
+        ("{{acs_url}}#x&y", "http://sp.test/acs?connection=org-1#x&y"),
+    ] {
+        let xml = forged(
+            &t,
+            json!({"edits": [{"op": "set", "path": "Response/@Destination", "value": value}]}),
+        );
+        let r = root(&xml);
+        assert_eq!(r.attr("Destination"), Some(want), "{value}");
+        assert!(verifies(&xml, &cert(&t)), "{value}");
+    }
+    // An unknown placeholder is refused with the field's path before any sign-in.
+    let spec: ForgeSpec = serde_json::from_value(
+        json!({"edits": [{"op": "set", "path": "Response/@Destination", "value": "{{acs}}"}]}),
+    )
+    .unwrap();
+    let e = forge::check(&t, &spec, "http://127.0.0.1:9", "saml.forge")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("saml.forge.edits[0].value"), "{e}");
+    assert!(e.contains("unknown placeholder {{acs}}"), "{e}");
+}
+
+#[test]
 fn times_are_offsets_from_the_tenant_now_per_field() {
     let t = tenant(SignMode::Assertion);
     let spec: ForgeSpec = serde_json::from_value(json!({"times": {
@@ -1144,6 +1178,108 @@ fn two_roots_puts_the_genuine_assertion_first_and_an_evil_response_second() {
     let first = dom::write_element(roots[0]);
     assert!(xml.starts_with(&first));
     xmlsec(&first, &cert(&t), "a", &[]).unwrap();
+}
+
+#[test]
+fn nested_after_subject_moves_the_signature_and_nests_the_original_after_the_evil_subject() {
+    let t = tenant(SignMode::Assertion);
+    let xml = attack(&t, "nested_after_subject");
+    let r = root(&xml);
+    let top = child_assertions(&r);
+    assert_eq!(top.len(), 1);
+    let evil = &top[0];
+    assert!(evil.attr("ID").unwrap().starts_with("_evil"));
+    // The evil assertion carries the original Signature, which still names the original.
+    let sig = evil.child(NS_DS, "Signature").unwrap();
+    let genuine_id = reference_of(sig);
+    assert_ne!(evil.attr("ID").unwrap(), genuine_id);
+    let order: Vec<&str> = evil.elements().map(|e| e.local.as_str()).collect();
+    assert_eq!(
+        &order[..4],
+        &["Issuer", "Signature", "Subject", "Assertion"]
+    );
+    let nested = child_assertions(evil);
+    assert_eq!(nested.len(), 1);
+    assert_eq!(nested[0].attr("ID").unwrap(), genuine_id);
+    assert!(!has_signature(&nested[0]));
+    assert_eq!(nameids(&nested[0]), vec![GENUINE]);
+    // A naive reader takes the evil Subject, which comes first.
+    assert_eq!(first_text_node(&xml, "NameID"), FORGED);
+    let genuine = genuine_signed(&xml, &genuine_id);
+    xmlsec(&genuine, &cert(&t), "a", &[]).unwrap_or_else(|e| panic!("{e}\n{genuine}"));
+}
+
+#[test]
+fn second_signed_assertion_puts_an_attacker_signed_assertion_before_the_genuine_one() {
+    let t = tenant(SignMode::Assertion);
+    let xml = attack(&t, "second_signed_assertion");
+    let r = root(&xml);
+    let top = child_assertions(&r);
+    assert_eq!(top.len(), 2);
+    assert_eq!(nameids(&top[0]), vec![FORGED]);
+    assert_eq!(nameids(&top[1]), vec![GENUINE]);
+    assert!(has_signature(&top[0]) && has_signature(&top[1]));
+    assert_eq!(
+        reference_of(top[0].child(NS_DS, "Signature").unwrap()),
+        top[0].attr("ID").unwrap()
+    );
+    // Each assertion on its own: the evil one verifies under the attacker's certificate only,
+    // the genuine one under the tenant's.
+    let evil = dom::write_element(&top[0]);
+    xmlsec(&evil, &attacker_cert(&t), "a", &[]).unwrap();
+    assert!(xmlsec(&evil, &cert(&t), "a", &["--enabled-key-data", "x509"]).is_err());
+    let genuine = genuine_signed(&xml, top[1].attr("ID").unwrap());
+    xmlsec(&genuine, &cert(&t), "a", &[]).unwrap();
+    assert_eq!(first_text_node(&xml, "NameID"), FORGED);
+}
+
+#[test]
+fn concealed_response_keeps_the_signed_response_whole_inside_an_evil_one() {
+    for sign in [SignMode::Response, SignMode::Both] {
+        let t = tenant(sign);
+        let xml = attack(&t, "concealed_response");
+        let r = root(&xml);
+        assert!(r.attr("ID").unwrap().starts_with("_evil"));
+        assert!(!has_signature(&r));
+        let order: Vec<&str> = r.elements().map(|e| e.local.as_str()).collect();
+        assert_eq!(order, vec!["Issuer", "Status", "Assertion", "Response"]);
+        assert_eq!(nameids(&child_assertions(&r)[0]), vec![FORGED]);
+        let inner = r.elements().last().unwrap();
+        assert!(has_signature(inner));
+        assert_eq!(
+            reference_of(inner.child(NS_DS, "Signature").unwrap()),
+            inner.attr("ID").unwrap()
+        );
+        assert!(nameids(inner).iter().all(|n| n == GENUINE));
+        // The whole message verifies: the only signature finds its Response untouched.
+        assert!(verifies(&xml, &cert(&t)), "{sign:?}\n{xml}");
+        assert_eq!(first_text_node(&xml, "NameID"), FORGED);
+    }
+}
+
+#[test]
+fn doctype_id_attribute_lets_the_dtd_pick_the_genuine_element_for_an_id_lookup() {
+    let t = tenant(SignMode::Assertion);
+    let xml = attack(&t, "doctype_id_attribute");
+    assert!(
+        xml.starts_with("<!DOCTYPE samlp:Response [\n<!ATTLIST saml:Assertion ID ID #IMPLIED>"),
+        "{xml}"
+    );
+    let r = root(&xml);
+    let top = child_assertions(&r);
+    assert_eq!(top.len(), 1);
+    assert_eq!(nameids(&top[0]), vec![FORGED]);
+    assert!(!has_signature(&top[0]));
+    let ext = r
+        .child("urn:oasis:names:tc:SAML:2.0:protocol", "Extensions")
+        .unwrap();
+    let genuine = &child_assertions(ext)[0];
+    assert!(has_signature(genuine));
+    assert_eq!(nameids(genuine), vec![GENUINE]);
+    assert_eq!(genuine.attr("ID"), top[0].attr("ID"), "same ID, on purpose");
+    // xmlsec1 told nothing about ID attributes learns them from the DTD (libxml2 registers
+    // the first one it parses, the genuine assertion) and verifies the whole message.
+    xmlsec(&xml, &cert(&t), "", &[]).unwrap_or_else(|e| panic!("{e}\n{xml}"));
 }
 
 #[test]

@@ -367,6 +367,14 @@ attacks! {
         "the genuine signed response behind a DOCTYPE whose internal subset declares an entity holding an evil assertion (forged identity): content only to a parser that reads the DTD as markup, or to a text search";
     NamespaceConfusion => "namespace_confusion", AssertionSignature, identity: true, canary: false, "CWE-436", Some("CVE-2025-25292"),
         "an evil unprefixed <Assertion> (no namespace declared) before the signed one, and a DOCTYPE ATTLIST that gives Assertion the SAML namespace as a #FIXED default xmlns: only a parser applying DTD defaults sees a SAML assertion there";
+    NestedAfterSubject => "nested_after_subject", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "the ninth wrapping permutation: the evil assertion (new ID, forged identity) carries the original Signature, and the unsigned original (its own ID) is nested in it right after the evil Subject";
+    SecondSignedAssertion => "second_signed_assertion", AssertionSignature, identity: true, canary: false, "CWE-347", None,
+        "an evil assertion (new ID, forged identity) signed with an attacker key the metadata never lists (its certificate in KeyInfo) is put before the genuine signed one: two signed assertions, one signature by the trusted key";
+    ConcealedResponse => "concealed_response", ResponseSignature, identity: true, canary: false, "CWE-347", None,
+        "the genuine signed Response, untouched, is concealed as the last child of an evil unsigned Response (new ID, forged identity): the whole message verifies, the root is not what was signed";
+    DoctypeIdAttribute => "doctype_id_attribute", AssertionSignature, identity: true, canary: false, "CWE-436", Some("CVE-2025-23369"),
+        "a DOCTYPE ATTLIST declares Assertion/@ID an ID; the genuine signed assertion moves into samlp:Extensions and an evil copy with the same ID takes its place: an ID table filled from the DTD (libxml2) finds the genuine one first, a reader of Response/Assertion takes the evil one";
     Xxe => "xxe", Nothing, identity: false, canary: true, "CWE-611", None,
         "a DOCTYPE with an external parameter entity and an external general entity at canary_url; the general entity is referenced in the Response's Issuer";
     EntityExpansion => "entity_expansion", Nothing, identity: false, canary: true, "CWE-776", None,

@@ -327,7 +327,7 @@ impl PooledSession {
 }
 
 /// One document load as the browser saw it (from Chrome's performance log).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct HttpEvent {
     pub url: String,
     /// 0: the browser sent the request but got no answer (DNS, refused, reset).

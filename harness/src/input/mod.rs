@@ -2,6 +2,7 @@
 //! and shorthand forms, `{placeholder}` templates, did-you-mean suggestions.
 pub mod discover;
 pub mod location;
+pub mod placeholders;
 pub mod places;
 pub mod read;
 pub mod shorthand;

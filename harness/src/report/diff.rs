@@ -330,7 +330,7 @@ fn signed_in(o: &TrialOutcome) -> Option<bool> {
         let seen = if s.ok {
             Some(expected)
         } else {
-            match s.failure {
+            match s.failure.as_deref() {
                 // The identity checks put the most telling kind first (see trial::expect): an
                 // accepted sign-in where none was wanted, a refusal where one was wanted.
                 Some(f) if f == FailureKind::Accepted.label() && !expected => Some(true),
@@ -570,7 +570,7 @@ mod tests {
     fn step(phase: &'static str, kind: &str, detail: &str) -> StepRecord {
         StepRecord {
             index: 0,
-            phase,
+            phase: phase.into(),
             kind: kind.into(),
             detail: detail.into(),
             at: "x.yaml:1:1".into(),
@@ -727,7 +727,7 @@ mod tests {
         s.failure_kind = Some(FailureKind::Refused);
         let mut failed = step("expect", "expect", EXPECT_SIGNED_IN);
         failed.ok = false;
-        failed.failure = Some(FailureKind::Refused.label());
+        failed.failure = Some(FailureKind::Refused.label().into());
         s.steps = vec![failed];
         s.error_text = Some("Invalid thumbprint".into());
         let d = compare(&[r], &[s]);
@@ -754,7 +754,7 @@ mod tests {
         s.failure_kind = Some(FailureKind::Accepted);
         let mut probe = step("probe", "session_probe", "who is signed in now?");
         probe.ok = false;
-        probe.failure = Some(FailureKind::Accepted.label());
+        probe.failure = Some(FailureKind::Accepted.label().into());
         s.steps.push(probe);
         let mut r2 = r.clone();
         r2.steps

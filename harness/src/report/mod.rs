@@ -1,10 +1,12 @@
-//! Reports of a run: `junit.xml`, `results.json`, a self-contained `index.html` and
+//! Reports of a run: `junit.xml`, `findings.sarif` (GitHub code scanning), `results.json`, a self-contained `index.html` and
 //! `support/<trial>.md` for every failed trial, under `reports/<run id>/`, written as trials
 //! finish (`LiveReport`).
 pub mod diff;
 pub mod html;
 pub mod junit;
+pub mod merge;
 pub mod redact;
+pub mod sarif;
 pub mod summary;
 pub mod support;
 
@@ -156,6 +158,11 @@ impl LiveReport {
         write(
             &self.dir.join("junit.xml"),
             &junit::render(&summary, &outcomes)?,
+            &redactor,
+        )?;
+        write(
+            &self.dir.join("findings.sarif"),
+            &sarif::render(&summary, &outcomes),
             &redactor,
         )?;
         write(

@@ -3,7 +3,7 @@ use serde::Serialize;
 
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct RunSummary {
     pub run_id: String,
     pub started_at: String,

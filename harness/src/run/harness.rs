@@ -871,7 +871,7 @@ async fn run_all(
                 log,
                 StepRecord {
                     index,
-                    phase,
+                    phase: phase.into(),
                     kind: step.kind().to_string(),
                     detail: describe(step),
                     at: place.to_string(),
@@ -905,7 +905,7 @@ async fn run_all(
             log,
             StepRecord {
                 index,
-                phase: "probe",
+                phase: "probe".into(),
                 kind: "session_probe".into(),
                 detail: "who is signed in now? (target's session_probe)".into(),
                 at: plan.target.path.display().to_string(),
@@ -941,7 +941,7 @@ fn record_step(
         }
         Err(f) => {
             rec.ok = false;
-            rec.failure = Some(f.kind.label());
+            rec.failure = Some(f.kind.label().into());
             rec.message = Some(f.to_string());
             Some(f)
         }

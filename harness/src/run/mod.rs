@@ -2,3 +2,4 @@
 //! whole run with its reports (`runner`).
 pub mod harness;
 pub mod runner;
+pub mod shard;

@@ -24,6 +24,9 @@ pub struct RunRequest {
     pub progress: bool,
     /// A person at the terminal may be asked to do manual steps of staging targets.
     pub interactive: bool,
+    /// Only this part of the trials (`--shard K/N`), balanced by `durations` when given.
+    pub shard: Option<crate::run::shard::Shard>,
+    pub durations: Option<std::collections::BTreeMap<String, u64>>,
 }
 
 pub struct RunResult {
@@ -38,10 +41,41 @@ impl RunResult {
     }
 }
 
+/// Counts for the live status line.
+#[derive(Default)]
+struct LiveStatus {
+    counts: std::collections::BTreeMap<Verdict, usize>,
+}
+
+impl LiveStatus {
+    /// `[ 12/42] 10 pass, 1 FAIL, 1 FINDING | 14 s elapsed, ~35 s left`
+    fn line(&self, done: usize, total: usize, elapsed: std::time::Duration) -> String {
+        let counts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|(v, n)| format!("{n} {}", v.label()))
+            .collect();
+        let left = if done == 0 {
+            String::new()
+        } else {
+            let per = elapsed.as_secs_f64() / done as f64;
+            format!(", ~{:.0} s left", per * (total - done) as f64)
+        };
+        format!(
+            "[{done:>3}/{total}] {} | {:.0} s elapsed{left}",
+            counts.join(", "),
+            elapsed.as_secs_f64()
+        )
+    }
+}
+
 pub async fn execute(req: RunRequest) -> Result<RunResult> {
     let mut plans = plan(&req.targets, &req.scenarios, req.filter.as_deref());
     for p in &mut plans {
         p.interactive = req.interactive;
+    }
+    if let Some(shard) = req.shard {
+        plans = crate::run::shard::select(plans, |p| p.name(), shard, req.durations.as_ref());
     }
     // A staging target has one pinned tenant and one organisation: its trials run one at a
     // time, on the mock IdP the SP was configured with.
@@ -88,7 +122,10 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
             run_id: crate::children::registry::run().id().to_string(),
             started_at,
             targets: req.targets.iter().map(|t| t.target.name.clone()).collect(),
-            scenarios: req.scenarios_label.clone(),
+            scenarios: match req.shard {
+                Some(s) => format!("{} (shard {s})", req.scenarios_label),
+                None => req.scenarios_label.clone(),
+            },
             jobs,
             planned: total,
         },
@@ -129,6 +166,11 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
         });
     }
     let mut finished = 0;
+    // The live status line: only on a terminal outside CI (CI logs get plain lines).
+    let mut live = (req.progress
+        && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("CI").is_none())
+    .then(LiveStatus::default);
     while let Some(joined) = set.join_next().await {
         let (i, o) = joined.map_err(|e| HarnessError::Report(format!("a trial task died: {e}")))?;
         finished += 1;
@@ -145,13 +187,27 @@ pub async fn execute(req: RunRequest) -> Result<RunResult> {
                 String::new()
             }
         );
+        let o_verdict = o.verdict;
         report
             .lock()
             .map_err(|_| HarnessError::Report("report lock poisoned".into()))?
             .add(i, o)?;
         if req.progress {
-            eprintln!("{line}");
+            match &mut live {
+                // A terminal: the trial's line, then one status line rewritten in place.
+                Some(status) => {
+                    *status.counts.entry(o_verdict).or_default() += 1;
+                    eprint!(
+                        "\r\x1b[2K{line}\n{}",
+                        status.line(finished, total, t0.elapsed())
+                    );
+                }
+                None => eprintln!("{line}"),
+            }
         }
+    }
+    if live.is_some() {
+        eprintln!();
     }
     harness.shutdown().await;
     drop(harness);

@@ -45,6 +45,8 @@ async fn side(req: &DiffRequest, target: &LoadedTarget, jobs: usize) -> crate::R
         report_root: req.report_root.clone(),
         progress: req.progress,
         interactive: false,
+        shard: None,
+        durations: None,
     })
     .await
 }

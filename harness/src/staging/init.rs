@@ -98,7 +98,12 @@ pub fn needs(scenarios: &[LoadedScenario], st: &StagingSpec) -> (Vec<String>, Ve
     let mut domains = BTreeSet::new();
     for s in scenarios {
         let sc = &s.scenario;
-        if sc.idp.protocol != st.protocol || sc.idp.profile != st.profile {
+        // Scenarios a staging target skips anyway need nothing from the person.
+        let first_sign_in = sc
+            .tags
+            .iter()
+            .any(|t| t == crate::trial::manual::FIRST_SIGN_IN);
+        if sc.idp.protocol != st.protocol || sc.idp.profile != st.profile || first_sign_in {
             continue;
         }
         let vars = user_vars(sc);
@@ -318,6 +323,8 @@ pub async fn prove(
         report_root: report_root.to_path_buf(),
         progress: false,
         interactive: false,
+        shard: None,
+        durations: None,
     })
     .await
     .map_err(|e| e.to_string())?;

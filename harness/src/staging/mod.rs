@@ -24,7 +24,14 @@ pub struct StagingIdp {
 
 /// The target file and its `staging:` block, or a message that says what is missing.
 pub fn load(path: &Path) -> Result<(LoadedTarget, StagingSpec), String> {
-    let t = load_target(path).map_err(|e| e.to_string())?;
+    // A name from targets/ or a path, as every command that takes a target.
+    let t = match path.to_str() {
+        Some(name) if !path.is_file() => {
+            crate::target::descriptor::find_target(name, Path::new("targets"))
+        }
+        _ => load_target(path),
+    }
+    .map_err(|e| e.to_string())?;
     match t.target.staging.clone() {
         Some(st) => Ok((t, st)),
         None => Err(format!(

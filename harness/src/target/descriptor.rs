@@ -248,6 +248,15 @@ pub struct Signals {
     pub display_name: Option<String>,
     #[serde(default = "default_error")]
     pub error: String,
+    /// For SPs without a stable element: a pattern over the page's visible text whose
+    /// capture `identity` (or first group) is who is signed in, e.g.
+    /// `Signed in as (?P<identity>\S+)`. Replaces `signed_in` when given.
+    #[serde(default)]
+    pub signed_in_text: Option<IdentityPattern>,
+    /// For SPs with a "who am I" JSON endpoint: fetched from the SP's origin with the
+    /// browser's cookies; `field` (a dotted path) is the identity. Replaces both above.
+    #[serde(default)]
+    pub whoami: Option<Whoami>,
 }
 
 impl Default for Signals {
@@ -256,8 +265,58 @@ impl Default for Signals {
             signed_in: default_signed_in(),
             display_name: None,
             error: default_error(),
+            signed_in_text: None,
+            whoami: None,
         }
     }
+}
+
+impl Signals {
+    /// Where the identity is read, for messages: `#signed-in-as`, `text /.../`, `GET url .field`.
+    pub fn identity_source(&self) -> String {
+        match (&self.whoami, &self.signed_in_text) {
+            (Some(w), _) => format!("GET {} .{}", w.url, w.field),
+            (None, Some(p)) => format!("text /{}/", p.0.as_str()),
+            (None, None) => self.signed_in.clone(),
+        }
+    }
+}
+
+/// A compiled `signals.signed_in_text` pattern (checked when the file is loaded).
+#[derive(Debug, Clone)]
+pub struct IdentityPattern(pub regex::Regex);
+
+impl IdentityPattern {
+    /// The identity the text names, if any; an empty capture is no identity.
+    pub fn identity(&self, text: &str) -> Option<String> {
+        let caps = self.0.captures(text)?;
+        let m = caps.name("identity").or_else(|| caps.get(1))?;
+        let id = m.as_str().trim();
+        (!id.is_empty()).then(|| id.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for IdentityPattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let re = regex::Regex::new(&s)
+            .map_err(|e| serde::de::Error::custom(format!("not a valid pattern: {e}")))?;
+        if re.captures_len() < 2 {
+            return Err(serde::de::Error::custom(format!(
+                "{s:?} has no capture group: write the identity's part as (?P<identity>...)"
+            )));
+        }
+        Ok(Self(re))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Whoami {
+    /// A template over `{sp.base_url}` and the organisation's values.
+    pub url: Template,
+    /// Dotted path into the JSON answer, e.g. `user.email`.
+    pub field: String,
 }
 
 fn default_signed_in() -> String {

@@ -134,7 +134,11 @@ pub async fn launch(
                 .map(|t| render("launch.logs", t).map(PathBuf::from))
                 .collect::<Result<Vec<_>>>()?;
             let mut logs = logs;
-            logs.push(dir.path().join(PROCESS_LOG));
+            // The command's own output is always captured there; a target that also lists
+            // it would see every line twice.
+            let process_log = dir.path().join(PROCESS_LOG);
+            logs.retain(|l| l != &process_log);
+            logs.push(process_log);
             let (admin, guard): (AdminDriver, Box<dyn Any + Send + Sync>) = match &desc.admin {
                 AdminDriverSpec::ConfigTemplate(c) => {
                     // Nothing runs until SSO is configured: the SP's configuration needs the

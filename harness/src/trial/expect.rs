@@ -281,7 +281,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
             )),
         },
         Check::SignedInAs(email) => {
-            let what = format!("signed-in identity ({})", signals.signed_in);
+            let what = format!("signed-in identity ({})", signals.identity_source());
             match identity(ctx).await {
                 Seen::Identity(t) if same_identity(&t, email) => Ok(()),
                 Seen::Identity(t) => Err(mismatch(what, format!("{email:?}"), format!("{t:?}"))),
@@ -324,7 +324,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                 Err((
                     kind,
                     Diff::new(
-                        format!("signed in ({})", signals.signed_in),
+                        format!("signed in ({})", signals.identity_source()),
                         want.to_string(),
                         present.to_string(),
                     ),
@@ -335,7 +335,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
             Seen::Identity(t) if same_identity(&t, forged) => Err((
                 FailureKind::Accepted,
                 Diff::new(
-                    format!("signed-in identity ({})", signals.signed_in),
+                    format!("signed-in identity ({})", signals.identity_source()),
                     format!("anyone but {forged:?} (a refusal or the genuine user)"),
                     format!("ACCEPTED: signed in as {t:?}"),
                 ),
@@ -515,7 +515,7 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                         FailureKind::Refused,
                         Diff::new(
                             "sign-in accepted",
-                            format!("signed in ({})", signals.signed_in),
+                            format!("signed in ({})", signals.identity_source()),
                             "not signed in",
                         ),
                     ))
@@ -604,7 +604,24 @@ async fn identity(ctx: &mut TrialCtx<'_>) -> Seen {
             .unwrap_or_else(|| "a non-http page".into());
         return Seen::ElsewherePage(origin);
     }
-    let sel = ctx.target.signals.signed_in.clone();
+    let signals = ctx.target.signals.clone();
+    if let Some(w) = &signals.whoami {
+        let Ok(url) = ctx.render(&w.url) else {
+            return Seen::NoIdentity;
+        };
+        return match crate::trial::probe::whoami(ctx, &url, &w.field).await {
+            Some(id) => Seen::Identity(id),
+            None => Seen::NoIdentity,
+        };
+    }
+    if let Some(p) = &signals.signed_in_text {
+        let text = ctx.browser().page_text().await.unwrap_or_default();
+        return match p.identity(&text) {
+            Some(id) => Seen::Identity(id),
+            None => Seen::NoIdentity,
+        };
+    }
+    let sel = signals.signed_in;
     match ctx.browser().element_text(&sel).await {
         // An empty marker is not a sign-in: an identity is never empty.
         Some(t) if !t.trim().is_empty() => Seen::Identity(t.trim().to_string()),

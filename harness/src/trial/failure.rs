@@ -68,7 +68,7 @@ impl fmt::Display for Diff {
 }
 
 /// What kind of failure a step had; the trial's verdict follows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FailureKind {
     /// The expectation did not hold (FAIL).

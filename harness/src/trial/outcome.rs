@@ -1,13 +1,14 @@
 //! What one trial produced: verdict, step log, screenshots, traces.
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::browser::HttpEvent;
 use crate::trial::failure::FailureKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Pass,
@@ -46,11 +47,11 @@ impl Verdict {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepRecord {
     pub index: usize,
     /// setup | steps | expect
-    pub phase: &'static str,
+    pub phase: Cow<'static, str>,
     pub kind: String,
     /// The step as written (placeholders unrendered, so no secret is logged).
     pub detail: String,
@@ -60,15 +61,15 @@ pub struct StepRecord {
     pub duration_ms: u64,
     pub ok: bool,
     /// What kind of failure, when it failed (see `trial::failure::FailureKind`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub failure: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<Cow<'static, str>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Screenshot {
     pub name: String,
     pub step: Option<usize>,
@@ -79,17 +80,17 @@ pub struct Screenshot {
 }
 
 /// A security scenario's own description of what it tests, carried into the report.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Weakness {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub anchors: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub severity: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cwe: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cve: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediation: Option<String>,
 }
 
@@ -104,7 +105,7 @@ impl Weakness {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrialOutcome {
     /// `target::path/file`
     pub name: String,
@@ -114,17 +115,17 @@ pub struct TrialOutcome {
     pub scenario_path: String,
     pub covers: Vec<String>,
     /// What the scenario says of the weakness it tests (anchors, severity, CWE, CVEs, fix).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weakness: Option<Weakness>,
     pub verdict: Verdict,
     /// For a FINDING: the accepted risk (reason and date) that keeps it from failing the run.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub risk_accepted: Option<String>,
     /// Which judgement decided the verdict (identity, session probe, canary, IdP log, ...).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub oracle: Option<String>,
     /// The kind of the first failure, which decided the verdict.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_kind: Option<FailureKind>,
     /// Why it failed (a readable diff), was skipped, or is a known failure.
     pub message: Option<String>,
@@ -147,7 +148,7 @@ pub struct TrialOutcome {
     /// Text of the target's error element when the trial ended.
     pub error_text: Option<String>,
     /// The lines the target's logs got during the trial (real SPs say why they refused here).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub target_log: Vec<String>,
     pub browser: String,
     pub os: String,

@@ -28,6 +28,39 @@ try {
 }
 "#;
 
+/// `signals.whoami`: the JSON answer of the SP's "who am I" URL, from the SP's origin with
+/// the browser's cookies, never following a redirect (a redirect is no session).
+const WHOAMI_SCRIPT: &str = r#"
+const [url] = arguments;
+try {
+  const r = await fetch(url, { redirect: "manual", credentials: "include", cache: "no-store", headers: { "accept": "application/json" } });
+  if (r.type === "opaqueredirect" || !r.ok) { return null; }
+  return await r.json();
+} catch (e) {
+  return null;
+}
+"#;
+
+/// The identity `field` (dotted path) of the SP's who-am-I answer at `url`; None when there
+/// is no session, no such field, or an empty one.
+pub async fn whoami(ctx: &mut TrialCtx<'_>, url: &str, field: &str) -> Option<String> {
+    let answer = ctx
+        .browser()
+        .execute(WHOAMI_SCRIPT, vec![json!(url)])
+        .await
+        .ok()?;
+    let mut v = &answer;
+    for part in field.split('.') {
+        v = v.get(part)?;
+    }
+    let id = match v {
+        serde_json::Value::String(s) => s.trim().to_string(),
+        serde_json::Value::Number(n) => n.to_string(),
+        _ => return None,
+    };
+    (!id.is_empty()).then_some(id)
+}
+
 #[derive(Debug, Deserialize)]
 struct ProbeAnswer {
     outcome: String,
@@ -68,10 +101,17 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
         ));
     };
     let url = ctx.render(&p.url)?;
-    let selector = p
-        .signed_in
-        .clone()
-        .unwrap_or_else(|| ctx.target.signals.signed_in.clone());
+    // A target that reads the identity from a pattern over the page's text probes the
+    // whole body with it, unless the probe names its own element.
+    let pattern = match &p.signed_in {
+        Some(_) => None,
+        None => ctx.target.signals.signed_in_text.clone(),
+    };
+    let selector = match (&p.signed_in, &pattern) {
+        (Some(s), _) => s.clone(),
+        (None, Some(_)) => "body".to_string(),
+        (None, None) => ctx.target.signals.signed_in.clone(),
+    };
     // The fetch must come from a page of the SP's origin to carry its cookies.
     ctx.settle(ctx.default_timeout).await;
     if !ctx.on_sp_page().await {
@@ -87,7 +127,10 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
         .browser()
         .execute(PROBE_SCRIPT, vec![json!(url), json!(selector)])
         .await?;
-    let a: ProbeAnswer = serde_json::from_value(answer)?;
+    let mut a: ProbeAnswer = serde_json::from_value(answer)?;
+    if let Some(p) = &pattern {
+        a.identity = a.identity.as_deref().and_then(|t| p.identity(t));
+    }
     let seen = match (&a.outcome[..], &a.identity) {
         ("redirect", _) => return Ok(format!("GET {url}: redirected (no session)")),
         ("error", _) => {

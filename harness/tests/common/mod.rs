@@ -39,6 +39,8 @@ pub async fn run_pack(
         report_root: reports.to_path_buf(),
         progress: false,
         interactive: false,
+        shard: None,
+        durations: None,
     })
     .await
     .unwrap()

