@@ -347,6 +347,8 @@ attacks! {
         "an empty comment splits the signed NameID (and equal attribute values) after the forged identity, which must be a prefix of the genuine one: c14n drops comments, so the signature holds, and a reader of the first text node sees the forged identity";
     CdataInNameid => "cdata_in_nameid", AnySignature, identity: true, canary: false, "CWE-436", None,
         "the signed NameID (and equal attribute values) is split into text and a CDATA section after the forged identity, which must be a prefix of the genuine one: c14n reads both as text, a reader of text nodes only sees the forged identity";
+    PiInNameid => "pi_in_nameid", AnySignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-54419"),
+        "the signed NameID (and equal attribute values) keeps the forged identity, which must be a proper prefix of the genuine one, as text and hides the rest in a processing instruction: xml-crypto's c14n writes a PI's data as plain text, so its digest holds, and a reader that skips PIs (node-saml before 5.1.0, via xml2js) sees the forged identity; a conformant c14n keeps the PI, so the digest fails there";
     AdviceWrapping => "advice_wrapping", AssertionSignature, identity: true, canary: false, "CWE-347", None,
         "the genuine signed assertion moves into saml:Advice of an evil unsigned assertion (new ID, forged identity) that takes its place";
     ResponseInAdvice => "response_in_advice", ResponseSignature, identity: true, canary: false, "CWE-347", Some("CVE-2025-47949"),

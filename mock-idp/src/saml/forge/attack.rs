@@ -253,6 +253,7 @@ fn transform(
                 return Err(needs(attack, "a NameID"));
             }
         }
+        Attack::PiInNameid => super::pi::hide_rest_in_pi(root, ctx)?,
         Attack::AdviceWrapping => {
             let i = signed_assertion(root, attack)?;
             let a = element_at(root, i)?;

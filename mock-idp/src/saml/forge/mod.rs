@@ -16,6 +16,7 @@ pub mod ctx;
 pub mod dom;
 pub mod dsig;
 pub mod edits;
+pub mod pi;
 pub mod spec;
 pub mod template;
 
