@@ -25,7 +25,9 @@ fn names_in_code(dir: &Path, out: &mut Vec<(String, String)>) {
         for (i, line) in text.lines().enumerate() {
             for part in line.split('"').skip(1).step_by(2) {
                 let family = part.split('.').next().unwrap_or_default();
+                // `"sp."` alone is a prefix the code matches on, not a placeholder.
                 let shape = part.contains('.')
+                    && !part.ends_with('.')
                     && part
                         .chars()
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c))

@@ -351,6 +351,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                "findings.sarif",
                 "index.html",
                 "junit.xml",
                 "results.json",
