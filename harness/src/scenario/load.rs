@@ -103,6 +103,9 @@ pub fn expand_variants(base: LoadedScenario) -> Result<Vec<LoadedScenario>, Loca
         if v.saml.is_some() {
             s.idp.saml = v.saml.clone();
         }
+        if v.oidc.is_some() {
+            s.idp.oidc = v.oidc.clone();
+        }
         if let Some(f) = &v.faults {
             s.idp.faults = f.clone();
         }
