@@ -354,7 +354,10 @@ fn every_oidc_row_is_covered_or_says_why_not() {
 #[test]
 fn oidc_attack_scenarios_say_what_they_test() {
     let all = scenarios();
-    let pack: Vec<_> = all.iter().filter(|s| s.id.starts_with("oidc-rp/")).collect();
+    let pack: Vec<_> = all
+        .iter()
+        .filter(|s| s.id.starts_with("oidc-rp/"))
+        .collect();
     assert!(pack.len() > 50, "the OIDC pack shrank to {}", pack.len());
     for s in pack {
         let sc = &s.scenario;
