@@ -152,7 +152,7 @@ fn real_sp_table() -> String {
         scenarios.retain(|s| s.id.starts_with(&format!("{pack}/")));
         // Of the attack pack, the rows every target runs in CI (tests/scenarios.rs: the
         // `ci-slice` variants and every listed finding); the rest runs on the reference SP.
-        if pack == "saml-attacks" {
+        if pack == "saml-attacks" || pack == "oidc-rp" {
             scenarios.retain(|s| {
                 s.scenario.tags.iter().any(|t| t == "ci-slice")
                     || targets

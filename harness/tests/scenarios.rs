@@ -70,9 +70,9 @@ fn main() -> ExitCode {
     let scenarios: Vec<_> = scenarios.into_iter().map(Arc::new).collect();
     let plans = plan(&targets, &scenarios, None);
     let full_packs = std::env::var_os("SSO_HARNESS_FULL_PACKS").is_some();
-    // CI runs the whole attack pack on the reference SP and a representative slice (the
-    // variants tagged `ci-slice`, and every trial a target lists in known_failures) on every
-    // other target; SSO_HARNESS_FULL_PACKS=1 runs everything (README: "Attack packs").
+    // CI runs the whole attack packs (saml-attacks, oidc-rp) on the reference SP and a
+    // representative slice (the variants tagged `ci-slice`, and every trial a target lists in
+    // known_failures) on every other target; SSO_HARNESS_FULL_PACKS=1 runs everything (README: "Attack packs").
     let skip_reason = |p: &harness::run::harness::TrialPlan| -> Option<String> {
         if let Some(r) = p.skip_reason() {
             return Some(r);
@@ -83,12 +83,17 @@ fn main() -> ExitCode {
             harness::target::descriptor::Launch::Builtin(_)
         );
         let listed = p.target.target.known_failure(&p.scenario.id).is_some();
-        let in_pack = s.tags.iter().any(|t| t == "saml-attacks");
+        let pack = s
+            .tags
+            .iter()
+            .find(|t| *t == "saml-attacks" || *t == "oidc-rp");
+        let in_pack = pack.is_some();
         let in_slice = s.tags.iter().any(|t| t == "ci-slice");
         (!full_packs && !builtin && in_pack && !in_slice && !listed).then(|| {
             format!(
-                "outside CI's slice of the attack pack: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {} --scenarios scenarios/saml-attacks`",
-                p.target.target.name
+                "outside CI's slice of the attack pack: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {} --scenarios scenarios/{}`",
+                p.target.target.name,
+                pack.map(String::as_str).unwrap_or("saml-attacks")
             )
         })
     };

@@ -2,10 +2,13 @@
 //! Google-like social sign-in): authorization code flow with PKCE, state and nonce; the ID
 //! token is verified against the provider's discovery document and JWKS (openidconnect).
 use crate::secret::Secret;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenType,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse as _,
 };
 
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
@@ -116,16 +119,36 @@ pub async fn begin(
     ))
 }
 
-/// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry, nonce).
-/// `raw_id_token` receives the token as received, before it is verified (test-mode evidence).
+/// How far a token's iat or nbf may lie in the future (clocks drift), and how old its iat
+/// may be: an ID token from the token endpoint was made moments ago, so one issued long
+/// before is a replayed or pre-made token (OIDC Core 3.1.3.7 step 10).
+const CLOCK_SKEW_SECS: i64 = 300;
+const MAX_ID_TOKEN_AGE_SECS: i64 = 600;
+
+/// Exchanges the code, verifies the ID token (signature, issuer, audience, expiry, nonce,
+/// and what openidconnect leaves to the caller: azp, iat, nbf, at_hash, email_verified) and
+/// the token response's token_type. `iss_param` is the authorization response's RFC 9207
+/// `iss`, checked before the code is redeemed. `raw_id_token` receives the token as
+/// received, before it is verified (test-mode evidence).
 pub async fn finish(
     http: &reqwest::Client,
     cfg: &RpConfig<'_>,
     code: &str,
     pending: &Pending,
+    iss_param: Option<&str>,
     raw_id_token: &mut Option<String>,
 ) -> Result<Claims, String> {
     let meta = discover(http, cfg.discovery_url).await?;
+    // RFC 9207: a response that names its issuer must name the one the request went to
+    // (mix-up); the code is not redeemed otherwise.
+    if let Some(iss) = iss_param
+        && iss != meta.issuer().as_str()
+    {
+        return Err(format!(
+            "the authorization response names the issuer {iss:?}, not {:?} (RFC 9207)",
+            meta.issuer().as_str()
+        ));
+    }
     let redirect = RedirectUrl::new(cfg.redirect_uri.clone()).map_err(|e| e.to_string())?;
     let client = CoreClient::from_provider_metadata(
         meta,
@@ -144,10 +167,30 @@ pub async fn finish(
         .id_token()
         .ok_or("the token response has no id_token")?;
     *raw_id_token = Some(id_token.to_string());
+    check_token_type(token.token_type())?;
     let verifier = client.id_token_verifier();
     let claims = id_token
         .claims(&verifier, &Nonce::new(pending.nonce.clone()))
         .map_err(|e| format!("the ID token was refused: {}", error_chain(&e)))?;
+    check_claims(claims, cfg.client_id, unix_now())?;
+    if let Some(expected) = claims.access_token_hash() {
+        let refused = |why: String| format!("the ID token was refused: at_hash: {why}");
+        let alg = id_token
+            .signing_alg()
+            .map_err(|e| refused(error_chain(&e)))?;
+        let key = id_token
+            .signing_key(&verifier)
+            .map_err(|e| refused(error_chain(&e)))?;
+        let actual = AccessTokenHash::from_token(token.access_token(), alg, key)
+            .map_err(|e| refused(error_chain(&e)))?;
+        if &actual != expected {
+            return Err(refused(
+                "it does not match the access token (token substitution)".into(),
+            ));
+        }
+    }
+    // nbf is no member of openidconnect's claims: read from the verified payload.
+    check_nbf(&id_token.to_string(), unix_now())?;
     Ok(Claims {
         sub: claims.subject().as_str().to_string(),
         email: claims.email().map(|e| e.as_str().to_string()),
@@ -160,4 +203,142 @@ pub async fn finish(
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_string()),
     })
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+/// RFC 6749 5.1: the type is case-insensitive; anything but Bearer is a token this RP does
+/// not know how to use.
+fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
+    let bearer = match t {
+        CoreTokenType::Bearer => true,
+        CoreTokenType::Extension(s) => s.eq_ignore_ascii_case("bearer"),
+        _ => false,
+    };
+    if bearer {
+        Ok(())
+    } else {
+        Err(format!(
+            "the token response's token_type is {:?}, not Bearer",
+            t.as_ref()
+        ))
+    }
+}
+
+/// The ID token checks openidconnect leaves to its caller.
+fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result<(), String> {
+    let refused = |why: String| Err(format!("the ID token was refused: {why}"));
+    // OIDC Core 3.1.3.7 step 5: when azp is present it must be this client.
+    if let Some(azp) = claims.authorized_party()
+        && azp.as_str() != client_id
+    {
+        return refused(format!("azp {:?} is not this client", azp.as_str()));
+    }
+    let iat = claims.issue_time().timestamp();
+    if iat > now + CLOCK_SKEW_SECS {
+        return refused(format!("iat is {} s in the future", iat - now));
+    }
+    if now - iat > MAX_ID_TOKEN_AGE_SECS {
+        return refused(format!(
+            "iat is {} s old (at most {MAX_ID_TOKEN_AGE_SECS} s)",
+            now - iat
+        ));
+    }
+    // The account is found by email: an address the IdP has not verified identifies no one.
+    if claims.email_verified() == Some(false) {
+        return refused("email_verified is false".into());
+    }
+    Ok(())
+}
+
+/// `nbf` of a verified ID token: when present, a number not in the future.
+fn check_nbf(jwt: &str, now: i64) -> Result<(), String> {
+    use base64::Engine as _;
+    let payload = jwt
+        .split('.')
+        .nth(1)
+        .and_then(|p| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+        })
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .ok_or("the ID token was refused: its payload is not base64url JSON")?;
+    match payload.get("nbf") {
+        None => Ok(()),
+        Some(v) => match v.as_i64() {
+            Some(nbf) if nbf <= now + CLOCK_SKEW_SECS => Ok(()),
+            Some(nbf) => Err(format!(
+                "the ID token was refused: nbf is {} s in the future",
+                nbf - now
+            )),
+            None => Err("the ID token was refused: nbf is not a number".into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_types_other_than_bearer_are_refused() {
+        assert!(check_token_type(&CoreTokenType::Bearer).is_ok());
+        assert!(check_token_type(&CoreTokenType::Extension("bEARER".into())).is_ok());
+        assert!(check_token_type(&CoreTokenType::Mac).is_err());
+        assert!(check_token_type(&CoreTokenType::Extension("DPoP".into())).is_err());
+    }
+
+    fn jwt(payload: serde_json::Value) -> String {
+        use base64::Engine as _;
+        let b = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.sig",
+            b.encode(br#"{"alg":"RS256"}"#),
+            b.encode(payload.to_string())
+        )
+    }
+
+    #[test]
+    fn nbf_in_the_future_is_refused() {
+        let now = 1_800_000_000;
+        assert!(check_nbf(&jwt(serde_json::json!({})), now).is_ok());
+        assert!(check_nbf(&jwt(serde_json::json!({"nbf": now - 10})), now).is_ok());
+        let e = check_nbf(&jwt(serde_json::json!({"nbf": now + 3600})), now).unwrap_err();
+        assert!(e.contains("nbf is 3600 s in the future"), "{e}");
+        assert!(check_nbf(&jwt(serde_json::json!({"nbf": "soon"})), now).is_err());
+    }
+
+    fn claims(extra: serde_json::Value) -> CoreIdTokenClaims {
+        let mut v = serde_json::json!({
+            "iss": "https://op.test", "sub": "u1", "aud": "c1",
+            "exp": 1_800_000_600, "iat": 1_800_000_000,
+        });
+        if let (Some(o), Some(e)) = (v.as_object_mut(), extra.as_object()) {
+            o.extend(e.clone());
+        }
+        serde_json::from_value(v).unwrap()
+    }
+
+    #[test]
+    fn azp_iat_and_email_verified_are_checked() {
+        let now = 1_800_000_010;
+        assert!(check_claims(&claims(serde_json::json!({})), "c1", now).is_ok());
+        assert!(check_claims(&claims(serde_json::json!({"azp": "c1"})), "c1", now).is_ok());
+        let e = check_claims(&claims(serde_json::json!({"azp": "c2"})), "c1", now).unwrap_err();
+        assert!(e.contains("azp"), "{e}");
+        let e = check_claims(&claims(serde_json::json!({})), "c1", now + 604_800).unwrap_err();
+        assert!(e.contains("old"), "{e}");
+        let e = check_claims(&claims(serde_json::json!({})), "c1", now - 3600).unwrap_err();
+        assert!(e.contains("future"), "{e}");
+        let e = check_claims(
+            &claims(serde_json::json!({"email": "a@b.test", "email_verified": false})),
+            "c1",
+            now,
+        )
+        .unwrap_err();
+        assert!(e.contains("email_verified"), "{e}");
+    }
 }

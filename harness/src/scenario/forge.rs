@@ -110,6 +110,114 @@ impl ScenarioForge {
     }
 }
 
+/// `idp.oidc.forge` of a scenario: the mock IdP's OIDC forge (`proto::oidc_forge::ForgeSpec`)
+/// for the OIDC client the trial registers, as the wire contract spells it. A `preset` must
+/// name a variant of the catalogue (`mock-idp oidc-forge --list`), checked when the file is
+/// loaded with a did-you-mean; `canary_url` and the string values of claim, token-response
+/// and userinfo operations may hold harness placeholders (`{canary.url}`, `{user.email}`).
+/// Header members are not rendered: `{op_kid}` there is the mock IdP's own placeholder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenarioOidcForge {
+    pub spec: proto::oidc_forge::ForgeSpec,
+}
+
+impl<'de> Deserialize<'de> for ScenarioOidcForge {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error;
+        let v = serde_json::Value::deserialize(d)?;
+        let spec: proto::oidc_forge::ForgeSpec =
+            serde_json::from_value(v).map_err(|e| D::Error::custom(format!("forge: {e}")))?;
+        if let Some(p) = &spec.preset {
+            check_preset(p).map_err(D::Error::custom)?;
+        }
+        let mut probe = spec.clone();
+        for_each_oidc_string(&mut probe, &mut |what, s| {
+            Template::parse(s)
+                .map(|_| ())
+                .map_err(|e| format!("forge.{what}: {e}"))
+        })
+        .map_err(D::Error::custom)?;
+        Ok(ScenarioOidcForge { spec })
+    }
+}
+
+/// A preset the mock IdP's catalogue has; the variants made by a control call instead
+/// (JWKS settings, logout tokens) are no preset and are refused with what makes them.
+fn check_preset(name: &str) -> Result<(), String> {
+    use mock_idp::oidc::forge::catalogue;
+    if catalogue::preset(name).is_some() {
+        return Ok(());
+    }
+    let infos = catalogue::infos();
+    if let Some(how) = infos
+        .iter()
+        .find(|v| v.name == name)
+        .and_then(|v| v.how.as_deref())
+    {
+        return Err(format!(
+            "forge.preset {name:?} is no preset: it is made by {how}"
+        ));
+    }
+    let hint = crate::input::suggest::did_you_mean(
+        name,
+        infos
+            .iter()
+            .filter(|v| v.spec.is_some())
+            .map(|v| v.name.as_str()),
+    )
+    .map(|c| format!(" (did you mean '{c}'?)"))
+    .unwrap_or_default();
+    Err(format!(
+        "forge.preset: unknown variant {name:?}{hint}; `mock-idp oidc-forge --list` lists them"
+    ))
+}
+
+/// Calls `f` on every string of the spec that may hold harness placeholders, naming it.
+fn for_each_oidc_string(
+    spec: &mut proto::oidc_forge::ForgeSpec,
+    f: &mut dyn FnMut(&str, &mut String) -> Result<(), String>,
+) -> Result<(), String> {
+    use proto::oidc_forge::ClaimOp;
+    if let Some(s) = spec.canary_url.as_mut() {
+        f("canary_url", s)?;
+    }
+    for (list, ops) in [
+        ("claims", &mut spec.claims),
+        ("token_response", &mut spec.token_response),
+        ("userinfo", &mut spec.userinfo),
+    ] {
+        for (i, op) in ops.iter_mut().enumerate() {
+            let what = format!("{list}[{i}].value");
+            match op {
+                ClaimOp::Set {
+                    value: serde_json::Value::String(s),
+                    ..
+                }
+                | ClaimOp::Duplicate {
+                    value: Some(serde_json::Value::String(s)),
+                    ..
+                }
+                | ClaimOp::Azp { value: Some(s) } => f(&what, s)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+impl ScenarioOidcForge {
+    /// The spec for this trial: placeholders rendered (`{canary.url}` is per trial).
+    pub fn render(&self, vars: &Vars) -> Result<proto::oidc_forge::ForgeSpec, String> {
+        let mut spec = self.spec.clone();
+        for_each_oidc_string(&mut spec, &mut |what, s| {
+            let t = Template::parse(s).map_err(|e| format!("forge.{what}: {e}"))?;
+            *s = t.render(vars).map_err(|e| format!("forge.{what}: {e}"))?;
+            Ok(())
+        })?;
+        Ok(spec)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +258,47 @@ mod tests {
         let f = parse("template: \"<r>{{nameid}}</r>\"\n").unwrap();
         let spec = f.render(&Vars::default()).unwrap();
         assert_eq!(spec.template.as_deref(), Some("<r>{{nameid}}</r>"));
+    }
+
+    fn oidc(y: &str) -> Result<ScenarioOidcForge, String> {
+        serde_yaml_ng::from_str(y).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn an_oidc_forge_reads_the_wire_spec_and_renders_placeholders() {
+        let f = oidc(
+            "preset: jku_header_attacker\ncanary_url: \"{canary.url}\"\nclaims:\n  - {op: set, name: email, value: \"{user.email}\"}\nheader: {kid: \"{op_kid}\"}\n",
+        )
+        .unwrap();
+        assert_eq!(f.spec.preset.as_deref(), Some("jku_header_attacker"));
+        let mut vars = Vars::default();
+        vars.set("canary.url", "http://127.0.0.1:9/c/t1");
+        vars.set("user.email", "alice@acme.test");
+        let spec = f.render(&vars).unwrap();
+        assert_eq!(spec.canary_url.as_deref(), Some("http://127.0.0.1:9/c/t1"));
+        assert_eq!(
+            spec.claims[0],
+            proto::oidc_forge::ClaimOp::Set {
+                name: "email".into(),
+                value: serde_json::json!("alice@acme.test")
+            }
+        );
+        // The header's kid is the mock IdP's placeholder: left as written.
+        assert_eq!(spec.header.kid, Some(Some("{op_kid}".to_string())));
+    }
+
+    #[test]
+    fn bad_oidc_forges_say_what_is_wrong() {
+        let e = oidc("preset: alg_nnoe\n").unwrap_err();
+        assert!(e.contains("did you mean 'alg_none'"), "{e}");
+        let e = oidc("preset: jwks_500\n").unwrap_err();
+        assert!(e.contains("no preset") && e.contains("provider"), "{e}");
+        let e = oidc("headr: {alg: none}\n").unwrap_err();
+        assert!(e.contains("headr"), "{e}");
+        let e = oidc("canary_url: \"{canary.ulr}\"\n").unwrap_err();
+        assert!(e.contains("forge.canary_url"), "{e}");
+        let e = oidc("claims: [{op: set, name: email, value: \"{usr.email}\"}]\n").unwrap_err();
+        assert!(e.contains("forge.claims[0].value"), "{e}");
+        assert!(oidc("key: attacker\nheader: {alg: RS256}\n").is_ok());
     }
 }

@@ -103,6 +103,9 @@ pub fn expand_variants(base: LoadedScenario) -> Result<Vec<LoadedScenario>, Loca
         if v.saml.is_some() {
             s.idp.saml = v.saml.clone();
         }
+        if v.oidc.is_some() {
+            s.idp.oidc = v.oidc.clone();
+        }
         if let Some(f) = &v.faults {
             s.idp.faults = f.clone();
         }
@@ -334,5 +337,35 @@ mod tests {
         assert!(e.contains("FAMILY-N"), "{e}");
         let e = err(&GOOD.replace("scenario: s", "scenario: s\nrequires: [odic]"));
         assert!(e.contains("did you mean 'oidc'"), "{e}");
+    }
+
+    #[test]
+    fn a_variants_oidc_replaces_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "scenario: s\nidp:\n  protocol: oidc\n  users: [{email: a@acme.test}]\n  oidc: {scopes: [openid], forge: {preset: alg_none}}\nsetup:\n  - connect: oidc\nsteps:\n  - start_login: {}\nexpect: {rejected: true}\nvariants:\n  - name: file-forge\n  - name: own-forge\n    oidc: {forge: {preset: jku_header_attacker, canary_url: \"{canary.url}\"}}\n";
+        let file = dir.path().join("s.yaml");
+        std::fs::write(&file, text).unwrap();
+        let all = expand_variants(load_file(&file, dir.path()).unwrap()).unwrap();
+        let preset = |i: usize| {
+            all[i]
+                .scenario
+                .idp
+                .oidc
+                .as_ref()
+                .and_then(|o| o.forge.as_ref())
+                .and_then(|f| f.spec.preset.clone())
+        };
+        assert_eq!(all[0].id, "s/file-forge");
+        assert_eq!(preset(0).as_deref(), Some("alg_none"));
+        assert_eq!(preset(1).as_deref(), Some("jku_header_attacker"));
+        // `oidc` replaces the whole of idp.oidc: the file's scopes are not kept.
+        assert_eq!(all[1].scenario.idp.oidc.as_ref().unwrap().scopes, None);
+        let bad = text.replace("preset: jku_header_attacker", "preset: jku_header");
+        std::fs::write(&file, bad).unwrap();
+        let e = load_file(&file, dir.path()).unwrap_err().to_string();
+        assert!(
+            e.contains("forge.preset") && e.contains("jku_header"),
+            "{e}"
+        );
     }
 }

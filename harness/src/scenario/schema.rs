@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::input::shorthand::{Shorthand, one_or_many};
 
 use crate::input::template::Template;
-pub use crate::scenario::forge::ScenarioForge;
+pub use crate::scenario::forge::{ScenarioForge, ScenarioOidcForge};
 pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
@@ -64,7 +64,7 @@ pub struct Scenario {
 }
 
 /// One trial of a file with `variants:`. What it gives replaces the file's value (`saml`
-/// replaces `idp.saml`, `faults` replaces `idp.faults`, a non-empty `expect` replaces the
+/// replaces `idp.saml`, `oidc` replaces `idp.oidc`, `faults` replaces `idp.faults`, a non-empty `expect` replaces the
 /// file's `expect`); `requires` and `tags` add to the file's; the rest is the file's.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -89,6 +89,9 @@ pub struct Variant {
     pub tags: Vec<String>,
     #[serde(default)]
     pub saml: Option<SamlOptions>,
+    /// Replaces `idp.oidc` (its `forge` above all).
+    #[serde(default)]
+    pub oidc: Option<OidcOptions>,
     #[serde(default)]
     pub faults: Option<Vec<FaultName>>,
     #[serde(default, deserialize_with = "one_or_many")]
@@ -264,6 +267,10 @@ pub struct OidcOptions {
     /// Redirect URIs registered at the IdP; default: the SP's OIDC redirect URI.
     #[serde(default)]
     pub redirect_uris: Option<Vec<Template>>,
+    /// The mock IdP's OIDC forge for every sign-in of the client the trial registers
+    /// (`configure_sso: oidc`); `mock-idp oidc-forge --list` names the presets.
+    #[serde(default)]
+    pub forge: Option<ScenarioOidcForge>,
 }
 
 /// What a dashboard tile does (the wire contract's names).

@@ -860,7 +860,10 @@ return "ok";
                         ["openid", "email", "profile"].map(String::from).to_vec()
                     }),
                     allowed_groups: opts.allowed_groups.clone(),
-                    forge: None,
+                    forge: match &opts.forge {
+                        Some(f) => Some(f.render(&self.vars).map_err(StepFailure::broken)?),
+                        None => None,
+                    },
                 };
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 self.vars.set("idp.client_id", &client_id);

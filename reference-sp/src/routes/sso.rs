@@ -302,6 +302,8 @@ pub async fn start_link(
 pub struct CallbackQuery {
     code: Option<String>,
     state: Option<String>,
+    /// RFC 9207: the issuer the authorization response says it comes from.
+    iss: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -403,7 +405,7 @@ async fn oidc_finish(
         redirect_uri: st.oidc_redirect_uri(),
     };
     let mut raw = None;
-    let claims = oidc::finish(&st.http, &rp, code, &p.pending, &mut raw).await;
+    let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut raw).await;
     if let Some(jwt) = &raw {
         st.record_sso(oidc_evidence(&org_id, jwt, claims.as_ref().err()));
     }
@@ -479,7 +481,7 @@ pub async fn social_callback(
         client_secret: &social.client_secret,
         redirect_uri: st.social_redirect_uri(),
     };
-    let claims = oidc::finish(&st.http, &rp, code, &p.pending, &mut None)
+    let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut None)
         .await
         .map_err(|r| {
             AppError::page(
