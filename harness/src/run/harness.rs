@@ -412,6 +412,7 @@ impl Harness {
                         &tenant_spec(s, &users, &trial_id, &vars)?,
                         s,
                         &trial_id,
+                        &vars,
                     )
                     .await
                     .map(Some),
@@ -706,6 +707,7 @@ async fn lease_pinned(
     spec: &TenantSpec,
     s: &crate::scenario::schema::Scenario,
     trial_id: &str,
+    vars: &Vars,
 ) -> Result<proto::idp::TenantInfo> {
     let id = &staging.tenant;
     if idp.get_tenant(id).await?.is_none() {
@@ -714,11 +716,21 @@ async fn lease_pinned(
             idp.base_url()
         )));
     }
-    let oidc = s.idp.oidc.as_ref().map(|o| proto::idp::TrialOidc {
-        scopes: o.scopes.clone(),
-        allowed_groups: (!o.allowed_groups.is_empty()).then(|| o.allowed_groups.clone()),
-        forge: None,
-    });
+    // The scenario's OIDC forge goes onto the pinned client for this trial, as onto the
+    // client `configure_sso: oidc` registers elsewhere.
+    let oidc = match s.idp.oidc.as_ref() {
+        Some(o) => Some(proto::idp::TrialOidc {
+            scopes: o.scopes.clone(),
+            allowed_groups: (!o.allowed_groups.is_empty()).then(|| o.allowed_groups.clone()),
+            forge: o
+                .forge
+                .as_ref()
+                .map(|f| f.render(vars))
+                .transpose()
+                .map_err(crate::HarnessError::Template)?,
+        }),
+        None => None,
+    };
     let overlay = proto::idp::TrialOverlay {
         trial_id: trial_id.to_string(),
         ttl_seconds: 600,
