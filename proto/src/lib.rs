@@ -28,6 +28,6 @@ pub mod secret;
 pub mod sp_admin;
 
 pub use fault::{Fault, FaultInfo, Protocol};
-pub use names::UnknownName;
+pub use names::{UnknownName, closest};
 pub use profile::Profile;
 pub use sso_secret::Secret;

@@ -20,7 +20,7 @@ fn hint(suggestion: &Option<&'static str>) -> String {
 
 /// The candidate nearest to `name` (Damerau-Levenshtein, case-insensitive), if it is within
 /// typo distance: a third of the longer word, at least 2. An exact match is its own closest.
-pub(crate) fn closest(name: &str, candidates: &[&'static str]) -> Option<&'static str> {
+pub fn closest(name: &str, candidates: &[&'static str]) -> Option<&'static str> {
     let wanted = name.trim().to_ascii_lowercase();
     let (distance, best) = candidates
         .iter()

@@ -325,16 +325,10 @@ fn line_of(text: &str, key: &str) -> usize {
         .unwrap_or(1)
 }
 
-/// The known key nearest to `key`, if it is within typo distance (a third of the longer
-/// word, at least 2 edits).
+/// The known key nearest to `key`, if it is within typo distance (the wire contract's
+/// did-you-mean, the same for every name the project checks).
 fn closest(key: &str, names: &[&'static str]) -> Option<&'static str> {
-    let wanted = key.trim().to_ascii_lowercase();
-    let (distance, best) = names
-        .iter()
-        .map(|n| (strsim::damerau_levenshtein(&wanted, n), *n))
-        .min_by_key(|(d, _)| *d)?;
-    let limit = (wanted.chars().count().max(best.chars().count()) / 3).max(2);
-    (distance <= limit).then_some(best)
+    proto::closest(key, names)
 }
 
 #[cfg(test)]
