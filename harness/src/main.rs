@@ -504,7 +504,12 @@ fn check(paths: &[PathBuf]) -> ExitCode {
                 check_idp_files(&q, &mut files, &mut errors);
             }
         }
-        let is_targets = p.file_name().is_some_and(|n| n == "targets")
+        // A single file with a top-level `launch:` is a target wherever it lives.
+        let looks_like_target = p.is_file()
+            && std::fs::read_to_string(p)
+                .is_ok_and(|t| t.lines().any(|l| l.starts_with("launch:")));
+        let is_targets = looks_like_target
+            || p.file_name().is_some_and(|n| n == "targets")
             || p.parent()
                 .and_then(|d| d.file_name())
                 .is_some_and(|n| n == "targets");
