@@ -240,7 +240,7 @@ fn new_user_flow(flags: &[&str], out: &Path, reports: &Path, scenarios: &str, lo
         "--scenarios",
         scenarios,
         "--filter",
-        "login",
+        login,
         "--report",
         reports_s,
         "--jobs",
@@ -371,7 +371,7 @@ fn a_new_oidc_rp_configured_by_env_gets_a_green_report() {
         &out,
         &dir.path().join("reports"),
         "scenarios/oidc-rp",
-        "oidc-rp/login",
+        "oidc-rp/signature/genuine-rs256",
     );
 }
 

@@ -607,9 +607,17 @@ async fn prove(spec: &Spec, out: &Path, opts: &Options) -> ExitCode {
         }
     };
     let mut scenarios = Vec::new();
-    for rel in spec.login_scenarios() {
+    for (rel, protocol) in spec
+        .login_scenarios()
+        .into_iter()
+        .zip(spec.protocols.iter())
+    {
         let path = opts.scenarios.join(rel);
-        let (found, errors) = crate::scenario::load::load_dir(&path);
+        let (mut found, errors) = crate::scenario::load::load_dir(&path);
+        // A file of variants: only its plain sign-in proves the set-up.
+        if let Some(v) = render::login_variant(*protocol) {
+            found.retain(|s| s.id == v || s.id.ends_with(&format!("/{v}")));
+        }
         if let Some(e) = errors.first() {
             eprintln!(
                 "sso-harness new-target: the proving scenario {}: {e} (--scenarios names the folder holding saml-sp/ and oidc-rp/)",

@@ -76,7 +76,14 @@ impl Spec {
 }
 
 pub const SAML_LOGIN: &str = "saml-sp/sp-initiated-login.yaml";
-pub const OIDC_LOGIN: &str = "oidc-rp/login.yaml";
+pub const OIDC_LOGIN: &str = "oidc-rp/signature.yaml";
+/// The variant of a login scenario file that is the plain sign-in (None: the file is one).
+pub fn login_variant(p: Protocol) -> Option<&'static str> {
+    match p {
+        Protocol::Saml => None,
+        Protocol::Oidc => Some("genuine-rs256"),
+    }
+}
 /// The user each login scenario signs in as: a running SP must let this one in for
 /// `staging init` to prove it (a unit test keeps these equal to the scenario files).
 pub const SAML_LOGIN_USER: &str = "sam@acme.test";
