@@ -166,23 +166,22 @@ fn attack_scenarios_say_what_they_test() {
             "{}: no anchors and no CVE",
             s.id
         );
-        let sev = sc
-            .severity
-            .unwrap_or_else(|| panic!("{}: no severity", s.id));
-        if sev != Severity::Control {
-            assert!(sc.cwe.is_some(), "{}: no CWE", s.id);
-            assert!(sc.remediation.is_some(), "{}: no remediation", s.id);
-        }
+        says_its_weakness(s);
     }
 }
 
 #[test]
 fn anchors_table_is_current() {
-    let want = table(&rows(), &coverage(&scenarios()));
+    section_is_current(START, END, "", &table(&rows(), &coverage(&scenarios())));
+}
+
+/// The part of scenarios/ANCHORS.md between `start` and `end` (markers included) is `want`;
+/// `UPDATE_COVERAGE=1` rewrites it (or appends `intro` and it when the file lacks it).
+fn section_is_current(start: &str, end: &str, intro: &str, want: &str) {
     let path = root().join("scenarios/ANCHORS.md");
     let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let current = match (text.find(START), text.find(END)) {
-        (Some(a), Some(b)) => &text[a..b + END.len()],
+    let current = match (text.find(start), text.find(end)) {
+        (Some(a), Some(b)) => &text[a..b + end.len()],
         _ => "",
     };
     if current == want {
@@ -190,9 +189,9 @@ fn anchors_table_is_current() {
     }
     if std::env::var_os("UPDATE_COVERAGE").is_some() {
         let new = if current.is_empty() {
-            format!("{text}{want}\n")
+            format!("{text}{intro}{want}\n")
         } else {
-            text.replace(current, &want)
+            text.replace(current, want)
         };
         std::fs::write(&path, new).unwrap();
         return;
@@ -200,6 +199,18 @@ fn anchors_table_is_current() {
     panic!(
         "scenarios/ANCHORS.md is out of date: run `UPDATE_COVERAGE=1 cargo test -p harness --test anchors`"
     );
+}
+
+/// A security scenario names its severity and, unless it is a control, its CWE and fix.
+fn says_its_weakness(s: &LoadedScenario) {
+    let sc = &s.scenario;
+    let sev = sc
+        .severity
+        .unwrap_or_else(|| panic!("{}: no severity", s.id));
+    if sev != Severity::Control {
+        assert!(sc.cwe.is_some(), "{}: no CWE", s.id);
+        assert!(sc.remediation.is_some(), "{}: no remediation", s.id);
+    }
 }
 
 // The OIDC relying-party table (`harness/anchors/oidc-rp.yaml`, Table 2 of the anchor tests),
@@ -373,40 +384,14 @@ fn oidc_attack_scenarios_say_what_they_test() {
             "{}: not tagged oidc-rp (the CI slice rule reads it)",
             s.id
         );
-        let sev = sc
-            .severity
-            .unwrap_or_else(|| panic!("{}: no severity", s.id));
-        if sev != Severity::Control {
-            assert!(sc.cwe.is_some(), "{}: no CWE", s.id);
-            assert!(sc.remediation.is_some(), "{}: no remediation", s.id);
-        }
+        says_its_weakness(s);
     }
 }
 
 #[test]
 fn oidc_anchors_table_is_current() {
     let want = oidc_table(&oidc_rows(), &coverage(&scenarios()));
-    let path = root().join("scenarios/ANCHORS.md");
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
-    let current = match (text.find(OIDC_START), text.find(OIDC_END)) {
-        (Some(a), Some(b)) => &text[a..b + OIDC_END.len()],
-        _ => "",
-    };
-    if current == want {
-        return;
-    }
-    if std::env::var_os("UPDATE_COVERAGE").is_some() {
-        let new = if current.is_empty() {
-            format!("{text}{OIDC_INTRO}{want}\n")
-        } else {
-            text.replace(current, &want)
-        };
-        std::fs::write(&path, new).unwrap();
-        return;
-    }
-    panic!(
-        "scenarios/ANCHORS.md is out of date: run `UPDATE_COVERAGE=1 cargo test -p harness --test anchors`"
-    );
+    section_is_current(OIDC_START, OIDC_END, OIDC_INTRO, &want);
 }
 
 const OIDC_INTRO: &str = "
