@@ -7,31 +7,12 @@
 //!   sign-ins it broke are "not checked", depending on it;
 //! - a redirect URI the IdP really refuses is still a FAIL, with the fix for it.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-use std::path::PathBuf;
-use std::sync::Mutex;
+mod common;
 
-use harness::idpcheck::{CheckVerdict, IdpCheckOptions, IdpCheckRun, run_idp_check};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
+use harness::idpcheck::{CheckVerdict, IdpCheckRun};
 
 fn check(descriptor: &str) -> IdpCheckRun {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let opts = IdpCheckOptions {
-        descriptor: root().join("targets/idp").join(descriptor),
-        root: root(),
-        checks_dir: root().join("scenarios/idp-checks"),
-        webdriver_url: std::env::var("SSO_HARNESS_WEBDRIVER_URL").ok(),
-    };
-    let run = rt.block_on(run_idp_check(&opts)).unwrap();
-    for r in &run.results {
-        eprintln!("{descriptor}: {}", r.line());
-    }
-    run
+    common::idp_check(descriptor)
 }
 
 fn verdict(run: &IdpCheckRun, id: &str) -> CheckVerdict {

@@ -3,33 +3,18 @@
 //! correctly set-up applications pass every check, and each misconfigured one is flagged by the
 //! right check with the right reason. Runs one at a time (each starts a browser).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+mod common;
 use std::path::PathBuf;
-use std::sync::Mutex;
 
 use harness::idpcheck::report::write_report;
 use harness::idpcheck::{CheckVerdict, IdpCheckOptions, IdpCheckRun, run_idp_check};
-
-static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 fn check(descriptor: &str) -> IdpCheckRun {
-    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let opts = IdpCheckOptions {
-        descriptor: root().join("targets/idp").join(descriptor),
-        root: root(),
-        checks_dir: root().join("scenarios/idp-checks"),
-        webdriver_url: std::env::var("SSO_HARNESS_WEBDRIVER_URL").ok(),
-    };
-    let run = rt.block_on(run_idp_check(&opts)).unwrap();
-    for r in &run.results {
-        eprintln!("{descriptor}: {}", r.line());
-    }
-    eprintln!("{descriptor}: {} ms", run.wall_ms);
-    run
+    common::idp_check(descriptor)
 }
 
 fn assert_all_pass(run: &IdpCheckRun) {

@@ -45,3 +45,26 @@ pub async fn run_pack(
     .await
     .unwrap()
 }
+
+/// `sso-harness idp-check` of one descriptor of `targets/idp/`, one run at a time per test
+/// binary (each starts a browser); prints every check's line and the wall time.
+pub fn idp_check(descriptor: &str) -> harness::idpcheck::IdpCheckRun {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let opts = harness::idpcheck::IdpCheckOptions {
+        descriptor: root.join("targets/idp").join(descriptor),
+        root: root.clone(),
+        checks_dir: root.join("scenarios/idp-checks"),
+        webdriver_url: std::env::var("SSO_HARNESS_WEBDRIVER_URL").ok(),
+    };
+    let run = rt
+        .block_on(harness::idpcheck::run_idp_check(&opts))
+        .unwrap();
+    for r in &run.results {
+        eprintln!("{descriptor}: {}", r.line());
+    }
+    eprintln!("{descriptor}: {} ms", run.wall_ms);
+    run
+}
