@@ -10,20 +10,7 @@ use base64::Engine;
 use super::summary::RunSummary;
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use crate::report::escape::esc;
 
 fn class(v: Verdict) -> &'static str {
     match v {

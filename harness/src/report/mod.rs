@@ -2,6 +2,7 @@
 //! `support/<trial>.md` for every failed trial, under `reports/<run id>/`, written as trials
 //! finish (`LiveReport`).
 pub mod diff;
+pub mod escape;
 pub mod html;
 pub mod junit;
 pub mod merge;

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use crate::report::RunSummary;
+use crate::report::summary::RunSummary;
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
 /// GitHub's scale: critical >= 9.0, high 7.0-8.9, medium 4.0-6.9, low 0.1-3.9.

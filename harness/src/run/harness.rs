@@ -180,16 +180,8 @@ impl Harness {
                     state_dir,
                     dns,
                 } => {
-                    let client = IdpClient::new(url);
-                    match client.dns_addr().await {
-                        // Already running (`sso-harness staging idp`, `mock-idp serve`).
-                        Ok(d) => (Some(client), Some(d), None),
-                        Err(_) => {
-                            let e = crate::target::embedded::start_pinned_idp(url, state_dir, *dns)
-                                .await?;
-                            (Some(IdpClient::new(&e.base_url)), e.dns_addr, Some(e.guard))
-                        }
-                    }
+                    let (client, dns, guard) = staging_idp(url, state_dir, *dns).await?;
+                    (Some(client), dns, guard)
                 }
                 IdpChoice::None => (None, None, None),
             })
@@ -685,6 +677,26 @@ impl Harness {
             client_secret: secret,
         })
     }
+}
+
+/// A staging target's mock IdP: the one already answering at `url` (`sso-harness staging
+/// idp`, `mock-idp serve --state-dir`), else one served here with the pinned tenants of
+/// `state_dir`; the guard, when this process serves it, stops it when dropped.
+pub async fn staging_idp(
+    url: &str,
+    state_dir: &std::path::Path,
+    dns: Option<SocketAddr>,
+) -> Result<(
+    IdpClient,
+    Option<SocketAddr>,
+    Option<Box<dyn std::any::Any + Send + Sync>>,
+)> {
+    let client = IdpClient::new(url);
+    if let Ok(d) = client.dns_addr().await {
+        return Ok((client, Some(d), None));
+    }
+    let e = crate::target::embedded::start_pinned_idp(url, state_dir, dns).await?;
+    Ok((IdpClient::new(&e.base_url), e.dns_addr, Some(e.guard)))
 }
 
 /// How a trial ended.

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 
 use crate::idp::client::IdpClient;
 use crate::target::descriptor::{LoadedTarget, load_target};
-use crate::target::staging::StagingSpec;
+use crate::target::staging::{StagingSpec, is_loopback};
 
 /// The mock IdP a staging target uses: the one answering at its URL, else one served here.
 pub struct StagingIdp {
@@ -42,23 +42,14 @@ pub fn load(path: &Path) -> Result<(LoadedTarget, StagingSpec), String> {
 }
 
 pub async fn connect(t: &LoadedTarget, st: &StagingSpec) -> Result<StagingIdp, String> {
-    let url = st.idp_url();
-    let client = IdpClient::new(&url);
-    if let Ok(dns) = client.dns_addr().await {
-        return Ok(StagingIdp {
-            client,
-            dns: Some(dns),
-            served: None,
-        });
-    }
-    let state = st.state_dir(&t.path);
-    let e = crate::target::embedded::start_pinned_idp(&url, &state, st.idp.dns)
-        .await
-        .map_err(|e| e.to_string())?;
+    let (client, dns, served) =
+        crate::run::harness::staging_idp(&st.idp_url(), &st.state_dir(&t.path), st.idp.dns)
+            .await
+            .map_err(|e| e.to_string())?;
     Ok(StagingIdp {
-        client: IdpClient::new(&e.base_url),
-        dns: e.dns_addr,
-        served: Some(e.guard),
+        client,
+        dns,
+        served,
     })
 }
 
@@ -96,10 +87,6 @@ pub async fn serve_idp(path: &Path) -> ExitCode {
     println!("Ctrl-C stops it; the pinned tenants stay in the state directory.");
     let _ = tokio::signal::ctrl_c().await;
     ExitCode::SUCCESS
-}
-
-fn is_loopback(host: Option<&str>) -> bool {
-    matches!(host, Some("127.0.0.1" | "localhost" | "[::1]" | "::1"))
 }
 
 /// Which of the two set-ups that work this target needs, and whether its file gives it:

@@ -36,7 +36,7 @@ pub async fn start_pinned_idp(
     let parsed = url::Url::parse(url)
         .map_err(|e| HarnessError::Idp(format!("staging.idp.url {url}: {e}")))?;
     let port = parsed.port_or_known_default().unwrap_or(80);
-    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    let loopback = crate::target::staging::is_loopback(parsed.host_str());
     let listen = if loopback {
         SocketAddr::from(([127, 0, 0, 1], port))
     } else {

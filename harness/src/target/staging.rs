@@ -106,3 +106,8 @@ impl StagingSpec {
             .any(|u| u.eq_ignore_ascii_case(email.trim()))
     }
 }
+
+/// Whether a URL host is this machine's loopback (what an SP elsewhere cannot reach).
+pub fn is_loopback(host: Option<&str>) -> bool {
+    matches!(host, Some("127.0.0.1" | "localhost" | "[::1]" | "::1"))
+}

@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::esc;
+use crate::report::escape::esc;
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
 /// Kinds the SP's server fetches from the IdP itself, never through the browser.
