@@ -84,7 +84,7 @@ fn sp_vars(t: &LoadedTarget, org: &str) -> Result<Vars, String> {
         ("sp.tile_url.platform", &sp.tile_url_platform),
     ] {
         if let Some(tpl) = tpl {
-            let v = tpl.render(&vars).map_err(|e| format!("sp.{k}: {e}"))?;
+            let v = tpl.render(&vars).map_err(|e| format!("{k}: {e}"))?;
             vars.set(k, v);
         }
     }
