@@ -99,6 +99,7 @@ function checkClaims(c, expect, accessToken) {
   if (typeof c.sub !== "string" || !c.sub) fail("sub is not a non-empty string");
   if (typeof c.exp !== "number" || c.exp < now - skew) fail("exp is missing or past");
   if (typeof c.iat !== "number" || c.iat > now + skew) fail("iat is missing or in the future");
+  if (c.iat < now - 600) fail("iat is more than ten minutes old"); // step 10: a fresh token only
   if (c.nbf !== undefined && (typeof c.nbf !== "number" || c.nbf > now + skew)) fail("nbf is in the future");
   if (c.nonce !== expect.nonce) fail("nonce is not the one this browser was sent with");
   if (c.at_hash !== undefined) {

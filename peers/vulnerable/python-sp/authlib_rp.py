@@ -21,6 +21,7 @@ import json
 import os
 import secrets
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -87,6 +88,9 @@ def main():
                            "access_token": tokens.get("access_token")},
         )
         claims.validate(leeway=60)
+        # CodeIDToken checks only that iat is a number; OIDC Core 3.1.3.7 step 10 (fresh only).
+        if claims["iat"] < time.time() - 600:
+            raise ValueError("iat is more than ten minutes old")
         if claims.get("email_verified") is not True or not isinstance(claims.get("email"), str):
             raise ValueError("email missing or email_verified is not true")
         return claims
