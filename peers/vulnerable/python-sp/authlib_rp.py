@@ -10,8 +10,9 @@ knows). Before 1.3.1 that lets an HS256 token keyed with the public key's PEM te
 pin the algorithms from discovery; a hand-written RP on authlib.jose does not.)
 
 Claims: Authlib's CodeIDToken checks iss, aud, azp, exp, iat, nonce and at_hash; this file
-adds state, the RFC 9207 iss parameter and email_verified. Everything else (sessions, pages,
-log, server) is common.py's, shared with the SAML SPs: standard library only.
+adds state, the RFC 9207 iss parameter, iat's age, sub's type and email_verified. Everything
+else (sessions, pages, log, server) is common.py's, shared with the SAML SPs: standard
+library only.
 
 Environment (as targets/examples/env-oidc-rp.yaml): PORT, OIDC_DISCOVERY_URL, OIDC_CLIENT_ID,
 OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI, RP_LOG.
@@ -88,9 +89,12 @@ def main():
                            "access_token": tokens.get("access_token")},
         )
         claims.validate(leeway=60)
-        # CodeIDToken checks only that iat is a number; OIDC Core 3.1.3.7 step 10 (fresh only).
+        # CodeIDToken checks only that iat is a number and that sub is present: OIDC Core
+        # 3.1.3.7 step 10 wants a fresh token, and 2 says sub is a string.
         if claims["iat"] < time.time() - 600:
             raise ValueError("iat is more than ten minutes old")
+        if not isinstance(claims["sub"], str) or not claims["sub"]:
+            raise ValueError("sub is not a non-empty string")
         if claims.get("email_verified") is not True or not isinstance(claims.get("email"), str):
             raise ValueError("email missing or email_verified is not true")
         return claims
