@@ -6,6 +6,7 @@
 //! Environment: SSO_HARNESS_SCENARIOS (default `scenarios/`), SSO_HARNESS_TARGETS (comma-
 //! separated names; default every `targets/*.yaml` except `*.example.yaml`),
 //! SSO_HARNESS_FULL_PACKS (run the whole attack pack on every target, not only CI's slice),
+//! SSO_HARNESS_PLAN (print run/skip per trial and run nothing),
 //! SSO_HARNESS_WEBDRIVER_URL (use an external WebDriver), SSO_HARNESS_LAUNCHER (`process` or
 //! `container`: start every process/container target with that launcher).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -105,6 +106,18 @@ fn main() -> ExitCode {
             targets.len()
         );
         return ExitCode::FAILURE;
+    }
+
+    // SSO_HARNESS_PLAN=1: print what would run and what would be skipped, one line per
+    // trial, and run nothing (how CI's time is budgeted: `| cut -f2 | sort | uniq -c`).
+    if std::env::var_os("SSO_HARNESS_PLAN").is_some() {
+        for p in &plans {
+            match skip_reason(p) {
+                Some(r) => println!("{}\tskip\t{r}", p.name()),
+                None => println!("{}\trun", p.name()),
+            }
+        }
+        return ExitCode::SUCCESS;
     }
 
     let cleaned = registry::run().reap_stale();

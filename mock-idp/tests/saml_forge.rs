@@ -1824,3 +1824,81 @@ fn the_readme_table_lists_every_attack_with_its_cwe_and_cve() {
         assert_eq!(cells[3], needs, "{a}");
     }
 }
+
+/// The algorithm URIs of every `EncryptionMethod` in `xml`, in document order.
+fn encryption_methods(xml: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    root(xml).walk(&mut |e: &Element| {
+        if e.local == "EncryptionMethod" {
+            out.push(e.attr("Algorithm").unwrap_or_default().to_string());
+        }
+    });
+    out
+}
+
+#[test]
+fn weak_encryption_choices_are_what_they_say_and_still_decrypt() {
+    // SAML-SP-14: an SP must refuse RSA PKCS#1 v1.5 key transport and 3DES; the forge has
+    // to produce them correctly, or an SP's refusal would prove nothing.
+    let (sp_cert, sp_key) = throwaway_keypair();
+    let t = tenant_for(GENUINE, SignMode::Assertion, Some(sp_cert));
+    for (choice, content, transport) in [
+        (
+            "tripledes-cbc",
+            "http://www.w3.org/2001/04/xmlenc#tripledes-cbc",
+            "http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p",
+        ),
+        (
+            "aes128-cbc-rsa1_5",
+            "http://www.w3.org/2001/04/xmlenc#aes128-cbc",
+            "http://www.w3.org/2001/04/xmlenc#rsa-1_5",
+        ),
+    ] {
+        let xml = forged(&t, json!({ "encrypt": choice }));
+        assert!(!xml.contains(GENUINE), "{choice}: plaintext");
+        assert_eq!(
+            encryption_methods(&xml),
+            vec![content, transport],
+            "{choice}"
+        );
+        let plain = xmlsec_decrypt(&xml, &sp_key).unwrap_or_else(|e| panic!("{choice}: {e}"));
+        // xmlsec1 puts the plaintext where the EncryptedData was, inside EncryptedAssertion.
+        let a = all_where(&root(&plain), &|e| e.is(NS_SAML, "Assertion")).remove(0);
+        assert_eq!(nameids(&a), vec![GENUINE], "{choice}");
+        xmlsec(&dom::write_element(&a), &cert(&t), "a", &[])
+            .unwrap_or_else(|e| panic!("{choice}: decrypted assertion's signature: {e}"));
+    }
+}
+
+#[test]
+fn identifiers_are_encrypted_before_the_assertion_is_signed() {
+    // SAML-SP-104: EncryptedID and EncryptedAttribute, signed over their encrypted form.
+    let (sp_cert, sp_key) = throwaway_keypair();
+    let t = tenant_for(GENUINE, SignMode::Assertion, Some(sp_cert));
+    let xml = forged(&t, json!({ "encrypt_identifiers": true }));
+    assert!(!xml.contains(GENUINE), "the NameID is in plaintext");
+    let r = root(&xml);
+    let a = child_assertions(&r).remove(0);
+    assert!(nameids(&a).is_empty(), "a plaintext NameID is left");
+    let mut encrypted_ids = Vec::new();
+    let mut encrypted_attrs = Vec::new();
+    let mut plain_attrs = 0;
+    a.walk(&mut |e: &Element| match e.local.as_str() {
+        "EncryptedID" => encrypted_ids.push(e.clone()),
+        "EncryptedAttribute" => encrypted_attrs.push(e.clone()),
+        "Attribute" => plain_attrs += 1,
+        _ => {}
+    });
+    assert_eq!(encrypted_ids.len(), 1);
+    assert!(!encrypted_attrs.is_empty(), "no EncryptedAttribute");
+    assert_eq!(plain_attrs, 0, "a plaintext Attribute is left");
+    // The signature covers the encrypted forms: it verifies as sent.
+    xmlsec(&dom::write_element(&a), &cert(&t), "a", &[]).unwrap();
+    // And the SP's key opens each of them to the genuine values.
+    let id = xmlsec_decrypt(&dom::write_element(&encrypted_ids[0]), &sp_key).unwrap();
+    assert!(id.contains(&format!(">{GENUINE}</saml:NameID>")), "{id}");
+    for e in &encrypted_attrs {
+        let plain = xmlsec_decrypt(&dom::write_element(e), &sp_key).unwrap();
+        assert!(plain.contains("<saml:Attribute "), "{plain}");
+    }
+}

@@ -41,6 +41,10 @@ pub struct ForgeSpec {
     /// Encrypt the assertion to `sp.certificate_pem` (as the `encrypted_assertion` faults do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt: Option<EncryptChoice>,
+    /// Encrypt the NameID as `EncryptedID` and each Attribute as `EncryptedAttribute`, to
+    /// `sp.certificate_pem`, before signing (with `encrypt`'s algorithms, else AES-128-CBC).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypt_identifiers: bool,
     /// Layer 1, applied in order before signing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<Edit>,
@@ -212,6 +216,13 @@ pub enum EncryptChoice {
     Aes128Cbc,
     #[serde(rename = "aes256-gcm")]
     Aes256Gcm,
+    /// 3DES-CBC content (key wrapped with RSA-OAEP): a weak cipher an SP should refuse.
+    #[serde(rename = "tripledes-cbc")]
+    TripleDesCbc,
+    /// AES-128-CBC content with the key wrapped by RSA PKCS#1 v1.5 (`rsa-1_5`): a padding
+    /// oracle an SP should refuse.
+    #[serde(rename = "aes128-cbc-rsa1_5")]
+    Aes128CbcRsa15,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

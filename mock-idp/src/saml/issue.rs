@@ -1,7 +1,7 @@
 //! Turns a tenant, a user, an optional AuthnRequest and the active faults into a finished
 //! Response. This is where every SAML fault is decided; `response.rs` only writes XML.
 
-use super::encrypt::Cipher;
+use super::encrypt::{Cipher, Transport};
 use super::response::{
     self, Attribute, Encryption, NameId, ResponseParams, STATUS_AUTHN_FAILED, STATUS_RESPONDER,
     Shape, Signing, Status,
@@ -313,6 +313,7 @@ pub fn prepare(
                 .map_err(|_| Error::BadRequest("sp.certificate_pem is not a certificate".into()))?;
             Some(Encryption {
                 cipher,
+                transport: Transport::RsaOaep,
                 recipient_cert,
             })
         }

@@ -2,7 +2,7 @@
 //! tenant signs and encrypts the assertion when asked. Faults are applied before this
 //! point, by choosing the parameters (see `issue.rs`).
 
-use super::encrypt::{self, Cipher};
+use super::encrypt::{self, Cipher, Transport, Wrapper};
 use super::sign::Split;
 use super::xml::{CanonWriter, NS_SAML, NS_SAMLP};
 use crate::clock::rfc3339;
@@ -82,6 +82,7 @@ pub struct Signing {
 #[derive(Debug, Clone)]
 pub struct Encryption {
     pub cipher: Cipher,
+    pub transport: Transport,
     pub recipient_cert: X509,
 }
 
@@ -198,9 +199,11 @@ pub fn build(p: &ResponseParams, shape: &Shape) -> Result<String> {
     let body = if p.status.is_success() {
         let a = signed_assertion(p, shape)?;
         match &shape.encryption {
-            Some(e) => Some(encrypt::encrypted_assertion(
+            Some(e) => Some(encrypt::encrypted_element(
+                Wrapper::Assertion,
                 &a,
                 e.cipher,
+                e.transport,
                 &e.recipient_cert,
             )?),
             None => Some(a),

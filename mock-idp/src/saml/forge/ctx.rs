@@ -6,7 +6,7 @@ use super::dom::{self, Document, Element, Node};
 use super::dsig::{SignOptions, is_signature, sign_in_place};
 use crate::error::{Error, Result};
 use crate::keys::SigningKey;
-use crate::saml::encrypt;
+use crate::saml::encrypt::{self, Wrapper};
 use crate::saml::issue::IdpView;
 use crate::saml::response::Encryption;
 use crate::saml::xml::{NS_SAML, NS_XENC};
@@ -27,6 +27,8 @@ pub struct Plan {
     pub digest: DigestAlgorithm,
     pub key_info: KeyInfoChoice,
     pub encryption: Option<Encryption>,
+    /// NameID -> EncryptedID and Attribute -> EncryptedAttribute before signing.
+    pub identifiers: Option<Encryption>,
 }
 
 /// What the attacks work with.
@@ -138,7 +140,13 @@ impl Ctx<'_> {
             .as_ref()
             .ok_or_else(|| Error::Xml("no encryption configured".into()))?;
         let text = dom::write_element(el);
-        let bytes = encrypt::encrypted_assertion(text.as_bytes(), e.cipher, &e.recipient_cert)?;
+        let bytes = encrypt::encrypted_element(
+            Wrapper::Assertion,
+            text.as_bytes(),
+            e.cipher,
+            e.transport,
+            &e.recipient_cert,
+        )?;
         let doc = dom::parse(&String::from_utf8_lossy(&bytes))?;
         let enc = doc
             .root()
@@ -212,6 +220,9 @@ impl Ctx<'_> {
 
     /// Signs the assertion, encrypts it, signs the Response: the order an IdP uses.
     pub fn sign_and_encrypt(&mut self, doc: &mut Document, plan: &Plan) -> Result<()> {
+        if let Some(e) = &plan.identifiers {
+            encrypt_identifiers(doc.root_or_err()?, e)?;
+        }
         let opts = SignOptions {
             key: &plan.key,
             signature: plan.signature,
@@ -262,4 +273,51 @@ impl Ctx<'_> {
         plan.key_info = KeyInfoChoice::RsaKeyValue;
         self.sign_and_encrypt(doc, &plan)
     }
+}
+
+/// Replaces every NameID under a Subject with an `EncryptedID` and every Attribute with an
+/// `EncryptedAttribute` (SAML core 2.2.4, 2.7.3.2), before anything is signed: the
+/// signature covers the encrypted forms, as an IdP that encrypts identifiers produces them.
+fn encrypt_identifiers(root: &mut Element, e: &Encryption) -> Result<()> {
+    let mut failed = None;
+    root.walk_mut(&mut |el: &mut Element| {
+        let subject = el.is(NS_SAML, "Subject");
+        let statement = el.is(NS_SAML, "AttributeStatement");
+        if !(subject || statement) || failed.is_some() {
+            return;
+        }
+        for node in el.children.iter_mut() {
+            let Node::Element(child) = node else { continue };
+            let wrapper = if subject && child.is(NS_SAML, "NameID") {
+                Wrapper::NameId
+            } else if statement && child.is(NS_SAML, "Attribute") {
+                Wrapper::Attribute
+            } else {
+                continue;
+            };
+            match encrypted_node(child, wrapper, e) {
+                Ok(enc) => *child = enc,
+                Err(err) => {
+                    failed = Some(err);
+                    return;
+                }
+            }
+        }
+    });
+    failed.map_or(Ok(()), Err)
+}
+
+fn encrypted_node(plain: &Element, wrapper: Wrapper, e: &Encryption) -> Result<Element> {
+    let text = dom::write_element(plain);
+    let bytes = encrypt::encrypted_element(
+        wrapper,
+        text.as_bytes(),
+        e.cipher,
+        e.transport,
+        &e.recipient_cert,
+    )?;
+    dom::parse(&String::from_utf8_lossy(&bytes))?
+        .root()
+        .cloned()
+        .ok_or_else(|| Error::Xml("encryption wrote no element".into()))
 }

@@ -208,6 +208,14 @@ impl Element {
     }
 
     /// Calls `f` on this element and every descendant element, parents first.
+    pub fn walk(&self, f: &mut impl FnMut(&Element)) {
+        f(self);
+        for child in self.elements() {
+            child.walk(f);
+        }
+    }
+
+    /// Calls `f` on this element and every descendant element, parents first.
     pub fn walk_mut(&mut self, f: &mut impl FnMut(&mut Element)) {
         f(self);
         for child in self.elements_mut() {

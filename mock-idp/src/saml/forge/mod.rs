@@ -22,7 +22,7 @@ pub mod template;
 
 pub use proto::forge::{Attack, AttackInfo, ForgeRecord, ForgeSpec};
 
-use super::encrypt::Cipher;
+use super::encrypt::{Cipher, Transport};
 use super::issue::{self as genuine, IdpView, Prepared, TAMPERED_EMAIL};
 use super::response::{Encryption, Shape};
 use super::xml::NS_SAML;
@@ -58,11 +58,30 @@ pub fn sign_choice(mode: SignMode) -> SignChoice {
     }
 }
 
-fn cipher(choice: EncryptChoice) -> Cipher {
+fn algorithms(choice: EncryptChoice) -> (Cipher, Transport) {
     match choice {
-        EncryptChoice::Aes128Cbc => Cipher::Aes128Cbc,
-        EncryptChoice::Aes256Gcm => Cipher::Aes256Gcm,
+        EncryptChoice::Aes128Cbc => (Cipher::Aes128Cbc, Transport::RsaOaep),
+        EncryptChoice::Aes256Gcm => (Cipher::Aes256Gcm, Transport::RsaOaep),
+        EncryptChoice::TripleDesCbc => (Cipher::TripleDesCbc, Transport::RsaOaep),
+        EncryptChoice::Aes128CbcRsa15 => (Cipher::Aes128Cbc, Transport::Rsa15),
     }
+}
+
+/// `forge.encrypt` / `forge.encrypt_identifiers` to the SP's certificate.
+fn encryption_to_sp(idp: &IdpView, choice: EncryptChoice, field: &str) -> Result<Encryption> {
+    let pem = idp.sp.certificate_pem.as_deref().ok_or_else(|| {
+        Error::BadRequest(format!(
+            "forge.{field} needs the SP certificate: set sp.certificate_pem"
+        ))
+    })?;
+    let recipient_cert = openssl::x509::X509::from_pem(pem.as_bytes())
+        .map_err(|_| Error::BadRequest("sp.certificate_pem is not a certificate".into()))?;
+    let (cipher, transport) = algorithms(choice);
+    Ok(Encryption {
+        cipher,
+        transport,
+        recipient_cert,
+    })
 }
 
 fn plan(idp: &IdpView, prepared: &Prepared, spec: &ForgeSpec, faults: &[Fault]) -> Result<Plan> {
@@ -91,20 +110,14 @@ fn plan(idp: &IdpView, prepared: &Prepared, spec: &ForgeSpec, faults: &[Fault]) 
     });
     let encryption = match (&shape.encryption, spec.encrypt) {
         (Some(e), _) => Some(e.clone()),
-        (None, Some(choice)) => {
-            let pem = idp.sp.certificate_pem.as_deref().ok_or_else(|| {
-                Error::BadRequest(
-                    "forge.encrypt needs the SP certificate: set sp.certificate_pem".into(),
-                )
-            })?;
-            let recipient_cert = openssl::x509::X509::from_pem(pem.as_bytes())
-                .map_err(|_| Error::BadRequest("sp.certificate_pem is not a certificate".into()))?;
-            Some(Encryption {
-                cipher: cipher(choice),
-                recipient_cert,
-            })
-        }
+        (None, Some(choice)) => Some(encryption_to_sp(idp, choice, "encrypt")?),
         (None, None) => None,
+    };
+    let identifiers = if spec.encrypt_identifiers {
+        let choice = spec.encrypt.unwrap_or(EncryptChoice::Aes128Cbc);
+        Some(encryption_to_sp(idp, choice, "encrypt_identifiers")?)
+    } else {
+        None
     };
     Ok(Plan {
         sign,
@@ -114,6 +127,7 @@ fn plan(idp: &IdpView, prepared: &Prepared, spec: &ForgeSpec, faults: &[Fault]) 
         digest: spec.digest_algorithm.unwrap_or(signature.digest()),
         key_info: spec.key_info.unwrap_or(KeyInfoChoice::X509),
         encryption,
+        identifiers,
     })
 }
 
