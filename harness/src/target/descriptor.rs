@@ -26,6 +26,11 @@ pub struct TargetDescriptor {
     pub lineage: Vec<String>,
     #[serde(default)]
     pub description: Option<String>,
+    /// A deliberately broken SP written here to prove that scenarios can catch (the
+    /// careless-rp targets), not software anyone publishes: the anchor table counts what
+    /// only it catches apart, and CI runs only its listed findings.
+    #[serde(default)]
+    pub self_test: bool,
     pub launch: Launch,
     #[serde(default)]
     pub capabilities: BTreeSet<Capability>,

@@ -1,0 +1,741 @@
+// careless-rp: an OpenID Connect relying party written here to prove that the oidc-rp pack
+// can catch an RP (a scenario is proven by a target it catches and a target it clears).
+// By default it does every check an RP should (authorization code flow with state, nonce and
+// PKCE, client_secret_basic, ID token verified against the OP's JWKS, UserInfo bound to the
+// ID token, back-channel logout per OpenID Connect Back-Channel Logout 1.0). The environment
+// variable CARELESS (a comma list of switch names, see SWITCHES) turns named checks off; each
+// switch models a mistake real relying parties and JOSE libraries have made.
+//
+// Node 20, node's own modules only. Configured by the environment:
+//   PORT, OIDC_DISCOVERY_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI,
+//   OIDC_POST_LOGOUT_REDIRECT_URI (optional), CARELESS (optional).
+// Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
+// session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
+// /backchannel-logout (POST logout_token), /health. A refusal answers 403 with the reason in
+// #error and logs `refused: <check>: <reason>` on stderr.
+import http from 'node:http';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+
+// Every switch and the mistake it models. One check function per switch (below).
+const SWITCHES = {
+  verify: 'decodes the ID token without verifying its signature (the token came straight from the token endpoint over TLS, so why check)',
+  alg: 'accepts any algorithm the key type allows, its name compared case-insensitively, instead of only the registered one',
+  signature: 'lets the header decide how to verify: alg none (any case) or an empty signature means nothing to check, HS* is an HMAC keyed with the OP\'s public key as the key store holds it',
+  keys: 'takes the key the token points at: an embedded jwk or x5c, a jku/x5u URL, a kid that is a URL or a key file path',
+  crit: 'ignores the crit header instead of refusing extensions it does not implement',
+  jwks_cache: 'fetches the JWKS once and keeps it forever: never refetches for an unknown kid, and trusts a key the OP has removed',
+  duplicates: 'parses the ID token payload with JSON.parse, which keeps the last of duplicate members',
+  header_claims: 'reads identity claims from the header merged over the payload',
+  iss: 'never compares iss with the issuer',
+  aud: 'never checks aud',
+  azp: 'never checks azp',
+  exp: 'never checks exp',
+  iat: 'never checks iat',
+  nbf: 'never checks nbf',
+  sub: 'does not require sub to be a non-empty string',
+  at_hash: 'never checks at_hash against the access token',
+  c_hash: 'never checks c_hash against the code',
+  email_verified: 'shows and trusts the email whatever email_verified says',
+  nonce: 'sends one fixed nonce and never compares it',
+  state: 'sends one fixed state, not bound to the browser, and never compares it',
+  pkce: 'sends no PKCE code challenge',
+  iss_param: 'ignores the RFC 9207 iss parameter of the authorization response',
+  token_type: 'uses the access token whatever token_type says',
+  id_token: 'signs in from UserInfo when the token response has no ID token (OAuth as login)',
+  bearer_query: 'sends the access token to UserInfo in the query string as well as the header',
+  userinfo_sub: 'takes UserInfo claims without comparing their sub with the ID token\'s',
+  userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
+  logout_token: 'ends sessions for any logout token it can decode, without verifying it',
+};
+
+const env = process.env;
+const careless = new Set(
+  (env.CARELESS || '').split(',').map((s) => s.trim()).filter(Boolean),
+);
+for (const name of careless) {
+  if (!(name in SWITCHES)) {
+    console.error(`CARELESS: unknown switch '${name}'; known: ${Object.keys(SWITCHES).join(', ')}`);
+    process.exit(2);
+  }
+}
+for (const key of ['PORT', 'OIDC_DISCOVERY_URL', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET', 'OIDC_REDIRECT_URI']) {
+  if (!env[key]) {
+    console.error(`${key} is not set`);
+    process.exit(2);
+  }
+}
+const careful = (name) => !careless.has(name);
+const CLIENT_ID = env.OIDC_CLIENT_ID;
+// The algorithm registered for this client's ID tokens.
+const REGISTERED_ALG = 'RS256';
+const SKEW_S = 60;
+const MAX_AGE_S = 600;
+const FETCH_MS = 5000;
+
+/// A refusal: which check said no, and why.
+class Refusal extends Error {
+  constructor(check, message) {
+    super(message);
+    this.check = check;
+  }
+}
+const refuse = (check, message) => {
+  throw new Refusal(check, message);
+};
+
+const b64u = (s) => Buffer.from(s, 'base64url');
+const esc = (s) => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const now = () => Math.floor(Date.now() / 1000);
+const random = () => crypto.randomBytes(24).toString('base64url');
+
+async function getJson(url, init = {}) {
+  const r = await fetch(url, { ...init, signal: AbortSignal.timeout(FETCH_MS) });
+  const text = await r.text();
+  return { status: r.status, type: r.headers.get('content-type') || '', text };
+}
+
+// --- discovery and keys ---------------------------------------------------------------
+
+let discovery;
+async function op() {
+  if (!discovery) {
+    const r = await getJson(env.OIDC_DISCOVERY_URL);
+    if (r.status !== 200) refuse('discovery', `discovery answered ${r.status}`);
+    discovery = JSON.parse(r.text);
+  }
+  return discovery;
+}
+
+const jwks = { keys: [], fetchedAt: 0, loaded: false };
+async function loadJwks() {
+  const r = await getJson((await op()).jwks_uri);
+  if (r.status !== 200) refuse('keys', `jwks_uri answered ${r.status}`);
+  const doc = JSON.parse(r.text);
+  jwks.keys = Array.isArray(doc.keys) ? doc.keys : [];
+  jwks.fetchedAt = Date.now();
+  jwks.loaded = true;
+}
+
+// jwks_cache: an unknown kid may mean the OP rotated its key, so the careful RP refetches
+// (at most once every 5 s, so a flood of bogus kids cannot make it hammer the OP); the
+// careless one keeps the first JWKS it saw for good.
+async function jwksFor(kid) {
+  if (!jwks.loaded) await loadJwks();
+  const known = () => kid === undefined || jwks.keys.some((k) => k.kid === kid);
+  if (!known() && careful('jwks_cache') && Date.now() - jwks.fetchedAt > 5000) {
+    await loadJwks();
+  }
+  return jwks.keys;
+}
+
+// --- JSON with duplicate members ---------------------------------------------------------
+
+/// The top-level member names that occur more than once in a JSON object's text. JSON.parse
+/// silently keeps the last one; two parsers that disagree on which one is how a duplicate
+/// member smuggles a second identity.
+function duplicateMembers(text) {
+  const dups = new Set();
+  let i = 0;
+  const ws = () => {
+    while (i < text.length && ' \t\r\n'.includes(text[i])) i++;
+  };
+  const str = () => {
+    const start = i;
+    i++;
+    while (i < text.length && text[i] !== '"') i += text[i] === '\\' ? 2 : 1;
+    i++;
+    return JSON.parse(text.slice(start, i));
+  };
+  const value = (depth) => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      const seen = new Set();
+      i++;
+      ws();
+      while (i < text.length && text[i] !== (c === '{' ? '}' : ']')) {
+        if (c === '{') {
+          ws();
+          const k = str();
+          if (depth === 0 && seen.has(k)) dups.add(k);
+          seen.add(k);
+          ws();
+          i++; // ':'
+        }
+        value(depth + 1);
+        ws();
+        if (text[i] === ',') i++;
+        ws();
+      }
+      i++;
+    } else if (c === '"') {
+      str();
+    } else {
+      while (i < text.length && !',]} \t\r\n'.includes(text[i])) i++;
+    }
+  };
+  value(0);
+  return dups;
+}
+
+// --- JWS ------------------------------------------------------------------------------------
+
+function parseJws(jwt) {
+  if (typeof jwt !== 'string') refuse('signature', 'no token');
+  const parts = jwt.split('.');
+  if (parts.length !== 3 && parts.length !== 2) refuse('signature', `${parts.length} segments`);
+  const [h, p, s = ''] = parts;
+  let header;
+  let payloadText;
+  try {
+    header = JSON.parse(b64u(h).toString('utf8'));
+    payloadText = b64u(p).toString('utf8');
+    JSON.parse(payloadText);
+  } catch (e) {
+    refuse('signature', `not a JWS: ${e.message}`);
+  }
+  if (typeof header !== 'object' || header === null) refuse('signature', 'header is not an object');
+  return { header, payloadText, signingInput: Buffer.from(`${h}.${p}`), signature: b64u(s), segments: parts.length };
+}
+
+const FAMILIES = {
+  RS: { kty: 'RSA', node: (bits) => ({ hash: `sha${bits}` }) },
+  PS: { kty: 'RSA', node: (bits) => ({ hash: `sha${bits}`, padding: crypto.constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 }) },
+  ES: { kty: 'EC', node: (bits) => ({ hash: `sha${bits}`, dsaEncoding: 'ieee-p1363' }) },
+};
+
+// alg: the careful RP accepts exactly the registered algorithm; the careless one any name it
+// knows in any letter case (a verifier that lets the token pick among what the key allows,
+// and normalises "rs256" to RS256).
+function checkAlg(header) {
+  const alg = header.alg;
+  if (careful('alg')) {
+    if (alg !== REGISTERED_ALG) refuse('alg', `alg ${JSON.stringify(alg)} is not the registered ${REGISTERED_ALG}`);
+    return alg;
+  }
+  if (typeof alg !== 'string') refuse('alg', 'alg is not a string');
+  const upper = alg.toUpperCase();
+  if (upper === 'NONE') return 'none';
+  if (upper === 'EDDSA') return 'EdDSA';
+  if (/^(RS|PS|ES|HS)(256|384|512)$/.test(upper)) return upper;
+  return refuse('alg', `unknown alg ${alg}`);
+}
+
+// crit: RFC 7515 4.1.11: a JWS whose crit names an extension the verifier does not
+// implement MUST be refused; this RP implements none.
+function checkCrit(header) {
+  if (careful('crit') && header.crit !== undefined) {
+    refuse('crit', `crit ${JSON.stringify(header.crit)} names extensions this RP does not implement`);
+  }
+}
+
+/// Where a key named by the header would come from if the RP trusted the header.
+const KEY_DIR = '/var/lib/careless-rp/keys';
+
+// keys: the careful RP takes keys only from the OP's jwks_uri, by kid. The careless one
+// follows the header (CVE-2018-0114 and its kin): an embedded jwk or x5c certificate, a
+// jku/x5u URL, a kid that is a URL, or a kid that names a key file.
+async function headerKeys(header) {
+  if (careful('keys')) return [];
+  const out = [];
+  if (header.jwk && typeof header.jwk === 'object') out.push(crypto.createPublicKey({ key: header.jwk, format: 'jwk' }));
+  if (Array.isArray(header.x5c) && header.x5c[0]) {
+    out.push(new crypto.X509Certificate(Buffer.from(header.x5c[0], 'base64')).publicKey);
+  }
+  for (const url of [header.jku, header.x5u, header.kid]) {
+    if (typeof url === 'string' && /^https?:\/\//.test(url)) {
+      const r = await getJson(url);
+      if (r.status !== 200) continue;
+      if (r.text.includes('BEGIN')) out.push(crypto.createPublicKey(r.text));
+      else for (const k of JSON.parse(r.text).keys || []) out.push(crypto.createPublicKey({ key: k, format: 'jwk' }));
+    }
+  }
+  if (typeof header.kid === 'string' && header.kid.includes('/')) {
+    // A key store of files named by kid: path.join lets ../ walk out of it.
+    const file = path.join(KEY_DIR, header.kid);
+    try {
+      out.push({ secret: fs.readFileSync(file) });
+    } catch (e) {
+      console.error(`key file ${file}: ${e.message}`);
+    }
+  }
+  return out;
+}
+
+/// The OP's keys that could verify this token: by kid, or every key when there is no kid.
+async function opKeys(header) {
+  const keys = await jwksFor(header.kid);
+  const match = header.kid === undefined ? keys : keys.filter((k) => k.kid === header.kid);
+  return match.map((k) => ({ jwk: k, key: crypto.createPublicKey({ key: k, format: 'jwk' }) }));
+}
+
+/// Every form a key store might hand an RSA public key out in: what HMAC-with-the-public-key
+/// libraries were keyed with (PEM: CVE-2015-9235, PKCS#1: CVE-2017-11424, JWK text:
+/// CVE-2022-29217).
+function serialisations(k) {
+  const out = [];
+  if (k.key.asymmetricKeyType === 'rsa') {
+    out.push(k.key.export({ type: 'spki', format: 'pem' }), k.key.export({ type: 'pkcs1', format: 'pem' }));
+    out.push(k.key.export({ type: 'spki', format: 'der' }), k.key.export({ type: 'pkcs1', format: 'der' }));
+  }
+  if (k.jwk) {
+    out.push(Buffer.from(JSON.stringify(k.jwk)));
+    const sorted = Object.fromEntries(Object.entries(k.jwk).sort(([a], [b]) => (a < b ? -1 : 1)));
+    out.push(Buffer.from(JSON.stringify(sorted)));
+  }
+  return out;
+}
+
+function hmacOk(alg, secret, jws) {
+  const mac = crypto.createHmac(`sha${alg.slice(2)}`, secret).update(jws.signingInput).digest();
+  return mac.length === jws.signature.length && crypto.timingSafeEqual(mac, jws.signature);
+}
+
+function asymmetricOk(alg, key, jws) {
+  if (alg === 'EdDSA') return key.asymmetricKeyType === 'ed25519' && crypto.verify(null, jws.signingInput, key, jws.signature);
+  const family = FAMILIES[alg.slice(0, 2)];
+  const type = { RSA: ['rsa', 'rsa-pss'], EC: ['ec'] }[family.kty];
+  if (!type.includes(key.asymmetricKeyType)) return false;
+  const opts = family.node(alg.slice(2));
+  return crypto.verify(opts.hash, jws.signingInput, { key, ...opts }, jws.signature);
+}
+
+// signature: the careful RP verifies the signature bytes with the algorithm checkAlg let
+// through and an asymmetric key. The careless one lets the header decide: alg none or an
+// empty signature is "nothing to verify" (CVE-2015-2951, CVE-2020-28042), and HS* is an HMAC
+// keyed with whatever key material it holds (algorithm confusion, CVE-2016-5431).
+async function checkSignature(alg, jws) {
+  if (!careful('signature')) {
+    if (alg === 'none' || jws.signature.length === 0) return;
+  }
+  if (alg === 'none') refuse('signature', 'alg none: the token is not signed');
+  if (jws.segments !== 3 || jws.signature.length === 0) refuse('signature', 'no signature');
+  const candidates = [...(await headerKeys(jws.header)), ...(await opKeys(jws.header))];
+  if (alg.startsWith('HS')) {
+    if (careful('signature')) refuse('signature', `${alg} with the OP's public key: only ${REGISTERED_ALG} is registered`);
+    const secrets = candidates.flatMap((c) => (c.secret !== undefined ? [c.secret] : serialisations(c.key ? c : { key: c })));
+    if (secrets.some((s) => hmacOk(alg, s, jws))) return;
+    refuse('signature', `${alg} signature does not verify`);
+  }
+  const keys = candidates.map((c) => c.key || c).filter((k) => k instanceof crypto.KeyObject);
+  if (keys.length === 0) refuse('keys', `no key for kid ${JSON.stringify(jws.header.kid)} in the OP's JWKS`);
+  if (!keys.some((k) => asymmetricOk(alg, k, jws))) refuse('signature', `${alg} signature does not verify`);
+}
+
+/// A JWT from the OP (ID token or signed UserInfo): header, signature, then its claims.
+async function verifyJwt(jwt, switchName) {
+  const jws = parseJws(jwt);
+  // verify / userinfo_signature: decode only (the TLS-is-enough shortcut).
+  if (careful(switchName)) {
+    checkCrit(jws.header);
+    await checkSignature(checkAlg(jws.header), jws);
+  }
+  return jws;
+}
+
+// --- ID token claims: one function per check ----------------------------------------------
+
+function checkDuplicates(jws) {
+  if (!careful('duplicates')) return;
+  const dups = duplicateMembers(jws.payloadText);
+  if (dups.size) refuse('duplicates', `duplicate members ${[...dups].join(', ')}`);
+}
+
+function readClaims(jws) {
+  const payload = JSON.parse(jws.payloadText);
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) refuse('claims', 'payload is not an object');
+  return payload;
+}
+
+/// The JOSE header members that are not JOSE parameters (what header_claims reads as claims).
+const JOSE_PARAMS = new Set(['alg', 'kid', 'typ', 'cty', 'crit', 'jku', 'jwk', 'x5u', 'x5c', 'x5t', 'x5t#S256', 'b64']);
+
+// header_claims: the profile the app shows is the verified ID token's claims, then UserInfo's
+// (already bound to the same sub). The careless app spreads the token's header over it too,
+// as code that merges "everything the token says" does: a header is not signed-over identity.
+function profileOf(idClaims, info, header) {
+  const profile = { ...idClaims, ...info };
+  if (!careful('header_claims') && header) {
+    for (const [k, v] of Object.entries(header)) if (!JOSE_PARAMS.has(k)) profile[k] = v;
+  }
+  return profile;
+}
+
+function checkIss(c, d) {
+  if (careful('iss') && c.iss !== d.issuer) refuse('iss', `iss ${JSON.stringify(c.iss)} is not the issuer ${d.issuer}`);
+}
+
+function checkAud(c) {
+  if (!careful('aud')) return;
+  const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+  if (aud.length !== 1 || aud[0] !== CLIENT_ID) refuse('aud', `aud ${JSON.stringify(c.aud)} is not exactly this client`);
+}
+
+function checkAzp(c) {
+  if (careful('azp') && c.azp !== undefined && c.azp !== CLIENT_ID) refuse('azp', `azp ${JSON.stringify(c.azp)} is not this client`);
+}
+
+function checkExp(c) {
+  if (!careful('exp')) return;
+  if (typeof c.exp !== 'number') refuse('exp', 'exp is not a number');
+  if (c.exp + SKEW_S <= now()) refuse('exp', 'expired');
+}
+
+function checkIat(c) {
+  if (!careful('iat')) return;
+  if (typeof c.iat !== 'number') refuse('iat', 'iat is not a number');
+  if (c.iat > now() + SKEW_S) refuse('iat', 'issued in the future');
+  if (c.iat < now() - MAX_AGE_S) refuse('iat', `issued more than ${MAX_AGE_S} s ago`);
+}
+
+function checkNbf(c) {
+  if (!careful('nbf') || c.nbf === undefined) return;
+  if (typeof c.nbf !== 'number' || c.nbf > now() + SKEW_S) refuse('nbf', 'not valid yet');
+}
+
+function checkSub(c) {
+  if (careful('sub') && (typeof c.sub !== 'string' || c.sub === '')) refuse('sub', 'sub is not a non-empty string');
+}
+
+function checkNonce(c, nonce) {
+  if (careful('nonce') && c.nonce !== nonce) refuse('nonce', 'nonce does not match the one sent');
+}
+
+/// The left half of the SHA-256 of `value`, base64url (at_hash, c_hash for RS256).
+const halfHash = (value) => crypto.createHash('sha256').update(value, 'ascii').digest().subarray(0, 16).toString('base64url');
+
+function checkAtHash(c, accessToken) {
+  if (careful('at_hash') && c.at_hash !== undefined && c.at_hash !== halfHash(accessToken || '')) {
+    refuse('at_hash', 'at_hash does not match the access token');
+  }
+}
+
+function checkCHash(c, code) {
+  if (careful('c_hash') && c.c_hash !== undefined && c.c_hash !== halfHash(code || '')) {
+    refuse('c_hash', 'c_hash does not match the code');
+  }
+}
+
+function checkEmailVerified(source) {
+  if (careful('email_verified') && source.email !== undefined && source.email_verified !== true) {
+    refuse('email_verified', `email_verified is ${JSON.stringify(source.email_verified)}`);
+  }
+}
+
+async function validateIdToken(jwt, login, tokens) {
+  const d = await op();
+  const jws = await verifyJwt(jwt, 'verify');
+  checkDuplicates(jws);
+  const c = readClaims(jws);
+  checkIss(c, d);
+  checkAud(c);
+  checkAzp(c);
+  checkExp(c);
+  checkIat(c);
+  checkNbf(c);
+  checkSub(c);
+  checkNonce(c, login.nonce);
+  checkAtHash(c, tokens.access_token);
+  checkCHash(c, login.code);
+  return { claims: c, header: jws.header };
+}
+
+// --- UserInfo -----------------------------------------------------------------------------
+
+// userinfo_sub: OIDC Core 5.3.2: the UserInfo sub MUST be compared with the ID token's and
+// the answer discarded on a mismatch; a sub that is missing, not a string or written twice is
+// no match.
+function checkUserinfoSub(text, claims, idSub) {
+  if (!careful('userinfo_sub')) return;
+  if (text !== undefined && duplicateMembers(text).has('sub')) refuse('userinfo_sub', 'UserInfo has sub twice');
+  if (typeof claims.sub !== 'string' || claims.sub !== idSub) {
+    refuse('userinfo_sub', `UserInfo sub ${JSON.stringify(claims.sub)} is not the ID token's`);
+  }
+}
+
+async function userinfo(tokens, idSub) {
+  const d = await op();
+  if (!d.userinfo_endpoint) return {};
+  let url = d.userinfo_endpoint;
+  const headers = {};
+  headers.authorization = `Bearer ${tokens.access_token}`;
+  // bearer_query: the access token also in the URL, where it ends up in logs and Referer
+  // headers (RFC 6750 5.3: never in the query when the header can carry it).
+  if (!careful('bearer_query')) url = `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(tokens.access_token)}`;
+  const r = await getJson(url, { headers });
+  if (r.status !== 200) refuse('userinfo', `UserInfo answered ${r.status}`);
+  let claims;
+  let text;
+  if (r.type.startsWith('application/jwt')) {
+    const jws = await verifyJwt(r.text.trim(), 'userinfo_signature');
+    claims = JSON.parse(jws.payloadText);
+    // Signed UserInfo SHOULD carry iss and aud (OIDC Core 5.3.2): checked when present.
+    if (careful('userinfo_signature')) {
+      if (claims.iss !== undefined) checkIss(claims, d);
+      if (claims.aud !== undefined) checkAud(claims);
+    }
+    text = jws.payloadText;
+  } else {
+    text = r.text;
+    claims = JSON.parse(text);
+  }
+  if (typeof claims !== 'object' || claims === null) refuse('userinfo', 'UserInfo is not an object');
+  if (idSub !== undefined) checkUserinfoSub(text, claims, idSub);
+  return claims;
+}
+
+// --- the flow ---------------------------------------------------------------------------
+
+const pending = new Map(); // state -> { nonce, verifier, browser }
+let lastLogin; // what the careless state handling falls back to
+const sessions = new Map(); // session id -> { email, sub, sid }
+
+function cookie(req, name) {
+  for (const part of (req.headers.cookie || '').split(';')) {
+    const [k, ...v] = part.trim().split('=');
+    if (k === name) return v.join('=');
+  }
+  return undefined;
+}
+
+function page(res, status, body, headers = {}) {
+  res.writeHead(status, { 'content-type': 'text/html; charset=utf-8', ...headers });
+  res.end(`<!doctype html><html><head><title>careless-rp</title></head><body>${body}</body></html>`);
+}
+
+async function startLogin(req, res) {
+  const d = await op();
+  const browser = cookie(req, 'rp_browser') || random();
+  // state / nonce: fixed values are what a careless RP sends when it treats them as formalities.
+  const state = careful('state') ? random() : 'state';
+  const nonce = careful('nonce') ? random() : 'nonce';
+  const verifier = random() + random();
+  const login = { nonce, verifier, browser, at: Date.now() };
+  pending.set(state, login);
+  lastLogin = login;
+  const to = new URL(d.authorization_endpoint);
+  const params = {
+    response_type: 'code', client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
+    scope: 'openid email profile', state, nonce,
+  };
+  if (careful('pkce')) {
+    params.code_challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
+    params.code_challenge_method = 'S256';
+  }
+  for (const [k, v] of Object.entries(params)) to.searchParams.set(k, v);
+  res.writeHead(302, { location: to.href, 'set-cookie': `rp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax` });
+  res.end();
+}
+
+// state: the response's state must be one this RP issued, to this browser, and is used once.
+function checkState(req, url) {
+  const state = url.searchParams.get('state');
+  if (!careful('state')) return lastLogin || refuse('state', 'no sign-in was started');
+  const login = state ? pending.get(state) : undefined;
+  if (!login || login.browser !== cookie(req, 'rp_browser')) refuse('state', 'state was not issued to this browser');
+  pending.delete(state);
+  return login;
+}
+
+// iss_param: RFC 9207: an iss parameter must name the issuer the request went to, and must
+// be there when the OP says it sends one.
+function checkIssParam(url, d) {
+  if (!careful('iss_param')) return;
+  const iss = url.searchParams.get('iss');
+  if (iss !== null && iss !== d.issuer) refuse('iss_param', `iss parameter ${iss} is not ${d.issuer}`);
+  if (iss === null && d.authorization_response_iss_parameter_supported === true) {
+    refuse('iss_param', 'the OP sends iss, and this response has none');
+  }
+}
+
+// token_type: RFC 6749 5.1 / 7.1: the client must understand the token type (Bearer, any case).
+function checkTokenType(tokens) {
+  if (careful('token_type') && (typeof tokens.token_type !== 'string' || tokens.token_type.toLowerCase() !== 'bearer')) {
+    refuse('token_type', `token_type ${JSON.stringify(tokens.token_type)} is not Bearer`);
+  }
+}
+
+// id_token: an OpenID Connect sign-in needs an ID token; an access token identifies no one.
+function checkIdTokenPresent(tokens) {
+  if (careful('id_token') && typeof tokens.id_token !== 'string') refuse('id_token', 'the token response has no id_token');
+}
+
+async function redeem(code, login) {
+  const d = await op();
+  const basic = Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(env.OIDC_CLIENT_SECRET)}`).toString('base64');
+  const form = { grant_type: 'authorization_code', code, redirect_uri: env.OIDC_REDIRECT_URI };
+  if (careful('pkce')) form.code_verifier = login.verifier;
+  const r = await getJson(d.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(form),
+  });
+  if (r.status !== 200) refuse('token', `token endpoint answered ${r.status}: ${r.text.slice(0, 200)}`);
+  const tokens = JSON.parse(r.text);
+  if (typeof tokens !== 'object' || tokens === null) refuse('token', 'token response is not an object');
+  return tokens;
+}
+
+async function callback(req, res, url) {
+  const d = await op();
+  if (url.searchParams.get('error')) refuse('authorization', `the OP answered ${url.searchParams.get('error')}`);
+  const login = checkState(req, url);
+  checkIssParam(url, d);
+  const code = url.searchParams.get('code') || refuse('authorization', 'no code');
+  login.code = code;
+  const tokens = await redeem(code, login);
+  checkTokenType(tokens);
+  checkIdTokenPresent(tokens);
+  const id = typeof tokens.id_token === 'string' ? await validateIdToken(tokens.id_token, login, tokens) : { claims: {} };
+  const idClaims = id.claims;
+  const info = await userinfo(tokens, typeof tokens.id_token === 'string' ? idClaims.sub : undefined);
+  // Every source that names an email must say it is verified.
+  checkEmailVerified(idClaims);
+  checkEmailVerified(info);
+  const profile = profileOf(idClaims, info, id.header);
+  const email = profile.email ?? profile.sub;
+  if (email === undefined || email === '') refuse('claims', 'no email and no sub to sign in');
+  const sid = random();
+  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token });
+  console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
+  res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
+  res.end();
+}
+
+// --- back-channel logout (OpenID Connect Back-Channel Logout 1.0, 2.6) --------------------
+
+const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+const seenJti = new Map();
+
+async function validateLogoutToken(token) {
+  const d = await op();
+  // logout_token: the careless RP believes any logout token it can decode.
+  if (!careful('logout_token')) return JSON.parse(parseJws(token).payloadText);
+  const jws = parseJws(token);
+  if (jws.header.alg !== REGISTERED_ALG) refuse('logout_token', `alg ${JSON.stringify(jws.header.alg)}`);
+  if (jws.segments !== 3 || jws.signature.length === 0) refuse('logout_token', 'no signature');
+  const keys = await opKeys(jws.header);
+  if (!keys.some((k) => asymmetricOk(REGISTERED_ALG, k.key, jws))) refuse('logout_token', 'signature does not verify');
+  if (duplicateMembers(jws.payloadText).size) refuse('logout_token', 'duplicate members');
+  const c = JSON.parse(jws.payloadText);
+  if (c.iss !== d.issuer) refuse('logout_token', `iss ${JSON.stringify(c.iss)}`);
+  const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+  if (!aud.includes(CLIENT_ID)) refuse('logout_token', `aud ${JSON.stringify(c.aud)}`);
+  if (typeof c.iat !== 'number' || c.iat > now() + SKEW_S || c.iat < now() - MAX_AGE_S) refuse('logout_token', 'iat');
+  if (c.exp !== undefined && (typeof c.exp !== 'number' || c.exp + SKEW_S <= now())) refuse('logout_token', 'exp');
+  if (typeof c.jti !== 'string' || !c.jti) refuse('logout_token', 'no jti');
+  if (seenJti.has(c.jti)) refuse('logout_token', 'jti replayed');
+  const events = c.events;
+  if (typeof events !== 'object' || events === null || typeof events[LOGOUT_EVENT] !== 'object' || events[LOGOUT_EVENT] === null) {
+    refuse('logout_token', 'events has no back-channel logout event');
+  }
+  if (c.nonce !== undefined) refuse('logout_token', 'a logout token must not contain a nonce');
+  if (typeof c.sub !== 'string' && typeof c.sid !== 'string') refuse('logout_token', 'neither sub nor sid');
+  seenJti.set(c.jti, Date.now());
+  return c;
+}
+
+async function backchannelLogout(req, res) {
+  const body = await readBody(req);
+  const token = new URLSearchParams(body).get('logout_token');
+  const answer = (status, obj) => {
+    res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(obj));
+  };
+  try {
+    if (!token) refuse('logout_token', 'no logout_token');
+    const c = await validateLogoutToken(token);
+    let ended = 0;
+    for (const [id, s] of sessions) {
+      if ((c.sid !== undefined && s.sid === c.sid) || (c.sub !== undefined && s.sub === c.sub)) {
+        sessions.delete(id);
+        ended++;
+      }
+    }
+    console.error(`back-channel logout: ended ${ended} session(s) for sub ${c.sub} sid ${c.sid}`);
+    return answer(200, { ended });
+  } catch (e) {
+    if (!(e instanceof Refusal) && !(e instanceof SyntaxError)) throw e;
+    console.error(`refused: logout_token: ${e.message}`);
+    return answer(400, { error: 'invalid_request', error_description: e.message });
+  }
+}
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    let size = 0;
+    const chunks = [];
+    req.on('data', (c) => {
+      size += c.length;
+      if (size > 65536) reject(new Refusal('request', 'body over 64 KiB'));
+      else chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+// --- pages --------------------------------------------------------------------------------
+
+function signedIn(req) {
+  return sessions.get(cookie(req, 'rp_session'));
+}
+
+async function logout(req, res) {
+  const s = signedIn(req);
+  sessions.delete(cookie(req, 'rp_session'));
+  const d = discovery;
+  if (s && d && d.end_session_endpoint) {
+    const to = new URL(d.end_session_endpoint);
+    if (s.idToken) to.searchParams.set('id_token_hint', s.idToken);
+    to.searchParams.set('client_id', CLIENT_ID);
+    if (env.OIDC_POST_LOGOUT_REDIRECT_URI) {
+      to.searchParams.set('post_logout_redirect_uri', env.OIDC_POST_LOGOUT_REDIRECT_URI);
+      to.searchParams.set('state', random());
+    }
+    res.writeHead(302, { location: to.href, 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
+    return res.end();
+  }
+  return page(res, 200, '<p id="signed-out">Signed out</p>', { 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
+}
+
+const server = http.createServer(async (req, res) => {
+  const url = new URL(req.url, 'http://localhost');
+  try {
+    switch (url.pathname) {
+      case '/health':
+        return page(res, 200, 'ok');
+      case '/secure': {
+        const s = signedIn(req);
+        if (!s) return await startLogin(req, res);
+        return page(res, 200, `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p><p><a href="/logout">Sign out</a></p>`);
+      }
+      case '/me': {
+        const s = signedIn(req);
+        return page(res, 200, s ? `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p>` : '<p id="nobody">Not signed in</p>');
+      }
+      case '/auth/callback':
+        return await callback(req, res, url);
+      case '/logout':
+        return await logout(req, res);
+      case '/backchannel-logout':
+        if (req.method !== 'POST') return page(res, 405, '<p id="error">POST a logout_token</p>');
+        return await backchannelLogout(req, res);
+      default:
+        return page(res, 404, '<p id="error">not found</p>');
+    }
+  } catch (e) {
+    const check = e instanceof Refusal ? e.check : 'error';
+    console.error(`refused: ${check}: ${e.message}`);
+    // The page names the check only: the reason can quote what a forged message carried
+    // (another user's sub or email), and an error page must not show another identity.
+    if (!res.headersSent) return page(res, 403, `<p id="error">Sign-in refused (${esc(check)})</p>`);
+    return res.end();
+  }
+});
+server.listen(Number(env.PORT), '127.0.0.1', () => {
+  console.error(`careless-rp on port ${env.PORT}; checks off: ${careless.size ? [...careless].join(', ') : 'none'}`);
+  for (const name of careless) console.error(`  ${name}: ${SWITCHES[name]}`);
+});
