@@ -12,7 +12,7 @@ use crate::scenario::schema::Scenario;
 #[derive(Debug, Clone)]
 pub struct LoadedScenario {
     pub path: PathBuf,
-    /// Path under the scenarios root without extension, e.g. `core/sp-initiated-saml`.
+    /// Path under the scenarios root without extension, e.g. `smoke/saml-sign-in`.
     pub id: String,
     pub scenario: Scenario,
     /// Where each step sits in the file, for failure messages.
@@ -192,8 +192,8 @@ pub fn scenario_id(path: &Path, root: &Path) -> String {
 }
 
 /// Loads every scenario under `root`: the good ones and every error. Scenario ids are
-/// relative to the nearest enclosing `scenarios/` directory, so `--scenarios scenarios/core`
-/// and the whole pack name a trial the same way (`core/x`).
+/// relative to the nearest enclosing `scenarios/` directory, so `--scenarios scenarios/smoke`
+/// and the whole pack name a trial the same way (`smoke/x`).
 pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<Located>) {
     let dir = if root.is_dir() {
         root
