@@ -57,9 +57,16 @@ import common  # noqa: E402
 import pysaml2_sp  # noqa: E402
 
 if env.get("LOGOUT_KEEPS_SESSION") == "1":
-    # The broken sign-out the smoke pack must catch: /logout answers as usual (a redirect to
-    # the start page, which shows nobody), but the session stays valid.
-    common.Store.end_session = lambda self, environ: None
+    # The broken sign-out the smoke pack must catch: /logout only sends the browser to the
+    # start page (which shows nobody); the session and its cookie stay valid.
+    other_pages = common.other_pages
+
+    def sign_out_that_only_redirects(start_response, store, environ, path, title):
+        if path == "/logout":
+            return common.redirect(start_response, "/")
+        return other_pages(start_response, store, environ, path, title)
+
+    common.other_pages = sign_out_that_only_redirects
 
 pysaml2_sp.main()
 "#;
@@ -380,8 +387,8 @@ fn a_new_saml_sp_configured_by_env_gets_a_green_report() {
 }
 
 /// The smoke pack can fail: the same SAML SP whose /logout leaves the session alive (its
-/// start page shows nobody, so only asking the page that showed the user finds it) fails
-/// the sign-out trial, and the run.
+/// start page shows nobody, so only asking the page that showed the user finds it) makes
+/// the sign-out trial a FINDING, and fails the run.
 #[test]
 fn a_sign_out_that_keeps_the_session_fails_the_smoke_pack() {
     let python = repo().join("peers/vulnerable/pysaml2-6.5.0/venv/bin/python");
@@ -444,7 +451,9 @@ fn a_sign_out_that_keeps_the_session_fails_the_smoke_pack() {
         .iter()
         .find(|(n, _, _)| n.ends_with("::smoke/saml-sign-out"))
         .unwrap_or_else(|| panic!("{trials:?}"));
-    assert_eq!(verdict, "fail", "{message}");
+    // The SP accepted what it must refuse (a session after the sign-out): a FINDING, which
+    // fails the run.
+    assert_eq!(verdict, "finding", "{message}");
     assert!(message.contains("outlived the sign-out"), "{message}");
     assert!(message.contains("/secure"), "{message}");
 }

@@ -114,8 +114,9 @@ impl TrialPlan {
     }
 }
 
-/// Whether `steps` sign out (here or inside a `repeat`).
-fn uses_sign_out(steps: &[Step]) -> bool {
+/// Whether `steps` sign out (here or inside a `repeat`): such a scenario needs the target's
+/// `procedures.sign_out`.
+pub fn uses_sign_out(steps: &[Step]) -> bool {
     steps.iter().any(|s| match s {
         Step::SignOut(_) => true,
         Step::Repeat(r) => uses_sign_out(&r.steps),
@@ -950,7 +951,12 @@ async fn run_all(
                 index,
                 phase: "probe".into(),
                 kind: "session_probe".into(),
-                detail: "who is signed in now? (target's session_probe)".into(),
+                detail: if plan.target.target.session_probe.is_none() && ctx.signed_out_from.is_some() {
+                    "who is signed in now? (the page that showed the user before the sign-out)"
+                } else {
+                    "who is signed in now? (target's session_probe)"
+                }
+                .into(),
                 at: plan.target.path.display().to_string(),
                 started_ms: ms(started),
                 duration_ms: ms(duration),
