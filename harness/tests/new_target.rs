@@ -219,10 +219,7 @@ fn report_of(o: &Output) -> PathBuf {
 
 /// Every trial of the report's results.json, as (name, verdict).
 fn verdicts(report: &Path) -> Vec<(String, String)> {
-    trials(report)
-        .into_iter()
-        .map(|(n, v, _)| (n, v))
-        .collect()
+    trials(report).into_iter().map(|(n, v, _)| (n, v)).collect()
 }
 
 /// Every trial of the report's results.json, as (name, verdict, message).
@@ -500,7 +497,11 @@ fn a_new_oidc_rp_configured_by_env_gets_a_green_report() {
         &out,
         &dir.path().join("reports"),
         "smoke/oidc-sign-in",
-        &["oidc-sign-in", "oidc-sign-out", "oidc-wrong-audience-refused"],
+        &[
+            "oidc-sign-in",
+            "oidc-sign-out",
+            "oidc-wrong-audience-refused",
+        ],
     );
 }
 

@@ -801,8 +801,7 @@ mod tests {
 
     #[test]
     fn a_person_at_a_terminal_is_asked_for_what_is_missing() {
-        let answers =
-            "demo\nboth\nnode app.mjs\nPORT={sp.port}\nBAD\n\n\n\n\n\n\n\n#me\n{sp.base_url}logout\n";
+        let answers = "demo\nboth\nnode app.mjs\nPORT={sp.port}\nBAD\n\n\n\n\n\n\n\n#me\n{sp.base_url}logout\n";
         let mut input = std::io::Cursor::new(answers.as_bytes().to_vec());
         let mut output = Vec::new();
         let spec = resolve(
@@ -856,7 +855,10 @@ mod tests {
         assert_eq!(p.command[1].source(), "{target.dir}/app.py");
         assert_eq!(t.signals.signed_in, "#user");
         assert!(t.procedures.connect_saml.len() == 1 && t.procedures.connect_oidc.len() == 1);
-        assert!(t.procedures.sign_out.is_empty(), "no --sign-out-url, no sign_out");
+        assert!(
+            t.procedures.sign_out.is_empty(),
+            "no --sign-out-url, no sign_out"
+        );
         let mut o = flags();
         o.sign_out_url = Some("{sp.base_url}auth/logout?next=/".into());
         write(&resolve(&o, None).unwrap(), &out, true).unwrap();

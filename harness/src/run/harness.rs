@@ -951,7 +951,9 @@ async fn run_all(
                 index,
                 phase: "probe".into(),
                 kind: "session_probe".into(),
-                detail: if plan.target.target.session_probe.is_none() && ctx.signed_out_from.is_some() {
+                detail: if plan.target.target.session_probe.is_none()
+                    && ctx.signed_out_from.is_some()
+                {
                     "who is signed in now? (the page that showed the user before the sign-out)"
                 } else {
                     "who is signed in now? (target's session_probe)"

@@ -189,7 +189,10 @@ async fn whoami_probe(
     to_sp_page(ctx).await?;
     let note = note(ctx);
     match whoami(ctx, &url, &w.field).await {
-        None => Ok(format!("GET {url}: no identity in .{} (no session)", w.field)),
+        None => Ok(format!(
+            "GET {url}: no identity in .{} (no session)",
+            w.field
+        )),
         Some(seen) => judge(
             forbidden,
             &seen,
