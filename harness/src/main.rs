@@ -197,6 +197,10 @@ struct NewTargetArgs {
     whoami: Option<String>,
     #[arg(long)]
     whoami_field: Option<String>,
+    /// Opening it ends the SP's session, e.g. {sp.base_url}logout (the smoke pack's
+    /// sign-out; without it that trial is skipped).
+    #[arg(long)]
+    sign_out_url: Option<String>,
     /// Where to write the file (default targets/NAME.yaml).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -206,7 +210,7 @@ struct NewTargetArgs {
     /// Only write and check the file; no proving sign-in.
     #[arg(long)]
     no_prove: bool,
-    /// The folder holding saml-sp/ and oidc-rp/ (the proving login scenarios).
+    /// The folder holding smoke/ (the proving sign-in scenarios).
     #[arg(long, default_value = "scenarios")]
     scenarios: PathBuf,
     #[arg(long, default_value = "reports")]
@@ -294,6 +298,7 @@ fn main() -> ExitCode {
                 signed_in_text: a.signed_in_text,
                 whoami: a.whoami,
                 whoami_field: a.whoami_field,
+                sign_out_url: a.sign_out_url,
                 out: a.out,
                 force: a.force,
                 prove: !a.no_prove,

@@ -9,9 +9,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 const SEEDS: &[&str] = &[
-    include_str!("../../scenarios/core/sp-initiated-saml.yaml"),
-    include_str!("../../scenarios/core/idp-initiated-tile.yaml"),
-    include_str!("../../scenarios/core/saml-wrong-signature.yaml"),
+    include_str!("../../scenarios/product/sp-initiated-saml.yaml"),
+    include_str!("../../scenarios/product/idp-initiated-tile.yaml"),
+    include_str!("../../scenarios/product/saml-wrong-signature.yaml"),
     include_str!("../../targets/reference-sp.yaml"),
     include_str!("../../targets/staging.example.yaml"),
     include_str!("selftest/page-pass.yaml"),

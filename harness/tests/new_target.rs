@@ -1,7 +1,9 @@
 //! A new user with an SP nobody here wrote: writes a tiny SAML SP and a tiny OIDC relying
 //! party configured only through environment variables, generates a target file for each
-//! with `sso-harness new-target` flags, lets it prove the target with one sign-in, then runs
-//! the generic login scenarios with `sso-harness run` and reads a green report.
+//! with `sso-harness new-target` flags (with its sign-out URL), lets it prove the target with
+//! one sign-in, then runs the smoke pack with `sso-harness run` and reads a green report in
+//! which sign-in, sign-out and the refusal really ran. A sign-out that leaves the session
+//! alive must turn that report red.
 //!
 //! The SAML SP reuses the repo's python-sp (peers/vulnerable/python-sp) on the fixed pysaml2
 //! 6.5.0 venv in a new way: a wrapper builds pysaml2's configuration from the environment.
@@ -51,7 +53,20 @@ config = {
 with open("env-sp-config.json", "w", encoding="utf-8") as f:
     json.dump(config, f)
 sys.argv = ["pysaml2_sp.py", os.path.abspath("env-sp-config.json"), env["PORT"], env["LOG_FILE"]]
+import common  # noqa: E402
 import pysaml2_sp  # noqa: E402
+
+if env.get("LOGOUT_KEEPS_SESSION") == "1":
+    # The broken sign-out the smoke pack must catch: /logout only sends the browser to the
+    # start page (which shows nobody); the session and its cookie stay valid.
+    other_pages = common.other_pages
+
+    def sign_out_that_only_redirects(start_response, store, environ, path, title):
+        if path == "/logout":
+            return common.redirect(start_response, "/")
+        return other_pages(start_response, store, environ, path, title)
+
+    common.other_pages = sign_out_that_only_redirects
 
 pysaml2_sp.main()
 "#;
@@ -154,6 +169,12 @@ http.createServer(async (req, res) => {
       res.writeHead(who ? 200 : 401, { 'content-type': 'application/json' });
       return res.end(JSON.stringify(who ? { user: { email: who } } : { error: 'not signed in' }));
     }
+    if (url.pathname === '/logout') {
+      sessions.delete(cookie(req, 'rp_session'));
+      res.writeHead(302, { location: '/', 'set-cookie': 'rp_session=; Path=/; HttpOnly; Max-Age=0' });
+      return res.end();
+    }
+    if (url.pathname === '/') return page(res, 200, '<p><a href="/login">Sign in</a></p>');
     if (url.pathname === '/health') return page(res, 200, 'ok');
     return page(res, 404, '<p id="error">not found</p>');
   } catch (e) {
@@ -198,6 +219,11 @@ fn report_of(o: &Output) -> PathBuf {
 
 /// Every trial of the report's results.json, as (name, verdict).
 fn verdicts(report: &Path) -> Vec<(String, String)> {
+    trials(report).into_iter().map(|(n, v, _)| (n, v)).collect()
+}
+
+/// Every trial of the report's results.json, as (name, verdict, message).
+fn trials(report: &Path) -> Vec<(String, String, String)> {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.join("results.json")).unwrap())
             .unwrap();
@@ -209,13 +235,35 @@ fn verdicts(report: &Path) -> Vec<(String, String)> {
             (
                 t["name"].as_str().unwrap().to_string(),
                 t["verdict"].as_str().unwrap().to_string(),
+                t["message"].as_str().unwrap_or_default().to_string(),
             )
         })
         .collect()
 }
 
-/// new-target with `flags`, then `run` of `scenarios` on the file: both green.
-fn new_user_flow(flags: &[&str], out: &Path, reports: &Path, scenarios: &str, login: &str) {
+/// `sso-harness run` of the smoke pack on the target file `out` (trials matching `filter`).
+fn run_smoke(out: &Path, reports: &Path, filter: Option<&str>) -> Output {
+    let mut args = vec![
+        "run",
+        "--target",
+        out.to_str().unwrap(),
+        "--scenarios",
+        "scenarios/smoke",
+        "--report",
+        reports.to_str().unwrap(),
+        "--jobs",
+        "1",
+    ];
+    if let Some(f) = filter {
+        args.extend_from_slice(&["--filter", f]);
+    }
+    harness(&args)
+}
+
+/// new-target with `flags` (proved by the smoke sign-in `login`), then the whole smoke pack
+/// on the file: green, and each of `must_pass` (sign-in, sign-out, the refusal) really ran
+/// and passed; every other trial passed or was skipped with a reason.
+fn new_user_flow(flags: &[&str], out: &Path, reports: &Path, login: &str, must_pass: &[&str]) {
     let mut args = vec!["new-target"];
     args.extend_from_slice(flags);
     let out_s = out.to_str().unwrap();
@@ -233,32 +281,30 @@ fn new_user_flow(flags: &[&str], out: &Path, reports: &Path, scenarios: &str, lo
     let checked = harness(&["check", out_s]);
     assert_eq!(checked.status.code(), Some(0), "{}", text(&checked));
 
-    let ran = harness(&[
-        "run",
-        "--target",
-        out_s,
-        "--scenarios",
-        scenarios,
-        "--filter",
-        login,
-        "--report",
-        reports_s,
-        "--jobs",
-        "1",
-    ]);
+    let ran = run_smoke(out, reports, None);
     let shown = text(&ran);
     assert_eq!(ran.status.code(), Some(0), "run:\n{shown}");
-    let trials = verdicts(&report_of(&ran));
-    assert!(
-        trials
-            .iter()
-            .any(|(n, v)| n.ends_with(login) && v == "pass"),
-        "{trials:?}"
-    );
-    assert!(
-        trials.iter().all(|(_, v)| v == "pass" || v == "skipped"),
-        "{trials:?}"
-    );
+    let trials = trials(&report_of(&ran));
+    assert_eq!(trials.len(), 7, "the whole smoke pack: {trials:?}");
+    for want in must_pass {
+        assert!(
+            trials
+                .iter()
+                .any(|(n, v, _)| n.ends_with(&format!("::smoke/{want}")) && v == "pass"),
+            "smoke/{want} did not pass: {trials:?}"
+        );
+    }
+    for (name, verdict, message) in &trials {
+        match verdict.as_str() {
+            "pass" => {}
+            // The other protocol's trials, and IdP-initiated sign-in the file does not claim.
+            "skipped" => assert!(
+                message.contains("lacks capability"),
+                "{name}: skipped without a reason: {message:?}"
+            ),
+            _ => panic!("{name}: {verdict}: {message}\n{shown}"),
+        }
+    }
 }
 
 #[test]
@@ -317,11 +363,13 @@ fn a_new_saml_sp_configured_by_env_gets_a_green_report() {
             "{sp.base_url}metadata",
             "--signed-in",
             "#signed-in-as",
+            "--sign-out-url",
+            "{sp.base_url}logout",
         ],
         &out,
         &dir.path().join("reports"),
-        "scenarios/saml-sp",
-        "saml-sp/sp-initiated-login",
+        "smoke/saml-sign-in",
+        &["saml-sign-in", "saml-sign-out", "saml-unsigned-refused"],
     );
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(
@@ -329,6 +377,82 @@ fn a_new_saml_sp_configured_by_env_gets_a_green_report() {
         "{written}"
     );
     assert!(written.contains("# Target file written by `sso-harness new-target`"));
+    assert!(
+        written.contains("sign_out: [ { open: \"{sp.base_url}logout\" } ]"),
+        "{written}"
+    );
+}
+
+/// The smoke pack can fail: the same SAML SP whose /logout leaves the session alive (its
+/// start page shows nobody, so only asking the page that showed the user finds it) makes
+/// the sign-out trial a FINDING, and fails the run.
+#[test]
+fn a_sign_out_that_keeps_the_session_fails_the_smoke_pack() {
+    let python = repo().join("peers/vulnerable/pysaml2-6.5.0/venv/bin/python");
+    assert!(python.exists(), "{} is missing", python.display());
+    let dir = tempfile::tempdir().unwrap();
+    let sp = dir.path().join("env_saml_sp.py");
+    std::fs::write(&sp, ENV_SAML_SP).unwrap();
+    let command = format!("{} {}", python.display(), sp.display());
+    let python_sp = format!(
+        "PYTHON_SP_DIR={}",
+        repo().join("peers/vulnerable/python-sp").display()
+    );
+    let out = dir.path().join("targets/sticky.yaml");
+    let made = harness(&[
+        "new-target",
+        "--name",
+        "sticky-session",
+        "--protocol",
+        "saml",
+        "--command",
+        &command,
+        "--env",
+        &python_sp,
+        "--env",
+        "LOGOUT_KEEPS_SESSION=1",
+        "--env",
+        "PORT={sp.port}",
+        "--env",
+        "IDP_METADATA_URL={idp.metadata_url}",
+        "--env",
+        "SP_ENTITY_ID={sp.entity_id}",
+        "--env",
+        "SP_ACS_URL={sp.acs_url}",
+        "--env",
+        "SP_KEY_FILE={sp.dir}/sp-key.pem",
+        "--env",
+        "SP_CERT_FILE={sp.dir}/sp-cert.pem",
+        "--env",
+        "LOG_FILE={sp.dir}/sp.log",
+        "--ready-url",
+        "{sp.base_url}metadata",
+        "--acs-url",
+        "{sp.base_url}acs",
+        "--entity-id",
+        "{sp.base_url}metadata",
+        "--signed-in",
+        "#signed-in-as",
+        "--sign-out-url",
+        "{sp.base_url}logout",
+        "--no-prove",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made));
+    let ran = run_smoke(&out, &dir.path().join("reports"), Some("sign-out"));
+    let shown = text(&ran);
+    assert_eq!(ran.status.code(), Some(1), "the run must fail:\n{shown}");
+    let trials = trials(&report_of(&ran));
+    let (_, verdict, message) = trials
+        .iter()
+        .find(|(n, _, _)| n.ends_with("::smoke/saml-sign-out"))
+        .unwrap_or_else(|| panic!("{trials:?}"));
+    // The SP accepted what it must refuse (a session after the sign-out): a FINDING, which
+    // fails the run.
+    assert_eq!(verdict, "finding", "{message}");
+    assert!(message.contains("outlived the sign-out"), "{message}");
+    assert!(message.contains("/secure"), "{message}");
 }
 
 #[test]
@@ -367,11 +491,17 @@ fn a_new_oidc_rp_configured_by_env_gets_a_green_report() {
             "{sp.base_url}api/me",
             "--whoami-field",
             "user.email",
+            "--sign-out-url",
+            "{sp.base_url}logout",
         ],
         &out,
         &dir.path().join("reports"),
-        "scenarios/oidc-rp",
-        "oidc-rp/signature/genuine-rs256",
+        "smoke/oidc-sign-in",
+        &[
+            "oidc-sign-in",
+            "oidc-sign-out",
+            "oidc-wrong-audience-refused",
+        ],
     );
 }
 

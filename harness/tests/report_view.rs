@@ -185,7 +185,7 @@ fn finding() -> TrialOutcome {
 
 /// A refusal with a hostile error page, and a request to the canary.
 fn failure() -> TrialOutcome {
-    let mut o = outcome("core/sp-initiated-saml", Verdict::Fail);
+    let mut o = outcome("product/sp-initiated-saml", Verdict::Fail);
     o.failure_kind = Some(FailureKind::Refused);
     o.message = Some(format!("the SP refused: {XSS}"));
     o.error_text = Some(XSS.into());
@@ -209,7 +209,7 @@ fn failure() -> TrialOutcome {
 
 /// An OIDC sign-in with the SP's back-channel token request.
 fn pass() -> TrialOutcome {
-    let mut o = outcome("core/sp-initiated-oidc", Verdict::Pass);
+    let mut o = outcome("product/sp-initiated-oidc", Verdict::Pass);
     o.protocol = "OIDC".into();
     // The profile's sign-in host is not the IdP's base URL: a second IdP host.
     o.context.insert(

@@ -271,7 +271,7 @@ fn sigterm_mid_run_leaves_no_child_no_temp_dir_and_a_report() {
         "TERM",
         143,
         "reference-sp",
-        "core",
+        "product",
         &[
             "sp-initiated-saml.yaml",
             "saml-wrong-issuer.yaml",
@@ -304,7 +304,7 @@ fn a_run_after_a_sigkilled_run_cleans_up_what_it_left() {
     let work = tempfile::tempdir().unwrap();
     let scenarios = pack(
         work.path(),
-        "core",
+        "product",
         &[
             "sp-initiated-saml.yaml",
             "saml-wrong-issuer.yaml",
@@ -373,7 +373,7 @@ fn an_unwritable_report_dir_stops_the_run_before_its_first_trial() {
             "--target",
             "reference-sp",
             "--scenarios",
-            "scenarios/core",
+            "scenarios/product",
             "--report",
             reports.to_str().unwrap(),
         ],

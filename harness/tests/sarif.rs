@@ -111,7 +111,7 @@ fn findings_sarif_is_valid_sarif_with_one_rule_per_scenario() {
             Verdict::Pass,
             None,
         ),
-        outcome("core/oidc-login", "lib-a", Verdict::Error, None),
+        outcome("product/oidc-login", "lib-a", Verdict::Error, None),
     ];
     let head = RunHead {
         run_id: "sarif-test".into(),

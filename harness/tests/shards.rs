@@ -16,14 +16,14 @@ fn repo() -> PathBuf {
 }
 
 async fn run(shard: Option<Shard>, reports: &Path) -> RunResult {
-    let (found, errors) = load_dir(&repo().join("scenarios/core"));
+    let (found, errors) = load_dir(&repo().join("scenarios/product"));
     assert!(errors.is_empty(), "{errors:?}");
     execute(RunRequest {
         targets: vec![Arc::new(
             load_target(&repo().join("targets/reference-sp.yaml")).unwrap(),
         )],
         scenarios: found.into_iter().map(Arc::new).collect(),
-        scenarios_label: "scenarios/core".into(),
+        scenarios_label: "scenarios/product".into(),
         filter: None,
         jobs: 2,
         webdriver_url: None,

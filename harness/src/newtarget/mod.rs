@@ -40,12 +40,14 @@ pub struct Options {
     /// A "who am I" JSON URL and the dotted path of the email in its answer.
     pub whoami: Option<String>,
     pub whoami_field: Option<String>,
+    /// Opening it ends the SP's session (the smoke pack's sign-out).
+    pub sign_out_url: Option<String>,
     pub out: Option<PathBuf>,
     /// Replace an existing file.
     pub force: bool,
     /// Run the proving sign-in (the default).
     pub prove: bool,
-    /// The scenarios folder holding saml-sp/ and oidc-rp/.
+    /// The scenarios folder holding smoke/ (the proving sign-ins).
     pub scenarios: PathBuf,
     pub report: PathBuf,
     pub webdriver_url: Option<String>,
@@ -372,6 +374,14 @@ pub fn resolve(opts: &Options, mut prompt: Option<Prompter<'_>>) -> Result<Spec,
         return Err("--redirect-uri is an OIDC value: add --protocol oidc".into());
     }
     let identity = identity(opts, &mut prompt)?;
+    let sign_out_url = optional(
+        &opts.sign_out_url,
+        &mut prompt,
+        "Sign-out URL: opening it ends the SP's session, e.g. {sp.base_url}logout",
+    )?;
+    if let Some(u) = &sign_out_url {
+        template("--sign-out-url", u)?;
+    }
     Ok(Spec {
         name,
         protocols,
@@ -382,6 +392,7 @@ pub fn resolve(opts: &Options, mut prompt: Option<Prompter<'_>>) -> Result<Spec,
         metadata_url,
         redirect_uri,
         identity,
+        sign_out_url,
     })
 }
 
@@ -586,7 +597,7 @@ pub async fn run(opts: Options) -> ExitCode {
 }
 
 fn next_steps(spec: &Spec, out: &Path) {
-    println!("next:");
+    println!("next: the smoke pack (a first report), then the attack pack(s):");
     for pack in spec.packs() {
         println!(
             "  sso-harness run --target {} --scenarios {pack}",
@@ -607,20 +618,12 @@ async fn prove(spec: &Spec, out: &Path, opts: &Options) -> ExitCode {
         }
     };
     let mut scenarios = Vec::new();
-    for (rel, protocol) in spec
-        .login_scenarios()
-        .into_iter()
-        .zip(spec.protocols.iter())
-    {
+    for rel in spec.login_scenarios() {
         let path = opts.scenarios.join(rel);
-        let (mut found, errors) = crate::scenario::load::load_dir(&path);
-        // A file of variants: only its plain sign-in proves the set-up.
-        if let Some(v) = render::login_variant(*protocol) {
-            found.retain(|s| s.id == v || s.id.ends_with(&format!("/{v}")));
-        }
+        let (found, errors) = crate::scenario::load::load_dir(&path);
         if let Some(e) = errors.first() {
             eprintln!(
-                "sso-harness new-target: the proving scenario {}: {e} (--scenarios names the folder holding saml-sp/ and oidc-rp/)",
+                "sso-harness new-target: the proving scenario {}: {e} (--scenarios names the folder holding smoke/)",
                 path.display()
             );
             return ExitCode::from(2);
@@ -798,7 +801,7 @@ mod tests {
 
     #[test]
     fn a_person_at_a_terminal_is_asked_for_what_is_missing() {
-        let answers = "demo\nboth\nnode app.mjs\nPORT={sp.port}\nBAD\n\n\n\n\n\n\n\n#me\n";
+        let answers = "demo\nboth\nnode app.mjs\nPORT={sp.port}\nBAD\n\n\n\n\n\n\n\n#me\n{sp.base_url}logout\n";
         let mut input = std::io::Cursor::new(answers.as_bytes().to_vec());
         let mut output = Vec::new();
         let spec = resolve(
@@ -817,6 +820,8 @@ mod tests {
         assert_eq!(spec.redirect_uri.as_deref(), Some("{sp.base_url}callback"));
         assert_eq!(spec.metadata_url, None);
         assert_eq!(spec.identity, Identity::Selector("#me".into()));
+        assert_eq!(spec.sign_out_url.as_deref(), Some("{sp.base_url}logout"));
+        assert!(shown.contains("Sign-out URL"), "{shown}");
         let LaunchSpec::Command { env, .. } = &spec.launch else {
             panic!("{:?}", spec.launch);
         };
@@ -850,6 +855,23 @@ mod tests {
         assert_eq!(p.command[1].source(), "{target.dir}/app.py");
         assert_eq!(t.signals.signed_in, "#user");
         assert!(t.procedures.connect_saml.len() == 1 && t.procedures.connect_oidc.len() == 1);
+        assert!(
+            t.procedures.sign_out.is_empty(),
+            "no --sign-out-url, no sign_out"
+        );
+        let mut o = flags();
+        o.sign_out_url = Some("{sp.base_url}auth/logout?next=/".into());
+        write(&resolve(&o, None).unwrap(), &out, true).unwrap();
+        let t = crate::target::descriptor::load_target(&out).unwrap().target;
+        match t.procedures.sign_out.as_slice() {
+            [crate::scenario::schema::Step::Open(u)] => {
+                assert_eq!(u.source(), "{sp.base_url}auth/logout?next=/")
+            }
+            other => panic!("{other:?}"),
+        }
+        o.sign_out_url = Some("{sp.base_ur}logout".into());
+        assert!(resolve(&o, None).unwrap_err().contains("--sign-out-url"));
+        write(&spec, &out, true).unwrap();
         assert!(write(&spec, &out, false).unwrap_err().contains("exists"));
 
         // The other two ways a page names the user survive the round trip.

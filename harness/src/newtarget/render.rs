@@ -33,6 +33,8 @@ pub struct Spec {
     pub metadata_url: Option<String>,
     pub redirect_uri: Option<String>,
     pub identity: Identity,
+    /// Opening it ends the SP's session (`procedures.sign_out`), if the SP has one.
+    pub sign_out_url: Option<String>,
 }
 
 /// How the signed-in page names the user (`signals:`).
@@ -63,27 +65,21 @@ impl Spec {
             .collect()
     }
 
-    /// The generic packs of the target's protocols (`sso-harness run --scenarios ...`).
+    /// The packs to run on the target, in order: the smoke pack (a first report for any SP),
+    /// then the attack packs of its protocols (`sso-harness run --scenarios ...`).
     pub fn packs(&self) -> Vec<&'static str> {
-        self.protocols
-            .iter()
-            .map(|p| match p {
+        std::iter::once(SMOKE_PACK)
+            .chain(self.protocols.iter().map(|p| match p {
                 Protocol::Saml => "scenarios/saml-sp",
                 Protocol::Oidc => "scenarios/oidc-rp",
-            })
+            }))
             .collect()
     }
 }
 
-pub const SAML_LOGIN: &str = "saml-sp/sp-initiated-login.yaml";
-pub const OIDC_LOGIN: &str = "oidc-rp/signature.yaml";
-/// The variant of a login scenario file that is the plain sign-in (None: the file is one).
-pub fn login_variant(p: Protocol) -> Option<&'static str> {
-    match p {
-        Protocol::Saml => None,
-        Protocol::Oidc => Some("genuine-rs256"),
-    }
-}
+pub const SMOKE_PACK: &str = "scenarios/smoke";
+pub const SAML_LOGIN: &str = "smoke/saml-sign-in.yaml";
+pub const OIDC_LOGIN: &str = "smoke/oidc-sign-in.yaml";
 /// The user each login scenario signs in as: a running SP must let this one in for
 /// `staging init` to prove it (a unit test keeps these equal to the scenario files).
 pub const SAML_LOGIN_USER: &str = "sam@acme.test";
@@ -130,7 +126,7 @@ const PLACEHOLDERS_OIDC: &str = "\
 pub fn render(spec: &Spec) -> String {
     let mut y = String::new();
     let protocols: Vec<String> = spec.protocols.iter().map(|p| p.to_string()).collect();
-    let packs = spec.packs().join(" and ");
+    let packs = spec.packs()[1..].join(" and ");
     let _ = writeln!(
         y,
         "# Target file written by `sso-harness new-target`: {} ({}).",
@@ -147,7 +143,7 @@ pub fn render(spec: &Spec) -> String {
     );
     let _ = writeln!(
         y,
-        "# then run the generic pack(s), one scenario per thing a correct SP must accept or\n# refuse ({packs}):"
+        "# then the smoke pack (sign-in, sign-out, one refusal: a first report in a minute), and\n# the attack pack(s), one scenario per thing a correct SP must accept or refuse ({packs}):"
     );
     for pack in spec.packs() {
         let _ = writeln!(
@@ -374,6 +370,16 @@ fn render_sp(y: &mut String, spec: &Spec) {
         y.push_str("  connect_oidc: [ { configure_sso: oidc } ]\n");
     }
     y.push_str("  start_login: [ { open: \"{sp.login_url}\" } ]\n");
+    y.push_str(
+        "  # `sign_out`: the SP's own way to end its session (smoke/*-sign-out); any steps, e.g.\n\
+         \x20 # [ { click: \"#sign-out\" } ]. Without it those trials are skipped, naming this key.\n",
+    );
+    match &spec.sign_out_url {
+        Some(v) => {
+            let _ = writeln!(y, "  sign_out: [ {{ open: {} }} ]", q(v));
+        }
+        None => y.push_str("  # sign_out: [ { open: \"{sp.base_url}logout\" } ]\n"),
+    }
 }
 
 fn render_judging(y: &mut String, spec: &Spec) {
@@ -437,6 +443,7 @@ mod tests {
             metadata_url: None,
             redirect_uri: None,
             identity: Identity::Selector("#me".into()),
+            sign_out_url: None,
         };
         let text = render(&spec);
         let mut seen = 0;

@@ -81,6 +81,15 @@ impl TrialPlan {
     pub fn skip_reason(&self) -> Option<String> {
         let desc = &self.target.target;
         let missing = desc.missing(&self.scenario.scenario.requires);
+        if missing.is_empty() && desc.procedures.sign_out.is_empty() {
+            // Not every SP has a sign-out, so its absence skips rather than fails.
+            if uses_sign_out(&self.scenario.scenario.steps) {
+                return Some(format!(
+                    "target {} defines no procedures.sign_out (add its own way to sign out, e.g. `sign_out: [ {{ open: \"{{sp.base_url}}logout\" }} ]` or a click)",
+                    desc.name
+                ));
+            }
+        }
         if missing.is_empty() {
             let (Some(staging), Some(org)) = (&desc.staging, desc.manual_org()) else {
                 return None;
@@ -103,6 +112,16 @@ impl TrialPlan {
             ))
         }
     }
+}
+
+/// Whether `steps` sign out (here or inside a `repeat`): such a scenario needs the target's
+/// `procedures.sign_out`.
+pub fn uses_sign_out(steps: &[Step]) -> bool {
+    steps.iter().any(|s| match s {
+        Step::SignOut(_) => true,
+        Step::Repeat(r) => uses_sign_out(&r.steps),
+        _ => false,
+    })
 }
 
 /// Every scenario x target, filtered by a substring of the trial name.
@@ -527,6 +546,7 @@ impl Harness {
             interactive: plan.interactive,
             manual_skip: None,
             manual_undo: Vec::new(),
+            signed_out_from: None,
         };
         // A WebDriver call can hang (a page that never loads); no trial may hold the run.
         let limit = TRIAL_LIMIT_FACTOR * default_timeout.max(DEFAULT_TIMEOUT);
@@ -931,7 +951,14 @@ async fn run_all(
                 index,
                 phase: "probe".into(),
                 kind: "session_probe".into(),
-                detail: "who is signed in now? (target's session_probe)".into(),
+                detail: if plan.target.target.session_probe.is_none()
+                    && ctx.signed_out_from.is_some()
+                {
+                    "who is signed in now? (the page that showed the user before the sign-out)"
+                } else {
+                    "who is signed in now? (target's session_probe)"
+                }
+                .into(),
                 at: plan.target.path.display().to_string(),
                 started_ms: ms(started),
                 duration_ms: ms(duration),

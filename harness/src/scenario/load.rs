@@ -12,7 +12,7 @@ use crate::scenario::schema::Scenario;
 #[derive(Debug, Clone)]
 pub struct LoadedScenario {
     pub path: PathBuf,
-    /// Path under the scenarios root without extension, e.g. `core/sp-initiated-saml`.
+    /// Path under the scenarios root without extension, e.g. `smoke/saml-sign-in`.
     pub id: String,
     pub scenario: Scenario,
     /// Where each step sits in the file, for failure messages.
@@ -192,8 +192,8 @@ pub fn scenario_id(path: &Path, root: &Path) -> String {
 }
 
 /// Loads every scenario under `root`: the good ones and every error. Scenario ids are
-/// relative to the nearest enclosing `scenarios/` directory, so `--scenarios scenarios/core`
-/// and the whole pack name a trial the same way (`core/x`).
+/// relative to the nearest enclosing `scenarios/` directory, so `--scenarios scenarios/smoke`
+/// and the whole pack name a trial the same way (`smoke/x`).
 pub fn load_dir(root: &Path) -> (Vec<LoadedScenario>, Vec<Located>) {
     let dir = if root.is_dir() {
         root
@@ -279,9 +279,9 @@ mod tests {
     fn idp_checks_are_not_loaded_as_sp_scenarios() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("scenarios");
-        std::fs::create_dir_all(root.join("core")).unwrap();
+        std::fs::create_dir_all(root.join("smoke")).unwrap();
         std::fs::create_dir_all(root.join(IDP_CHECKS_DIR)).unwrap();
-        std::fs::write(root.join("core/a.yaml"), GOOD).unwrap();
+        std::fs::write(root.join("smoke/a.yaml"), GOOD).unwrap();
         std::fs::write(
             root.join(IDP_CHECKS_DIR).join("oidc.yaml"),
             "protocol: oidc\nchecks: []\n",
@@ -290,7 +290,7 @@ mod tests {
         let (ok, errors) = load_dir(&root);
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(ok.len(), 1);
-        assert_eq!(ok[0].id, "core/a");
+        assert_eq!(ok[0].id, "smoke/a");
         // The shipped tree too: no SP scenario comes from idp-checks/.
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
         let (ok, _) = load_dir(&shipped);

@@ -925,6 +925,7 @@ step_vocabulary! {
     "repeat" => Repeat(RepeatArgs), Any, "repeat steps; {n} counts from 1";
     "connect" => Connect(Protocol), Any, "the target's own way to trust the tenant";
     "start_login" => StartLogin(NoArgs), Browser, "the target's own way to start a sign-in";
+    "sign_out" => SignOut(NoArgs), Browser, "the target's own way to sign out";
     "replay_saml_response" => ReplaySamlResponse(NoArgs), Browser, "post the last SAML response again from a fresh browser";
 }
 

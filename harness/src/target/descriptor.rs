@@ -40,7 +40,7 @@ pub struct TargetDescriptor {
     pub sp: SpUrls,
     #[serde(default)]
     pub signals: Signals,
-    /// What the generic steps `connect` and `start_login` mean on this target.
+    /// What the generic steps `connect`, `start_login` and `sign_out` mean on this target.
     #[serde(default)]
     pub procedures: Procedures,
     /// How this target shows that it refused a sign-in (`rejected: true`).
@@ -58,7 +58,8 @@ pub struct TargetDescriptor {
     pub staging: Option<crate::target::staging::StagingSpec>,
 }
 
-/// Target-specific steps behind the generic packs' `connect: saml|oidc` and `start_login`.
+/// Target-specific steps behind the generic packs' `connect: saml|oidc`, `start_login` and
+/// `sign_out`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Procedures {
@@ -68,6 +69,10 @@ pub struct Procedures {
     pub connect_oidc: Vec<Step>,
     #[serde(default)]
     pub start_login: Vec<Step>,
+    /// The SP's own way to end its session (`sign_out`): a scenario that signs out is skipped
+    /// on a target without it, naming this key.
+    #[serde(default)]
+    pub sign_out: Vec<Step>,
 }
 
 /// A protected URL of the SP and the element that names the signed-in user on it. The
@@ -334,7 +339,7 @@ fn default_error() -> String {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KnownFailure {
-    /// Scenario id (`core/sp-initiated-saml`); a trailing `*` matches a prefix.
+    /// Scenario id (`smoke/saml-sign-in`); a trailing `*` matches a prefix.
     pub scenario: String,
     pub reason: String,
     /// The target accepts what a correct SP must refuse: reported as a finding, with evidence.

@@ -65,6 +65,9 @@ pub struct TrialCtx<'a> {
     pub manual_skip: Option<String>,
     /// What the person should put back after the trial (manual steps that changed the SP).
     pub manual_undo: Vec<String>,
+    /// The SP page that was shown when `sign_out` started (it showed the user): where the
+    /// session probe asks "who is signed in now?" on a target that declares no session_probe.
+    pub signed_out_from: Option<String>,
 }
 
 impl TrialCtx<'_> {

@@ -94,35 +94,34 @@ pub fn forbidden(finals: &[Expectation], ctx: &TrialCtx<'_>) -> Option<Forbidden
 
 /// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
 pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
-    let Some(p) = ctx.target.session_probe.clone() else {
-        return Ok(format!(
-            "target {} declares no session_probe: the session was not checked",
-            ctx.target.name
-        ));
+    let (url, own_selector) = match (&ctx.target.session_probe, &ctx.signed_out_from) {
+        (Some(p), _) => (ctx.render(&p.url)?, p.signed_in.clone()),
+        // After a sign-out: the page that showed the user, asked the same way.
+        (None, Some(page)) => {
+            if let Some(w) = ctx.target.signals.whoami.clone() {
+                return whoami_probe(ctx, &w, forbidden).await;
+            }
+            (page.clone(), None)
+        }
+        (None, None) => {
+            return Ok(format!(
+                "target {} declares no session_probe: the session was not checked",
+                ctx.target.name
+            ));
+        }
     };
-    let url = ctx.render(&p.url)?;
     // A target that reads the identity from a pattern over the page's text probes the
     // whole body with it, unless the probe names its own element.
-    let pattern = match &p.signed_in {
+    let pattern = match &own_selector {
         Some(_) => None,
         None => ctx.target.signals.signed_in_text.clone(),
     };
-    let selector = match (&p.signed_in, &pattern) {
+    let selector = match (&own_selector, &pattern) {
         (Some(s), _) => s.clone(),
         (None, Some(_)) => "body".to_string(),
         (None, None) => ctx.target.signals.signed_in.clone(),
     };
-    // The fetch must come from a page of the SP's origin to carry its cookies.
-    ctx.settle(ctx.default_timeout).await;
-    if !ctx.on_sp_page().await {
-        let base = ctx
-            .vars
-            .get("sp.base_url")
-            .map(str::to_string)
-            .map_err(StepFailure::broken)?;
-        ctx.browser().goto(&base).await?;
-        ctx.settle(ctx.default_timeout).await;
-    }
+    to_sp_page(ctx).await?;
     let answer = ctx
         .browser()
         .execute(PROBE_SCRIPT, vec![json!(url), json!(selector)])
@@ -147,6 +146,71 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
         }
         (_, Some(id)) => id.clone(),
     };
+    judge(
+        forbidden,
+        &seen,
+        &format!("GET {url}, {selector}"),
+        &format!("HTTP {}", a.status),
+        note(ctx),
+    )
+}
+
+/// The fetch must come from a page of the SP's origin to carry its cookies.
+async fn to_sp_page(ctx: &mut TrialCtx<'_>) -> Result<(), StepFailure> {
+    ctx.settle(ctx.default_timeout).await;
+    if !ctx.on_sp_page().await {
+        let base = ctx
+            .vars
+            .get("sp.base_url")
+            .map(str::to_string)
+            .map_err(StepFailure::broken)?;
+        ctx.browser().goto(&base).await?;
+        ctx.settle(ctx.default_timeout).await;
+    }
+    Ok(())
+}
+
+/// What a session found by the probe means in this trial.
+fn note(ctx: &TrialCtx<'_>) -> &'static str {
+    if ctx.signed_out_from.is_some() {
+        "the session outlived the sign-out, although the page it showed said no one is signed in"
+    } else {
+        "the SP created a session although the page it showed said otherwise"
+    }
+}
+
+/// The session probe through `signals.whoami` (its JSON answer names who is signed in).
+async fn whoami_probe(
+    ctx: &mut TrialCtx<'_>,
+    w: &crate::target::descriptor::Whoami,
+    forbidden: &Forbidden,
+) -> Result<String, StepFailure> {
+    let url = ctx.render(&w.url)?;
+    to_sp_page(ctx).await?;
+    let note = note(ctx);
+    match whoami(ctx, &url, &w.field).await {
+        None => Ok(format!(
+            "GET {url}: no identity in .{} (no session)",
+            w.field
+        )),
+        Some(seen) => judge(
+            forbidden,
+            &seen,
+            &format!("GET {url} .{}", w.field),
+            "answered",
+            note,
+        ),
+    }
+}
+
+/// Whether the identity the probe saw is one the trial forbids.
+fn judge(
+    forbidden: &Forbidden,
+    seen: &str,
+    source: &str,
+    answer: &str,
+    note: &str,
+) -> Result<String, StepFailure> {
     let hit = match forbidden {
         Forbidden::AnySession => true,
         Forbidden::Identities(ids) => ids.iter().any(|f| seen.eq_ignore_ascii_case(f.trim())),
@@ -155,20 +219,19 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
         Err(StepFailure::diff(
             FailureKind::Accepted,
             Diff::new(
-                format!("session probe (GET {url}, {selector})"),
+                format!("session probe ({source})"),
                 match forbidden {
                     Forbidden::AnySession => "no session".to_string(),
                     Forbidden::Identities(ids) => format!("no session as {}", ids.join(", ")),
                 },
-                format!("ACCEPTED: HTTP {}, signed in as {seen:?}", a.status),
+                format!("ACCEPTED: {answer}, signed in as {seen:?}"),
             )
-            .with_note("the SP created a session although the page it showed said otherwise"),
+            .with_note(note),
         )
         .decided_by("session probe"))
     } else {
         Ok(format!(
-            "GET {url}: HTTP {}, signed in as {seen:?} (allowed: the genuine identity)",
-            a.status
+            "{source}: {answer}, signed in as {seen:?} (allowed: the genuine identity)"
         ))
     }
 }

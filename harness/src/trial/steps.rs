@@ -224,6 +224,15 @@ impl TrialCtx<'_> {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await
             }
+            Step::SignOut(_) => {
+                // The page that shows the user now is where a session that survived the
+                // sign-out would show again (the probe's fallback URL).
+                if self.on_sp_page().await {
+                    self.signed_out_from = self.browser().current_url().await.ok();
+                }
+                let steps = &self.target.procedures.sign_out;
+                self.procedure("sign_out", steps).await
+            }
         }
     }
 

@@ -223,6 +223,14 @@ async function handle(req, res) {
     res.writeHead(302, { location: `${base}login` });
     return res.end();
   }
+  if (url.pathname === "/logout") {
+    // Local sign-out: the session ends here; the IdP's own session is left alone (no SLO).
+    const m = /(?:^|;\s*)sid=([0-9a-f]{32})/.exec(req.headers.cookie || "");
+    if (m) sessions.delete(m[1]);
+    log("signed out");
+    res.writeHead(302, { location: base, "set-cookie": "sid=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0" });
+    return res.end();
+  }
   return page(res, 404, "Not found", "<p>not found</p>");
 }
 

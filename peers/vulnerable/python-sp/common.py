@@ -55,6 +55,12 @@ class Store:
         with self.lock:
             return dict(self.pending.get(pre, {})) if pre else {}
 
+    def end_session(self, environ):
+        """Local sign-out: forgets this browser's session (the IdP's is left alone)."""
+        sid = read_cookie(environ, SESSION_COOKIE)
+        with self.lock:
+            return self.sessions.pop(sid, None) if sid else None
+
     def forget_pending(self, environ, request_id):
         pre = read_cookie(environ, PRE_COOKIE)
         with self.lock:
@@ -196,8 +202,8 @@ def finish_sign_in(start_response, store, environ, fields, identity, request_id,
 
 
 def other_pages(start_response, store, environ, path, title):
-    """/secure and /probe (who is signed in; /probe answers 401 without a session), the
-    start page and 404: the same for every library."""
+    """/secure and /probe (who is signed in; /probe answers 401 without a session),
+    /logout (ends the session here), the start page and 404: the same for every library."""
     if path in ("/secure", "/probe"):
         identity = store.session(environ)
         if identity:
@@ -205,6 +211,10 @@ def other_pages(start_response, store, environ, path, title):
         if path == "/probe":
             return page(start_response, "401 Unauthorized", "Not signed in", "<p>Not signed in</p>")
         return redirect(start_response, "/login?next=/secure")
+    if path == "/logout":
+        if store.end_session(environ):
+            logging.getLogger("vulnerable-sp").info("signed out")
+        return redirect(start_response, "/", [("Set-Cookie", f"{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")])
     if path == "/":
         return page(start_response, "200 OK", title, "<p><a href=\"/login\">Sign in</a></p>")
     return page(start_response, "404 Not Found", "Not found", "<p>Not found</p>")
