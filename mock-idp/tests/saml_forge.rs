@@ -1875,7 +1875,10 @@ fn identifiers_are_encrypted_before_the_assertion_is_signed() {
     // SAML-SP-104: EncryptedID and EncryptedAttribute, signed over their encrypted form.
     let (sp_cert, sp_key) = throwaway_keypair();
     let t = tenant_for(GENUINE, SignMode::Assertion, Some(sp_cert));
-    let xml = forged(&t, json!({ "encrypt_identifiers": true }));
+    let xml = forged(
+        &t,
+        json!({ "encrypt_name_id": true, "encrypt_attributes": true }),
+    );
     assert!(!xml.contains(GENUINE), "the NameID is in plaintext");
     let r = root(&xml);
     let a = child_assertions(&r).remove(0);
@@ -1901,4 +1904,10 @@ fn identifiers_are_encrypted_before_the_assertion_is_signed() {
         let plain = xmlsec_decrypt(&dom::write_element(e), &sp_key).unwrap();
         assert!(plain.contains("<saml:Attribute "), "{plain}");
     }
+    // Each alone leaves the other in plaintext.
+    let only_id = forged(&t, json!({ "encrypt_name_id": true }));
+    assert!(only_id.contains("EncryptedID") && !only_id.contains("EncryptedAttribute"));
+    let only_attrs = forged(&t, json!({ "encrypt_attributes": true }));
+    assert!(!only_attrs.contains("EncryptedID") && only_attrs.contains("EncryptedAttribute"));
+    assert!(only_attrs.contains(&format!(">{GENUINE}</saml:NameID>")));
 }

@@ -41,10 +41,13 @@ pub struct ForgeSpec {
     /// Encrypt the assertion to `sp.certificate_pem` (as the `encrypted_assertion` faults do).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypt: Option<EncryptChoice>,
-    /// Encrypt the NameID as `EncryptedID` and each Attribute as `EncryptedAttribute`, to
-    /// `sp.certificate_pem`, before signing (with `encrypt`'s algorithms, else AES-128-CBC).
+    /// Encrypt the Subject's NameID as `EncryptedID`, to `sp.certificate_pem`, before signing
+    /// (with `encrypt`'s algorithms, else AES-128-CBC).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub encrypt_identifiers: bool,
+    pub encrypt_name_id: bool,
+    /// Encrypt each Attribute as `EncryptedAttribute`, likewise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypt_attributes: bool,
     /// Layer 1, applied in order before signing.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub edits: Vec<Edit>,

@@ -27,8 +27,16 @@ pub struct Plan {
     pub digest: DigestAlgorithm,
     pub key_info: KeyInfoChoice,
     pub encryption: Option<Encryption>,
-    /// NameID -> EncryptedID and Attribute -> EncryptedAttribute before signing.
-    pub identifiers: Option<Encryption>,
+    /// NameID -> EncryptedID and/or Attribute -> EncryptedAttribute before signing.
+    pub identifiers: Option<Identifiers>,
+}
+
+/// Which identifiers are encrypted, and to whom.
+#[derive(Debug, Clone)]
+pub struct Identifiers {
+    pub name_id: bool,
+    pub attributes: bool,
+    pub to: Encryption,
 }
 
 /// What the attacks work with.
@@ -275,14 +283,15 @@ impl Ctx<'_> {
     }
 }
 
-/// Replaces every NameID under a Subject with an `EncryptedID` and every Attribute with an
-/// `EncryptedAttribute` (SAML core 2.2.4, 2.7.3.2), before anything is signed: the
+/// Replaces every NameID under a Subject with an `EncryptedID` and/or every Attribute with
+/// an `EncryptedAttribute` (SAML core 2.2.4, 2.7.3.2), before anything is signed: the
 /// signature covers the encrypted forms, as an IdP that encrypts identifiers produces them.
-fn encrypt_identifiers(root: &mut Element, e: &Encryption) -> Result<()> {
+fn encrypt_identifiers(root: &mut Element, ids: &Identifiers) -> Result<()> {
+    let e = &ids.to;
     let mut failed = None;
     root.walk_mut(&mut |el: &mut Element| {
-        let subject = el.is(NS_SAML, "Subject");
-        let statement = el.is(NS_SAML, "AttributeStatement");
+        let subject = ids.name_id && el.is(NS_SAML, "Subject");
+        let statement = ids.attributes && el.is(NS_SAML, "AttributeStatement");
         if !(subject || statement) || failed.is_some() {
             return;
         }

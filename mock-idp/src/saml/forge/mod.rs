@@ -34,7 +34,7 @@ use crate::record::pretty_xml;
 use crate::tenant::{PendingAuthn, SignMode, Tenant, UserRecord};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ctx::{Ctx, Plan};
+use ctx::{Ctx, Identifiers, Plan};
 use dom::{Document, Element};
 use spec::{EncryptChoice, KeyInfoChoice, SignChoice, SignatureAlgorithm, SigningKeyChoice, join};
 use std::collections::HashMap;
@@ -67,7 +67,7 @@ fn algorithms(choice: EncryptChoice) -> (Cipher, Transport) {
     }
 }
 
-/// `forge.encrypt` / `forge.encrypt_identifiers` to the SP's certificate.
+/// `forge.encrypt` / `forge.encrypt_name_id` / `forge.encrypt_attributes` to the SP's certificate.
 fn encryption_to_sp(idp: &IdpView, choice: EncryptChoice, field: &str) -> Result<Encryption> {
     let pem = idp.sp.certificate_pem.as_deref().ok_or_else(|| {
         Error::BadRequest(format!(
@@ -113,9 +113,18 @@ fn plan(idp: &IdpView, prepared: &Prepared, spec: &ForgeSpec, faults: &[Fault]) 
         (None, Some(choice)) => Some(encryption_to_sp(idp, choice, "encrypt")?),
         (None, None) => None,
     };
-    let identifiers = if spec.encrypt_identifiers {
+    let identifiers = if spec.encrypt_name_id || spec.encrypt_attributes {
         let choice = spec.encrypt.unwrap_or(EncryptChoice::Aes128Cbc);
-        Some(encryption_to_sp(idp, choice, "encrypt_identifiers")?)
+        let field = if spec.encrypt_name_id {
+            "encrypt_name_id"
+        } else {
+            "encrypt_attributes"
+        };
+        Some(Identifiers {
+            name_id: spec.encrypt_name_id,
+            attributes: spec.encrypt_attributes,
+            to: encryption_to_sp(idp, choice, field)?,
+        })
     } else {
         None
     };
