@@ -92,13 +92,23 @@ pub fn forbidden(finals: &[Expectation], ctx: &TrialCtx<'_>) -> Option<Forbidden
     (!ids.is_empty()).then_some(Forbidden::Identities(ids))
 }
 
-/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
-pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
+/// What the session probe found: the request it made, how it was answered, and the
+/// identity of the session (None: no session).
+pub struct Looked {
+    pub request: String,
+    pub selector: String,
+    pub status: u16,
+    pub answer: String,
+    pub identity: Option<String>,
+}
+
+/// Asks the SP "who is signed in now?" in this browser (the target's `session_probe`).
+pub async fn look(ctx: &mut TrialCtx<'_>) -> Result<Looked, StepFailure> {
     let Some(p) = ctx.target.session_probe.clone() else {
-        return Ok(format!(
-            "target {} declares no session_probe: the session was not checked",
+        return Err(StepFailure::broken(format!(
+            "target {} declares no session_probe",
             ctx.target.name
-        ));
+        )));
     };
     let url = ctx.render(&p.url)?;
     // A target that reads the identity from a pattern over the page's text probes the
@@ -131,22 +141,48 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
     if let Some(p) = &pattern {
         a.identity = a.identity.as_deref().and_then(|t| p.identity(t));
     }
-    let seen = match (&a.outcome[..], &a.identity) {
-        ("redirect", _) => return Ok(format!("GET {url}: redirected (no session)")),
-        ("error", _) => {
-            return Err(StepFailure::broken(format!(
-                "session probe GET {url}: {}",
-                a.error.unwrap_or_default()
-            )));
-        }
-        (_, None) => {
-            return Ok(format!(
-                "GET {url}: HTTP {}, no identity in {selector} (no session)",
-                a.status
-            ));
-        }
-        (_, Some(id)) => id.clone(),
+    let request = format!("GET {url}");
+    match (&a.outcome[..], a.identity) {
+        ("redirect", _) => Ok(Looked {
+            answer: format!("{request}: redirected (no session)"),
+            request,
+            selector,
+            status: a.status,
+            identity: None,
+        }),
+        ("error", _) => Err(StepFailure::broken(format!(
+            "session probe {request}: {}",
+            a.error.unwrap_or_default()
+        ))),
+        (_, identity) => Ok(Looked {
+            answer: match &identity {
+                None => format!(
+                    "{request}: HTTP {}, no identity in {selector} (no session)",
+                    a.status
+                ),
+                Some(id) => format!("{request}: HTTP {}, signed in as {id:?}", a.status),
+            },
+            request,
+            selector,
+            status: a.status,
+            identity,
+        }),
+    }
+}
+
+/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
+pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
+    if ctx.target.session_probe.is_none() {
+        return Ok(format!(
+            "target {} declares no session_probe: the session was not checked",
+            ctx.target.name
+        ));
+    }
+    let looked = look(ctx).await?;
+    let Some(seen) = looked.identity.clone() else {
+        return Ok(looked.answer);
     };
+    let (url, selector, a) = (looked.request.trim_start_matches("GET ").to_string(), looked.selector, looked);
     let hit = match forbidden {
         Forbidden::AnySession => true,
         Forbidden::Identities(ids) => ids.iter().any(|f| seen.eq_ignore_ascii_case(f.trim())),
