@@ -736,7 +736,7 @@ async fn an_sp_that_ignores_the_case_of_destination_is_caught() {
 /// target file hands it the IdP's SingleLogoutService in the URLs (`?idp=`).
 async fn serve_logout_sp() -> String {
     use base64::Engine;
-    let b64 = base64::engine::general_purpose::STANDARD;
+    use base64::engine::general_purpose::STANDARD as b64;
     type F = axum::extract::Form<std::collections::HashMap<String, String>>;
     let auto_post = |to: &str, field: &str, value: &str| {
         Html(page(&format!(
@@ -747,7 +747,7 @@ async fn serve_logout_sp() -> String {
     let app = Router::new()
         .route(
             "/acs",
-            post(move |axum::extract::Form(f): F| async move {
+            post(|axum::extract::Form(f): F| async move {
                 let xml = b64
                     .decode(f.get("SAMLResponse").cloned().unwrap_or_default())
                     .map(|b| String::from_utf8_lossy(&b).into_owned())

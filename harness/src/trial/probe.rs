@@ -182,7 +182,8 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
     let Some(seen) = looked.identity.clone() else {
         return Ok(looked.answer);
     };
-    let (url, selector, a) = (looked.request.trim_start_matches("GET ").to_string(), looked.selector, looked);
+    let url = looked.request.trim_start_matches("GET ").to_string();
+    let (selector, a) = (looked.selector.clone(), looked);
     let hit = match forbidden {
         Forbidden::AnySession => true,
         Forbidden::Identities(ids) => ids.iter().any(|f| seen.eq_ignore_ascii_case(f.trim())),
