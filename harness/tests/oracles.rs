@@ -738,11 +738,18 @@ async fn serve_logout_sp() -> String {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD as b64;
     type F = axum::extract::Form<std::collections::HashMap<String, String>>;
-    let auto_post = |to: &str, field: &str, value: &str| {
-        Html(page(&format!(
-            "<form method=\"post\" action=\"{to}\"><input type=\"hidden\" name=\"{field}\" value=\"{value}\"></form>\
-             <script>document.forms[0].submit();</script>"
-        )))
+    // HTTP-Redirect binding: deflated, base64, in the query (unsigned: it checks nothing).
+    let redirect = |to: &str, field: &str, xml: &str| {
+        use std::io::Write as _;
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(xml.as_bytes()).unwrap();
+        let value = b64.encode(enc.finish().unwrap());
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(field, &value)
+            .finish();
+        let sep = if to.contains('?') { '&' } else { '?' };
+        Redirect::to(&format!("{to}{sep}{q}"))
     };
     let app = Router::new()
         .route(
@@ -767,15 +774,13 @@ async fn serve_logout_sp() -> String {
                 let idp = q.get("idp").cloned().unwrap_or_default();
                 if f.contains_key("SAMLRequest") {
                     // Any LogoutRequest ends the session: no signature, time, Issuer check.
-                    let answer = b64.encode(
-                        "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+                    let answer = "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
                          ID=\"_a\" Version=\"2.0\"><samlp:Status><samlp:StatusCode \
                          Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
-                         </samlp:LogoutResponse>",
-                    );
+                         </samlp:LogoutResponse>";
                     (
                         [(header::SET_COOKIE, "who=; Path=/; Max-Age=0")],
-                        auto_post(&idp, "SAMLResponse", &answer),
+                        redirect(&idp, "SAMLResponse", answer),
                     )
                         .into_response()
                 } else {
@@ -788,15 +793,13 @@ async fn serve_logout_sp() -> String {
             "/slo-start",
             get(move |Query(q): Q| async move {
                 let idp = q.get("idp").cloned().unwrap_or_default();
-                let request = b64.encode(
-                    "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+                let request = "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
                      xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_lr1\" Version=\"2.0\">\
                      <saml:Issuer>urn:test:naive-slo</saml:Issuer><saml:NameID>x</saml:NameID>\
-                     </samlp:LogoutRequest>",
-                );
+                     </samlp:LogoutRequest>";
                 (
                     [(header::SET_COOKIE, "who=; Path=/; Max-Age=0")],
-                    auto_post(&idp, "SAMLRequest", &request),
+                    redirect(&idp, "SAMLRequest", request),
                 )
                     .into_response()
             }),
@@ -805,6 +808,7 @@ async fn serve_logout_sp() -> String {
             "/signed-out",
             get(|| async { Html(page("<p id=\"signed-out\">Signed out everywhere</p>")) }),
         )
+        .route("/", get(|| async { Html(page("<h1>naive SP</h1>")) }))
         .route(
             "/home",
             get(|h: HeaderMap| async move {
@@ -848,7 +852,8 @@ async fn an_sp_that_honours_any_logout_message_is_caught() {
          \x20 slo_url: \"{{sp.base_url}}slo?idp={{idp.slo_url}}\",\n\
          \x20 slo_start_url: \"{{sp.base_url}}slo-start?idp={{idp.slo_url}}\",\n\
          \x20 slo_done_url: \"{{sp.base_url}}signed-out\"}}\n\
-         procedures: {{connect_saml: [{{use_org: acme}}]}}\n\
+         procedures: {{connect_saml: [{{use_org: acme}}],\n\
+         \x20 start_login: [{{open: \"{{idp.idp_initiated_url}}\"}}]}}\n\
          rejection: {{status: [403], element: \"#error\"}}\n\
          session_probe: {{url: \"{{sp.base_url}}home\"}}\n"
     );
@@ -877,6 +882,6 @@ async fn an_sp_that_honours_any_logout_message_is_caught() {
             );
         }
     }
-    assert_eq!(result.outcomes.len(), 15, "{:?}", result.outcomes.iter().map(|o| &o.name).collect::<Vec<_>>());
-    assert_eq!(attacks, 13);
+    assert_eq!(result.outcomes.len(), 14, "{:?}", result.outcomes.iter().map(|o| &o.name).collect::<Vec<_>>());
+    assert_eq!(attacks, 12);
 }
