@@ -882,6 +882,11 @@ async fn an_sp_that_honours_any_logout_message_is_caught() {
             );
         }
     }
-    assert_eq!(result.outcomes.len(), 14, "{:?}", result.outcomes.iter().map(|o| &o.name).collect::<Vec<_>>());
+    assert_eq!(
+        result.outcomes.len(),
+        14,
+        "{:?}",
+        result.outcomes.iter().map(|o| &o.name).collect::<Vec<_>>()
+    );
     assert_eq!(attacks, 12);
 }

@@ -111,7 +111,12 @@ pub fn post_form(acs: &str, saml_response_b64: &str, relay_state: Option<&str>) 
 }
 
 /// The HTTP-POST binding for any message: `field` is `SAMLRequest` or `SAMLResponse`.
-pub fn post_message(url: &str, field: &str, value_b64: &str, relay_state: Option<&str>) -> Response {
+pub fn post_message(
+    url: &str,
+    field: &str,
+    value_b64: &str,
+    relay_state: Option<&str>,
+) -> Response {
     let mut body = format!(
         "<form method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
         escape(url),

@@ -154,7 +154,9 @@ fn posted_logout_messages_verify_with_xmlsec1_exactly_when_genuinely_signed() {
         ..Default::default()
     };
     let p = RequestParams::new("idp", SLO, now, &session(), &forge);
-    let xml = logout::request(&p, SloBinding::Post, &t.keys, &forge).unwrap().xml;
+    let xml = logout::request(&p, SloBinding::Post, &t.keys, &forge)
+        .unwrap()
+        .xml;
     let read = logout::read(&xml, "SAMLRequest").unwrap();
     assert_eq!(read.issuer.as_deref(), Some("https://evil.invalid/idp"));
     assert!(xml.contains("Version=\"1.1\""));

@@ -434,7 +434,11 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                         ),
                     )),
                 },
-                Err(e) => Err(mismatch(what, format!("a session as {email:?}"), e.to_string())),
+                Err(e) => Err(mismatch(
+                    what,
+                    format!("a session as {email:?}"),
+                    e.to_string(),
+                )),
             }
         }
         Check::IdpSaw(kind) => {

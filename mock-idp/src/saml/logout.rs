@@ -144,10 +144,7 @@ fn request_xml(p: &RequestParams) -> Split {
 fn response_xml(p: &ResponseParams) -> Split {
     let mut w = CanonWriter::new();
     let instant = rfc3339(p.issue_instant);
-    let mut attrs: Vec<(&str, &str)> = vec![
-        ("Destination", &p.destination),
-        ("ID", &p.id),
-    ];
+    let mut attrs: Vec<(&str, &str)> = vec![("Destination", &p.destination), ("ID", &p.id)];
     if let Some(irt) = &p.in_response_to {
         attrs.push(("InResponseTo", irt));
     }
@@ -195,7 +192,9 @@ pub enum Outgoing {
         value: String,
         relay_state: Option<String>,
     },
-    Redirect { url: String },
+    Redirect {
+        url: String,
+    },
 }
 
 /// A finished message: how it goes, and its XML for the exchange log.
@@ -272,7 +271,8 @@ fn finish(
             let deflated = deflater
                 .finish()
                 .map_err(|e| Error::Config(format!("deflate failed: {e}")))?;
-            let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+            let enc =
+                |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
             let mut query = format!("{}={}", kind.field(), enc(&B64.encode(deflated)));
             if let Some(rs) = relay_state {
                 query.push_str(&format!("&RelayState={}", enc(rs)));
@@ -448,7 +448,10 @@ pub fn read(xml: &str, field: &str) -> Result<Incoming> {
             }
             Event::Text(t) => {
                 if let Some(which) = text_of {
-                    let v = t.unescape().map(|v| v.trim().to_string()).unwrap_or_default();
+                    let v = t
+                        .unescape()
+                        .map(|v| v.trim().to_string())
+                        .unwrap_or_default();
                     match which {
                         "issuer" => out.issuer = Some(v),
                         _ => out.name_id = Some(v),
@@ -484,7 +487,13 @@ mod tests {
     #[test]
     fn forge_fields_replace_the_genuine_values() {
         let now = OffsetDateTime::UNIX_EPOCH + Duration::days(20_000);
-        let genuine = RequestParams::new("idp", "https://sp/slo", now, &session(), &LogoutForge::default());
+        let genuine = RequestParams::new(
+            "idp",
+            "https://sp/slo",
+            now,
+            &session(),
+            &LogoutForge::default(),
+        );
         assert_eq!(genuine.version, "2.0");
         assert_eq!(genuine.issuer, "idp");
         assert!(genuine.not_on_or_after > now);

@@ -153,7 +153,15 @@ async fn slo(
         let mut t = tenant::lock(&shared);
         let msg = match logout::decode(v, "SAMLResponse", redirect) {
             Ok(m) => m,
-            Err(e) => return Ok(refuse(&mut t, "logout_response", method, &path, &e.to_string())),
+            Err(e) => {
+                return Ok(refuse(
+                    &mut t,
+                    "logout_response",
+                    method,
+                    &path,
+                    &e.to_string(),
+                ));
+            }
         };
         record(
             &mut t,
@@ -193,7 +201,15 @@ async fn slo(
                 );
                 return Ok(refuse(&mut t, "logout_request", method, &path, &why));
             }
-            Err(e) => return Ok(refuse(&mut t, "logout_request", method, &path, &e.to_string())),
+            Err(e) => {
+                return Ok(refuse(
+                    &mut t,
+                    "logout_request",
+                    method,
+                    &path,
+                    &e.to_string(),
+                ));
+            }
         };
         record(
             &mut t,
@@ -223,7 +239,12 @@ async fn slo(
             .binding
             .or(t.sp.slo_binding)
             .unwrap_or(SloBinding::Post);
-        (super::issue::IdpView::of(&t, state.base()), request, binding, forge)
+        (
+            super::issue::IdpView::of(&t, state.base()),
+            request,
+            binding,
+            forge,
+        )
     };
     let Some(slo_url) = view.sp.slo_url.clone() else {
         return Ok(pages::error(StatusCode::BAD_REQUEST, "no sp.slo_url"));

@@ -40,11 +40,16 @@ pub fn xmlsec_verify_ids(xml: &str, cert_pem: &str, id_elements: &[&str]) -> boo
     let doc = temp(xml, ".xml");
     let cert = temp(cert_pem, ".pem");
     let mut cmd = Command::new("xmlsec1");
-    cmd.arg("--verify").arg("--pubkey-cert-pem").arg(cert.path());
+    cmd.arg("--verify")
+        .arg("--pubkey-cert-pem")
+        .arg(cert.path());
     for e in id_elements {
         cmd.arg("--id-attr:ID").arg(e);
     }
-    let out = cmd.arg(doc.path()).output().expect("xmlsec1 must be installed");
+    let out = cmd
+        .arg(doc.path())
+        .output()
+        .expect("xmlsec1 must be installed");
     out.status.success()
 }
 

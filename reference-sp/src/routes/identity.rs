@@ -408,8 +408,8 @@ pub async fn save_saml(
         idp_entity,
         None,
     )
-        .and_then(|()| admin_ops::set_sso(&st, &ctx.org.id, true, ctx.product))
-        .map(|()| "SAML SSO created and Single Sign On turned on.".to_string());
+    .and_then(|()| admin_ops::set_sso(&st, &ctx.org.id, true, ctx.product))
+    .map(|()| "SAML SSO created and Single Sign On turned on.".to_string());
     outcome(&st, &ctx, r)
 }
 

@@ -65,7 +65,12 @@ fn saml_config(st: &Shared, org: &str) -> Result<SamlConfig, AppError> {
 fn cert_der(cfg: &SamlConfig) -> Result<Vec<u8>, AppError> {
     crate::certs::parse_certificate(&cfg.certificate_pem)
         .and_then(|x| x.to_der().map_err(|e| e.to_string()))
-        .map_err(|e| refused("Sign-out refused", format!("the configured certificate is unusable: {e}")))
+        .map_err(|e| {
+            refused(
+                "Sign-out refused",
+                format!("the configured certificate is unusable: {e}"),
+            )
+        })
 }
 
 fn instant(t: OffsetDateTime) -> Result<String, AppError> {
@@ -143,8 +148,16 @@ pub async fn slo_get(
     let org = q.connection.clone().unwrap_or_default();
     let raw = raw.unwrap_or_default();
     let incoming = Incoming::Redirect { raw_query: &raw };
-    dispatch(&st, jar, &org, q.saml_request.is_some(), q.saml_response.is_some(), incoming, q.relay_state.as_deref())
-        .map_err(|e| e.for_org(&org))
+    dispatch(
+        &st,
+        jar,
+        &org,
+        q.saml_request.is_some(),
+        q.saml_response.is_some(),
+        incoming,
+        q.relay_state.as_deref(),
+    )
+    .map_err(|e| e.for_org(&org))
 }
 
 pub async fn slo_post(
@@ -161,8 +174,16 @@ pub async fn slo_post(
     };
     let incoming = Incoming::Post { value };
     let has = !value.is_empty();
-    dispatch(&st, jar, &org, is_request && has, !is_request && has, incoming, f.relay_state.as_deref())
-        .map_err(|e| e.for_org(&org))
+    dispatch(
+        &st,
+        jar,
+        &org,
+        is_request && has,
+        !is_request && has,
+        incoming,
+        f.relay_state.as_deref(),
+    )
+    .map_err(|e| e.for_org(&org))
 }
 
 fn dispatch(
@@ -175,14 +196,20 @@ fn dispatch(
     relay_state: Option<&str>,
 ) -> Result<Response, AppError> {
     if org.is_empty() {
-        return Err(refused("Sign-out refused", "the logout URL lacks ?connection={organization ID}"));
+        return Err(refused(
+            "Sign-out refused",
+            "the logout URL lacks ?connection={organization ID}",
+        ));
     }
     if is_request {
         logout_request(st, jar, org, incoming, relay_state)
     } else if is_response {
         logout_response(st, jar, org, incoming)
     } else {
-        Err(refused("Sign-out refused", "no SAMLRequest or SAMLResponse"))
+        Err(refused(
+            "Sign-out refused",
+            "no SAMLRequest or SAMLResponse",
+        ))
     }
 }
 
@@ -199,7 +226,10 @@ fn logout_request(
     let cert = cert_der(&cfg)?;
     let m = logout::verify(incoming, "SAMLRequest", &cert).map_err(|e| refused(WHAT, e))?;
     if m.root != "LogoutRequest" {
-        return Err(refused(WHAT, format!("the SAMLRequest is a <{}>, not a LogoutRequest", m.root)));
+        return Err(refused(
+            WHAT,
+            format!("the SAMLRequest is a <{}>, not a LogoutRequest", m.root),
+        ));
     }
     check_common(&m, &cfg, st, org).map_err(|e| refused(WHAT, e))?;
     check_request_times(&m, st.clock.now()).map_err(|e| refused(WHAT, e))?;
@@ -211,12 +241,19 @@ fn logout_request(
         session::end_saml_sessions(&c, org, name_id, &m.session_indexes)?
     };
     tracing::info!(org, ended, "SAML LogoutRequest from the IdP");
-    let status = if ended > 0 { STATUS_SUCCESS } else { STATUS_REQUESTER };
+    let status = if ended > 0 {
+        STATUS_SUCCESS
+    } else {
+        STATUS_REQUESTER
+    };
     let Some(idp_slo) = cfg.slo_url.as_deref() else {
         // Nowhere to answer: say what happened here.
         return Ok(html::page(
             "Signed out",
-            &format!("<p id=\"signed-out\">{} session(s) ended at the identity provider's request.</p>", ended),
+            &format!(
+                "<p id=\"signed-out\">{} session(s) ended at the identity provider's request.</p>",
+                ended
+            ),
         )
         .into_response());
     };
@@ -249,13 +286,17 @@ fn logout_response(
 ) -> Result<Response, AppError> {
     const WHAT: &str = "You are signed out of this service, but your identity provider did not confirm that it ended your session there (close the browser to be sure)";
     let waiting = jar.get(LOGOUT_COOKIE).map(|c| c.value().to_string());
-    let jar = jar.remove(axum_extra::extract::cookie::Cookie::build((LOGOUT_COOKIE, "")).path("/sso/saml"));
+    let jar = jar
+        .remove(axum_extra::extract::cookie::Cookie::build((LOGOUT_COOKIE, "")).path("/sso/saml"));
     let result = (|| -> Result<(), AppError> {
         let cfg = saml_config(st, org)?;
         let cert = cert_der(&cfg)?;
         let m = logout::verify(incoming, "SAMLResponse", &cert).map_err(|e| refused(WHAT, e))?;
         if m.root != "LogoutResponse" {
-            return Err(refused(WHAT, format!("the SAMLResponse is a <{}>, not a LogoutResponse", m.root)));
+            return Err(refused(
+                WHAT,
+                format!("the SAMLResponse is a <{}>, not a LogoutResponse", m.root),
+            ));
         }
         check_common(&m, &cfg, st, org).map_err(|e| refused(WHAT, e))?;
         let Some(irt) = m.in_response_to.as_deref() else {
@@ -272,13 +313,18 @@ fn logout_response(
         if answered == 0 || waiting.as_deref() != Some(irt) {
             return Err(refused(
                 WHAT,
-                format!("InResponseTo {irt:?} does not answer the sign-out request this browser sent"),
+                format!(
+                    "InResponseTo {irt:?} does not answer the sign-out request this browser sent"
+                ),
             ));
         }
         if m.status.as_deref() != Some(STATUS_SUCCESS) {
             return Err(refused(
                 WHAT,
-                format!("the identity provider answered with status {}", m.status.as_deref().unwrap_or("(none)")),
+                format!(
+                    "the identity provider answered with status {}",
+                    m.status.as_deref().unwrap_or("(none)")
+                ),
             ));
         }
         Ok(())

@@ -203,8 +203,8 @@ pub fn verify(incoming: Incoming<'_>, field: &str, cert_der: &[u8]) -> Result<Me
             Ok(m)
         }
         Incoming::Redirect { raw_query } => {
-            let value = raw_param(raw_query, field)
-                .ok_or_else(|| format!("the query has no {field}"))?;
+            let value =
+                raw_param(raw_query, field).ok_or_else(|| format!("the query has no {field}"))?;
             let (Some(sig_alg), Some(sig)) = (
                 raw_param(raw_query, "SigAlg"),
                 raw_param(raw_query, "Signature"),
@@ -240,8 +240,8 @@ pub fn verify(incoming: Incoming<'_>, field: &str, cert_der: &[u8]) -> Result<Me
             let raw = B64
                 .decode(decoded(value))
                 .map_err(|e| format!("{field} is not base64: {e}"))?;
-            let xml = String::from_utf8(inflate(&raw)?)
-                .map_err(|_| format!("{field} is not UTF-8"))?;
+            let xml =
+                String::from_utf8(inflate(&raw)?).map_err(|_| format!("{field} is not UTF-8"))?;
             read(&xml)
         }
     }
@@ -338,9 +338,14 @@ impl Outgoing<'_> {
         } else {
             "SAMLResponse"
         };
-        let mut url = url::Url::parse(self.destination)
-            .map_err(|e| format!("the IdP's logout URL {:?} is not a URL: {e}", self.destination))?;
-        url.query_pairs_mut().append_pair(field, &B64.encode(deflated));
+        let mut url = url::Url::parse(self.destination).map_err(|e| {
+            format!(
+                "the IdP's logout URL {:?} is not a URL: {e}",
+                self.destination
+            )
+        })?;
+        url.query_pairs_mut()
+            .append_pair(field, &B64.encode(deflated));
         if let Some(rs) = relay_state {
             url.query_pairs_mut().append_pair("RelayState", rs);
         }
@@ -374,7 +379,9 @@ mod tests {
 
     #[test]
     fn unsigned_messages_are_refused() {
-        let xml = B64.encode(r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#);
+        let xml = B64.encode(
+            r#"<samlp:LogoutRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_r"/>"#,
+        );
         let e = verify(Incoming::Post { value: &xml }, "SAMLRequest", b"x").unwrap_err();
         assert!(e.contains("not signed"), "{e}");
         let e = verify(
