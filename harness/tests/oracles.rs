@@ -729,3 +729,164 @@ async fn an_sp_that_ignores_the_case_of_destination_is_caught() {
     assert_eq!(caught.failure_kind, Some(FailureKind::Accepted));
     assert_eq!(cleared.verdict, Verdict::Pass, "{:?}", cleared.message);
 }
+
+/// A SAML "SP" with single logout that checks nothing: it signs in whoever the posted
+/// response names, ends the browser's session on any LogoutRequest (and answers the IdP with
+/// an unsigned LogoutResponse), and shows "signed out everywhere" for any LogoutResponse. Its
+/// target file hands it the IdP's SingleLogoutService in the URLs (`?idp=`).
+async fn serve_logout_sp() -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as b64;
+    type F = axum::extract::Form<std::collections::HashMap<String, String>>;
+    // HTTP-Redirect binding: deflated, base64, in the query (unsigned: it checks nothing).
+    let redirect = |to: &str, field: &str, xml: &str| {
+        use std::io::Write as _;
+        let mut enc =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(xml.as_bytes()).unwrap();
+        let value = b64.encode(enc.finish().unwrap());
+        let q: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair(field, &value)
+            .finish();
+        let sep = if to.contains('?') { '&' } else { '?' };
+        Redirect::to(&format!("{to}{sep}{q}"))
+    };
+    let app = Router::new()
+        .route(
+            "/acs",
+            post(|axum::extract::Form(f): F| async move {
+                let xml = b64
+                    .decode(f.get("SAMLResponse").cloned().unwrap_or_default())
+                    .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    .unwrap_or_default();
+                let who = name_id_of(&xml, Reads::SignedAssertion).unwrap_or_default();
+                Response::builder()
+                    .status(StatusCode::SEE_OTHER)
+                    .header(header::LOCATION, "/home")
+                    .header(header::SET_COOKIE, format!("who={who}; Path=/"))
+                    .body(axum::body::Body::empty())
+                    .unwrap()
+            }),
+        )
+        .route(
+            "/slo",
+            post(move |Query(q): Q, axum::extract::Form(f): F| async move {
+                let idp = q.get("idp").cloned().unwrap_or_default();
+                if f.contains_key("SAMLRequest") {
+                    // Any LogoutRequest ends the session: no signature, time, Issuer check.
+                    let answer = "<samlp:LogoutResponse xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+                         ID=\"_a\" Version=\"2.0\"><samlp:Status><samlp:StatusCode \
+                         Value=\"urn:oasis:names:tc:SAML:2.0:status:Success\"/></samlp:Status>\
+                         </samlp:LogoutResponse>";
+                    (
+                        [(header::SET_COOKIE, "who=; Path=/; Max-Age=0")],
+                        redirect(&idp, "SAMLResponse", answer),
+                    )
+                        .into_response()
+                } else {
+                    // Any LogoutResponse completes the sign-out.
+                    Redirect::to("/signed-out").into_response()
+                }
+            }),
+        )
+        .route(
+            "/slo-start",
+            get(move |Query(q): Q| async move {
+                let idp = q.get("idp").cloned().unwrap_or_default();
+                let request = "<samlp:LogoutRequest xmlns:samlp=\"urn:oasis:names:tc:SAML:2.0:protocol\" \
+                     xmlns:saml=\"urn:oasis:names:tc:SAML:2.0:assertion\" ID=\"_lr1\" Version=\"2.0\">\
+                     <saml:Issuer>urn:test:naive-slo</saml:Issuer><saml:NameID>x</saml:NameID>\
+                     </samlp:LogoutRequest>";
+                (
+                    [(header::SET_COOKIE, "who=; Path=/; Max-Age=0")],
+                    redirect(&idp, "SAMLRequest", request),
+                )
+                    .into_response()
+            }),
+        )
+        .route(
+            "/signed-out",
+            get(|| async { Html(page("<p id=\"signed-out\">Signed out everywhere</p>")) }),
+        )
+        .route("/", get(|| async { Html(page("<h1>naive SP</h1>")) }))
+        .route(
+            "/home",
+            get(|h: HeaderMap| async move {
+                let who = h
+                    .get(header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|c| c.split("who=").nth(1))
+                    .map(|w| w.split(';').next().unwrap_or_default().to_string());
+                match who {
+                    Some(w) if !w.is_empty() => Html(page(&format!(
+                        "<p>Signed in as <span id=\"signed-in-as\">{w}</span></p>"
+                    )))
+                    .into_response(),
+                    _ => Redirect::to("/login").into_response(),
+                }
+            }),
+        )
+        .route("/login", get(|| async { Html(page("<h1>Sign in</h1>")) }));
+    serve(app).await
+}
+
+/// Rows 106-111: an SP that ends its session on any LogoutRequest and calls any
+/// LogoutResponse a completed sign-out is caught by every attack variant of the two logout
+/// files (each accepted: FINDING), and passes their genuine controls. The reference SP clears
+/// the same variants (`SSO_HARNESS_TARGETS=reference-sp cargo test -p harness --test
+/// scenarios -- logout`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_sp_that_honours_any_logout_message_is_caught() {
+    use harness::scenario::load::expand_variants;
+    let naive = serve_logout_sp().await;
+    let repo = here().join("../../scenarios");
+    let mut scenarios = Vec::new();
+    for f in ["logout", "logout-response"] {
+        let base = load_file(&repo.join(format!("saml-attacks/{f}.yaml")), &repo).unwrap();
+        scenarios.extend(expand_variants(base).unwrap().into_iter().map(Arc::new));
+    }
+    let yaml = format!(
+        "name: naive-slo\nlaunch: {{url: \"{naive}\"}}\nadmin: {{manual: {{org_id: o}}}}\n\
+         capabilities: [saml, single-logout]\n\
+         sp: {{acs_url: \"{{sp.base_url}}acs\", entity_id: \"urn:test:naive-slo\",\n\
+         \x20 slo_url: \"{{sp.base_url}}slo?idp={{idp.slo_url}}\",\n\
+         \x20 slo_start_url: \"{{sp.base_url}}slo-start?idp={{idp.slo_url}}\",\n\
+         \x20 slo_done_url: \"{{sp.base_url}}signed-out\"}}\n\
+         procedures: {{connect_saml: [{{use_org: acme}}],\n\
+         \x20 start_login: [{{open: \"{{idp.idp_initiated_url}}\"}}]}}\n\
+         rejection: {{status: [403], element: \"#error\"}}\n\
+         session_probe: {{url: \"{{sp.base_url}}home\"}}\n"
+    );
+    let reports = tempfile::tempdir().unwrap();
+    let result = common::run_pack(
+        vec![common::inline_target(&yaml)],
+        scenarios,
+        "scenarios",
+        IdpChoice::Embedded,
+        reports.path(),
+    )
+    .await;
+    let mut attacks = 0;
+    for o in &result.outcomes {
+        let control = o.name.ends_with("/genuine");
+        if control {
+            assert_eq!(o.verdict, Verdict::Pass, "{}: {:?}", o.name, o.message);
+        } else {
+            attacks += 1;
+            assert_eq!(
+                o.failure_kind,
+                Some(FailureKind::Accepted),
+                "{}: {:?}",
+                o.name,
+                o.message
+            );
+        }
+    }
+    assert_eq!(
+        result.outcomes.len(),
+        14,
+        "{:?}",
+        result.outcomes.iter().map(|o| &o.name).collect::<Vec<_>>()
+    );
+    assert_eq!(attacks, 12);
+}

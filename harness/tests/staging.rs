@@ -230,6 +230,7 @@ async fn a_hand_configured_staging_sp_runs_the_documented_pack() {
                 sso_url: values.saml.sso_url.clone(),
                 certificate_pem: values.saml.certificate_pem.clone(),
                 idp_entity_id: Some(values.saml.entity_id.clone()),
+                slo_url: None,
             }),
         )
         .await;

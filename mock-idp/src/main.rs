@@ -311,6 +311,7 @@ fn saml_response(args: SamlResponseArgs) -> Result<(), mock_idp::Error> {
             acs_url: Some(args.acs.clone()),
             metadata_url: None,
             certificate_pem,
+            ..Default::default()
         }),
         saml: SamlOptions {
             sign: wire("--sign", &args.sign)?,

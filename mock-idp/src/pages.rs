@@ -107,10 +107,21 @@ pub fn error(status: StatusCode, message: &str) -> Response {
 
 /// The HTTP-POST binding: a form that submits itself to the SP's ACS.
 pub fn post_form(acs: &str, saml_response_b64: &str, relay_state: Option<&str>) -> Response {
+    post_message(acs, "SAMLResponse", saml_response_b64, relay_state)
+}
+
+/// The HTTP-POST binding for any message: `field` is `SAMLRequest` or `SAMLResponse`.
+pub fn post_message(
+    url: &str,
+    field: &str,
+    value_b64: &str,
+    relay_state: Option<&str>,
+) -> Response {
     let mut body = format!(
-        "<form method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">\n",
-        escape(acs),
-        escape(saml_response_b64)
+        "<form method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+        escape(url),
+        escape(field),
+        escape(value_b64)
     );
     if let Some(rs) = relay_state {
         body.push_str(&format!(

@@ -189,9 +189,14 @@ fn oidc_forge_control_routes() -> Router<AppState> {
 }
 
 fn saml_routes() -> Router<AppState> {
-    use saml::{portal, sso};
+    use saml::{portal, slo, sso};
     Router::new()
         .route("/t/{id}/saml/metadata", get(sso::metadata_handler))
+        .route(
+            "/t/{id}/saml/slo",
+            get(slo::slo_redirect).post(slo::slo_post),
+        )
+        .route("/t/{id}/saml/logout", get(slo::idp_logout))
         .route(
             "/t/{id}/saml/sso",
             get(sso::sso_redirect).post(sso::sso_post),

@@ -44,6 +44,15 @@ pub struct DeliveredResponse {
     pub relay_state: Option<String>,
 }
 
+/// What the IdP's last genuine response told an SP about a user's session: what a
+/// LogoutRequest for that session names (single logout).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SamlSession {
+    pub name_id: String,
+    pub name_id_format: String,
+    pub session_index: String,
+}
+
 #[derive(Debug)]
 pub struct Tenant {
     pub id: String,
@@ -64,6 +73,8 @@ pub struct Tenant {
     /// Flow id (carried through the login page) -> pending SAML request.
     pub pending_saml: HashMap<String, PendingAuthn>,
     pub last_saml_response: Option<DeliveredResponse>,
+    /// User uid -> the session the last response opened at the SP (single logout).
+    pub saml_sessions: HashMap<String, SamlSession>,
     pub exchanges: Vec<Exchange>,
     /// OIDC flows, codes, access tokens and parsed JWS keys (`crate::oidc`).
     pub oidc: TenantOidc,
@@ -202,6 +213,9 @@ pub fn validate_sp(sp: &SpSpec, path: &str) -> Result<()> {
     if let Some(m) = &sp.metadata_url {
         check_url(&at(path, "metadata_url"), m)?;
     }
+    if let Some(u) = &sp.slo_url {
+        check_url(&at(path, "slo_url"), u)?;
+    }
     if let Some(pem) = &sp.certificate_pem {
         openssl::x509::X509::from_pem(pem.as_bytes()).map_err(|_| {
             Error::bad_input(at(path, "certificate_pem"), "not a PEM X.509 certificate")
@@ -337,6 +351,7 @@ impl Tenant {
             sessions: HashMap::new(),
             pending_saml: HashMap::new(),
             last_saml_response: None,
+            saml_sessions: HashMap::new(),
             exchanges: Vec::new(),
             oidc: Default::default(),
             pinned: None,
@@ -402,6 +417,7 @@ impl Tenant {
         self.sessions.clear();
         self.pending_saml.clear();
         self.last_saml_response = None;
+        self.saml_sessions.clear();
         self.exchanges.clear();
         let attacker = self.oidc.forge.keys.take();
         self.oidc = TenantOidc::default();
@@ -576,6 +592,8 @@ impl Tenant {
                     .iter()
                     .map(|a| (a.name.clone(), tile_url(&prefix, &a.name)))
                     .collect(),
+                slo_url: format!("{prefix}/saml/slo"),
+                logout_url: format!("{prefix}/saml/logout"),
                 certificate_pem: key.cert_pem.clone(),
                 fingerprint_sha1: key.fingerprint_sha1.clone(),
                 fingerprint_sha256: key.fingerprint_sha256.clone(),

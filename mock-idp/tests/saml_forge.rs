@@ -42,6 +42,7 @@ fn tenant_for(email: &str, sign: SignMode, sp_cert: Option<String>) -> Tenant {
             acs_url: Some(ACS.into()),
             metadata_url: None,
             certificate_pem: sp_cert,
+            ..Default::default()
         }),
         saml: SamlOptions {
             sign,

@@ -32,6 +32,7 @@ fn tenant(email: &str, sign: SignMode) -> Tenant {
             acs_url: Some("http://sp.test/acs".into()),
             metadata_url: None,
             certificate_pem: None,
+            ..Default::default()
         }),
         saml: SamlOptions {
             sign,

@@ -31,6 +31,7 @@ fn tenant(profile: &str, sign: SignMode, sp_cert: Option<String>) -> Tenant {
             acs_url: Some(ACS.into()),
             metadata_url: None,
             certificate_pem: sp_cert,
+            ..Default::default()
         }),
         saml: SamlOptions {
             sign,

@@ -122,6 +122,12 @@ pub struct SpSpec {
     /// The SP's certificate, to encrypt assertions to.
     #[serde(default)]
     pub certificate_pem: Option<String>,
+    /// The SP's SingleLogoutService: where logout messages go through the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_url: Option<String>,
+    /// How they go there (default `post`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_binding: Option<crate::slo::SloBinding>,
 }
 
 /// Which parts of a SAML response are signed.
@@ -147,6 +153,9 @@ pub struct SamlOptions {
     /// the next response instead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forge: Option<ForgeSpec>,
+    /// How the tenant's logout messages (single logout) are shaped; absent: genuine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logout: Option<crate::slo::LogoutForge>,
 }
 
 /// What a dashboard tile does.
@@ -344,6 +353,14 @@ pub struct SamlInfo {
     pub idp_initiated_url: String,
     /// Per app (dashboard tile): the URL that starts that tile's sign-in.
     pub tile_urls: BTreeMap<String, String>,
+    /// SingleLogoutService (both bindings): where an SP sends its LogoutRequest, and its
+    /// LogoutResponse to an IdP-initiated logout.
+    #[serde(default)]
+    pub slo_url: String,
+    /// IdP-initiated logout: a browser visit ends the IdP session and sends a LogoutRequest
+    /// for the signed-in user to the SP's `slo_url`.
+    #[serde(default)]
+    pub logout_url: String,
     pub certificate_pem: String,
     pub fingerprint_sha1: String,
     pub fingerprint_sha256: String,
@@ -534,6 +551,8 @@ mod tests {
                 dashboard_url: "d".into(),
                 idp_initiated_url: "i".into(),
                 tile_urls: BTreeMap::from([("W".to_string(), "u".to_string())]),
+                slo_url: "l".into(),
+                logout_url: "o".into(),
                 certificate_pem: "c".into(),
                 fingerprint_sha1: "f1".into(),
                 fingerprint_sha256: "f2".into(),

@@ -12,6 +12,7 @@
 //! - [`oidc_forge`]: the OIDC forge (`oidc/forge`, `OidcClient.forge`): ID token, token
 //!   response and userinfo forgeries, provider settings, rotation, back-channel logout, and
 //!   the catalogue of variants.
+//! - [`slo`]: SAML single logout: the binding to the SP and how logout messages are shaped.
 //! - [`profile`]: the names of the IdP profiles a tenant imitates (behaviour stays in mock-idp).
 //! - [`sp_admin`]: the reference SP's admin API (`/api/admin/...`) requests and answers.
 //! - [`secret`]: how request bodies carry secrets (they print as `[redacted]` otherwise).
@@ -25,6 +26,7 @@ pub mod idp;
 pub mod oidc_forge;
 pub mod profile;
 pub mod secret;
+pub mod slo;
 pub mod sp_admin;
 
 pub use fault::{Fault, FaultInfo, Protocol};

@@ -143,6 +143,9 @@ pub struct PutSaml {
     pub certificate_pem: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub idp_entity_id: Option<String>,
+    /// The IdP's SingleLogoutService (single logout); absent: sign-out is local only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slo_url: Option<String>,
 }
 
 /// `PUT /api/admin/orgs/{org}/sso/oidc`.

@@ -330,9 +330,15 @@ pub fn put_saml(
     sso_url: &str,
     certificate_pem: &str,
     idp_entity_id: Option<&str>,
+    slo_url: Option<&str>,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
     let sso_url = check_http_url("sso_url", sso_url)?;
+    let slo_url = slo_url
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|u| check_http_url("slo_url", u))
+        .transpose()?;
     let cert = certs::parse_certificate(certificate_pem)
         .map_err(|m| AppError::bad("certificate_pem", m))?;
     let pem = cert
@@ -346,6 +352,7 @@ pub fn put_saml(
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(String::from),
+        slo_url,
     });
     state
         .db

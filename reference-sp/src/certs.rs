@@ -12,8 +12,7 @@ use rusqlite::OptionalExtension;
 
 pub struct SpKey {
     pub cert_der: Vec<u8>,
-    #[allow(dead_code)]
-    // kept for signing AuthnRequests; the documented product does not sign them
+    /// Signs single logout messages (the documented product does not sign AuthnRequests).
     pub private_key_pem: Secret,
 }
 

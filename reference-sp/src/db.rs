@@ -115,6 +115,12 @@ const MIGRATIONS: &[&str] = &[
         value TEXT NOT NULL
     );
     "#,
+    // 2: single logout: the IdP's logout URL, and what a LogoutRequest names of a session
+    r#"
+    ALTER TABLE sso_configs ADD COLUMN saml_slo_url TEXT;
+    ALTER TABLE sessions ADD COLUMN saml_name_id TEXT;
+    ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
+    "#,
 ];
 
 impl Db {

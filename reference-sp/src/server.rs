@@ -3,7 +3,7 @@
 //! root only re-exports it), so handler modules depend on the state and never on the router.
 use crate::error::Error;
 use crate::options::Options;
-use crate::routes::{admin_api, identity, login, sso, test_api};
+use crate::routes::{admin_api, identity, login, slo, sso, test_api};
 use crate::state::{AppState, Shared};
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -197,6 +197,9 @@ fn sso_routes() -> Router<Shared> {
     Router::new()
         .route("/sso/saml/metadata/{org}", get(sso::metadata))
         .route("/sso/saml/acs", post(sso::acs))
+        .route("/sso/saml/slo", get(slo::slo_get).post(slo::slo_post))
+        .route("/sso/saml/logout", get(slo::start))
+        .route("/signed-out", get(slo::signed_out))
         .route("/sso/tile/{org}/{product}", get(sso::tile))
         .route("/sso/start/{org}", get(sso::start_link))
         .route("/sso/oidc/callback", get(sso::oidc_callback))

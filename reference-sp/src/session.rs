@@ -80,6 +80,62 @@ pub fn create(
     Ok(jar.add(cookie))
 }
 
+/// Records what a LogoutRequest for the session in `jar` will name (SAML single logout).
+pub fn set_saml_subject(
+    c: &Connection,
+    jar: &CookieJar,
+    name_id: Option<&str>,
+    session_index: Option<&str>,
+) -> Result<(), AppError> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        c.execute(
+            "UPDATE sessions SET saml_name_id = ?1, saml_session_index = ?2 WHERE id = ?3",
+            params![name_id, session_index, cookie.value()],
+        )?;
+    }
+    Ok(())
+}
+
+/// The SAML subject of the session in `jar`: (sso_org, NameID, SessionIndex).
+pub fn saml_subject(
+    c: &Connection,
+    jar: &CookieJar,
+) -> Result<Option<(String, String, Option<String>)>, AppError> {
+    let Some(cookie) = jar.get(COOKIE) else {
+        return Ok(None);
+    };
+    Ok(c.query_row(
+        "SELECT sso_org, saml_name_id, saml_session_index FROM sessions WHERE id = ?1 AND sso_org IS NOT NULL AND saml_name_id IS NOT NULL",
+        [cookie.value()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()?)
+}
+
+/// Ends every session of `org` whose SAML subject is `name_id` (and, when given, one of
+/// `session_indexes`); returns how many ended.
+pub fn end_saml_sessions(
+    c: &Connection,
+    org: &str,
+    name_id: &str,
+    session_indexes: &[String],
+) -> Result<usize, AppError> {
+    let mut n = 0;
+    if session_indexes.is_empty() {
+        n += c.execute(
+            "DELETE FROM sessions WHERE sso_org = ?1 AND saml_name_id = ?2",
+            params![org, name_id],
+        )?;
+    }
+    for si in session_indexes {
+        n += c.execute(
+            "DELETE FROM sessions WHERE sso_org = ?1 AND saml_name_id = ?2 AND saml_session_index = ?3",
+            params![org, name_id, si],
+        )?;
+    }
+    Ok(n)
+}
+
 pub fn destroy(c: &Connection, jar: CookieJar) -> Result<CookieJar, AppError> {
     if let Some(cookie) = jar.get(COOKIE) {
         c.execute("DELETE FROM sessions WHERE id = ?1", [cookie.value()])?;

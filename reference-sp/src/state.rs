@@ -75,6 +75,10 @@ impl AppState {
     pub fn acs_url(&self, org: &str) -> String {
         format!("{}/sso/saml/acs?connection={org}", self.base)
     }
+    /// The SingleLogoutService of an organisation's SAML connection (both bindings).
+    pub fn slo_url(&self, org: &str) -> String {
+        format!("{}/sso/saml/slo?connection={org}", self.base)
+    }
     pub fn entity_id(&self, org: &str) -> String {
         format!("urn:reference-sp:{org}")
     }

@@ -428,6 +428,8 @@ pub struct SamlConfig {
     pub sso_url: String,
     pub certificate_pem: String,
     pub idp_entity_id: Option<String>,
+    /// The IdP's SingleLogoutService; without it sign-out is local only.
+    pub slo_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -447,7 +449,7 @@ pub enum SsoConfig {
 
 pub fn sso_config(c: &Connection, org: &str) -> rusqlite::Result<Option<SsoConfig>> {
     c.query_row(
-        "SELECT protocol, saml_sso_url, saml_certificate_pem, saml_idp_entity_id, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url FROM sso_configs WHERE org_id = ?1",
+        "SELECT protocol, saml_sso_url, saml_certificate_pem, saml_idp_entity_id, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url, saml_slo_url FROM sso_configs WHERE org_id = ?1",
         [org],
         |r| {
             let protocol = col_enum(Protocol::parse, 0, r.get(0)?)?;
@@ -456,6 +458,7 @@ pub fn sso_config(c: &Connection, org: &str) -> rusqlite::Result<Option<SsoConfi
                     sso_url: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                     certificate_pem: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
                     idp_entity_id: r.get(3)?,
+                    slo_url: r.get(8)?,
                 }),
                 Protocol::Oidc => SsoConfig::Oidc(OidcConfig {
                     idp_name: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
@@ -478,8 +481,8 @@ pub fn put_sso_config(
     c.execute("DELETE FROM sso_configs WHERE org_id = ?1", [org])?;
     match cfg {
         SsoConfig::Saml(s) => c.execute(
-            "INSERT INTO sso_configs(org_id, protocol, saml_sso_url, saml_certificate_pem, saml_idp_entity_id, updated_at) VALUES (?1, 'saml', ?2, ?3, ?4, ?5)",
-            params![org, s.sso_url, s.certificate_pem, s.idp_entity_id, now],
+            "INSERT INTO sso_configs(org_id, protocol, saml_sso_url, saml_certificate_pem, saml_idp_entity_id, saml_slo_url, updated_at) VALUES (?1, 'saml', ?2, ?3, ?4, ?5, ?6)",
+            params![org, s.sso_url, s.certificate_pem, s.idp_entity_id, s.slo_url, now],
         )?,
         SsoConfig::Oidc(o) => c.execute(
             "INSERT INTO sso_configs(org_id, protocol, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url, updated_at) VALUES (?1, 'oidc', ?2, ?3, ?4, ?5, ?6)",

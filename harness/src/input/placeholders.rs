@@ -106,6 +106,24 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the SP's SAML metadata",
     ),
     (
+        "sp.slo_url",
+        Scope::Org,
+        "http://127.0.0.1:41234/saml/slo",
+        "the SP's SingleLogoutService (where the IdP's logout messages go)",
+    ),
+    (
+        "sp.slo_start_url",
+        Scope::Org,
+        "http://127.0.0.1:41234/saml/logout",
+        "a browser visit signs out at the SP and sends the IdP a LogoutRequest",
+    ),
+    (
+        "sp.slo_done_url",
+        Scope::Org,
+        "http://127.0.0.1:41234/signed-out",
+        "where the SP sends the browser once the IdP confirmed the single logout",
+    ),
+    (
         "sp.oidc_redirect_uri",
         Scope::Org,
         "http://127.0.0.1:41234/callback",
@@ -170,6 +188,18 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         Scope::Tenant,
         "http://127.0.0.1:39001/t/x/saml/idp-initiated",
         "starts an IdP-initiated sign-in",
+    ),
+    (
+        "idp.slo_url",
+        Scope::Tenant,
+        "http://127.0.0.1:39001/t/x/saml/slo",
+        "the IdP's SingleLogoutService (both bindings)",
+    ),
+    (
+        "idp.logout_url",
+        Scope::Tenant,
+        "http://127.0.0.1:39001/t/x/saml/logout",
+        "IdP-initiated single logout: ends the IdP session, sends the SP a LogoutRequest",
     ),
     (
         "idp.certificate_pem",

@@ -461,6 +461,8 @@ impl Harness {
                 ("idp.metadata_url", &saml.metadata_url),
                 ("idp.dashboard_url", &saml.dashboard_url),
                 ("idp.idp_initiated_url", &saml.idp_initiated_url),
+                ("idp.slo_url", &saml.slo_url),
+                ("idp.logout_url", &saml.logout_url),
                 ("idp.certificate_pem", &saml.certificate_pem),
                 ("idp.fingerprint_sha1", &saml.fingerprint_sha1),
                 ("idp.fingerprint_sha256", &saml.fingerprint_sha256),
@@ -825,6 +827,7 @@ fn tenant_spec(
                     .map_err(crate::error::HarnessError::Template)?,
             );
         }
+        saml.logout = o.logout.clone();
     }
     Ok(TenantSpec {
         id: Some(format!("t-{trial_id}")),

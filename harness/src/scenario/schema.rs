@@ -160,6 +160,9 @@ pub enum Capability {
     WorkspaceSwitcher,
     /// Set-up through an admin API (not by hand).
     AdminApi,
+    /// SAML single logout: `sp.slo_url` takes the IdP's LogoutRequest, `sp.slo_start_url`
+    /// starts a sign-out that asks the IdP too, `sp.slo_done_url` says both ended.
+    SingleLogout,
 }
 
 impl fmt::Display for Capability {
@@ -255,6 +258,10 @@ pub struct SamlOptions {
     /// The mock IdP's forge for every response of the trial's tenant (`mock-idp forge --list`).
     #[serde(default)]
     pub forge: Option<ScenarioForge>,
+    /// How the tenant's single logout messages are shaped (signature, times, Version, ID,
+    /// Issuer, NameID, InResponseTo, status, binding); absent: genuine.
+    #[serde(default)]
+    pub logout: Option<proto::slo::LogoutForge>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -818,9 +825,14 @@ pub struct Expectation {
     /// fetch by the SP.
     #[serde(default)]
     pub no_egress: Option<bool>,
-    /// The browser never loaded a page from this host (`host` or `host:port`).
+    /// The browser never loaded a page from this host (`host` or `host:port`), or, given a
+    /// URL (`http://...`), a page whose URL starts with it.
     #[serde(default)]
     pub no_redirect: Option<Template>,
+    /// The session probe still finds a session as this identity: a forged logout message
+    /// must not end it (no session is the SP accepting what it had to refuse).
+    #[serde(default)]
+    pub session_kept: Option<Template>,
     /// The mock IdP recorded exchanges of these kinds in this trial (e.g. `token_request`).
     #[serde(default)]
     pub idp_saw: Vec<String>,
@@ -845,7 +857,8 @@ impl<'de> Deserialize<'de> for Expectation {
             return Err(serde::de::Error::custom(
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
                  signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log, \
-                 not_signed_in_as, no_egress, no_redirect, idp_saw, idp_did_not_see, answers_within_ms",
+                 not_signed_in_as, no_egress, no_redirect, session_kept, idp_saw, idp_did_not_see, \
+                 answers_within_ms",
             ));
         }
         Ok(e)
@@ -869,6 +882,7 @@ impl Expectation {
             && self.not_signed_in_as.is_none()
             && self.no_egress.is_none()
             && self.no_redirect.is_none()
+            && self.session_kept.is_none()
             && self.idp_saw.is_empty()
             && self.idp_did_not_see.is_empty()
             && self.answers_within_ms.is_none()

@@ -189,6 +189,8 @@ fn tenant_spec(st: &StagingSpec, vars: &Vars, client_secret: &Secret) -> proto::
             acs_url: get("sp.acs_url"),
             metadata_url: None,
             certificate_pem: None,
+            slo_url: get("sp.slo_url"),
+            slo_binding: None,
         }),
         apps,
         oidc_clients,

@@ -243,6 +243,7 @@ impl AdminDriver {
         sso_url: &str,
         certificate_pem: &str,
         idp_entity_id: Option<&str>,
+        slo_url: Option<&str>,
     ) -> Result<(), AdminError> {
         let put = sp_admin::PutSaml {
             sso_url: sso_url.to_string(),
@@ -250,6 +251,8 @@ impl AdminDriver {
             // Without it the SP pins the Issuer of the first response it accepts, so a
             // wrong-issuer fault on the very first sign-in would go unnoticed.
             idp_entity_id: idp_entity_id.map(str::to_string),
+            // The IdP's SingleLogoutService: the SP's sign-out asks the IdP to end its session.
+            slo_url: slo_url.map(str::to_string),
         };
         self.api(
             reqwest::Method::PUT,

@@ -239,6 +239,18 @@ pub struct SpUrls {
     pub tile_url_platform: Option<Template>,
     #[serde(default)]
     pub oidc_redirect_uri: Option<Template>,
+    /// SAML single logout: the SP's SingleLogoutService (the mock IdP sends its logout
+    /// messages there), the URL that starts a sign-out at the SP, and the page the SP shows
+    /// once the IdP confirmed it.
+    #[serde(default)]
+    pub slo_url: Option<Template>,
+    #[serde(default)]
+    pub slo_start_url: Option<Template>,
+    #[serde(default)]
+    pub slo_done_url: Option<Template>,
+    /// How the mock IdP sends logout messages to `slo_url` (default `post`).
+    #[serde(default)]
+    pub slo_binding: Option<proto::slo::SloBinding>,
     /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
     /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
     #[serde(default)]

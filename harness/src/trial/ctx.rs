@@ -334,6 +334,9 @@ impl TrialCtx<'_> {
                 org.oidc_redirect_uri.clone(),
                 urls.oidc_redirect_uri.as_ref(),
             ),
+            ("sp.slo_url", None, urls.slo_url.as_ref()),
+            ("sp.slo_start_url", None, urls.slo_start_url.as_ref()),
+            ("sp.slo_done_url", None, urls.slo_done_url.as_ref()),
         ];
         for (name, from_admin, from_descriptor) in pairs {
             let value = match (from_admin, from_descriptor) {

@@ -16,6 +16,7 @@ impl Check {
             | Check::Rejected(_) => "identity on the SP's own page",
             Check::NoEgress => "canary (no_egress)",
             Check::NoRedirect(_) => "browser history (no_redirect)",
+            Check::SessionKept(_) => "session probe (session_kept)",
             Check::IdpSaw(_) | Check::IdpDidNotSee(_) => "mock IdP's request log",
             Check::AnswersWithin(_) => "bounded answer",
             Check::Log(_) => "the SP's log",
@@ -41,6 +42,7 @@ enum Check {
     NotSignedInAs(String),
     NoEgress,
     NoRedirect(String),
+    SessionKept(String),
     IdpSaw(String),
     IdpDidNotSee(String),
     AnswersWithin(u64),
@@ -107,6 +109,15 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure
     }
     if let Some(t) = &e.no_redirect {
         out.push(Check::NoRedirect(r(t)?));
+    }
+    if let Some(t) = &e.session_kept {
+        if ctx.target.session_probe.is_none() {
+            return Err(StepFailure::broken(format!(
+                "session_kept needs the target's session_probe, and target {} declares none",
+                ctx.target.name
+            )));
+        }
+        out.push(Check::SessionKept(r(t)?));
     }
     for k in &e.idp_saw {
         out.push(Check::IdpSaw(k.clone()));
@@ -404,6 +415,32 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                 ))
             }
         }
+        Check::SessionKept(email) => {
+            let what = "session probe (is the session still there?)";
+            match crate::trial::probe::look(ctx).await {
+                Ok(seen) => match seen.identity {
+                    Some(id) if same_identity(&id, email) => Ok(()),
+                    Some(id) => Err(mismatch(
+                        what,
+                        format!("a session as {email:?}"),
+                        format!("{} answered a session as {id:?}", seen.request),
+                    )),
+                    None => Err((
+                        FailureKind::Accepted,
+                        Diff::new(
+                            what,
+                            format!("a session as {email:?} (the message had to be refused)"),
+                            format!("ACCEPTED: no session any more ({})", seen.answer),
+                        ),
+                    )),
+                },
+                Err(e) => Err(mismatch(
+                    what,
+                    format!("a session as {email:?}"),
+                    e.to_string(),
+                )),
+            }
+        }
         Check::IdpSaw(kind) => {
             let n = ctx.exchanges_of(kind).len();
             if n > 0 {
@@ -657,6 +694,9 @@ fn same_identity(shown: &str, email: &str) -> bool {
 }
 
 fn host_matches(url: &str, host: &str) -> bool {
+    if host.contains("://") {
+        return url.starts_with(host);
+    }
     url::Url::parse(url).is_ok_and(|u| {
         let h = u.host_str().unwrap_or_default();
         let hp = format!("{h}:{}", u.port_or_known_default().unwrap_or(0));

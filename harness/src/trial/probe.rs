@@ -92,22 +92,68 @@ pub fn forbidden(finals: &[Expectation], ctx: &TrialCtx<'_>) -> Option<Forbidden
     (!ids.is_empty()).then_some(Forbidden::Identities(ids))
 }
 
-/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
-pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
-    let (url, own_selector) = match (&ctx.target.session_probe, &ctx.signed_out_from) {
-        (Some(p), _) => (ctx.render(&p.url)?, p.signed_in.clone()),
-        // After a sign-out: the page that showed the user, asked the same way.
-        (None, Some(page)) => {
-            if let Some(w) = ctx.target.signals.whoami.clone() {
-                return whoami_probe(ctx, &w, forbidden).await;
-            }
-            (page.clone(), None)
+/// What the session probe found: the request it made, how it was answered, and the
+/// identity of the session (None: no session).
+pub struct Looked {
+    pub request: String,
+    pub selector: String,
+    pub status: u16,
+    pub answer: String,
+    pub identity: Option<String>,
+}
+
+/// How this trial can ask the SP who is signed in: the target's `session_probe`, or, after a
+/// sign-out, the page that showed the user (or its who-am-I URL), asked the same way.
+enum Via {
+    Page {
+        url: String,
+        own_selector: Option<String>,
+    },
+    Whoami(crate::target::descriptor::Whoami),
+}
+
+fn via(ctx: &TrialCtx<'_>) -> Result<Option<Via>, StepFailure> {
+    Ok(match (&ctx.target.session_probe, &ctx.signed_out_from) {
+        (Some(p), _) => Some(Via::Page {
+            url: ctx.render(&p.url)?,
+            own_selector: p.signed_in.clone(),
+        }),
+        (None, Some(page)) => Some(match ctx.target.signals.whoami.clone() {
+            Some(w) => Via::Whoami(w),
+            None => Via::Page {
+                url: page.clone(),
+                own_selector: None,
+            },
+        }),
+        (None, None) => None,
+    })
+}
+
+/// Asks the SP "who is signed in now?" in this browser.
+pub async fn look(ctx: &mut TrialCtx<'_>) -> Result<Looked, StepFailure> {
+    let (url, own_selector) = match via(ctx)? {
+        Some(Via::Page { url, own_selector }) => (url, own_selector),
+        Some(Via::Whoami(w)) => {
+            let url = ctx.render(&w.url)?;
+            to_sp_page(ctx).await?;
+            let identity = whoami(ctx, &url, &w.field).await;
+            let request = format!("GET {url}");
+            return Ok(Looked {
+                answer: match &identity {
+                    None => format!("{request}: no identity in .{} (no session)", w.field),
+                    Some(id) => format!("{request}: signed in as {id:?}"),
+                },
+                request,
+                selector: format!(".{}", w.field),
+                status: 200,
+                identity,
+            });
         }
-        (None, None) => {
-            return Ok(format!(
-                "target {} declares no session_probe: the session was not checked",
+        None => {
+            return Err(StepFailure::broken(format!(
+                "target {} declares no session_probe",
                 ctx.target.name
-            ));
+            )));
         }
     };
     // A target that reads the identity from a pattern over the page's text probes the
@@ -130,27 +176,52 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
     if let Some(p) = &pattern {
         a.identity = a.identity.as_deref().and_then(|t| p.identity(t));
     }
-    let seen = match (&a.outcome[..], &a.identity) {
-        ("redirect", _) => return Ok(format!("GET {url}: redirected (no session)")),
-        ("error", _) => {
-            return Err(StepFailure::broken(format!(
-                "session probe GET {url}: {}",
-                a.error.unwrap_or_default()
-            )));
-        }
-        (_, None) => {
-            return Ok(format!(
-                "GET {url}: HTTP {}, no identity in {selector} (no session)",
-                a.status
-            ));
-        }
-        (_, Some(id)) => id.clone(),
+    let request = format!("GET {url}");
+    match (&a.outcome[..], a.identity) {
+        ("redirect", _) => Ok(Looked {
+            answer: format!("{request}: redirected (no session)"),
+            request,
+            selector,
+            status: a.status,
+            identity: None,
+        }),
+        ("error", _) => Err(StepFailure::broken(format!(
+            "session probe {request}: {}",
+            a.error.unwrap_or_default()
+        ))),
+        (_, identity) => Ok(Looked {
+            answer: match &identity {
+                None => format!(
+                    "{request}: HTTP {}, no identity in {selector} (no session)",
+                    a.status
+                ),
+                Some(id) => format!("{request}: HTTP {}, signed in as {id:?}", a.status),
+            },
+            request,
+            selector,
+            status: a.status,
+            identity,
+        }),
+    }
+}
+
+/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
+pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
+    if via(ctx)?.is_none() {
+        return Ok(format!(
+            "target {} declares no session_probe: the session was not checked",
+            ctx.target.name
+        ));
+    }
+    let looked = look(ctx).await?;
+    let Some(seen) = looked.identity.clone() else {
+        return Ok(looked.answer);
     };
     judge(
         forbidden,
         &seen,
-        &format!("GET {url}, {selector}"),
-        &format!("HTTP {}", a.status),
+        &format!("{}, {}", looked.request, looked.selector),
+        &format!("HTTP {}", looked.status),
         note(ctx),
     )
 }
@@ -176,30 +247,6 @@ fn note(ctx: &TrialCtx<'_>) -> &'static str {
         "the session outlived the sign-out, although the page it showed said no one is signed in"
     } else {
         "the SP created a session although the page it showed said otherwise"
-    }
-}
-
-/// The session probe through `signals.whoami` (its JSON answer names who is signed in).
-async fn whoami_probe(
-    ctx: &mut TrialCtx<'_>,
-    w: &crate::target::descriptor::Whoami,
-    forbidden: &Forbidden,
-) -> Result<String, StepFailure> {
-    let url = ctx.render(&w.url)?;
-    to_sp_page(ctx).await?;
-    let note = note(ctx);
-    match whoami(ctx, &url, &w.field).await {
-        None => Ok(format!(
-            "GET {url}: no identity in .{} (no session)",
-            w.field
-        )),
-        Some(seen) => judge(
-            forbidden,
-            &seen,
-            &format!("GET {url} .{}", w.field),
-            "answered",
-            note,
-        ),
     }
 }
 

@@ -654,6 +654,8 @@ return "ok";
             acs_url: get("sp.acs_url"),
             metadata_url: Some(url),
             certificate_pem: Some(cert),
+            slo_url: get("sp.slo_url"),
+            slo_binding: self.target.sp.slo_binding,
         };
         idp.put_sp(&tenant_id, &sp).await.map_err(StepFailure::from)
     }
@@ -681,6 +683,8 @@ return "ok";
                 acs_url: Some(acs),
                 metadata_url: get("sp.metadata_url"),
                 certificate_pem: cert,
+                slo_url: get("sp.slo_url"),
+                slo_binding: self.target.sp.slo_binding,
             };
             idp.put_sp(&tenant_id, &sp).await?;
         }
@@ -838,9 +842,16 @@ return "ok";
                 let sso_url = self.render_opt(a.sso_url.as_ref(), "{idp.sso_url}")?;
                 let cert = self.render_opt(a.certificate_pem.as_ref(), "{idp.certificate_pem}")?;
                 let entity_id = self.vars.get("idp.entity_id").ok().map(str::to_string);
+                let slo_url = self.vars.get("idp.slo_url").ok().map(str::to_string);
                 let r = self
                     .admin
-                    .configure_saml(&org, &sso_url, &cert, entity_id.as_deref())
+                    .configure_saml(
+                        &org,
+                        &sso_url,
+                        &cert,
+                        entity_id.as_deref(),
+                        slo_url.as_deref(),
+                    )
                     .await;
                 if r.is_ok() {
                     self.import_sp_metadata().await?;

@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 use crate::fault::Fault;
 use crate::keys::{HashAlg, TenantKeys};
 use crate::profile::{ATTRNAME_UNSPECIFIED, Profile, ProfileBehaviour as _};
-use crate::tenant::{PendingAuthn, SamlOptions, SignMode, SpSpec, Tenant, UserRecord, random_id};
+use crate::tenant::{
+    PendingAuthn, SamlOptions, SamlSession, SignMode, SpSpec, Tenant, UserRecord, random_id,
+};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
@@ -48,6 +50,19 @@ impl IdpView {
 pub struct Issued {
     pub xml: String,
     pub acs_url: String,
+    /// What a LogoutRequest for this sign-in names (None without a NameID).
+    pub session: Option<SamlSession>,
+}
+
+impl ResponseParams {
+    /// The session this response opens at the SP, as single logout names it.
+    pub fn session(&self) -> Option<SamlSession> {
+        self.nameid.as_ref().map(|n| SamlSession {
+            name_id: n.value.clone(),
+            name_id_format: n.format.to_string(),
+            session_index: self.session_index.clone(),
+        })
+    }
 }
 
 /// The address a `changed_email` response carries: same person, new mailbox.
@@ -152,6 +167,7 @@ pub fn issue(
     let p = prepare(idp, user, request, faults)?;
     Ok(Issued {
         xml: response::build(&p.params, &p.shape)?,
+        session: p.params.session(),
         acs_url: p.acs_url,
     })
 }

@@ -1,4 +1,5 @@
-//! IdP metadata: entity ID, signing certificate(s), NameID format, SSO endpoints.
+//! IdP metadata: entity ID, signing certificate(s), SingleLogoutService, NameID format, SSO
+//! endpoints.
 
 use super::xml::{CanonWriter, NS_DS, NS_MD};
 use crate::error::Result;
@@ -41,6 +42,15 @@ pub fn document(tenant: &Tenant, base: &str) -> Result<String> {
         w.end("ds:X509Data");
         w.end("ds:KeyInfo");
         w.end("md:KeyDescriptor");
+    }
+    // SAML metadata orders SingleLogoutService before NameIDFormat (SSODescriptorType).
+    for binding in [REDIRECT, POST] {
+        w.leaf(
+            "md:SingleLogoutService",
+            &[],
+            &[("Binding", binding), ("Location", &info.saml.slo_url)],
+            "",
+        );
     }
     w.leaf("md:NameIDFormat", &[], &[], tenant.profile.nameid_format());
     w.leaf(

@@ -7,11 +7,13 @@ pub mod bench;
 pub mod encrypt;
 pub mod forge;
 pub mod issue;
+pub mod logout;
 pub mod metadata;
 pub mod portal;
 pub mod request;
 pub mod response;
 pub mod sign;
+pub mod slo;
 pub mod sso;
 pub mod xml;
 

@@ -272,6 +272,9 @@ pub async fn answer(
     }
     let delivery = super::forge::deliver(view, user, pending, faults.clone(), forge).await?;
     let mut t = tenant::lock(shared);
+    if let Some(session) = delivery.session.clone() {
+        t.saml_sessions.insert(uid.to_string(), session);
+    }
     t.last_saml_response = Some(DeliveredResponse {
         acs_url: delivery.acs_url.clone(),
         saml_response_b64: delivery.saml_response.clone(),

@@ -35,6 +35,24 @@ pub fn xmlsec_verify(xml: &str, cert_pem: &str) -> bool {
     out.status.success()
 }
 
+/// `xmlsec1 --verify` with the ID attribute of the given `namespace:Element`s registered.
+pub fn xmlsec_verify_ids(xml: &str, cert_pem: &str, id_elements: &[&str]) -> bool {
+    let doc = temp(xml, ".xml");
+    let cert = temp(cert_pem, ".pem");
+    let mut cmd = Command::new("xmlsec1");
+    cmd.arg("--verify")
+        .arg("--pubkey-cert-pem")
+        .arg(cert.path());
+    for e in id_elements {
+        cmd.arg("--id-attr:ID").arg(e);
+    }
+    let out = cmd
+        .arg(doc.path())
+        .output()
+        .expect("xmlsec1 must be installed");
+    out.status.success()
+}
+
 /// `xmlsec1 --decrypt --privkey-pem sp-key.pem`: the decrypted document.
 pub fn xmlsec_decrypt(xml: &str, key_pem: &str) -> Result<String, String> {
     let doc = temp(xml, ".xml");

@@ -150,6 +150,7 @@ pub async fn put_saml(
         &b.sso_url,
         &b.certificate_pem,
         b.idp_entity_id.as_deref(),
+        b.slo_url.as_deref(),
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

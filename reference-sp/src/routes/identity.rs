@@ -400,9 +400,16 @@ pub async fn save_saml(
         session::set_reauth(&c, &ctx.session.id, now)?;
     }
     let idp_entity = Some(f.idp_entity_id.as_str()).filter(|s| !s.trim().is_empty());
-    let r = admin_ops::put_saml(&st, &ctx.org.id, &f.sso_url, &f.certificate_pem, idp_entity)
-        .and_then(|()| admin_ops::set_sso(&st, &ctx.org.id, true, ctx.product))
-        .map(|()| "SAML SSO created and Single Sign On turned on.".to_string());
+    let r = admin_ops::put_saml(
+        &st,
+        &ctx.org.id,
+        &f.sso_url,
+        &f.certificate_pem,
+        idp_entity,
+        None,
+    )
+    .and_then(|()| admin_ops::set_sso(&st, &ctx.org.id, true, ctx.product))
+    .map(|()| "SAML SSO created and Single Sign On turned on.".to_string());
     outcome(&st, &ctx, r)
 }
 

@@ -7,6 +7,7 @@ pub mod admin_api;
 pub mod api;
 pub mod identity;
 pub mod login;
+pub mod slo;
 pub mod sso;
 pub mod sso_start;
 pub mod test_api;

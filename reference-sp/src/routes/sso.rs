@@ -223,7 +223,29 @@ async fn acs_inner(
         axum_extra::extract::cookie::Cookie::build((super::sso_start::PENDING_COOKIE, ""))
             .path("/sso/saml"),
     );
-    finish_sso_login(&st, jar, &org_id, &validated.identity)
+    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity)?;
+    // What a LogoutRequest for this sign-in will name (single logout).
+    if let Some(value) = resp
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{}=", session::COOKIE)))
+    {
+        let sid = value.split(';').next().unwrap_or_default().to_string();
+        let c = st.db.conn()?;
+        let jar = CookieJar::new().add(axum_extra::extract::cookie::Cookie::new(
+            session::COOKIE,
+            sid,
+        ));
+        session::set_saml_subject(
+            &c,
+            &jar,
+            validated.name_id.as_deref(),
+            validated.session_index.as_deref(),
+        )?;
+    }
+    Ok(resp)
 }
 
 fn finish_sso_login(

@@ -2,6 +2,7 @@
 //! responses at the ACS (samael verifies; `inspect` and `validate` add what samael lacks).
 pub mod authn_request;
 pub mod inspect;
+pub mod logout;
 pub mod metadata;
 pub mod profile;
 pub mod validate;

@@ -16,6 +16,11 @@ use std::sync::Mutex;
 /// libxml and xmlsec keep global state; one verification at a time in this process.
 static XMLSEC: Mutex<()> = Mutex::new(());
 
+/// Holds the process-wide xmlsec lock (single logout verifies with xmlsec too).
+pub fn xmlsec_lock() -> std::sync::MutexGuard<'static, ()> {
+    XMLSEC.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// The allowed clock skew for NotBefore / NotOnOrAfter.
 pub const MAX_SKEW_SECONDS: i64 = 60;
 
@@ -46,6 +51,9 @@ pub struct Validated {
     pub issuer: String,
     pub in_response_to: Option<String>,
     pub identity: Identity,
+    /// What a LogoutRequest for this sign-in names: the NameID and the SessionIndex.
+    pub name_id: Option<String>,
+    pub session_index: Option<String>,
 }
 
 #[derive(Debug)]
@@ -187,7 +195,18 @@ pub fn validate(saml_response_b64: &str, exp: &Expected<'_>) -> Result<Validated
     }
     .map_err(|e| explain(e, exp, !seen.embedded_certs.is_empty()))?;
     let identity = identity(&assertion)?;
+    let name_id = assertion
+        .subject
+        .as_ref()
+        .and_then(|s| s.name_id.as_ref())
+        .map(|n| n.value.trim().to_string());
+    let session_index = assertion
+        .authn_statements
+        .as_ref()
+        .and_then(|a| a.iter().find_map(|s| s.session_index.clone()));
     Ok(Validated {
+        name_id,
+        session_index,
         assertion_id: assertion.id.clone(),
         issuer,
         in_response_to,

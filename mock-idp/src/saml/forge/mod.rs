@@ -48,6 +48,8 @@ pub struct Forged {
     /// The message as the SP decodes it (lossy for `wrong_encoding`).
     pub decoded: String,
     pub record: ForgeRecord,
+    /// The session the prepared response names (before any edit), for single logout.
+    pub session: Option<crate::tenant::SamlSession>,
 }
 
 pub fn sign_choice(mode: SignMode) -> SignChoice {
@@ -321,6 +323,7 @@ pub fn issue(
         edits: spec.edits.len() + spec.times.len(),
     };
     Ok(Forged {
+        session: prepared.params.session(),
         acs_url: prepared.acs_url,
         saml_response,
         decoded,
@@ -401,6 +404,7 @@ pub struct Delivery {
     /// for an attack (indenting it would hide what the attack is).
     pub decoded: String,
     pub forge: Option<ForgeRecord>,
+    pub session: Option<crate::tenant::SamlSession>,
 }
 
 /// Signs the response (genuine, or forged when a forge spec is in force) off the async
@@ -420,6 +424,7 @@ pub async fn deliver(
                 decoded: pretty_xml(&issued.xml),
                 acs_url: issued.acs_url,
                 forge: None,
+                session: issued.session,
             })
         }
         Some(spec) => {
@@ -433,6 +438,7 @@ pub async fn deliver(
                 saml_response: f.saml_response,
                 acs_url: f.acs_url,
                 forge: Some(f.record),
+                session: f.session,
             })
         }
     })
