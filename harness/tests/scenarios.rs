@@ -73,7 +73,8 @@ fn main() -> ExitCode {
     let full_packs = std::env::var_os("SSO_HARNESS_FULL_PACKS").is_some();
     // CI runs the whole attack packs (saml-attacks, oidc-rp) on the reference SP and a
     // representative slice (the variants tagged `ci-slice`, and every trial a target lists in
-    // known_failures) on every other target, and only the listed trials on self-test targets;
+    // known_failures) on every other target, only the listed trials on self-test targets, and
+    // only `ci_runs` plus the listed trials on targets that name them (library pairs);
     // SSO_HARNESS_FULL_PACKS=1 runs everything (README: "Attack packs").
     let skip_reason = |p: &harness::run::harness::TrialPlan| -> Option<String> {
         if let Some(r) = p.skip_reason() {
@@ -98,6 +99,17 @@ fn main() -> ExitCode {
                 "a self-test target runs only its listed findings in CI: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {} --scenarios scenarios/oidc-rp`",
                 p.target.target.name
             ));
+        }
+        if let Some(runs) = p.target.target.ci_runs.as_ref().filter(|_| !full_packs) {
+            let named = runs.iter().any(|r| {
+                p.scenario.id == *r || (r.ends_with('/') && p.scenario.id.starts_with(r.as_str()))
+            });
+            return (!named && !listed).then(|| {
+                format!(
+                    "not in the target's ci_runs: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {}`",
+                    p.target.target.name
+                )
+            });
         }
         (!full_packs && !builtin && in_pack && !in_slice && !listed).then(|| {
             format!(

@@ -31,6 +31,13 @@ pub struct TargetDescriptor {
     /// only it catches apart, and CI runs only its listed findings.
     #[serde(default)]
     pub self_test: bool,
+    /// What `cargo test` (CI, without SSO_HARNESS_FULL_PACKS) runs on this target besides its
+    /// listed known failures: scenario ids or folder prefixes (`smoke/saml-sign-in`,
+    /// `saml-attacks/nameid-text/`). Absent: the default slice. Published library pairs name
+    /// their twin's catching scenario and one sign-in, so CI's time stays bounded as pairs
+    /// are added; `sso-harness run` and SSO_HARNESS_FULL_PACKS=1 ignore it.
+    #[serde(default)]
+    pub ci_runs: Option<Vec<String>>,
     pub launch: Launch,
     #[serde(default)]
     pub capabilities: BTreeSet<Capability>,
