@@ -229,6 +229,10 @@ pub struct SpUrls {
     pub tile_url_platform: Option<Template>,
     #[serde(default)]
     pub oidc_redirect_uri: Option<Template>,
+    /// Where the RP takes OpenID Connect back-channel logout tokens (POST, form
+    /// `logout_token`); without it the back-channel logout scenarios skip.
+    #[serde(default)]
+    pub backchannel_logout_url: Option<Template>,
     /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
     /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
     #[serde(default)]

@@ -65,6 +65,8 @@ pub struct TrialCtx<'a> {
     pub manual_skip: Option<String>,
     /// What the person should put back after the trial (manual steps that changed the SP).
     pub manual_undo: Vec<String>,
+    /// What the RP answered the last `backchannel_logout` step's token.
+    pub last_logout: Option<proto::oidc_forge::LogoutAnswer>,
 }
 
 impl TrialCtx<'_> {
@@ -330,6 +332,12 @@ impl TrialCtx<'_> {
                 "sp.oidc_redirect_uri",
                 org.oidc_redirect_uri.clone(),
                 urls.oidc_redirect_uri.as_ref(),
+            ),
+            // After the redirect URI: an RP may take logout tokens there (mod_auth_openidc).
+            (
+                "sp.backchannel_logout_url",
+                None,
+                urls.backchannel_logout_url.as_ref(),
             ),
         ];
         for (name, from_admin, from_descriptor) in pairs {

@@ -92,13 +92,22 @@ pub fn forbidden(finals: &[Expectation], ctx: &TrialCtx<'_>) -> Option<Forbidden
     (!ids.is_empty()).then_some(Forbidden::Identities(ids))
 }
 
-/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
-pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
+/// What the session probe saw.
+pub struct Probed {
+    /// `GET url, selector`, for the report.
+    pub what: String,
+    pub status: u16,
+    /// Who is signed in, if anyone.
+    pub identity: Option<String>,
+    /// Why nobody is (a redirect, no identity on the page).
+    pub note: String,
+}
+
+/// Asks the SP who is signed in now, with the browser's cookies; None when the target
+/// declares no `session_probe`.
+pub async fn who(ctx: &mut TrialCtx<'_>) -> Result<Option<Probed>, StepFailure> {
     let Some(p) = ctx.target.session_probe.clone() else {
-        return Ok(format!(
-            "target {} declares no session_probe: the session was not checked",
-            ctx.target.name
-        ));
+        return Ok(None);
     };
     let url = ctx.render(&p.url)?;
     // A target that reads the identity from a pattern over the page's text probes the
@@ -131,21 +140,44 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
     if let Some(p) = &pattern {
         a.identity = a.identity.as_deref().and_then(|t| p.identity(t));
     }
-    let seen = match (&a.outcome[..], &a.identity) {
-        ("redirect", _) => return Ok(format!("GET {url}: redirected (no session)")),
+    let what = format!("GET {url}, {selector}");
+    let note = match (&a.outcome[..], &a.identity) {
+        ("redirect", _) => format!("GET {url}: redirected (no session)"),
         ("error", _) => {
             return Err(StepFailure::broken(format!(
                 "session probe GET {url}: {}",
                 a.error.unwrap_or_default()
             )));
         }
-        (_, None) => {
-            return Ok(format!(
-                "GET {url}: HTTP {}, no identity in {selector} (no session)",
-                a.status
-            ));
-        }
-        (_, Some(id)) => id.clone(),
+        (_, None) => format!(
+            "GET {url}: HTTP {}, no identity in {selector} (no session)",
+            a.status
+        ),
+        (_, Some(id)) => format!("GET {url}: HTTP {}, signed in as {id:?}", a.status),
+    };
+    let identity = if a.outcome == "redirect" {
+        None
+    } else {
+        a.identity
+    };
+    Ok(Some(Probed {
+        what,
+        status: a.status,
+        identity,
+        note,
+    }))
+}
+
+/// Probes the session; Ok(note) when it shows nothing forbidden, Err(accepted) when it does.
+pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<String, StepFailure> {
+    let Some(probed) = who(ctx).await? else {
+        return Ok(format!(
+            "target {} declares no session_probe: the session was not checked",
+            ctx.target.name
+        ));
+    };
+    let Some(seen) = probed.identity.clone() else {
+        return Ok(probed.note);
     };
     let hit = match forbidden {
         Forbidden::AnySession => true,
@@ -155,20 +187,17 @@ pub async fn probe(ctx: &mut TrialCtx<'_>, forbidden: &Forbidden) -> Result<Stri
         Err(StepFailure::diff(
             FailureKind::Accepted,
             Diff::new(
-                format!("session probe (GET {url}, {selector})"),
+                format!("session probe ({})", probed.what),
                 match forbidden {
                     Forbidden::AnySession => "no session".to_string(),
                     Forbidden::Identities(ids) => format!("no session as {}", ids.join(", ")),
                 },
-                format!("ACCEPTED: HTTP {}, signed in as {seen:?}", a.status),
+                format!("ACCEPTED: HTTP {}, signed in as {seen:?}", probed.status),
             )
             .with_note("the SP created a session although the page it showed said otherwise"),
         )
         .decided_by("session probe"))
     } else {
-        Ok(format!(
-            "GET {url}: HTTP {}, signed in as {seen:?} (allowed: the genuine identity)",
-            a.status
-        ))
+        Ok(format!("{} (allowed: the genuine identity)", probed.note))
     }
 }
