@@ -55,9 +55,8 @@ pub async fn check(
     };
     match claims.get("sub") {
         Some(Value::String(s)) if s == sub => Ok(()),
-        Some(Value::String(s)) => Err(refused(format!(
-            "its sub {s:?} is not the ID token's {sub:?}"
-        ))),
+        // Not echoed: the page shows this reason, and the value is the OP's (or a forger's).
+        Some(Value::String(_)) => Err(refused("its sub is not the ID token's".into())),
         Some(_) => Err(refused("its sub is not a string".into())),
         None => Err(refused("it has no sub".into())),
     }

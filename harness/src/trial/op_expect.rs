@@ -292,3 +292,58 @@ pub async fn logout_result(ctx: &mut TrialCtx<'_>, want: &LogoutResult) -> Resul
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn nonces_must_be_long_varied_and_fresh() {
+        let ok = [
+            json!({"nonce": "q3Zx9-Lk2PwR7tYb0aVc"}),
+            json!({"nonce": "Hh4s8_Jd1MnB6vCx3ZpQ"}),
+        ];
+        assert!(unguessable(&ok, "nonce").is_ok());
+        let short = [json!({"nonce": "n-0S6_WzA2Mj"})];
+        assert_eq!(
+            unguessable(&short, "nonce").unwrap_err().0,
+            FailureKind::Accepted
+        );
+        let flat = [json!({"nonce": "aaaaaaaabbbbbbbbcccc"})];
+        assert!(unguessable(&flat, "nonce").is_err());
+        let repeated = [ok[0].clone(), ok[0].clone()];
+        let e = unguessable(&repeated, "nonce").unwrap_err();
+        assert!(e.1.to_string().contains("again"), "{}", e.1);
+        let absent = [json!({"nonce": null})];
+        assert!(unguessable(&absent, "nonce").is_err());
+    }
+
+    #[test]
+    fn pkce_needs_the_method_and_an_accepted_verifier() {
+        let auth = [json!({"pkce": "S256"})];
+        let token = [json!({"code_verifier_sent": true, "status": 200})];
+        assert!(pkce(&auth, &token, Pkce::S256).is_ok());
+        let plain = [json!({"pkce": "plain"})];
+        assert_eq!(
+            pkce(&plain, &token, Pkce::S256).unwrap_err().0,
+            FailureKind::Accepted
+        );
+        let none = [json!({"pkce": null})];
+        assert!(pkce(&none, &token, Pkce::S256).is_err());
+        let no_verifier = [json!({"code_verifier_sent": false, "status": 200})];
+        assert_eq!(
+            pkce(&auth, &no_verifier, Pkce::S256).unwrap_err().0,
+            FailureKind::Accepted
+        );
+        let refused = [json!({"code_verifier_sent": true, "status": 400})];
+        assert_eq!(
+            pkce(&auth, &refused, Pkce::S256).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        assert_eq!(
+            pkce(&auth, &[], Pkce::S256).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+    }
+}
