@@ -47,7 +47,10 @@ pub fn check(
     if claims.get("iss").and_then(Value::as_str) != Some(issuer) {
         return Err(format!(
             "iss {} is not the OP's issuer {issuer:?}",
-            claims.get("iss").map(Value::to_string).unwrap_or("absent".into())
+            claims
+                .get("iss")
+                .map(Value::to_string)
+                .unwrap_or("absent".into())
         ));
     }
     if !audience_has(claims, client_id) {
@@ -128,11 +131,17 @@ mod tests {
         for name in ["iss", "aud", "iat", "jti", "events"] {
             let mut c = valid();
             c.remove(name);
-            assert!(check(&c, "https://op", "rp", 1010).is_err(), "no {name} passed");
+            assert!(
+                check(&c, "https://op", "rp", 1010).is_err(),
+                "no {name} passed"
+            );
         }
         let mut c = valid();
         c.remove("sub");
         assert!(check(&c, "https://op", "rp", 1010).is_err());
-        assert!(check(&valid(), "https://op", "rp", 1000 + 700).is_err(), "old");
+        assert!(
+            check(&valid(), "https://op", "rp", 1000 + 700).is_err(),
+            "old"
+        );
     }
 }

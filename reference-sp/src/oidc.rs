@@ -159,8 +159,7 @@ pub async fn finish(
     // without it may come from a mix-up attacker, and its code is not redeemed.
     if iss_supported && iss_param.is_none() {
         return Err(
-            "the authorization response has no iss although the OP advertises it (RFC 9207)"
-                .into(),
+            "the authorization response has no iss although the OP advertises it (RFC 9207)".into(),
         );
     }
     // RFC 9207: a response that names its issuer must name the one the request went to
@@ -224,7 +223,8 @@ pub async fn finish(
             url,
             token.access_token().secret(),
             claims.subject().as_str(),
-            cfg,
+            cfg.discovery_url,
+            cfg.client_id,
         )
         .await?;
     }

@@ -60,10 +60,7 @@ fn object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, String> {
 }
 
 /// The verified header and claims of `jws`; an error says what was wrong.
-pub fn verify(
-    jws: &str,
-    keys: &Value,
-) -> Result<(Map<String, Value>, Map<String, Value>), String> {
+pub fn verify(jws: &str, keys: &Value) -> Result<(Map<String, Value>, Map<String, Value>), String> {
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
         return Err(format!(
@@ -166,17 +163,25 @@ mod tests {
     fn only_rs256_by_the_ops_key_verifies() {
         let (key, jwks) = key_and_jwks();
         let (other, _) = key_and_jwks();
-        let good = sign(&key, json!({"alg": "RS256", "kid": "k1"}), json!({"sub": "a"}));
+        let good = sign(
+            &key,
+            json!({"alg": "RS256", "kid": "k1"}),
+            json!({"sub": "a"}),
+        );
         assert_eq!(verify(&good, &jwks).unwrap().1["sub"], "a");
-        let forged = sign(&other, json!({"alg": "RS256", "kid": "k1"}), json!({"sub": "a"}));
-        assert!(verify(&forged, &jwks).unwrap_err().contains("does not verify"));
+        let forged = sign(
+            &other,
+            json!({"alg": "RS256", "kid": "k1"}),
+            json!({"sub": "a"}),
+        );
+        assert!(
+            verify(&forged, &jwks)
+                .unwrap_err()
+                .contains("does not verify")
+        );
         let unknown = sign(&key, json!({"alg": "RS256", "kid": "k9"}), json!({}));
         assert!(verify(&unknown, &jwks).unwrap_err().contains("kid"));
-        let none = format!(
-            "{}.{}.",
-            enc(br#"{"alg":"none"}"#),
-            enc(br#"{"sub":"a"}"#)
-        );
+        let none = format!("{}.{}.", enc(br#"{"alg":"none"}"#), enc(br#"{"sub":"a"}"#));
         assert!(verify(&none, &jwks).unwrap_err().contains("alg"));
         let mut tampered = good.clone();
         tampered.replace_range(tampered.len() - 4.., "AAAA");

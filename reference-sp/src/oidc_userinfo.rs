@@ -5,7 +5,6 @@
 //! call only refuses a sign-in whose UserInfo contradicts it.
 use serde_json::{Map, Value};
 
-use crate::oidc::RpConfig;
 use crate::oidc_jws;
 
 pub async fn check(
@@ -13,7 +12,8 @@ pub async fn check(
     url: &str,
     access_token: &str,
     sub: &str,
-    cfg: &RpConfig<'_>,
+    discovery_url: &str,
+    client_id: &str,
 ) -> Result<(), String> {
     let refused = |why: String| format!("the UserInfo answer was refused: {why}");
     let resp = http
@@ -35,7 +35,7 @@ pub async fn check(
         .await
         .map_err(|e| refused(format!("reading the answer: {e}")))?;
     let claims: Map<String, Value> = if jwt {
-        let keys = oidc_jws::fetch(http, cfg.discovery_url)
+        let keys = oidc_jws::fetch(http, discovery_url)
             .await
             .map_err(refused)?;
         let (_, claims) = oidc_jws::verify(body.trim(), &keys.jwks).map_err(refused)?;
@@ -43,7 +43,7 @@ pub async fn check(
         if claims.get("iss").is_some_and(|i| i != keys.issuer.as_str()) {
             return Err(refused("its iss is not the OP's issuer".into()));
         }
-        if claims.contains_key("aud") && !oidc_jws::audience_has(&claims, cfg.client_id) {
+        if claims.contains_key("aud") && !oidc_jws::audience_has(&claims, client_id) {
             return Err(refused("its aud does not name this client".into()));
         }
         claims

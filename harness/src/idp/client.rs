@@ -361,7 +361,12 @@ impl IdpClient {
         kind: Option<&str>,
     ) -> Result<proto::idp::RequestsAnswer> {
         let query = kind
-            .map(|k| format!("?kind={}", url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>()))
+            .map(|k| {
+                format!(
+                    "?kind={}",
+                    url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>()
+                )
+            })
             .unwrap_or_default();
         let v = self
             .send(

@@ -307,8 +307,8 @@ mod tests {
         assert!(serde_yaml_ng::from_str::<ProviderArgs>("{jwks_status: 42}").is_err());
         assert!(serde_yaml_ng::from_str::<RpSent>("{}").is_err());
         assert!(serde_yaml_ng::from_str::<RpSent>("{pkce: s256}").is_err());
-        let s: RpSent = serde_yaml_ng::from_str("{pkce: S256, access_token_in: [header, body]}")
-            .unwrap();
+        let s: RpSent =
+            serde_yaml_ng::from_str("{pkce: S256, access_token_in: [header, body]}").unwrap();
         assert_eq!(s.pkce, Some(Pkce::S256));
         assert!(serde_yaml_ng::from_str::<LogoutResult>("{}").is_err());
         let r: LogoutResult = serde_yaml_ng::from_str("{status: 400, session: kept}").unwrap();

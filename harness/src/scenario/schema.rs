@@ -9,9 +9,7 @@ use crate::input::shorthand::{Shorthand, one_or_many};
 use crate::input::template::Template;
 pub use crate::scenario::forge::{ScenarioForge, ScenarioOidcForge};
 pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
-pub use crate::scenario::oidc_steps::{
-    LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent,
-};
+pub use crate::scenario::oidc_steps::{LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent};
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
 

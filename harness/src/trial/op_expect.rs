@@ -272,11 +272,12 @@ pub async fn logout_result(ctx: &mut TrialCtx<'_>, want: &LogoutResult) -> Resul
             (SessionAfter::Kept, None) => {
                 return Err((
                     FailureKind::Accepted,
-                    Diff::new(what, "kept (the token must change nothing)", "ENDED")
-                        .with_note(format!(
+                    Diff::new(what, "kept (the token must change nothing)", "ENDED").with_note(
+                        format!(
                             "{}: the RP ended the session on a logout token it must refuse",
                             probed.note
-                        )),
+                        ),
+                    ),
                 ));
             }
             (SessionAfter::Ended, Some(id)) => {

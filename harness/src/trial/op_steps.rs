@@ -16,7 +16,11 @@ impl TrialCtx<'_> {
         let kids: Vec<String> = r
             .jwks_kids
             .iter()
-            .map(|k| k.as_str().map(str::to_string).unwrap_or_else(|| k.to_string()))
+            .map(|k| {
+                k.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| k.to_string())
+            })
             .collect();
         Ok(Some(format!(
             "signing key {} -> {}; the JWKS lists {}",

@@ -153,7 +153,12 @@ fn find_token(
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     from_header
         .map(|t| ("header", t))
-        .or_else(|| is_form.then(|| from_form(body)).flatten().map(|t| ("body", t)))
+        .or_else(|| {
+            is_form
+                .then(|| from_form(body))
+                .flatten()
+                .map(|t| ("body", t))
+        })
         .or_else(|| from_form(query?.as_bytes()).map(|t| ("query", t)))
         .filter(|(_, t)| !t.is_empty())
 }

@@ -39,7 +39,10 @@ pub async fn backchannel_logout(
     match end_sessions(&st, &org, form.logout_token.as_deref()).await {
         Ok(ended) => {
             tracing::info!(org, ended, "back-channel logout");
-            Ok(answer(StatusCode::OK, serde_json::json!({ "ended": ended })))
+            Ok(answer(
+                StatusCode::OK,
+                serde_json::json!({ "ended": ended }),
+            ))
         }
         Err(Refused(why)) => {
             tracing::warn!(org, reason = %why, "back-channel logout token refused");

@@ -85,8 +85,14 @@ fn line(e: &Exchange) -> Value {
             out.insert("state_sent".into(), json!(p.get("state").is_some()));
             // The values too: whether they are unguessable and fresh per sign-in is judged
             // over several requests (they travel in the browser's URL; no secret).
-            out.insert("nonce".into(), p.get("nonce").cloned().unwrap_or(Value::Null));
-            out.insert("state".into(), p.get("state").cloned().unwrap_or(Value::Null));
+            out.insert(
+                "nonce".into(),
+                p.get("nonce").cloned().unwrap_or(Value::Null),
+            );
+            out.insert(
+                "state".into(),
+                p.get("state").cloned().unwrap_or(Value::Null),
+            );
         }
         "token_request" => {
             out.insert("client_auth".into(), d["client_auth"].clone());
