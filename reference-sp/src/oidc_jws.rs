@@ -10,6 +10,9 @@ use openssl::rsa::Rsa;
 use openssl::sign::Verifier;
 use serde_json::{Map, Value};
 
+/// A JOSE header or a claims set.
+pub type JsonObject = Map<String, Value>;
+
 /// The only algorithm accepted: the one the connection is registered with.
 pub const ALG: &str = "RS256";
 
@@ -60,7 +63,7 @@ fn object(bytes: &[u8], what: &str) -> Result<Map<String, Value>, String> {
 }
 
 /// The verified header and claims of `jws`; an error says what was wrong.
-pub fn verify(jws: &str, keys: &Value) -> Result<(Map<String, Value>, Map<String, Value>), String> {
+pub fn verify(jws: &str, keys: &Value) -> Result<(JsonObject, JsonObject), String> {
     let parts: Vec<&str> = jws.split('.').collect();
     let [h, p, s] = parts[..] else {
         return Err(format!(
