@@ -106,6 +106,7 @@ faults! {
     IdTokenNonceMismatch => "id_token_nonce_mismatch", Oidc, "ID token nonce differs from the request's nonce";
     IdTokenNonceMissing => "id_token_nonce_missing", Oidc, "ID token has no nonce although the request sent one";
     StateMismatch => "state_mismatch", Oidc, "the authorization response carries another state than the request";
+    StateMissing => "state_missing", Oidc, "the authorization response carries no state although the request sent one";
     IdTokenMissingSub => "id_token_missing_sub", Oidc, "ID token without sub";
     IdTokenMissingEmail => "id_token_missing_email", Oidc, "ID token without email";
     IdTokenMissingGivenName => "id_token_missing_given_name", Oidc, "ID token without given_name";

@@ -41,6 +41,17 @@ async fn discover(
     http: &reqwest::Client,
     discovery_url: &str,
 ) -> Result<CoreProviderMetadata, String> {
+    discover_with_iss_support(http, discovery_url)
+        .await
+        .map(|(meta, _)| meta)
+}
+
+/// The metadata, and whether the OP advertises the RFC 9207 `iss` parameter (openidconnect's
+/// core metadata has no member for it).
+async fn discover_with_iss_support(
+    http: &reqwest::Client,
+    discovery_url: &str,
+) -> Result<(CoreProviderMetadata, bool), String> {
     let url = url::Url::parse(discovery_url)
         .map_err(|e| format!("the discovery URL {discovery_url:?} is not a URL: {e}"))?;
     let doc: serde_json::Value = http
@@ -63,10 +74,15 @@ async fn discover(
             "the discovery document at {url} names the issuer {issuer:?}, whose discovery URL would be {expected}"
         ));
     }
+    let iss_supported = doc
+        .get("authorization_response_iss_parameter_supported")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
     let issuer =
         IssuerUrl::new(issuer.to_string()).map_err(|e| format!("issuer {issuer:?}: {e}"))?;
     CoreProviderMetadata::discover_async(issuer, http)
         .await
+        .map(|meta| (meta, iss_supported))
         .map_err(|e| format!("OIDC discovery failed: {}", error_chain(&e)))
 }
 
@@ -138,7 +154,14 @@ pub async fn finish(
     iss_param: Option<&str>,
     raw_id_token: &mut Option<String>,
 ) -> Result<Claims, String> {
-    let meta = discover(http, cfg.discovery_url).await?;
+    let (meta, iss_supported) = discover_with_iss_support(http, cfg.discovery_url).await?;
+    // RFC 9207 2.4: an OP that advertises the parameter always sends it; a response
+    // without it may come from a mix-up attacker, and its code is not redeemed.
+    if iss_supported && iss_param.is_none() {
+        return Err(
+            "the authorization response has no iss although the OP advertises it (RFC 9207)".into(),
+        );
+    }
     // RFC 9207: a response that names its issuer must name the one the request went to
     // (mix-up); the code is not redeemed otherwise.
     if let Some(iss) = iss_param
@@ -150,6 +173,7 @@ pub async fn finish(
         ));
     }
     let redirect = RedirectUrl::new(cfg.redirect_uri.clone()).map_err(|e| e.to_string())?;
+    let userinfo_url = meta.userinfo_endpoint().map(|u| u.url().to_string());
     let client = CoreClient::from_provider_metadata(
         meta,
         ClientId::new(cfg.client_id.to_string()),
@@ -191,6 +215,19 @@ pub async fn finish(
     }
     // nbf is no member of openidconnect's claims: read from the verified payload.
     check_nbf(&id_token.to_string(), unix_now())?;
+    // UserInfo must be about the same subject (OIDC Core 5.3.2); the access token goes in
+    // the Authorization header, never the URL (RFC 6750 2.3: URLs end up in logs).
+    if let Some(url) = &userinfo_url {
+        crate::oidc_userinfo::check(
+            http,
+            url,
+            token.access_token().secret(),
+            claims.subject().as_str(),
+            cfg.discovery_url,
+            cfg.client_id,
+        )
+        .await?;
+    }
     Ok(Claims {
         sub: claims.subject().as_str().to_string(),
         email: claims.email().map(|e| e.as_str().to_string()),

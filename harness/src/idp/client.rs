@@ -293,4 +293,88 @@ impl IdpClient {
         .await
         .map(|_| ())
     }
+
+    /// `POST /_control/tenants/{id}/oidc/rotate`: the OP's signing key changes.
+    pub async fn rotate_oidc_keys(
+        &self,
+        id: &str,
+        body: &proto::oidc_forge::RotateBody,
+    ) -> Result<proto::oidc_forge::RotateAnswer> {
+        let v = self
+            .send_typed(
+                reqwest::Method::POST,
+                &format!("/_control/tenants/{id}/oidc/rotate"),
+                body,
+            )
+            .await?;
+        parse(v, "POST oidc/rotate").map_err(err)
+    }
+
+    /// `GET /_control/tenants/{id}/oidc/provider`.
+    pub async fn oidc_provider(&self, id: &str) -> Result<proto::oidc_forge::ProviderSettings> {
+        let v = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/_control/tenants/{id}/oidc/provider"),
+                None,
+            )
+            .await?;
+        parse(v, "GET oidc/provider").map_err(err)
+    }
+
+    /// `PUT /_control/tenants/{id}/oidc/provider`.
+    pub async fn put_oidc_provider(
+        &self,
+        id: &str,
+        settings: &proto::oidc_forge::ProviderSettings,
+    ) -> Result<()> {
+        self.send_typed(
+            reqwest::Method::PUT,
+            &format!("/_control/tenants/{id}/oidc/provider"),
+            settings,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// `POST /_control/tenants/{id}/oidc/backchannel-logout`: the mock OP posts a logout
+    /// token to the RP and answers what the RP said.
+    pub async fn backchannel_logout(
+        &self,
+        id: &str,
+        req: &proto::oidc_forge::LogoutRequest,
+    ) -> Result<proto::oidc_forge::LogoutAnswer> {
+        let v = self
+            .send_typed(
+                reqwest::Method::POST,
+                &format!("/_control/tenants/{id}/oidc/backchannel-logout"),
+                req,
+            )
+            .await?;
+        parse(v, "POST oidc/backchannel-logout").map_err(err)
+    }
+
+    /// `GET /_control/tenants/{id}/oidc/requests[?kind=]`: what the RP sent the mock OP.
+    pub async fn oidc_requests(
+        &self,
+        id: &str,
+        kind: Option<&str>,
+    ) -> Result<proto::idp::RequestsAnswer> {
+        let query = kind
+            .map(|k| {
+                format!(
+                    "?kind={}",
+                    url::form_urlencoded::byte_serialize(k.as_bytes()).collect::<String>()
+                )
+            })
+            .unwrap_or_default();
+        let v = self
+            .send(
+                reqwest::Method::GET,
+                &format!("/_control/tenants/{id}/oidc/requests{query}"),
+                None,
+            )
+            .await?;
+        parse(v, "GET oidc/requests").map_err(err)
+    }
 }

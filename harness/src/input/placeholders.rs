@@ -130,6 +130,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the RP's redirect URI",
     ),
     (
+        "sp.backchannel_logout_url",
+        Scope::Org,
+        "http://127.0.0.1:41234/backchannel-logout",
+        "the RP's back-channel logout URL (`sp.backchannel_logout_url` of the target)",
+    ),
+    (
         "sp.tile_url.workspace",
         Scope::Org,
         "http://127.0.0.1:41234/sso/tile/o/workspace",

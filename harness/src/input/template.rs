@@ -49,6 +49,7 @@ pub const KNOWN: &[&str] = &[
     "sp.tile_url.workspace",
     "sp.tile_url.platform",
     "sp.oidc_redirect_uri",
+    "sp.backchannel_logout_url",
     "user.email",
     "user.given_name",
     "user.family_name",

@@ -90,6 +90,16 @@ impl TrialPlan {
                 ));
             }
         }
+        if missing.is_empty()
+            && desc.sp.backchannel_logout_url.is_none()
+            && self.scenario.scenario.uses_step("backchannel_logout")
+        {
+            return Some(format!(
+                "target {} declares no sp.backchannel_logout_url (where the RP takes \
+                 back-channel logout tokens)",
+                desc.name
+            ));
+        }
         if missing.is_empty() {
             let (Some(staging), Some(org)) = (&desc.staging, desc.manual_org()) else {
                 return None;
@@ -547,6 +557,7 @@ impl Harness {
             last_answer: None,
             interactive: plan.interactive,
             manual_skip: None,
+            last_logout: None,
             manual_undo: Vec::new(),
             signed_out_from: None,
         };

@@ -3,5 +3,6 @@
 pub mod forge;
 pub mod load;
 pub mod meta;
+pub mod oidc_steps;
 pub mod schema;
 pub mod vocabulary;

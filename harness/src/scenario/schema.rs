@@ -9,6 +9,7 @@ use crate::input::shorthand::{Shorthand, one_or_many};
 use crate::input::template::Template;
 pub use crate::scenario::forge::{ScenarioForge, ScenarioOidcForge};
 pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
+pub use crate::scenario::oidc_steps::{LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent};
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
 
@@ -844,6 +845,14 @@ pub struct Expectation {
     /// answers a request to its base URL afterwards.
     #[serde(default)]
     pub answers_within_ms: Option<u64>,
+    /// What the RP sent the mock OP in this trial (nonce, state, PKCE, client
+    /// authentication, where the access token went), from its requests query.
+    #[serde(default)]
+    pub rp_sent: Option<RpSent>,
+    /// How the RP answered the last `backchannel_logout` step, and whether the browser's
+    /// session ended.
+    #[serde(default)]
+    pub logout_result: Option<LogoutResult>,
     #[serde(default)]
     pub screenshot: bool,
     #[serde(default)]
@@ -858,7 +867,7 @@ impl<'de> Deserialize<'de> for Expectation {
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
                  signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log, \
                  not_signed_in_as, no_egress, no_redirect, session_kept, idp_saw, idp_did_not_see, \
-                 answers_within_ms",
+                 answers_within_ms, rp_sent, logout_result",
             ));
         }
         Ok(e)
@@ -886,6 +895,8 @@ impl Expectation {
             && self.idp_saw.is_empty()
             && self.idp_did_not_see.is_empty()
             && self.answers_within_ms.is_none()
+            && self.rp_sent.is_none()
+            && self.logout_result.is_none()
     }
 }
 
@@ -941,6 +952,22 @@ step_vocabulary! {
     "start_login" => StartLogin(NoArgs), Browser, "the target's own way to start a sign-in";
     "sign_out" => SignOut(NoArgs), Browser, "the target's own way to sign out";
     "replay_saml_response" => ReplaySamlResponse(NoArgs), Browser, "post the last SAML response again from a fresh browser";
+    "rotate_keys" => RotateKeys(RotateArgs), Any, "rotate the mock OP's signing key";
+    "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
+    "backchannel_logout" => BackchannelLogout(LogoutArgs), Any, "the mock OP posts a logout token to the target's back-channel logout URL";
+}
+
+impl Scenario {
+    /// Whether a step of this kind appears in `setup` or `steps` (inside `repeat` too).
+    pub fn uses_step(&self, kind: &str) -> bool {
+        fn any(steps: &[Step], kind: &str) -> bool {
+            steps.iter().any(|s| match s {
+                Step::Repeat(r) => any(&r.steps, kind),
+                s => s.kind() == kind,
+            })
+        }
+        any(&self.setup, kind) || any(&self.steps, kind)
+    }
 }
 
 impl Step {

@@ -258,6 +258,10 @@ pub struct SpUrls {
     /// How the mock IdP sends logout messages to `slo_url` (default `post`).
     #[serde(default)]
     pub slo_binding: Option<proto::slo::SloBinding>,
+    /// Where the RP takes OpenID Connect back-channel logout tokens (POST, form
+    /// `logout_token`); without it the back-channel logout scenarios skip.
+    #[serde(default)]
+    pub backchannel_logout_url: Option<Template>,
     /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
     /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
     #[serde(default)]

@@ -68,6 +68,8 @@ pub struct TrialCtx<'a> {
     /// The SP page that was shown when `sign_out` started (it showed the user): where the
     /// session probe asks "who is signed in now?" on a target that declares no session_probe.
     pub signed_out_from: Option<String>,
+    /// What the RP answered the last `backchannel_logout` step's token.
+    pub last_logout: Option<proto::oidc_forge::LogoutAnswer>,
 }
 
 impl TrialCtx<'_> {
@@ -337,6 +339,12 @@ impl TrialCtx<'_> {
             ("sp.slo_url", None, urls.slo_url.as_ref()),
             ("sp.slo_start_url", None, urls.slo_start_url.as_ref()),
             ("sp.slo_done_url", None, urls.slo_done_url.as_ref()),
+            // After the redirect URI: an RP may take logout tokens there (mod_auth_openidc).
+            (
+                "sp.backchannel_logout_url",
+                None,
+                urls.backchannel_logout_url.as_ref(),
+            ),
         ];
         for (name, from_admin, from_descriptor) in pairs {
             let value = match (from_admin, from_descriptor) {

@@ -2,7 +2,7 @@
 //! reads as a diff (expected vs actual) with the page's state.
 use std::time::{Duration, Instant};
 
-use crate::scenario::schema::Expectation;
+use crate::scenario::schema::{Expectation, LogoutResult, RpSent};
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{Diff, FailureKind, StepFailure, StepResult};
 
@@ -19,6 +19,8 @@ impl Check {
             Check::SessionKept(_) => "session probe (session_kept)",
             Check::IdpSaw(_) | Check::IdpDidNotSee(_) => "mock IdP's request log",
             Check::AnswersWithin(_) => "bounded answer",
+            Check::RpSent(_) => "mock OP's requests query (rp_sent)",
+            Check::LogoutResult(_) => "logout token answer and session probe",
             Check::Log(_) => "the SP's log",
             _ => "page content",
         }
@@ -46,6 +48,8 @@ enum Check {
     IdpSaw(String),
     IdpDidNotSee(String),
     AnswersWithin(u64),
+    RpSent(RpSent),
+    LogoutResult(LogoutResult),
 }
 
 fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure> {
@@ -128,6 +132,24 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure
     if let Some(ms) = e.answers_within_ms {
         out.push(Check::AnswersWithin(ms));
     }
+    if let Some(s) = &e.rp_sent {
+        ctx.idp()?;
+        out.push(Check::RpSent(s.clone()));
+    }
+    if let Some(l) = &e.logout_result {
+        if ctx.last_logout.is_none() {
+            return Err(StepFailure::broken(
+                "logout_result judges the last backchannel_logout step, and none ran before it",
+            ));
+        }
+        if l.session.is_some() && ctx.target.session_probe.is_none() {
+            return Err(StepFailure::broken(format!(
+                "logout_result.session needs the target's session_probe, and target {} declares none",
+                ctx.target.name
+            )));
+        }
+        out.push(Check::LogoutResult(l.clone()));
+    }
     Ok(out)
 }
 
@@ -170,7 +192,9 @@ pub async fn check(ctx: &mut TrialCtx<'_>, e: &Expectation) -> StepResult {
         let accepted = failures.iter().any(|(k, _)| *k == FailureKind::Accepted);
         if accepted || Instant::now() >= deadline {
             // The most telling kind wins: an accepted forgery, else a refusal, else a mismatch.
-            let kind = if accepted {
+            let kind = if failures.iter().any(|(k, _)| *k == FailureKind::Broken) {
+                FailureKind::Broken
+            } else if accepted {
                 FailureKind::Accepted
             } else if failures.iter().any(|(k, _)| *k == FailureKind::Refused) {
                 FailureKind::Refused
@@ -482,6 +506,8 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
             }
         }
         Check::AnswersWithin(limit) => ctx.answered_within(*limit).await,
+        Check::RpSent(want) => crate::trial::op_expect::rp_sent(ctx, want).await,
+        Check::LogoutResult(want) => crate::trial::op_expect::logout_result(ctx, want).await,
         Check::Error(want) => {
             let what = format!("error message ({})", signals.error);
             match ctx.browser().element_text(&signals.error).await {

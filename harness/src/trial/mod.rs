@@ -4,6 +4,8 @@ pub mod ctx;
 pub mod expect;
 pub mod failure;
 pub mod manual;
+pub mod op_expect;
+pub mod op_steps;
 pub mod outcome;
 pub mod probe;
 pub mod setup_error;

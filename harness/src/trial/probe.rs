@@ -282,3 +282,29 @@ fn judge(
         ))
     }
 }
+
+/// What the session probe saw, for expectations that judge it themselves (`logout_result`).
+pub struct Probed {
+    /// `GET url, selector`, for the report.
+    pub what: String,
+    pub status: u16,
+    /// Who is signed in, if anyone.
+    pub identity: Option<String>,
+    /// What the probe found, in words (a redirect, no identity on the page, who).
+    pub note: String,
+}
+
+/// Asks the SP who is signed in now, with the browser's cookies; None when this trial has no
+/// way to ask (no `session_probe`, and no sign-out page to ask again).
+pub async fn who(ctx: &mut TrialCtx<'_>) -> Result<Option<Probed>, StepFailure> {
+    if via(ctx)?.is_none() {
+        return Ok(None);
+    }
+    let l = look(ctx).await?;
+    Ok(Some(Probed {
+        what: format!("{}, {}", l.request, l.selector),
+        status: l.status,
+        identity: l.identity,
+        note: l.answer,
+    }))
+}

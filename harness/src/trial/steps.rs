@@ -220,6 +220,9 @@ impl TrialCtx<'_> {
                 self.procedure(name, steps).await
             }
             Step::ReplaySamlResponse(_) => self.replay_saml_response().await,
+            Step::RotateKeys(a) => self.rotate_keys(a).await,
+            Step::OidcProvider(a) => self.oidc_provider(a).await,
+            Step::BackchannelLogout(a) => self.backchannel_logout(a).await,
             Step::StartLogin(_) => {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await

@@ -302,7 +302,9 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
             request.state.as_deref(),
         );
     }
-    let state = if active.contains(&Fault::StateMismatch) {
+    let state = if active.contains(&Fault::StateMissing) {
+        None
+    } else if active.contains(&Fault::StateMismatch) {
         Some(format!(
             "{}-not-yours",
             request.state.as_deref().unwrap_or("state")

@@ -89,6 +89,7 @@ mod tests {
                 || matches!(
                     f,
                     Fault::StateMismatch
+                        | Fault::StateMissing
                         | Fault::IdTokenAttackerKey
                         | Fault::UserinfoSubMismatch
                         | Fault::TokenInvalidGrant

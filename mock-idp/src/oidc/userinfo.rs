@@ -1,6 +1,10 @@
-//! The userinfo endpoint (Bearer access token from the token endpoint).
+//! The userinfo endpoint (Bearer access token from the token endpoint). The token is taken
+//! from wherever the RP put it (RFC 6750: the Authorization header, a form body, or the
+//! query) and the record says which (`token_in`): an RP that puts it in the query leaks it
+//! into logs and Referer headers (OIDC-RP-12), and a test tool must see that, not refuse it.
 
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::{IntoResponse, Response};
@@ -21,14 +25,16 @@ pub async fn userinfo(
     OriginalUri(uri): OriginalUri,
     method: Method,
     headers: HeaderMap,
+    body: Bytes,
 ) -> Result<Response, OidcError> {
     let (shared, layout) = resolve(&app, uri.path(), Endpoint::Userinfo)?;
+    let found = find_token(&headers, uri.query(), &body);
+    let token_in = found.as_ref().map(|(place, _)| *place);
     let mut t = tenant::lock(&shared);
     let answer = (|| {
-        let token = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+        let token = found
+            .as_ref()
+            .map(|(_, token)| token.as_str())
             .ok_or_else(|| OidcError::invalid_token("no Bearer access token"))?;
         let grant = t
             .oidc
@@ -72,10 +78,11 @@ pub async fn userinfo(
                 )?),
                 None => None,
             };
-            let mut shown = Value::Object(claims.clone());
+            let mut shown = json!({ "claims": claims, "token_in": token_in });
             if let Some(answer) = &forged {
                 shown = json!({
                     "claims": claims,
+                    "token_in": token_in,
                     "forge": grant.forge.as_deref(),
                     "content_type": answer.content_type,
                     "body": if answer.content_type == "application/jwt" {
@@ -113,12 +120,47 @@ pub async fn userinfo(
                 method.as_str(),
                 uri.path(),
                 401,
-                json!({ "error": e.to_string() }),
+                json!({ "error": e.to_string(), "token_in": token_in }),
                 &[],
             );
             Err(e)
         }
     }
+}
+
+/// Where the RP put the access token: `header` (`Authorization: Bearer`, the scheme in any
+/// case), `body` (`access_token` in a form body) or `query` (`?access_token=`); the first
+/// place that has one, in that order.
+fn find_token(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Option<(&'static str, String)> {
+    let from_header = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim().to_string());
+    let from_form = |raw: &[u8]| {
+        url::form_urlencoded::parse(raw)
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let is_form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    from_header
+        .map(|t| ("header", t))
+        .or_else(|| {
+            is_form
+                .then(|| from_form(body))
+                .flatten()
+                .map(|t| ("body", t))
+        })
+        .or_else(|| from_form(query?.as_bytes()).map(|t| ("query", t)))
+        .filter(|(_, t)| !t.is_empty())
 }
 
 /// The userinfo answer a forge asks for (mutated JSON, or a JWT), made under the tenant lock
@@ -155,4 +197,32 @@ fn forged_userinfo(
         },
     };
     super::forge::userinfo(spec, claims.clone(), &inputs)
+}
+
+#[cfg(test)]
+mod token_place_tests {
+    use super::*;
+
+    #[test]
+    fn the_token_is_found_where_the_rp_put_it() {
+        let mut h = HeaderMap::new();
+        assert_eq!(find_token(&h, None, b""), None);
+        assert_eq!(
+            find_token(&h, Some("access_token=q1"), b""),
+            Some(("query", "q1".into()))
+        );
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        assert_eq!(
+            find_token(&h, Some("access_token=q1"), b"access_token=b1"),
+            Some(("body", "b1".into()))
+        );
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("bearer h1"));
+        assert_eq!(
+            find_token(&h, Some("access_token=q1"), b"access_token=b1"),
+            Some(("header", "h1".into()))
+        );
+    }
 }

@@ -5,6 +5,7 @@
 //! `server` can list them; the crate exports none of them (`mod routes` is private).
 pub mod admin_api;
 pub mod api;
+pub mod backchannel;
 pub mod identity;
 pub mod login;
 pub mod slo;

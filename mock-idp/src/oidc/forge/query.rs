@@ -83,6 +83,16 @@ fn line(e: &Exchange) -> Value {
             out.insert("pkce".into(), pkce_of(p));
             out.insert("nonce_sent".into(), json!(p.get("nonce").is_some()));
             out.insert("state_sent".into(), json!(p.get("state").is_some()));
+            // The values too: whether they are unguessable and fresh per sign-in is judged
+            // over several requests (they travel in the browser's URL; no secret).
+            out.insert(
+                "nonce".into(),
+                p.get("nonce").cloned().unwrap_or(Value::Null),
+            );
+            out.insert(
+                "state".into(),
+                p.get("state").cloned().unwrap_or(Value::Null),
+            );
         }
         "token_request" => {
             out.insert("client_auth".into(), d["client_auth"].clone());
@@ -96,6 +106,9 @@ fn line(e: &Exchange) -> Value {
                     out.insert(k.into(), v.clone());
                 }
             }
+        }
+        "userinfo" => {
+            out.insert("token_in".into(), d["token_in"].clone());
         }
         "canary" | "backchannel_logout" => {
             out.insert("path".into(), json!(e.http.path));

@@ -1,0 +1,319 @@
+//! Arguments of the steps that drive the mock OpenID provider between sign-ins (key
+//! rotation, provider settings, back-channel logout) and of the two expectations that read
+//! its side of the trial: what the RP sent it (`rp_sent`) and how the RP answered a logout
+//! token (`logout_result`). The wire bodies are `proto::oidc_forge`'s; these are the
+//! scenario's words for them.
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::input::shorthand::Shorthand;
+use crate::input::template::Template;
+
+pub use proto::oidc_forge::{LogoutVariant, NewKey, OldKey};
+
+/// `rotate_keys: {}`, `rotate_keys: fresh`, or `{old: keep|remove, new: next|fresh}`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct RotateArgs {
+    /// Whether the old key stays in the JWKS (default: it leaves at once).
+    #[serde(default)]
+    pub old: OldKey,
+    /// `next` (already listed: a cached JWKS still verifies) or `fresh` (never listed: the
+    /// RP must fetch the JWKS again on the unknown kid). Default `next`.
+    #[serde(default)]
+    pub new: NewKey,
+}
+impl Shorthand for RotateArgs {
+    const SHORT: &'static str = "next or fresh (the new key)";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        let new = match s {
+            "next" => NewKey::Next,
+            "fresh" => NewKey::Fresh,
+            other => return Err(format!("unknown new key {other:?}: next or fresh")),
+        };
+        Ok(Self {
+            old: OldKey::default(),
+            new,
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+/// `oidc_provider: {...}`: the given settings change, the others stay as they are.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct ProviderArgs {
+    /// The JWKS endpoint answers this status (200 is the genuine key set).
+    #[serde(default)]
+    pub jwks_status: Option<u16>,
+    /// The JWKS connection is cut before any answer.
+    #[serde(default)]
+    pub jwks_unreachable: Option<bool>,
+    /// The JWKS lists a wrong key under the current kid, before the right one.
+    #[serde(default)]
+    pub jwks_kid_collision: Option<bool>,
+    /// Discovery advertises `authorization_response_iss_parameter_supported` (RFC 9207).
+    #[serde(default)]
+    pub iss_parameter_supported: Option<bool>,
+}
+
+impl<'de> Deserialize<'de> for ProviderArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = ProviderArgs::deserialize(d)?;
+        if a.jwks_status.is_none()
+            && a.jwks_unreachable.is_none()
+            && a.jwks_kid_collision.is_none()
+            && a.iss_parameter_supported.is_none()
+        {
+            return Err(serde::de::Error::custom(
+                "oidc_provider changes nothing: give at least one of jwks_status, \
+                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported",
+            ));
+        }
+        if let Some(s) = a.jwks_status
+            && !(100..=599).contains(&s)
+        {
+            return Err(serde::de::Error::custom(format!(
+                "jwks_status {s} is not an HTTP status (100-599)"
+            )));
+        }
+        Ok(a)
+    }
+}
+
+/// `backchannel_logout: alg_none`, or `{variant, user, sid}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct LogoutArgs {
+    /// How the logout token is made (default `valid`): valid, alg_none, wrong_alg,
+    /// no_events, wrong_events, with_nonce, wrong_aud, wrong_iss, attacker_key,
+    /// no_sub_or_sid.
+    #[serde(default)]
+    pub variant: LogoutVariant,
+    /// Whose sessions end: an IdP user's email (default the first user); the token's `sub`
+    /// is that user's subject at the mock OP.
+    #[serde(default)]
+    pub user: Option<Template>,
+    /// A `sid` claim as well.
+    #[serde(default)]
+    pub sid: Option<Template>,
+}
+impl Shorthand for LogoutArgs {
+    const SHORT: &'static str = "a logout token variant (valid, alg_none, wrong_alg, ...)";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            variant: logout_variant(s)?,
+            ..Self::default()
+        })
+    }
+    fn from_empty() -> Result<Self, String> {
+        Ok(Self::default())
+    }
+}
+
+/// Every logout token variant's name, for error messages.
+const LOGOUT_VARIANTS: &[&str] = &[
+    "valid",
+    "alg_none",
+    "wrong_alg",
+    "no_events",
+    "wrong_events",
+    "with_nonce",
+    "wrong_aud",
+    "wrong_iss",
+    "attacker_key",
+    "no_sub_or_sid",
+];
+
+fn logout_variant(s: &str) -> Result<LogoutVariant, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string())).map_err(|_| {
+        let hint = crate::input::suggest::did_you_mean(s, LOGOUT_VARIANTS.iter().copied())
+            .map(|c| format!(" (did you mean '{c}'?)"))
+            .unwrap_or_default();
+        format!(
+            "unknown logout token variant '{s}'{hint}: one of {}",
+            LOGOUT_VARIANTS.join(", ")
+        )
+    })
+}
+
+/// `nonce: unguessable`, `state: unguessable`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Freshness {
+    /// Present in every authorization request, at least `MIN_LEN` characters with at least
+    /// `MIN_DISTINCT` different ones, and never the same value twice in the trial.
+    Unguessable,
+}
+
+impl Freshness {
+    pub const MIN_LEN: usize = 16;
+    pub const MIN_DISTINCT: usize = 8;
+}
+
+/// The PKCE method (RFC 7636), as written on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+pub enum Pkce {
+    S256,
+    #[serde(rename = "plain")]
+    Plain,
+}
+
+impl fmt::Display for Pkce {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Pkce::S256 => "S256",
+            Pkce::Plain => "plain",
+        })
+    }
+}
+
+/// How the RP authenticated at the token endpoint (the mock OP's record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClientAuth {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl ClientAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientAuth::ClientSecretBasic => "client_secret_basic",
+            ClientAuth::ClientSecretPost => "client_secret_post",
+        }
+    }
+}
+
+/// Where the access token went on a UserInfo call (the mock OP's record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenPlace {
+    Header,
+    Body,
+    Query,
+}
+
+impl TokenPlace {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPlace::Header => "header",
+            TokenPlace::Body => "body",
+            TokenPlace::Query => "query",
+        }
+    }
+}
+
+/// `expect: { rp_sent: {...} }`: what the RP sent the mock OP in this trial, from its
+/// requests query (`GET .../oidc/requests`). Every field given must hold for every request
+/// of its kind; a kind the RP never sent is a failure (nothing to judge is no pass).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct RpSent {
+    /// Every authorization request carried a nonce that cannot be guessed and was not
+    /// repeated.
+    #[serde(default)]
+    pub nonce: Option<Freshness>,
+    /// The same for state.
+    #[serde(default)]
+    pub state: Option<Freshness>,
+    /// Every authorization request used this PKCE method, and every code redemption sent
+    /// a verifier the mock OP accepted.
+    #[serde(default)]
+    pub pkce: Option<Pkce>,
+    /// Every token request authenticated the client so, and the mock OP accepted it.
+    #[serde(default)]
+    pub client_auth: Option<ClientAuth>,
+    /// Every UserInfo call carried the access token in one of these places.
+    #[serde(default)]
+    pub access_token_in: Vec<TokenPlace>,
+}
+
+impl RpSent {
+    pub fn is_empty(&self) -> bool {
+        self.nonce.is_none()
+            && self.state.is_none()
+            && self.pkce.is_none()
+            && self.client_auth.is_none()
+            && self.access_token_in.is_empty()
+    }
+}
+
+impl<'de> Deserialize<'de> for RpSent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = RpSent::deserialize(d)?;
+        if a.is_empty() {
+            return Err(serde::de::Error::custom(
+                "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
+                 client_auth, access_token_in",
+            ));
+        }
+        Ok(a)
+    }
+}
+
+/// What the browser's session should be after a logout token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionAfter {
+    /// The session probe finds nobody signed in (a valid token ended it).
+    Ended,
+    /// The session probe still finds the user signed in (a broken token changed nothing).
+    Kept,
+}
+
+/// `expect: { logout_result: { status: 400, session: kept } }`: how the RP answered the
+/// last `backchannel_logout` step (the OpenID Foundation's oracle: 200 for a valid token,
+/// 400 for a broken one) and what became of the browser's session.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct LogoutResult {
+    #[serde(default)]
+    pub status: Option<u16>,
+    #[serde(default)]
+    pub session: Option<SessionAfter>,
+}
+
+impl<'de> Deserialize<'de> for LogoutResult {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = LogoutResult::deserialize(d)?;
+        if a.status.is_none() && a.session.is_none() {
+            return Err(serde::de::Error::custom(
+                "logout_result asserts nothing: give status, session (ended | kept), or both",
+            ));
+        }
+        Ok(a)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_forms_and_errors() {
+        let r: RotateArgs = serde_yaml_ng::from_str("fresh").unwrap();
+        assert_eq!(r.new, NewKey::Fresh);
+        let l: LogoutArgs = serde_yaml_ng::from_str("alg_none").unwrap();
+        assert_eq!(l.variant, LogoutVariant::AlgNone);
+        let e = serde_yaml_ng::from_str::<LogoutArgs>("alg_nnoe")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("did you mean 'alg_none'"), "{e}");
+        assert!(serde_yaml_ng::from_str::<ProviderArgs>("{}").is_err());
+        assert!(serde_yaml_ng::from_str::<ProviderArgs>("{jwks_status: 42}").is_err());
+        assert!(serde_yaml_ng::from_str::<RpSent>("{}").is_err());
+        assert!(serde_yaml_ng::from_str::<RpSent>("{pkce: s256}").is_err());
+        let s: RpSent =
+            serde_yaml_ng::from_str("{pkce: S256, access_token_in: [header, body]}").unwrap();
+        assert_eq!(s.pkce, Some(Pkce::S256));
+        assert!(serde_yaml_ng::from_str::<LogoutResult>("{}").is_err());
+        let r: LogoutResult = serde_yaml_ng::from_str("{status: 400, session: kept}").unwrap();
+        assert_eq!(r.session, Some(SessionAfter::Kept));
+    }
+}
+
+crate::input::tagged::shorthand_deserialize!(RotateArgs, LogoutArgs);
