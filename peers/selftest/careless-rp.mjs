@@ -44,7 +44,7 @@ const SWITCHES = {
   iss_param: 'ignores the RFC 9207 iss parameter of the authorization response',
   token_type: 'uses the access token whatever token_type says',
   id_token: 'signs in from UserInfo when the token response has no ID token (OAuth as login)',
-  bearer_query: 'sends the access token to UserInfo in the query string as well as the header',
+  bearer_query: 'sends the access token to UserInfo in the query string instead of the Authorization header',
   userinfo_sub: 'takes UserInfo claims without comparing their sub with the ID token\'s',
   userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
@@ -460,10 +460,11 @@ async function userinfo(tokens, idSub) {
   if (!d.userinfo_endpoint) return {};
   let url = d.userinfo_endpoint;
   const headers = {};
-  headers.authorization = `Bearer ${tokens.access_token}`;
-  // bearer_query: the access token also in the URL, where it ends up in logs and Referer
-  // headers (RFC 6750 5.3: never in the query when the header can carry it).
-  if (!careful('bearer_query')) url = `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(tokens.access_token)}`;
+  // bearer_query: the access token in the URL (RFC 6750 2.3, the method the RFC says not to
+  // use), as clients copied from `?access_token=` API examples do: it ends up in access logs,
+  // proxies and Referer headers (RFC 6750 5.3).
+  if (careful('bearer_query')) headers.authorization = `Bearer ${tokens.access_token}`;
+  else url = `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(tokens.access_token)}`;
   const r = await getJson(url, { headers });
   if (r.status !== 200) refuse('userinfo', `UserInfo answered ${r.status}`);
   let claims;
