@@ -108,23 +108,24 @@ async function op() {
   return discovery;
 }
 
-const jwks = { keys: [], fetchedAt: 0, loaded: false };
+const jwks = { keys: [], refetchedAt: 0, loaded: false };
 async function loadJwks() {
   const r = await getJson((await op()).jwks_uri);
   if (r.status !== 200) refuse('keys', `jwks_uri answered ${r.status}`);
   const doc = JSON.parse(r.text);
   jwks.keys = Array.isArray(doc.keys) ? doc.keys : [];
-  jwks.fetchedAt = Date.now();
   jwks.loaded = true;
 }
 
 // jwks_cache: an unknown kid may mean the OP rotated its key, so the careful RP refetches
-// (at most once every 5 s, so a flood of bogus kids cannot make it hammer the OP); the
+// (at most one refetch every 5 s, so a flood of bogus kids cannot make it hammer the OP; the
+// first load does not count, or a rotation right after a sign-in would be refused); the
 // careless one keeps the first JWKS it saw for good.
 async function jwksFor(kid) {
   if (!jwks.loaded) await loadJwks();
   const known = () => kid === undefined || jwks.keys.some((k) => k.kid === kid);
-  if (!known() && careful('jwks_cache') && Date.now() - jwks.fetchedAt > 5000) {
+  if (!known() && careful('jwks_cache') && Date.now() - jwks.refetchedAt > 5000) {
+    jwks.refetchedAt = Date.now();
     await loadJwks();
   }
   return jwks.keys;
