@@ -16,13 +16,11 @@ use base64::engine::general_purpose::STANDARD as B64;
 use proto::slo::{LogoutForge, LogoutSignature, SloBinding};
 use quick_xml::Reader;
 use quick_xml::events::Event;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-/// Larger logout messages are refused: no SP sends one of this size.
-const MAX_XML: u64 = 64 * 1024;
 
 /// Everything a LogoutRequest says, decided before writing.
 #[derive(Debug, Clone)]
@@ -367,33 +365,7 @@ pub struct Incoming {
 /// Base64 (and, for HTTP-Redirect, inflate) a `SAMLRequest`/`SAMLResponse` value; each error
 /// names the step that failed.
 pub fn decode(value: &str, field: &str, redirect: bool) -> Result<Incoming> {
-    let cleaned: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    let raw = B64
-        .decode(cleaned.as_bytes())
-        .map_err(|e| Error::BadRequest(format!("{field} is not base64: {e}")))?;
-    let bytes = if redirect {
-        let mut out = Vec::new();
-        flate2::read::DeflateDecoder::new(raw.as_slice())
-            .take(MAX_XML + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| {
-                Error::BadRequest(format!(
-                    "{field} does not inflate (the HTTP-Redirect binding sends it deflated, then base64): {e}"
-                ))
-            })?;
-        out
-    } else {
-        raw
-    };
-    if bytes.len() as u64 > MAX_XML {
-        return Err(Error::BadRequest(format!(
-            "{field} is larger than {} KiB once decoded",
-            MAX_XML / 1024
-        )));
-    }
-    let xml = String::from_utf8(bytes)
-        .map_err(|e| Error::BadRequest(format!("{field} is not UTF-8: {}", e.utf8_error())))?;
-    read(&xml, field)
+    read(&super::request::decode_text(value, field, redirect)?, field)
 }
 
 fn local(name: &[u8]) -> String {

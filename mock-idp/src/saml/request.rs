@@ -29,48 +29,51 @@ pub enum Binding {
     Post,
 }
 
-fn b64(value: &str) -> Result<Vec<u8>> {
+/// The XML text of a `SAMLRequest`/`SAMLResponse` value: base64, then (HTTP-Redirect)
+/// inflated, at most `MAX_XML` bytes, UTF-8; each error names `field` and the step that failed.
+/// AuthnRequests and logout messages arrive the same way.
+pub fn decode_text(value: &str, field: &str, redirect: bool) -> Result<String> {
     let cleaned: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-    B64.decode(cleaned.as_bytes())
-        .map_err(|e| Error::BadRequest(format!("SAMLRequest is not base64: {e}")))
+    let raw = B64
+        .decode(cleaned.as_bytes())
+        .map_err(|e| Error::BadRequest(format!("{field} is not base64: {e}")))?;
+    let xml = if redirect {
+        let mut out = Vec::new();
+        // One byte over the limit tells "too large" apart from "exactly the limit",
+        // instead of parsing a message cut short and calling it broken XML.
+        flate2::read::DeflateDecoder::new(raw.as_slice())
+            .take(MAX_XML + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| {
+                Error::BadRequest(format!(
+                    "{field} does not inflate (the HTTP-Redirect binding sends it \
+                     deflated, then base64): {e}"
+                ))
+            })?;
+        out
+    } else {
+        raw
+    };
+    if xml.len() as u64 > MAX_XML {
+        return Err(Error::BadRequest(format!(
+            "{field} is larger than {} KiB once decoded; no SP sends messages of this size",
+            MAX_XML / 1024
+        )));
+    }
+    String::from_utf8(xml).map_err(|e| {
+        Error::BadRequest(format!(
+            "{field} is not UTF-8 (invalid byte at {} of the decoded message)",
+            e.utf8_error().valid_up_to()
+        ))
+    })
 }
 
 pub fn decode(value: &str, binding: Binding) -> Result<AuthnRequest> {
-    let raw = b64(value)?;
-    let too_large = || {
-        Error::BadRequest(format!(
-            "SAMLRequest is larger than {} KiB once decoded; no SP sends AuthnRequests of this size",
-            MAX_XML / 1024
-        ))
-    };
-    let xml = match binding {
-        Binding::Post => raw,
-        Binding::Redirect => {
-            let mut out = Vec::new();
-            // One byte over the limit tells "too large" apart from "exactly the limit",
-            // instead of parsing a request cut short and calling it broken XML.
-            flate2::read::DeflateDecoder::new(raw.as_slice())
-                .take(MAX_XML + 1)
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    Error::BadRequest(format!(
-                        "SAMLRequest does not inflate (the HTTP-Redirect binding sends it \
-                         deflated, then base64): {e}"
-                    ))
-                })?;
-            out
-        }
-    };
-    if xml.len() as u64 > MAX_XML {
-        return Err(too_large());
-    }
-    let xml = String::from_utf8(xml).map_err(|e| {
-        Error::BadRequest(format!(
-            "SAMLRequest is not UTF-8 (invalid byte at {} of the decoded request)",
-            e.utf8_error().valid_up_to()
-        ))
-    })?;
-    parse(&xml)
+    parse(&decode_text(
+        value,
+        "SAMLRequest",
+        matches!(binding, Binding::Redirect),
+    )?)
 }
 
 fn local(name: &[u8]) -> &[u8] {
