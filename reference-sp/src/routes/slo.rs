@@ -85,6 +85,29 @@ fn sp_key(st: &Shared) -> Result<openssl::pkey::PKey<openssl::pkey::Private>, Ap
         .map_err(|e| AppError::Internal(format!("the SP key is unusable: {e}")))
 }
 
+/// A logout message from `field`, its signature verified with the organisation's IdP
+/// certificate, of the expected root element, and passing the checks both kinds share.
+fn verified(
+    st: &Shared,
+    org: &str,
+    incoming: Incoming<'_>,
+    field: &str,
+    root: &str,
+    what: &str,
+) -> Result<(SamlConfig, Message), AppError> {
+    let cfg = saml_config(st, org)?;
+    let cert = cert_der(&cfg)?;
+    let m = logout::verify(incoming, field, &cert).map_err(|e| refused(what, e))?;
+    if m.root != root {
+        return Err(refused(
+            what,
+            format!("the {field} is a <{}>, not a {root}", m.root),
+        ));
+    }
+    check_common(&m, &cfg, st, org).map_err(|e| refused(what, e))?;
+    Ok((cfg, m))
+}
+
 /// The checks every message from the IdP must pass besides its signature.
 fn check_common(m: &Message, cfg: &SamlConfig, st: &Shared, org: &str) -> Result<(), String> {
     if m.version.as_deref() != Some("2.0") {
@@ -222,16 +245,7 @@ fn logout_request(
     relay_state: Option<&str>,
 ) -> Result<Response, AppError> {
     const WHAT: &str = "Sign-out request refused; you are still signed in";
-    let cfg = saml_config(st, org)?;
-    let cert = cert_der(&cfg)?;
-    let m = logout::verify(incoming, "SAMLRequest", &cert).map_err(|e| refused(WHAT, e))?;
-    if m.root != "LogoutRequest" {
-        return Err(refused(
-            WHAT,
-            format!("the SAMLRequest is a <{}>, not a LogoutRequest", m.root),
-        ));
-    }
-    check_common(&m, &cfg, st, org).map_err(|e| refused(WHAT, e))?;
+    let (cfg, m) = verified(st, org, incoming, "SAMLRequest", "LogoutRequest", WHAT)?;
     check_request_times(&m, st.clock.now()).map_err(|e| refused(WHAT, e))?;
     let Some(name_id) = m.name_id.as_deref().filter(|n| !n.is_empty()) else {
         return Err(refused(WHAT, "the LogoutRequest names no NameID"));
@@ -289,16 +303,7 @@ fn logout_response(
     let jar = jar
         .remove(axum_extra::extract::cookie::Cookie::build((LOGOUT_COOKIE, "")).path("/sso/saml"));
     let result = (|| -> Result<(), AppError> {
-        let cfg = saml_config(st, org)?;
-        let cert = cert_der(&cfg)?;
-        let m = logout::verify(incoming, "SAMLResponse", &cert).map_err(|e| refused(WHAT, e))?;
-        if m.root != "LogoutResponse" {
-            return Err(refused(
-                WHAT,
-                format!("the SAMLResponse is a <{}>, not a LogoutResponse", m.root),
-            ));
-        }
-        check_common(&m, &cfg, st, org).map_err(|e| refused(WHAT, e))?;
+        let (_, m) = verified(st, org, incoming, "SAMLResponse", "LogoutResponse", WHAT)?;
         let Some(irt) = m.in_response_to.as_deref() else {
             return Err(refused(WHAT, "the LogoutResponse names no InResponseTo"));
         };
