@@ -66,6 +66,16 @@ enum Command {
         #[arg(long, default_value = "reports")]
         report: PathBuf,
     },
+    /// Measures the report writer: replays a run's results.json through a live report in a
+    /// temporary directory and prints what adding a trial costs early and late in the run.
+    BenchReport {
+        /// A results.json of an earlier run (its trials are replayed).
+        #[arg(long)]
+        from: PathBuf,
+        /// Replay the run this many times over (a longer run).
+        #[arg(long, default_value_t = 1)]
+        times: usize,
+    },
     /// Where a staging SP behaves differently from the reference SP: the same scenarios on
     /// both, one row per catalogue behaviour that differs (error text, refusal, status).
     Diff {
@@ -279,6 +289,16 @@ fn main() -> ExitCode {
             Err(code) => code,
         },
         Command::MergeReports { runs, report } => merge_reports(&runs, &report),
+        Command::BenchReport { from, times } => match harness::report::bench::run(&from, times) {
+            Ok(line) => {
+                println!("{line}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::NewTarget(a) => {
             let a = *a;
             as_run(harness::newtarget::run(harness::newtarget::Options {

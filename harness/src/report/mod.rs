@@ -1,6 +1,7 @@
 //! Reports of a run: `junit.xml`, `findings.sarif` (GitHub code scanning), `results.json`, a self-contained `index.html` and
 //! `support/<trial>.md` for every failed trial, under `reports/<run id>/`, written as trials
 //! finish (`LiveReport`).
+pub mod bench;
 pub mod diff;
 pub mod escape;
 pub mod html;
@@ -35,13 +36,22 @@ pub struct RunHead {
 /// are rewritten atomically (a sibling written, then renamed) after every trial and say
 /// `"complete": false` until [`LiveReport::finish`] writes the full report. A run that is
 /// interrupted, or killed, leaves a valid report of every trial that finished.
+///
+/// Each trial is scrubbed and serialised once, when it is added; a rewrite only joins those
+/// pieces, so a trial costs the same at the end of a run of 600 as at its start (rewriting
+/// every trial's evidence each time made the gaps between trials grow to seconds:
+/// `sso-harness bench-report` measures it).
 pub struct LiveReport {
     dir: PathBuf,
     head: RunHead,
     t0: std::time::Instant,
-    /// Finished trials with their plan index, scrubbed, screenshots written.
-    outcomes: Vec<(usize, TrialOutcome)>,
-    secrets: Vec<String>,
+    /// Plan index of each finished trial, ascending; `outcomes` and `pieces` follow it.
+    order: Vec<usize>,
+    /// Finished trials in plan order, scrubbed, screenshots written.
+    outcomes: Vec<TrialOutcome>,
+    /// Each finished trial as it stands in the progress `results.json`, scrubbed.
+    pieces: Vec<String>,
+    secrets: std::collections::BTreeSet<String>,
     interrupted: Option<String>,
     complete: bool,
 }
@@ -82,8 +92,10 @@ impl LiveReport {
             dir,
             head,
             t0: std::time::Instant::now(),
+            order: Vec::new(),
             outcomes: Vec::new(),
-            secrets: Vec::new(),
+            pieces: Vec::new(),
+            secrets: Default::default(),
             interrupted: None,
             complete: false,
         };
@@ -106,8 +118,19 @@ impl LiveReport {
 
     /// Adds a finished trial (`index`: its place in the plan) and rewrites the report.
     pub fn add(&mut self, index: usize, mut outcome: TrialOutcome) -> Result<()> {
-        self.secrets.extend(outcome.secrets.iter().cloned());
-        let redactor = Redactor::new(self.secrets.clone());
+        let new: Vec<String> = outcome
+            .secrets
+            .iter()
+            .filter(|s| !self.secrets.contains(*s))
+            .cloned()
+            .collect();
+        self.secrets.extend(new.iter().cloned());
+        let redactor = self.redactor();
+        // A secret first seen now may already stand in an earlier trial's evidence.
+        let fresh = Redactor::new(new);
+        for p in &mut self.pieces {
+            *p = fresh.scrub_values(p);
+        }
         redactor.scrub_outcome(&mut outcome);
         let base = slug(&outcome.name);
         for (i, s) in outcome.screenshots.iter_mut().enumerate() {
@@ -125,8 +148,12 @@ impl LiveReport {
                 &redactor,
             )?;
         }
-        let at = self.outcomes.partition_point(|(i, _)| *i < index);
-        self.outcomes.insert(at, (index, outcome));
+        let piece = serde_json::to_string(&outcome)
+            .map_err(|e| HarnessError::Report(format!("results.json: {e}")))?;
+        let at = self.order.partition_point(|i| *i < index);
+        self.order.insert(at, index);
+        self.pieces.insert(at, redactor.scrub(&piece));
+        self.outcomes.insert(at, outcome);
         self.write_progress()
     }
 
@@ -134,10 +161,10 @@ impl LiveReport {
     pub fn interrupted(&mut self, signal: &str) -> Result<()> {
         self.interrupted = Some(signal.to_string());
         self.write_progress()?;
-        let (summary, outcomes) = self.summary(self.t0.elapsed());
+        let summary = self.summary(self.t0.elapsed());
         write(
             &self.dir.join("junit.xml"),
-            &junit::render(&summary, &outcomes)?,
+            &junit::render(&summary, &self.outcomes)?,
             &self.redactor(),
         )
     }
@@ -147,77 +174,91 @@ impl LiveReport {
         self.complete = true;
         let redactor = self.redactor();
         // A later trial's secret may have shown up in an earlier trial's evidence.
-        for (_, o) in self.outcomes.iter_mut() {
+        for o in self.outcomes.iter_mut() {
             redactor.scrub_outcome(o);
         }
-        let (summary, outcomes) = self.summary(wall);
+        let summary = self.summary(wall);
+        let outcomes = &self.outcomes;
         write(
             &self.dir.join("results.json"),
-            &self.results_json(&summary, &outcomes)?,
+            &self.results_json(&summary)?,
             &redactor,
         )?;
         write(
             &self.dir.join("junit.xml"),
-            &junit::render(&summary, &outcomes)?,
+            &junit::render(&summary, outcomes)?,
             &redactor,
         )?;
         write(
             &self.dir.join("findings.sarif"),
-            &sarif::render(&summary, &outcomes),
+            &sarif::render(&summary, outcomes),
             &redactor,
         )?;
         write(
             &self.dir.join("index.html"),
-            &html::render(&summary, &outcomes),
+            &html::render(&summary, outcomes),
             &redactor,
         )?;
-        Ok((summary, outcomes))
+        Ok((summary, outcomes.clone()))
     }
 
     fn redactor(&self) -> Redactor {
-        Redactor::new(self.secrets.clone())
+        Redactor::new(self.secrets.iter().cloned())
     }
 
-    fn summary(&self, wall: std::time::Duration) -> (RunSummary, Vec<TrialOutcome>) {
-        let outcomes: Vec<TrialOutcome> = self.outcomes.iter().map(|(_, o)| o.clone()).collect();
-        let summary = RunSummary::compute(
+    fn summary(&self, wall: std::time::Duration) -> RunSummary {
+        RunSummary::compute(
             &self.head.run_id,
             &self.head.started_at,
             self.head.targets.clone(),
             &self.head.scenarios,
             self.head.jobs,
             wall,
-            &outcomes,
-        );
-        (summary, outcomes)
+            &self.outcomes,
+        )
     }
 
-    fn results_json(&self, summary: &RunSummary, outcomes: &[TrialOutcome]) -> Result<String> {
+    /// The complete `results.json`, pretty-printed once at the end of the run.
+    fn results_json(&self, summary: &RunSummary) -> Result<String> {
         serde_json::to_string_pretty(&serde_json::json!({
             "complete": self.complete,
             "interrupted": self.interrupted,
             "planned": self.head.planned,
-            "finished": outcomes.len(),
+            "finished": self.outcomes.len(),
             "summary": summary,
-            "trials": outcomes,
+            "trials": self.outcomes,
         }))
         .map_err(|e| HarnessError::Report(format!("results.json: {e}")))
     }
 
-    /// `results.json` and the minimal `index.html` of a run in progress.
+    /// `results.json` and the minimal `index.html` of a run in progress: the same members as
+    /// the complete one, the trials joined from their pieces.
     fn write_progress(&self) -> Result<()> {
         let redactor = self.redactor();
-        let (summary, outcomes) = self.summary(self.t0.elapsed());
-        write(
-            &self.dir.join("results.json"),
-            &self.results_json(&summary, &outcomes)?,
-            &redactor,
-        )?;
+        let summary = self.summary(self.t0.elapsed());
+        let head = serde_json::json!({
+            "complete": self.complete,
+            "interrupted": self.interrupted,
+            "planned": self.head.planned,
+            "finished": self.outcomes.len(),
+            "summary": summary,
+        });
+        let mut text = redactor.scrub(
+            &serde_json::to_string(&head)
+                .map_err(|e| HarnessError::Report(format!("results.json: {e}")))?,
+        );
+        // `{...}` becomes `{...,"trials":[...]}`; the pieces are scrubbed already.
+        text.pop();
+        text.push_str(",\"trials\":[");
+        text.push_str(&self.pieces.join(","));
+        text.push_str("]}");
+        crate::children::private::replace_file(&self.dir.join("results.json"), text.as_bytes())
+            .map_err(|e| HarnessError::io(&self.dir.join("results.json"), e))?;
         write(
             &self.dir.join("index.html"),
             &html::render_progress(
                 &summary,
-                &outcomes,
+                &self.outcomes,
                 self.head.planned,
                 self.interrupted.as_deref(),
             ),
@@ -359,6 +400,29 @@ mod tests {
                 "screenshots",
                 "support"
             ]
+        );
+    }
+
+    #[test]
+    fn a_secret_first_seen_later_leaves_the_earlier_trials_too() {
+        let root = tempfile::tempdir().unwrap();
+        let mut r = LiveReport::create(root.path(), head("20260101T000000Z-abcdef")).unwrap();
+        let mut a = outcome("t::a", Verdict::Pass);
+        a.message = Some("the client secret late-secret-42 showed up early".into());
+        a.secrets.clear();
+        r.add(0, a).unwrap();
+        assert!(
+            !redact::scan(r.dir(), &["late-secret-42"]).is_empty(),
+            "not yet known as a secret"
+        );
+        let mut b = outcome("t::b", Verdict::Pass);
+        b.secrets.push("late-secret-42".into());
+        r.add(1, b).unwrap();
+        assert!(redact::scan(r.dir(), &["late-secret-42"]).is_empty());
+        let v = results(r.dir());
+        assert_eq!(
+            v["trials"][0]["message"],
+            "the client secret [redacted] showed up early"
         );
     }
 

@@ -2,6 +2,8 @@
 //! from every file before it is written, and `scan` proves it afterwards.
 use std::path::{Path, PathBuf};
 
+use aho_corasick::{AhoCorasick, MatchKind};
+
 pub const REDACTED: &str = "[redacted]";
 
 /// Keys whose values are secrets wherever they show (JSON, forms, query strings).
@@ -17,27 +19,61 @@ const SECRET_KEYS: &[&str] = &[
     "admin_token",
 ];
 
+/// Scrubs known secret values (one pass over the text, whatever the number of secrets: a run
+/// of hundreds of trials collects hundreds of them, and a report is rewritten after every
+/// trial) and secret-shaped fields.
 #[derive(Debug, Default, Clone)]
 pub struct Redactor {
     values: Vec<String>,
+    /// Leftmost-longest, so a secret containing another is removed whole.
+    matcher: Option<AhoCorasick>,
 }
 
 impl Redactor {
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut values: Vec<String> = values.into_iter().filter(|v| v.len() >= 4).collect();
-        // longest first, so a secret containing another is removed whole
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
-        values.dedup();
-        Self { values }
+        let set: std::collections::BTreeSet<String> =
+            values.into_iter().filter(|v| v.len() >= 4).collect();
+        let values: Vec<String> = set.into_iter().collect();
+        // Building fails only past the automaton's size limits; then every secret is
+        // scrubbed one by one instead (slow but never leaking).
+        let matcher = (!values.is_empty())
+            .then(|| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .build(&values)
+                    .ok()
+            })
+            .flatten();
+        Self { values, matcher }
+    }
+
+    /// Only the secret values, not the secret-shaped fields.
+    pub fn scrub_values(&self, text: &str) -> String {
+        match &self.matcher {
+            Some(m) => {
+                let mut out = String::with_capacity(text.len());
+                m.replace_all_with(text, &mut out, |_, _, dst| {
+                    dst.push_str(REDACTED);
+                    true
+                });
+                out
+            }
+            None => {
+                let mut by_length: Vec<&String> = self.values.iter().collect();
+                by_length.sort_by_key(|v| std::cmp::Reverse(v.len()));
+                let mut out = text.to_string();
+                for v in by_length {
+                    if out.contains(v.as_str()) {
+                        out = out.replace(v.as_str(), REDACTED);
+                    }
+                }
+                out
+            }
+        }
     }
 
     pub fn scrub(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for v in &self.values {
-            if out.contains(v.as_str()) {
-                out = out.replace(v.as_str(), REDACTED);
-            }
-        }
+        let mut out = self.scrub_values(text);
         out = scrub_pem_keys(&out);
         for key in SECRET_KEYS {
             out = scrub_key(&out, key);
@@ -202,6 +238,25 @@ pub fn scan(dir: &Path, canaries: &[&str]) -> Vec<(PathBuf, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlapping_and_repeated_secrets_go_whole_in_one_pass() {
+        let r = Redactor::new(
+            ["pw-secret", "pw-secret-longer", "pw-secret", "abc"]
+                .into_iter()
+                .map(String::from),
+        );
+        assert_eq!(
+            r.scrub("a pw-secret-longer b pw-secret c abc"),
+            "a [redacted] b [redacted] c abc",
+            "the longest match first; values under 4 characters are not secrets"
+        );
+        let many = Redactor::new((0..2000).map(|i| format!("secret-number-{i:04}")));
+        assert_eq!(
+            many.scrub("x secret-number-1999 y secret-number-0001"),
+            "x [redacted] y [redacted]"
+        );
+    }
 
     #[test]
     fn scrubs_values_keys_and_keys_blocks() {
