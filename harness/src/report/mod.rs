@@ -252,8 +252,9 @@ impl LiveReport {
         text.push_str(",\"trials\":[");
         text.push_str(&self.pieces.join(","));
         text.push_str("]}");
-        crate::children::private::replace_file(&self.dir.join("results.json"), text.as_bytes())
-            .map_err(|e| HarnessError::io(&self.dir.join("results.json"), e))?;
+        let results = self.dir.join("results.json");
+        crate::children::private::replace_file(&results, text.as_bytes())
+            .map_err(|e| HarnessError::io(&results, e))?;
         write(
             &self.dir.join("index.html"),
             &html::render_progress(
