@@ -71,6 +71,32 @@ fn main() -> ExitCode {
     let scenarios: Vec<_> = scenarios.into_iter().map(Arc::new).collect();
     let plans = plan(&targets, &scenarios, None);
     let full_packs = std::env::var_os("SSO_HARNESS_FULL_PACKS").is_some();
+    // The self-test targets prove in CI that each anchor row they list is caught: per row,
+    // the first listed finding (in plan order, over every self-test target) runs; the other
+    // listed findings of that row run with SSO_HARNESS_FULL_PACKS=1.
+    let mut rows_proven = std::collections::BTreeMap::<String, String>::new();
+    let mut self_test_proves = std::collections::BTreeMap::<String, String>::new();
+    for p in plans.iter().filter(|p| p.target.target.self_test) {
+        if p.skip_reason().is_some() || p.target.target.known_failure(&p.scenario.id).is_none() {
+            continue;
+        }
+        let rows: Vec<String> = p
+            .scenario
+            .scenario
+            .anchors
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
+        let new = rows.is_empty() || rows.iter().any(|r| !rows_proven.contains_key(r));
+        if new {
+            for r in rows {
+                rows_proven.entry(r).or_insert_with(|| p.name());
+            }
+        } else {
+            let by = rows_proven.get(&rows[0]).cloned().unwrap_or_default();
+            self_test_proves.insert(p.name(), by);
+        }
+    }
     // CI runs the whole attack packs (saml-attacks, oidc-rp) on the reference SP and a
     // representative slice (the variants tagged `ci-slice`, and every trial a target lists in
     // known_failures) on every other target, only the listed trials on self-test targets, and
@@ -97,6 +123,12 @@ fn main() -> ExitCode {
         if p.target.target.self_test && !full_packs && !listed {
             return Some(format!(
                 "a self-test target runs only its listed findings in CI: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {} --scenarios scenarios/oidc-rp`",
+                p.target.target.name
+            ));
+        }
+        if let Some(by) = self_test_proves.get(&p.name()).filter(|_| !full_packs) {
+            return Some(format!(
+                "its anchor rows are proven caught in CI by {by}: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {}`",
                 p.target.target.name
             ));
         }
