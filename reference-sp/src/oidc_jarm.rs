@@ -193,8 +193,12 @@ mod tests {
         assert_eq!(response_mode(Some("query")), Ok(None));
         assert_eq!(response_mode(Some("jwt")), Ok(Some(QUERY_JWT.into())));
         assert!(response_mode(Some("form_post.jwt")).is_err());
-        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(genuine().to_string());
-        assert_eq!(unverified_state(&format!("e30.{payload}.x")), Ok("s1".into()));
+        let payload =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(genuine().to_string());
+        assert_eq!(
+            unverified_state(&format!("e30.{payload}.x")),
+            Ok("s1".into())
+        );
         assert!(unverified_state("nodots").is_err());
     }
 }

@@ -262,7 +262,7 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "its secret (after `configure_sso: oidc`; never printed)",
     ),
     (
-        "oidc.response_mode",
+        "sp.oidc_response_mode",
         Scope::Step,
         "query.jwt",
         "the response mode the OIDC connection asks for: `query` unless a `response_mode` step asked for another (`query.jwt`: JARM); set by `configure_sso: oidc`",

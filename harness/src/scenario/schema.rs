@@ -165,7 +165,7 @@ pub enum Capability {
     /// starts a sign-out that asks the IdP too, `sp.slo_done_url` says both ended.
     SingleLogout,
     /// JARM (JWT Secured Authorization Response Mode): the target can be connected with
-    /// `response_mode: query.jwt` (its admin API or `{oidc.response_mode}` in its set-up).
+    /// `response_mode: query.jwt` (its admin API or `{sp.oidc_response_mode}` in its set-up).
     OidcJarm,
 }
 

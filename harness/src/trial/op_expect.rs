@@ -75,7 +75,9 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
     if let Some(mode) = &want.response_mode {
         need(&auth, "authorization request")?;
         for (i, a) in auth.iter().enumerate() {
-            let asked = a["response_mode"].as_str().unwrap_or("none (the default, query)");
+            let asked = a["response_mode"]
+                .as_str()
+                .unwrap_or("none (the default, query)");
             if asked != mode {
                 return Err(failed(
                     FailureKind::Mismatch,

@@ -225,8 +225,8 @@ impl TrialCtx<'_> {
             Step::BackchannelLogout(a) => self.backchannel_logout(a).await,
             Step::ResponseMode(mode) => {
                 // Read by the next `configure_sso: oidc`: the admin API's response_mode, and
-                // `{oidc.response_mode}` for a target that takes it in its set-up.
-                self.vars.set("oidc.response_mode", mode);
+                // `{sp.oidc_response_mode}` for a target that takes it in its set-up.
+                self.vars.set("sp.oidc_response_mode", mode);
                 Ok(Some(format!(
                     "the OIDC connection will ask for response_mode {mode}"
                 )))
@@ -898,9 +898,13 @@ return "ok";
                 };
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 // `query` (the plain response) unless a `response_mode` step asked otherwise.
-                let response_mode = self.vars.get("oidc.response_mode").ok().map(str::to_string);
+                let response_mode = self
+                    .vars
+                    .get("sp.oidc_response_mode")
+                    .ok()
+                    .map(str::to_string);
                 if response_mode.is_none() {
-                    self.vars.set("oidc.response_mode", "query");
+                    self.vars.set("sp.oidc_response_mode", "query");
                 }
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
