@@ -8,7 +8,9 @@
 //
 // Node 20, node's own modules only. Configured by the environment:
 //   PORT, OIDC_DISCOVERY_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI,
-//   OIDC_POST_LOGOUT_REDIRECT_URI (optional), CARELESS (optional).
+//   OIDC_POST_LOGOUT_REDIRECT_URI (optional), CARELESS (optional), OIDC_RESPONSE_MODE
+//   (optional: `query`, the default, or `query.jwt` for JARM; without it the file
+//   `response-mode` in the working directory, which the harness writes, is read).
 // Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
 // session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
 // /backchannel-logout (POST logout_token), /health. A refusal answers 403 with the reason in
@@ -48,6 +50,8 @@ const SWITCHES = {
   userinfo_sub: 'takes UserInfo claims without comparing their sub with the ID token\'s',
   userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
+  jarm_verify: 'decodes the JARM response JWT without verifying its signature (it came through the browser from the OP, so why check)',
+  jarm_claims: 'never checks iss, aud or exp of the JARM response JWT',
 };
 
 const env = process.env;
@@ -488,6 +492,65 @@ async function userinfo(tokens, idSub) {
   return claims;
 }
 
+// --- JARM (JWT Secured Authorization Response Mode) ------------------------------------
+// With OIDC_RESPONSE_MODE query.jwt the RP asks for the authorization response as one signed
+// JWT `response`: code and state are read from it only once it is verified (RS256 by the
+// OP's key, by kid) and its iss, aud and exp are checked. A plain response is then refused
+// (a downgrade), whatever the switches. These checks use none of the ID token switches, so
+// the other careless-rp targets stay careful here.
+
+function responseModeSetting() {
+  if (env.OIDC_RESPONSE_MODE) return env.OIDC_RESPONSE_MODE.trim();
+  try {
+    return fs.readFileSync('response-mode', 'utf8').trim() || 'query';
+  } catch {
+    return 'query';
+  }
+}
+const RESPONSE_MODE = responseModeSetting();
+if (!['query', 'jwt', 'query.jwt'].includes(RESPONSE_MODE)) {
+  console.error(`OIDC_RESPONSE_MODE: '${RESPONSE_MODE}' is not query or query.jwt`);
+  process.exit(2);
+}
+const JARM = RESPONSE_MODE !== 'query';
+
+// jarm_verify: the careful RP verifies the JWT as the registered algorithm with the OP's key
+// named by kid; the careless one only decodes it.
+async function checkJarmSignature(jws) {
+  if (!careful('jarm_verify')) return;
+  if (jws.header.alg !== REGISTERED_ALG) refuse('jarm_verify', `alg ${JSON.stringify(jws.header.alg)} is not the registered ${REGISTERED_ALG}`);
+  if (jws.header.crit !== undefined) refuse('jarm_verify', 'crit names extensions this RP does not implement');
+  if (jws.segments !== 3 || jws.signature.length === 0) refuse('jarm_verify', 'no signature');
+  const keys = await opKeys(jws.header);
+  if (!keys.some((k) => asymmetricOk(REGISTERED_ALG, k.key, jws))) refuse('jarm_verify', 'the signature does not verify with the OP\'s key');
+}
+
+// jarm_claims: JARM 2.4: iss is the OP's issuer, aud names this client, exp is a number in
+// the future; the careless RP takes the code from any JWT that decodes.
+function checkJarmClaims(c, d) {
+  if (!careful('jarm_claims')) return;
+  if (c.iss !== d.issuer) refuse('jarm_claims', `iss ${JSON.stringify(c.iss)} is not ${d.issuer}`);
+  const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
+  if (!aud.includes(CLIENT_ID)) refuse('jarm_claims', 'aud does not name this client');
+  if (typeof c.exp !== 'number') refuse('jarm_claims', 'no exp');
+  if (c.exp + SKEW_S <= now()) refuse('jarm_claims', `expired at ${c.exp}`);
+}
+
+/// The authorization response's parameters: the query itself, or those of the verified JWT.
+async function authorizationResponse(url, d) {
+  if (!JARM) return url.searchParams;
+  const jwt = url.searchParams.get('response');
+  if (!jwt) refuse('jarm', `asked for ${RESPONSE_MODE} and the response has no JWT`);
+  const jws = parseJws(jwt);
+  await checkJarmSignature(jws);
+  const c = JSON.parse(jws.payloadText);
+  if (typeof c !== 'object' || c === null) refuse('jarm', 'the JWT payload is not an object');
+  checkJarmClaims(c, d);
+  const out = new URLSearchParams();
+  for (const k of ['code', 'state', 'error']) if (typeof c[k] === 'string') out.set(k, c[k]);
+  return out;
+}
+
 // --- the flow ---------------------------------------------------------------------------
 
 const pending = new Map(); // state -> { nonce, verifier, browser }
@@ -522,6 +585,7 @@ async function startLogin(req, res) {
     response_type: 'code', client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
     scope: 'openid email profile', state, nonce,
   };
+  if (JARM) params.response_mode = RESPONSE_MODE;
   if (careful('pkce')) {
     params.code_challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
     params.code_challenge_method = 'S256';
@@ -532,8 +596,8 @@ async function startLogin(req, res) {
 }
 
 // state: the response's state must be one this RP issued, to this browser, and is used once.
-function checkState(req, url) {
-  const state = url.searchParams.get('state');
+function checkState(req, response) {
+  const state = response.get('state');
   if (!careful('state')) return lastLogin || refuse('state', 'no sign-in was started');
   const login = state ? pending.get(state) : undefined;
   if (!login || login.browser !== cookie(req, 'rp_browser')) refuse('state', 'state was not issued to this browser');
@@ -543,9 +607,10 @@ function checkState(req, url) {
 
 // iss_param: RFC 9207: an iss parameter must name the issuer the request went to, and must
 // be there when the OP says it sends one.
-function checkIssParam(url, d) {
-  if (!careful('iss_param')) return;
-  const iss = url.searchParams.get('iss');
+function checkIssParam(response, d) {
+  // A JARM response names its issuer inside the verified JWT (checkJarmClaims).
+  if (!careful('iss_param') || JARM) return;
+  const iss = response.get('iss');
   if (iss !== null && iss !== d.issuer) refuse('iss_param', `iss parameter ${iss} is not ${d.issuer}`);
   if (iss === null && d.authorization_response_iss_parameter_supported === true) {
     refuse('iss_param', 'the OP sends iss, and this response has none');
@@ -582,10 +647,11 @@ async function redeem(code, login) {
 
 async function callback(req, res, url) {
   const d = await op();
-  if (url.searchParams.get('error')) refuse('authorization', `the OP answered ${url.searchParams.get('error')}`);
-  const login = checkState(req, url);
-  checkIssParam(url, d);
-  const code = url.searchParams.get('code') || refuse('authorization', 'no code');
+  const response = await authorizationResponse(url, d);
+  if (response.get('error')) refuse('authorization', `the OP answered ${response.get('error')}`);
+  const login = checkState(req, response);
+  checkIssParam(response, d);
+  const code = response.get('code') || refuse('authorization', 'no code');
   login.code = code;
   const tokens = await redeem(code, login);
   checkTokenType(tokens);

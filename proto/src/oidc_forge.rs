@@ -59,6 +59,11 @@ pub struct ForgeSpec {
     /// `{}` is a genuine RS256 signature by the OP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_jwt: Option<JwsSpec>,
+    /// Shapes the JARM response JWT (JWT Secured Authorization Response Mode) of a sign-in
+    /// whose RP asked for a `*.jwt` response mode; absent: a genuine one. Has no effect when
+    /// the RP asked for a plain response.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jarm: Option<JarmSpec>,
     /// RFC 9207 `iss` parameter of the authorization response (default: absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_iss: Option<IssParam>,
@@ -92,6 +97,33 @@ pub struct JwsSpec {
     pub key: Option<KeyChoice>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<SignatureMode>,
+}
+
+/// How the JARM response JWT is made: its JWS members as for any other JWS, and mutations of
+/// its claims (`iss`, `aud`, `exp`, `code`, `state`). `{}` is a genuine RS256 signature by
+/// the OP over the genuine claims.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct JarmSpec {
+    #[serde(default, skip_serializing_if = "HeaderSpec::is_empty")]
+    pub header: HeaderSpec,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<KeyChoice>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<SignatureMode>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<ClaimOp>,
+}
+
+impl JarmSpec {
+    /// The JWS members (header, key, signature).
+    pub fn jws(&self) -> JwsSpec {
+        JwsSpec {
+            header: self.header.clone(),
+            key: self.key,
+            signature: self.signature,
+        }
+    }
 }
 
 /// The JOSE header. Absent members take the genuine value.
@@ -578,6 +610,7 @@ pub struct VariantInfo {
 object_only!(
     ForgeSpec,
     JwsSpec,
+    JarmSpec,
     HeaderSpec,
     TokenError,
     ProviderSettings,

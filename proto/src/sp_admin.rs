@@ -157,6 +157,11 @@ pub struct PutOidc {
     #[serde(serialize_with = "crate::secret::serialize")]
     pub client_secret: Secret,
     pub discovery_url: String,
+    /// The authorization response mode the connection asks for: absent is the plain query
+    /// response; `query.jwt` asks for a signed JARM response (JWT Secured Authorization
+    /// Response Mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_mode: Option<String>,
 }
 
 /// `PUT /api/admin/orgs/{org}/sso`.

@@ -366,8 +366,11 @@ pub fn put_oidc(
     client_id: &str,
     client_secret: &Secret,
     discovery_url: &str,
+    response_mode: Option<&str>,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
+    let response_mode = crate::oidc_jarm::response_mode(response_mode)
+        .map_err(|why| AppError::bad("response_mode", why))?;
     if idp_name.trim().is_empty() {
         return Err(AppError::bad("idp_name", "must not be empty"));
     }
@@ -390,6 +393,7 @@ pub fn put_oidc(
         client_id: client_id.trim().to_string(),
         client_secret: Secret::new(client_secret.expose().trim()),
         discovery_url,
+        response_mode,
     });
     state
         .db

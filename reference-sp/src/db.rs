@@ -121,6 +121,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN saml_name_id TEXT;
     ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
     "#,
+    // 3: the OIDC connection's response mode (absent: plain query; `query.jwt`: JARM)
+    r#"
+    ALTER TABLE sso_configs ADD COLUMN oidc_response_mode TEXT;
+    "#,
 ];
 
 impl Db {

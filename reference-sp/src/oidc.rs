@@ -18,6 +18,8 @@ pub struct RpConfig<'a> {
     pub client_id: &'a str,
     pub client_secret: &'a Secret,
     pub redirect_uri: String,
+    /// `query.jwt`: ask for a JARM response (`oidc_jarm`); `None`: the plain query response.
+    pub response_mode: Option<&'a str>,
 }
 
 /// What the callback needs to finish the flow; kept server-side, keyed by `state`.
@@ -123,6 +125,9 @@ pub async fn begin(
         .set_pkce_challenge(challenge);
     if let Some(hint) = login_hint {
         req = req.add_extra_param("login_hint", hint.to_string());
+    }
+    if let Some(mode) = cfg.response_mode {
+        req = req.add_extra_param("response_mode", mode.to_string());
     }
     let (url, state, nonce) = req.url();
     Ok((

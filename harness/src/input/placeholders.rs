@@ -262,6 +262,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "its secret (after `configure_sso: oidc`; never printed)",
     ),
     (
+        "sp.oidc_response_mode",
+        Scope::Step,
+        "query.jwt",
+        "the response mode the OIDC connection asks for: `query` unless a `response_mode` step asked for another (`query.jwt`: JARM); set by `configure_sso: oidc`",
+    ),
+    (
         "user.email",
         Scope::Launch,
         "alice@acme.test",

@@ -33,6 +33,7 @@ pub const KNOWN: &[&str] = &[
     "idp.token_endpoint",
     "idp.client_id",
     "idp.client_secret",
+    "sp.oidc_response_mode",
     "sp.base_url",
     "target.dir",
     "sp.dir",

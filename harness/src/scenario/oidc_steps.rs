@@ -230,6 +230,10 @@ pub struct RpSent {
     /// Every UserInfo call carried the access token in one of these places.
     #[serde(default)]
     pub access_token_in: Vec<TokenPlace>,
+    /// Every authorization request asked for this response mode (`query.jwt`: JARM), and
+    /// the mock OP answered in it.
+    #[serde(default)]
+    pub response_mode: Option<String>,
 }
 
 impl RpSent {
@@ -239,6 +243,7 @@ impl RpSent {
             && self.pkce.is_none()
             && self.client_auth.is_none()
             && self.access_token_in.is_empty()
+            && self.response_mode.is_none()
     }
 }
 
@@ -248,7 +253,7 @@ impl<'de> Deserialize<'de> for RpSent {
         if a.is_empty() {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
-                 client_auth, access_token_in",
+                 client_auth, access_token_in, response_mode",
             ));
         }
         Ok(a)

@@ -164,6 +164,9 @@ pub enum Capability {
     /// SAML single logout: `sp.slo_url` takes the IdP's LogoutRequest, `sp.slo_start_url`
     /// starts a sign-out that asks the IdP too, `sp.slo_done_url` says both ended.
     SingleLogout,
+    /// JARM (JWT Secured Authorization Response Mode): the target can be connected with
+    /// `response_mode: query.jwt` (its admin API or `{sp.oidc_response_mode}` in its set-up).
+    OidcJarm,
 }
 
 impl fmt::Display for Capability {
@@ -955,6 +958,7 @@ step_vocabulary! {
     "rotate_keys" => RotateKeys(RotateArgs), Any, "rotate the mock OP's signing key";
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
     "backchannel_logout" => BackchannelLogout(LogoutArgs), Any, "the mock OP posts a logout token to the target's back-channel logout URL";
+    "response_mode" => ResponseMode(String), Any, "the OIDC response mode the next `configure_sso: oidc` sets up (`query.jwt`: JARM)";
 }
 
 impl Scenario {

@@ -270,6 +270,7 @@ impl AdminDriver {
         client_id: &str,
         client_secret: &Secret,
         discovery_url: &str,
+        response_mode: Option<&str>,
     ) -> Result<(), AdminError> {
         self.api(
             reqwest::Method::PUT,
@@ -279,6 +280,7 @@ impl AdminDriver {
                 client_id: client_id.to_string(),
                 client_secret: client_secret.clone(),
                 discovery_url: discovery_url.to_string(),
+                response_mode: response_mode.map(str::to_string),
             }),
         )
         .await

@@ -153,6 +153,14 @@ pub fn classify(
             "needs an {p} connection; organisation {org} is configured for {}",
             staging.protocol
         )),
+        Step::ResponseMode(mode) => manual(
+            format!(
+                "set organisation {org}'s OIDC connection to ask for response_mode {mode} (JARM for query.jwt)"
+            ),
+            Some(format!(
+                "set organisation {org}'s OIDC connection back to the plain query response"
+            )),
+        ),
         Step::EnableSso(true) => StepClass::AlreadyDone("SSO turned on at staging init".into()),
         Step::EnableSso(false) => manual(
             format!("turn Single Sign On off for organisation {org}"),

@@ -72,6 +72,22 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
             }
         }
     }
+    if let Some(mode) = &want.response_mode {
+        need(&auth, "authorization request")?;
+        for (i, a) in auth.iter().enumerate() {
+            let asked = a["response_mode"]
+                .as_str()
+                .unwrap_or("none (the default, query)");
+            if asked != mode {
+                return Err(failed(
+                    FailureKind::Mismatch,
+                    &format!("response_mode of authorization request {}", i + 1),
+                    mode.clone(),
+                    asked.to_string(),
+                ));
+            }
+        }
+    }
     if !want.access_token_in.is_empty() {
         let calls = lines("userinfo");
         need(&calls, "UserInfo call")?;

@@ -223,6 +223,14 @@ impl TrialCtx<'_> {
             Step::RotateKeys(a) => self.rotate_keys(a).await,
             Step::OidcProvider(a) => self.oidc_provider(a).await,
             Step::BackchannelLogout(a) => self.backchannel_logout(a).await,
+            Step::ResponseMode(mode) => {
+                // Read by the next `configure_sso: oidc`: the admin API's response_mode, and
+                // `{sp.oidc_response_mode}` for a target that takes it in its set-up.
+                self.vars.set("sp.oidc_response_mode", mode);
+                Ok(Some(format!(
+                    "the OIDC connection will ask for response_mode {mode}"
+                )))
+            }
             Step::StartLogin(_) => {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await
@@ -889,6 +897,15 @@ return "ok";
                     },
                 };
                 idp.add_oidc_client(&tenant_id, &client).await?;
+                // `query` (the plain response) unless a `response_mode` step asked otherwise.
+                let response_mode = self
+                    .vars
+                    .get("sp.oidc_response_mode")
+                    .ok()
+                    .map(str::to_string);
+                if response_mode.is_none() {
+                    self.vars.set("sp.oidc_response_mode", "query");
+                }
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
@@ -902,7 +919,14 @@ return "ok";
                 };
                 let discovery = self.render_opt(a.discovery_url.as_ref(), "{idp.discovery_url}")?;
                 self.admin
-                    .configure_oidc(&org, &name, &client_id, &secret, &discovery)
+                    .configure_oidc(
+                        &org,
+                        &name,
+                        &client_id,
+                        &secret,
+                        &discovery,
+                        response_mode.as_deref(),
+                    )
                     .await
             }
         };

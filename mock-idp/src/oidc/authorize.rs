@@ -156,6 +156,10 @@ fn auth_request(
         state: p.get("state").cloned(),
         nonce: p.get("nonce").cloned(),
         code_challenge,
+        // Other response modes keep the plain query response, as before JARM was served.
+        jarm: p
+            .get("response_mode")
+            .and_then(|m| super::state::JarmMode::parse(m)),
     })
 }
 
@@ -323,7 +327,26 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
     };
     let issuer = Layout::url(base, &super::provider::layout_of(t).issuer);
     let iss = super::forge::iss_param(forge.as_deref(), &issuer);
-    {
+    // JARM: code, state and the issuer travel inside one signed JWT instead.
+    let jarm = match request.jarm {
+        Some(mode) => {
+            let inputs = super::jarm::Inputs {
+                forge: forge.as_deref(),
+                issuer: &issuer,
+                client_id: &request.client_id,
+                code: code.expose(),
+                state: state.as_deref(),
+                base,
+                now,
+            };
+            match super::jarm::response(t, &inputs) {
+                Ok(made) => Some((mode, made)),
+                Err(e) => return e.into_response(),
+            }
+        }
+        None => None,
+    };
+    if jarm.is_none() {
         let mut q = url.query_pairs_mut();
         q.append_pair("code", code.expose());
         if let Some(s) = &state {
@@ -345,7 +368,9 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
             "redirect_uri": request.redirect_uri,
             "code": REDACTED,
             "state": state,
-            "iss": iss,
+            "iss": if jarm.is_some() { None } else { iss },
+            "response_mode": jarm.as_ref().map(|(m, _)| m.as_str()),
+            "jarm": jarm.as_ref().map(|(_, j)| j.record.clone()),
             "forge": forge.as_deref(),
         }),
         &active,
@@ -361,7 +386,10 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
             forge,
         },
     );
-    Redirect::to(url.as_str()).into_response()
+    match jarm {
+        Some((mode, j)) => super::jarm::deliver(mode, url, &j.token),
+        None => Redirect::to(url.as_str()).into_response(),
+    }
 }
 
 /// `POST /t/{id}/oidc/login`: checks the password, starts a session, finishes the flow.

@@ -20,6 +20,12 @@ pub struct ProviderMetadata {
     pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
+    /// The plain query response and the JARM modes (JWT Secured Authorization Response Mode).
+    #[serde(default)]
+    pub response_modes_supported: Vec<String>,
+    /// JARM: how the `response` JWT is signed.
+    #[serde(default)]
+    pub authorization_signing_alg_values_supported: Vec<String>,
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -62,6 +68,14 @@ impl ProviderMetadata {
             ]),
             code_challenge_methods_supported: strings(&["S256", "plain"]),
             grant_types_supported: strings(&["authorization_code"]),
+            response_modes_supported: strings(&[
+                "query",
+                "jwt",
+                "query.jwt",
+                "form_post.jwt",
+                "fragment.jwt",
+            ]),
+            authorization_signing_alg_values_supported: strings(&["RS256"]),
         }
     }
 }

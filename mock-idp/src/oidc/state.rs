@@ -27,6 +27,38 @@ pub enum PkceMethod {
     Plain,
 }
 
+/// A JWT response mode (JARM: JWT Secured Authorization Response Mode): how the signed
+/// `response` parameter travels back to the client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JarmMode {
+    /// `query.jwt`, and `jwt` with the code flow: in the redirect's query.
+    Query,
+    /// `form_post.jwt`: an auto-submitted form.
+    FormPost,
+    /// `fragment.jwt`: in the redirect's fragment.
+    Fragment,
+}
+
+impl JarmMode {
+    /// The JARM mode a `response_mode` value asks for; `None` for the plain modes.
+    pub fn parse(response_mode: &str) -> Option<Self> {
+        match response_mode {
+            "jwt" | "query.jwt" => Some(Self::Query),
+            "form_post.jwt" => Some(Self::FormPost),
+            "fragment.jwt" => Some(Self::Fragment),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Query => "query.jwt",
+            Self::FormPost => "form_post.jwt",
+            Self::Fragment => "fragment.jwt",
+        }
+    }
+}
+
 /// A validated authorization request.
 #[derive(Debug, Clone)]
 pub struct AuthRequest {
@@ -36,6 +68,8 @@ pub struct AuthRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<(String, PkceMethod)>,
+    /// Set when the client asked for a JARM response.
+    pub jarm: Option<JarmMode>,
 }
 
 /// An issued, not yet redeemed authorization code.

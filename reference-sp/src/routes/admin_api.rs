@@ -170,6 +170,7 @@ pub async fn put_oidc(
         &b.client_id,
         &b.client_secret,
         &b.discovery_url,
+        b.response_mode.as_deref(),
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -5,6 +5,7 @@ use super::sso_start::{PENDING_TTL_SECONDS, Start, start_sso, test_result};
 use crate::error::{AppError, UserError};
 use crate::messages;
 use crate::oidc::{self, RpConfig};
+use crate::oidc_jarm;
 use crate::saml::validate::{self, Expected, Identity, Rejection};
 use crate::state::Shared;
 use crate::store::{self, Method, Product, SsoConfig};
@@ -326,6 +327,8 @@ pub struct CallbackQuery {
     state: Option<String>,
     /// RFC 9207: the issuer the authorization response says it comes from.
     iss: Option<String>,
+    /// JARM: the whole authorization response as one signed JWT (`oidc_jarm`).
+    response: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
 }
@@ -363,7 +366,13 @@ pub async fn oidc_callback(
     jar: CookieJar,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, AppError> {
-    let Some(state) = q.state.as_deref() else {
+    // A JARM response carries state inside the JWT: read it there only to find the sign-in
+    // (and so the connection whose keys verify the JWT, in `oidc_finish`).
+    let jarm_state = match q.response.as_deref() {
+        Some(r) => Some(oidc_jarm::unverified_state(r).map_err(messages::sso_failed)?),
+        None => None,
+    };
+    let Some(state) = jarm_state.as_deref().or(q.state.as_deref()) else {
         return Err(messages::sso_failed("the OIDC callback has no state parameter").into());
     };
     let Some(p) = take_pending(&st, state)? else {
@@ -380,11 +389,27 @@ pub async fn oidc_callback(
 async fn oidc_finish(
     st: &Shared,
     jar: CookieJar,
-    q: CallbackQuery,
+    mut q: CallbackQuery,
     p: PendingRow,
 ) -> Result<Response, AppError> {
     let test = p.kind == "oidc_test";
     let org_id = p.org_id.clone().unwrap_or_default();
+    let cfg = {
+        let c = st.db.conn()?;
+        store::sso_config(&c, &org_id)?
+    };
+    let Some(SsoConfig::Oidc(o)) = cfg else {
+        return Err(messages::connection_not_enabled(format!(
+            "{org_id} no longer has an OIDC connection"
+        ))
+        .into());
+    };
+    if let Err(reason) = jarm_response(st, &o, &p.pending.state, &mut q).await {
+        if test {
+            return Ok(test_result(Err(reason)));
+        }
+        return Err(messages::sso_failed(reason).into());
+    }
     if let Some(error) = &q.error {
         let desc = q.error_description.clone().unwrap_or_default();
         st.record_sso(LastSso::OidcError(LastOidcError {
@@ -410,21 +435,12 @@ async fn oidc_finish(
     let Some(code) = q.code.as_deref() else {
         return Err(messages::sso_failed("the OIDC callback has neither code nor error").into());
     };
-    let cfg = {
-        let c = st.db.conn()?;
-        store::sso_config(&c, &org_id)?
-    };
-    let Some(SsoConfig::Oidc(o)) = cfg else {
-        return Err(messages::connection_not_enabled(format!(
-            "{org_id} no longer has an OIDC connection"
-        ))
-        .into());
-    };
     let rp = RpConfig {
         discovery_url: &o.discovery_url,
         client_id: &o.client_id,
         client_secret: &o.client_secret,
         redirect_uri: st.oidc_redirect_uri(),
+        response_mode: o.response_mode.as_deref(),
     };
     let mut raw = None;
     let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut raw).await;
@@ -470,6 +486,57 @@ async fn oidc_finish(
     finish_sso_login(st, jar, &org_id, &identity)
 }
 
+/// A connection set to JARM takes only a verified JARM response, and one that is not takes
+/// none: the verified JWT's code, error and issuer replace the query's, so the rest of the
+/// flow reads them as from a plain response.
+async fn jarm_response(
+    st: &Shared,
+    o: &store::OidcConfig,
+    state: &str,
+    q: &mut CallbackQuery,
+) -> Result<(), String> {
+    let Some(response) = q.response.take() else {
+        return match &o.response_mode {
+            Some(mode) => Err(format!(
+                "this connection asks for a {mode} (JARM) response, and the callback has no response JWT"
+            )),
+            None => Ok(()),
+        };
+    };
+    if o.response_mode.is_none() {
+        return Err("the callback carries a JARM response this connection did not ask for".into());
+    }
+    let answer = oidc_jarm::verify(
+        &st.http,
+        &o.discovery_url,
+        &o.client_id,
+        state,
+        &response,
+        st.now(),
+    )
+    .await?;
+    // Nothing from the query is kept: only the verified JWT speaks.
+    *q = CallbackQuery {
+        code: None,
+        state: Some(state.to_string()),
+        iss: None,
+        response: None,
+        error: None,
+        error_description: None,
+    };
+    match answer {
+        oidc_jarm::Answer::Code { iss, code } => {
+            q.code = Some(code);
+            q.iss = Some(iss);
+        }
+        oidc_jarm::Answer::Error { error, description } => {
+            q.error = Some(error);
+            q.error_description = description;
+        }
+    }
+    Ok(())
+}
+
 pub async fn social_callback(
     State(st): State<Shared>,
     jar: CookieJar,
@@ -502,6 +569,7 @@ pub async fn social_callback(
         client_id: &social.client_id,
         client_secret: &social.client_secret,
         redirect_uri: st.social_redirect_uri(),
+        response_mode: None,
     };
     let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut None)
         .await

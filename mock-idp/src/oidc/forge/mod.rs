@@ -277,6 +277,25 @@ pub fn userinfo(
     }
 }
 
+/// A JARM response JWT: the genuine claims (iss, aud, exp, code, state) mutated and signed as
+/// `spec.jarm` says; without a forge (or without its `jarm` member) a genuine RS256 JWT by
+/// the OP's current key. Answers the token and its payload text.
+pub fn jarm(
+    spec: Option<&ForgeSpec>,
+    claims: Map<String, Value>,
+    inputs: &TokenInputs<'_>,
+) -> Result<(String, String), OidcError> {
+    let none = ForgeSpec::default();
+    let spec = spec.unwrap_or(&none);
+    let jarm = spec.jarm.clone().unwrap_or_default();
+    let mut members = Members::from_map(claims);
+    members.apply(&jarm.claims, &inputs.ctx);
+    let payload = members.to_text()?;
+    let urls = default_canaries(inputs.base, inputs.tenant);
+    let token = jws::sign(&jarm.jws(), &payload, &inputs.material(spec, &urls))?;
+    Ok((token, payload))
+}
+
 /// Adds what the forge state changes to the discovery document: the RFC 9207 flag and the
 /// algorithms of published extra keys.
 pub fn adjust_discovery(t: &Tenant, doc: &mut Value) {

@@ -83,6 +83,10 @@ fn line(e: &Exchange) -> Value {
             out.insert("pkce".into(), pkce_of(p));
             out.insert("nonce_sent".into(), json!(p.get("nonce").is_some()));
             out.insert("state_sent".into(), json!(p.get("state").is_some()));
+            out.insert(
+                "response_mode".into(),
+                p.get("response_mode").cloned().unwrap_or(Value::Null),
+            );
             // The values too: whether they are unguessable and fresh per sign-in is judged
             // over several requests (they travel in the browser's URL; no secret).
             out.insert(

@@ -6,8 +6,8 @@
 use crate::error::{Error, Result};
 
 pub use proto::oidc_forge::{
-    AudienceForm, ClaimOp, ForgeSpec, HashClaim, HeaderSpec, IssParam, IssuerVariant, JwsSpec,
-    KeyChoice, SignatureMode, TokenError,
+    AudienceForm, ClaimOp, ForgeSpec, HashClaim, HeaderSpec, IssParam, IssuerVariant, JarmSpec,
+    JwsSpec, KeyChoice, SignatureMode, TokenError,
 };
 
 fn at(prefix: &str, field: &str) -> String {
@@ -95,6 +95,18 @@ impl Forge for ForgeSpec {
             (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
             _ => {}
         }
+        match (&mut self.jarm, &over.jarm) {
+            (Some(mine), Some(theirs)) => {
+                let mut jws = mine.jws();
+                jws.overlay(&theirs.jws());
+                mine.header = jws.header;
+                mine.key = jws.key;
+                mine.signature = jws.signature;
+                mine.claims.extend(theirs.claims.iter().cloned());
+            }
+            (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
+            _ => {}
+        }
         if over.authorization_iss.is_some() {
             self.authorization_iss = over.authorization_iss;
         }
@@ -141,6 +153,9 @@ impl Forge for ForgeSpec {
         if let Some(jwt) = &spec.userinfo_jwt {
             jwt.validate(&at(path, "userinfo_jwt"))?;
         }
+        if let Some(jarm) = &spec.jarm {
+            jarm.jws().validate(&at(path, "jarm"))?;
+        }
         if let Some(e) = &spec.token_error
             && !(400..=599).contains(&e.status)
         {
@@ -149,10 +164,15 @@ impl Forge for ForgeSpec {
                 format!("{} is not an error status (400-599)", e.status),
             ));
         }
+        let no_ops = Vec::new();
         for (list, ops) in [
             ("claims", &spec.claims),
             ("token_response", &spec.token_response),
             ("userinfo", &spec.userinfo),
+            (
+                "jarm.claims",
+                spec.jarm.as_ref().map_or(&no_ops, |j| &j.claims),
+            ),
         ] {
             for (i, op) in ops.iter().enumerate() {
                 if op.name().is_empty() {
@@ -171,7 +191,11 @@ impl Forge for ForgeSpec {
             return Vec::new();
         };
         let mut out = Vec::new();
-        for jws in std::iter::once(spec.id_token_jws()).chain(spec.userinfo_jwt.clone()) {
+        let jarm = spec.jarm.as_ref().map(JarmSpec::jws);
+        for jws in std::iter::once(spec.id_token_jws())
+            .chain(spec.userinfo_jwt.clone())
+            .chain(jarm)
+        {
             if let Ok(plan) = super::jws::plan(&jws)
                 && let Some(p) = plan.published()
                 && !out.contains(&p)
