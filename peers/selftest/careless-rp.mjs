@@ -11,6 +11,7 @@
 //   OIDC_POST_LOGOUT_REDIRECT_URI (optional), CARELESS (optional).
 // Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
 // session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
+// /signed-out (where the OP sends the browser back after logout),
 // /backchannel-logout (POST logout_token), /health. A refusal answers 403 with the reason in
 // #error and logs `refused: <check>: <reason>` on stderr.
 import http from 'node:http';
@@ -48,6 +49,7 @@ const SWITCHES = {
   userinfo_sub: 'takes UserInfo claims without comparing their sub with the ID token\'s',
   userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
+  post_logout_state: 'carries the page to go back to after logout in the state itself, and follows whatever state the post-logout redirect brings',
 };
 
 const env = process.env;
@@ -679,6 +681,46 @@ function readBody(req) {
   });
 }
 
+// --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ------------------------
+
+const AFTER_LOGOUT = '/me';
+// Where the OP sends the browser back after logout: this RP's /signed-out unless configured.
+const POST_LOGOUT_URI = env.OIDC_POST_LOGOUT_REDIRECT_URI || new URL('/signed-out', env.OIDC_REDIRECT_URI).href;
+const logoutStates = new Map(); // state -> { browser, returnTo, at }
+
+// The state of a logout request. The careful RP sends a random value bound to this browser
+// and keeps where to go next on its side; post_logout_state: the careless one puts the page
+// to go back to in the state itself (a common way to "keep" a return URL without storage).
+function logoutState(req) {
+  const returnTo = new URL(AFTER_LOGOUT, POST_LOGOUT_URI).href;
+  if (!careful('post_logout_state')) return returnTo;
+  const state = random();
+  logoutStates.set(state, { browser: cookie(req, 'rp_browser'), returnTo, at: Date.now() });
+  return state;
+}
+
+// The OP sent the browser back after logout. Only a state this RP sent this browser (once,
+// within 10 minutes) says where to go; any other visit (another state, none) changes nothing:
+// anyone can link a browser here.
+function signedOut(req, res, url) {
+  const state = url.searchParams.get('state');
+  if (!careful('post_logout_state')) {
+    // Follows the state it expects to hold its own return URL, whoever wrote it.
+    if (state && /^https?:\/\//.test(state)) {
+      res.writeHead(302, { location: state });
+      return res.end();
+    }
+    return page(res, 200, '<p id="signed-out">Signed out</p>');
+  }
+  const sent = state ? logoutStates.get(state) : undefined;
+  if (state) logoutStates.delete(state);
+  if (!sent || sent.browser !== cookie(req, 'rp_browser') || Date.now() - sent.at > 600000) {
+    refuse('post_logout_state', 'the post-logout redirect carries no state this RP sent this browser');
+  }
+  res.writeHead(302, { location: sent.returnTo });
+  return res.end();
+}
+
 // --- pages --------------------------------------------------------------------------------
 
 function signedIn(req) {
@@ -693,10 +735,8 @@ async function logout(req, res) {
     const to = new URL(d.end_session_endpoint);
     if (s.idToken) to.searchParams.set('id_token_hint', s.idToken);
     to.searchParams.set('client_id', CLIENT_ID);
-    if (env.OIDC_POST_LOGOUT_REDIRECT_URI) {
-      to.searchParams.set('post_logout_redirect_uri', env.OIDC_POST_LOGOUT_REDIRECT_URI);
-      to.searchParams.set('state', random());
-    }
+    to.searchParams.set('post_logout_redirect_uri', POST_LOGOUT_URI);
+    to.searchParams.set('state', logoutState(req));
     res.writeHead(302, { location: to.href, 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
     return res.end();
   }
@@ -722,6 +762,8 @@ const server = http.createServer(async (req, res) => {
         return await callback(req, res, url);
       case '/logout':
         return await logout(req, res);
+      case '/signed-out':
+        return signedOut(req, res, url);
       case '/backchannel-logout':
         if (req.method !== 'POST') return page(res, 405, '<p id="error">POST a logout_token</p>');
         return await backchannelLogout(req, res);

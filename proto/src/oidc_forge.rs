@@ -69,6 +69,10 @@ pub struct ForgeSpec {
     /// fetches are logged as `canary` exchanges).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_url: Option<String>,
+    /// RP-initiated logout: the end_session endpoint sends the browser back to the
+    /// post-logout redirect URI with this state instead of the RP's; empty: with no state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_state: Option<String>,
 }
 
 impl ForgeSpec {

@@ -121,6 +121,10 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN saml_name_id TEXT;
     ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
     "#,
+    // 3: RP-initiated logout: the ID token an OIDC sign-in got (the logout request's hint)
+    r#"
+    ALTER TABLE sessions ADD COLUMN oidc_id_token TEXT;
+    "#,
 ];
 
 impl Db {

@@ -11,7 +11,7 @@
 //! Layers, each using only the ones above it (`scripts/module-graph --crate reference-sp`
 //! checks that no file imports another in a cycle; this file only declares and re-exports):
 //! - basics: `secret`, `clock`, `html` (page rendering), `db`, `error` (error pages and
-//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc`,
+//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc`, `oidc_logout`,
 //!   `session` (the session cookie), `signin` (who may sign in where);
 //! - start-up values: `options` (`Options`, `SocialOptions`);
 //! - shared state: `state` (`AppState`, `Shared`);
@@ -31,6 +31,7 @@ mod logout_token;
 mod messages;
 mod oidc;
 mod oidc_jws;
+mod oidc_logout;
 mod oidc_userinfo;
 mod options;
 mod password;

@@ -203,6 +203,7 @@ fn sso_routes() -> Router<Shared> {
         .route("/sso/tile/{org}/{product}", get(sso::tile))
         .route("/sso/start/{org}", get(sso::start_link))
         .route("/sso/oidc/callback", get(sso::oidc_callback))
+        .route("/sso/oidc/signed-out", get(login::oidc_signed_out))
         .route(
             "/sso/oidc/backchannel-logout/{org}",
             post(backchannel::backchannel_logout),

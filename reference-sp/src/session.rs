@@ -112,6 +112,31 @@ pub fn saml_subject(
     .optional()?)
 }
 
+/// Keeps the ID token an OIDC sign-in got with the session in `jar`: sign-out sends it to the
+/// OP as `id_token_hint` (RP-initiated logout).
+pub fn set_oidc_id_token(c: &Connection, jar: &CookieJar, id_token: &str) -> Result<(), AppError> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        c.execute(
+            "UPDATE sessions SET oidc_id_token = ?1 WHERE id = ?2",
+            params![id_token, cookie.value()],
+        )?;
+    }
+    Ok(())
+}
+
+/// The organisation and ID token of the session in `jar`, when an OIDC sign-in made it.
+pub fn oidc_subject(c: &Connection, jar: &CookieJar) -> Result<Option<(String, String)>, AppError> {
+    let Some(cookie) = jar.get(COOKIE) else {
+        return Ok(None);
+    };
+    Ok(c.query_row(
+        "SELECT sso_org, oidc_id_token FROM sessions WHERE id = ?1 AND sso_org IS NOT NULL AND oidc_id_token IS NOT NULL",
+        [cookie.value()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
+
 /// Ends every session of `org` whose SAML subject is `name_id` (and, when given, one of
 /// `session_indexes`); returns how many ended.
 pub fn end_saml_sessions(

@@ -136,6 +136,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the RP's back-channel logout URL (`sp.backchannel_logout_url` of the target)",
     ),
     (
+        "sp.post_logout_redirect_uri",
+        Scope::Org,
+        "http://127.0.0.1:41234/signed-out",
+        "where the RP asks the OP to send the browser after RP-initiated logout",
+    ),
+    (
         "sp.tile_url.workspace",
         Scope::Org,
         "http://127.0.0.1:41234/sso/tile/o/workspace",

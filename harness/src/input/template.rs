@@ -50,6 +50,7 @@ pub const KNOWN: &[&str] = &[
     "sp.tile_url.platform",
     "sp.oidc_redirect_uri",
     "sp.backchannel_logout_url",
+    "sp.post_logout_redirect_uri",
     "user.email",
     "user.given_name",
     "user.family_name",

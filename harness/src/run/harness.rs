@@ -694,6 +694,7 @@ impl Harness {
                 client_id: client_id.clone(),
                 client_secret: secret.clone(),
                 redirect_uris: vec![format!("http://127.0.0.1:{port}/sso/social/callback")],
+                post_logout_redirect_uris: Vec::new(),
                 scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
                 allowed_groups: Vec::new(),
                 forge: None,

@@ -230,6 +230,38 @@ pub struct RpSent {
     /// Every UserInfo call carried the access token in one of these places.
     #[serde(default)]
     pub access_token_in: Vec<TokenPlace>,
+    /// RP-initiated logout: the RP sent the browser to the end_session endpoint so.
+    #[serde(default)]
+    pub end_session: Option<EndSessionSent>,
+}
+
+/// `rp_sent: { end_session: { id_token_hint: true, post_logout_redirect_uri: true } }`:
+/// what every logout request the RP sent the mock OP's end_session endpoint carried
+/// (OpenID Connect RP-Initiated Logout 1.0, 2). `true` asks for it; leaving a field out
+/// asks nothing of it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct EndSessionSent {
+    /// An `id_token_hint` that is an ID token the mock OP issued in this trial.
+    #[serde(default)]
+    pub id_token_hint: bool,
+    /// A `post_logout_redirect_uri` registered with the trial's client (the target's
+    /// `sp.post_logout_redirect_uri`), so the OP sent the browser back.
+    #[serde(default)]
+    pub post_logout_redirect_uri: bool,
+}
+
+impl<'de> Deserialize<'de> for EndSessionSent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = EndSessionSent::deserialize(d)?;
+        if !a.id_token_hint && !a.post_logout_redirect_uri {
+            return Err(serde::de::Error::custom(
+                "end_session asserts nothing: give id_token_hint: true, \
+                 post_logout_redirect_uri: true, or both",
+            ));
+        }
+        Ok(a)
+    }
 }
 
 impl RpSent {
@@ -239,6 +271,7 @@ impl RpSent {
             && self.pkce.is_none()
             && self.client_auth.is_none()
             && self.access_token_in.is_empty()
+            && self.end_session.is_none()
     }
 }
 
@@ -248,7 +281,7 @@ impl<'de> Deserialize<'de> for RpSent {
         if a.is_empty() {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
-                 client_auth, access_token_in",
+                 client_auth, access_token_in, end_session",
             ));
         }
         Ok(a)
@@ -310,6 +343,9 @@ mod tests {
         let s: RpSent =
             serde_yaml_ng::from_str("{pkce: S256, access_token_in: [header, body]}").unwrap();
         assert_eq!(s.pkce, Some(Pkce::S256));
+        assert!(serde_yaml_ng::from_str::<EndSessionSent>("{}").is_err());
+        let s: RpSent = serde_yaml_ng::from_str("{end_session: {id_token_hint: true}}").unwrap();
+        assert!(s.end_session.is_some_and(|e| e.id_token_hint));
         assert!(serde_yaml_ng::from_str::<LogoutResult>("{}").is_err());
         let r: LogoutResult = serde_yaml_ng::from_str("{status: 400, session: kept}").unwrap();
         assert_eq!(r.session, Some(SessionAfter::Kept));

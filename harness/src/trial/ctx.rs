@@ -345,6 +345,11 @@ impl TrialCtx<'_> {
                 None,
                 urls.backchannel_logout_url.as_ref(),
             ),
+            (
+                "sp.post_logout_redirect_uri",
+                None,
+                urls.post_logout_redirect_uri.as_ref(),
+            ),
         ];
         for (name, from_admin, from_descriptor) in pairs {
             let value = match (from_admin, from_descriptor) {

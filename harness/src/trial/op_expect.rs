@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::scenario::oidc_steps::{
-    Freshness, LogoutResult, Pkce, RpSent, SessionAfter, TokenPlace,
+    EndSessionSent, Freshness, LogoutResult, Pkce, RpSent, SessionAfter, TokenPlace,
 };
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{Diff, FailureKind, StepFailure};
@@ -90,6 +90,59 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
                     format!("in the {}", allowed.join(" or the ")),
                     format!("in the {place}"),
                 ));
+            }
+        }
+    }
+    if let Some(want) = &want.end_session {
+        end_session(&lines("end_session"), want)?;
+    }
+    Ok(())
+}
+
+/// Every logout request at the end_session endpoint carried what `want` asks for.
+fn end_session(calls: &[Value], want: &EndSessionSent) -> Result<(), Failed> {
+    need(calls, "logout request (end_session)")?;
+    for (i, c) in calls.iter().enumerate() {
+        let n = i + 1;
+        if want.id_token_hint {
+            let hint = c["id_token_hint"].as_str().unwrap_or("absent");
+            if hint != "issued" {
+                return Err(failed(
+                    FailureKind::Mismatch,
+                    &format!("id_token_hint of logout request {n}"),
+                    "the ID token the OP issued for this sign-in".into(),
+                    match hint {
+                        "absent" => "absent".into(),
+                        _ => "a token the OP did not issue".into(),
+                    },
+                ));
+            }
+        }
+        if want.post_logout_redirect_uri {
+            match c["post_logout_redirect_uri"].as_str() {
+                None => {
+                    return Err(failed(
+                        FailureKind::Mismatch,
+                        &format!("post_logout_redirect_uri of logout request {n}"),
+                        "the target's sp.post_logout_redirect_uri".into(),
+                        "absent".into(),
+                    ));
+                }
+                Some(uri) if c["registered"] != Value::Bool(true) => {
+                    return Err((
+                        FailureKind::Mismatch,
+                        Diff::new(
+                            format!("post_logout_redirect_uri of logout request {n}"),
+                            "registered with the trial's client",
+                            format!("{uri:?}, not registered"),
+                        )
+                        .with_note(
+                            "the trial registers the target's sp.post_logout_redirect_uri: \
+                             set it to what the RP sends",
+                        ),
+                    ));
+                }
+                Some(_) => {}
             }
         }
     }
@@ -318,6 +371,40 @@ mod tests {
         assert!(e.1.to_string().contains("again"), "{}", e.1);
         let absent = [json!({"nonce": null})];
         assert!(unguessable(&absent, "nonce").is_err());
+    }
+
+    #[test]
+    fn logout_requests_need_an_issued_hint_and_a_registered_uri() {
+        let both = EndSessionSent {
+            id_token_hint: true,
+            post_logout_redirect_uri: true,
+        };
+        let good = [
+            json!({"id_token_hint": "issued", "post_logout_redirect_uri": "http://rp/out", "registered": true}),
+        ];
+        assert!(end_session(&good, &both).is_ok());
+        assert_eq!(
+            end_session(&[], &both).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        for bad in [
+            json!({"id_token_hint": "absent", "post_logout_redirect_uri": "http://rp/out", "registered": true}),
+            json!({"id_token_hint": "not_issued", "post_logout_redirect_uri": "http://rp/out", "registered": true}),
+            json!({"id_token_hint": "issued", "post_logout_redirect_uri": null, "registered": false}),
+            json!({"id_token_hint": "issued", "post_logout_redirect_uri": "http://rp/x", "registered": false}),
+        ] {
+            assert_eq!(
+                end_session(&[bad.clone()], &both).unwrap_err().0,
+                FailureKind::Mismatch,
+                "{bad}"
+            );
+        }
+        let hint_only = EndSessionSent {
+            id_token_hint: true,
+            post_logout_redirect_uri: false,
+        };
+        let no_uri = [json!({"id_token_hint": "issued", "post_logout_redirect_uri": null})];
+        assert!(end_session(&no_uri, &hint_only).is_ok());
     }
 
     #[test]

@@ -879,6 +879,13 @@ return "ok";
                     client_id: client_id.clone(),
                     client_secret: secret.clone(),
                     redirect_uris,
+                    // The target's post-logout landing (RP-initiated logout), when it has one.
+                    post_logout_redirect_uris: self
+                        .vars
+                        .get("sp.post_logout_redirect_uri")
+                        .ok()
+                        .map(|u| vec![u.to_string()])
+                        .unwrap_or_default(),
                     scopes: opts.scopes.clone().unwrap_or_else(|| {
                         ["openid", "email", "profile"].map(String::from).to_vec()
                     }),
