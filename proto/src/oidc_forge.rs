@@ -382,6 +382,10 @@ pub struct ProviderSettings {
     /// Extra keys listed whether or not a forge uses them.
     #[serde(default)]
     pub publish: Vec<Published>,
+    /// Discovery advertises the JWKS at `jwks_uri?run=<tag>`, a URL only this run knows;
+    /// each JWKS fetch is recorded with whether it used it (`advertised`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri_tag: Option<String>,
 }
 
 fn ok() -> u16 {
@@ -396,6 +400,7 @@ impl Default for ProviderSettings {
             jwks_kid_collision: false,
             iss_parameter_supported: false,
             publish: Vec::new(),
+            jwks_uri_tag: None,
         }
     }
 }

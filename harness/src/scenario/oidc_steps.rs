@@ -58,6 +58,11 @@ pub struct ProviderArgs {
     /// Discovery advertises `authorization_response_iss_parameter_supported` (RFC 9207).
     #[serde(default)]
     pub iss_parameter_supported: Option<bool>,
+    /// Discovery advertises a jwks_uri made for this trial (`?run=<random>`): an RP that
+    /// fetches another (cached, hard-coded, built from the issuer) is seen by `rp_sent:
+    /// { keys_from_discovery: true }`.
+    #[serde(default)]
+    pub per_run_jwks_uri: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for ProviderArgs {
@@ -67,10 +72,12 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.jwks_unreachable.is_none()
             && a.jwks_kid_collision.is_none()
             && a.iss_parameter_supported.is_none()
+            && a.per_run_jwks_uri.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
-                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported",
+                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported, \
+                 per_run_jwks_uri",
             ));
         }
         if let Some(s) = a.jwks_status
@@ -233,6 +240,11 @@ pub struct RpSent {
     /// RP-initiated logout: the RP sent the browser to the end_session endpoint so.
     #[serde(default)]
     pub end_session: Option<EndSessionSent>,
+    /// `true`: the RP read the discovery document and fetched the JWKS at the jwks_uri it
+    /// advertised for this trial (`oidc_provider: { per_run_jwks_uri: true }` first), every
+    /// time.
+    #[serde(default)]
+    pub keys_from_discovery: Option<bool>,
 }
 
 /// `rp_sent: { end_session: { id_token_hint: true, post_logout_redirect_uri: true } }`:
@@ -272,6 +284,7 @@ impl RpSent {
             && self.client_auth.is_none()
             && self.access_token_in.is_empty()
             && self.end_session.is_none()
+            && self.keys_from_discovery.is_none()
     }
 }
 
@@ -281,7 +294,7 @@ impl<'de> Deserialize<'de> for RpSent {
         if a.is_empty() {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
-                 client_auth, access_token_in, end_session",
+                 client_auth, access_token_in, end_session, keys_from_discovery",
             ));
         }
         Ok(a)

@@ -96,6 +96,9 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
     if let Some(want) = &want.end_session {
         end_session(&lines("end_session"), want)?;
     }
+    if want.keys_from_discovery == Some(true) {
+        keys_from_discovery(&lines("discovery"), &lines("jwks"))?;
+    }
     Ok(())
 }
 
@@ -143,6 +146,39 @@ fn end_session(calls: &[Value], want: &EndSessionSent) -> Result<(), Failed> {
                     ));
                 }
                 Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The RP read the discovery document, and every JWKS fetch used the jwks_uri it advertised
+/// for this trial.
+fn keys_from_discovery(discovery: &[Value], jwks: &[Value]) -> Result<(), Failed> {
+    need(discovery, "discovery document fetche")?;
+    need(jwks, "JWKS fetche")?;
+    for (i, j) in jwks.iter().enumerate() {
+        match j["advertised"].as_bool() {
+            Some(true) => {}
+            Some(false) => {
+                return Err(failed(
+                    FailureKind::Mismatch,
+                    &format!("JWKS fetch {}", i + 1),
+                    "at the jwks_uri this trial's discovery document advertised".into(),
+                    format!(
+                        "at {} without this trial's tag (a cached, hard-coded or guessed URL)",
+                        j["path"].as_str().unwrap_or("?")
+                    ),
+                ));
+            }
+            None => {
+                return Err(failed(
+                    FailureKind::Broken,
+                    "keys_from_discovery",
+                    "an `oidc_provider: { per_run_jwks_uri: true }` step before the sign-in"
+                        .into(),
+                    "the mock OP advertised no per-run jwks_uri".into(),
+                ));
             }
         }
     }
@@ -405,6 +441,25 @@ mod tests {
         };
         let no_uri = [json!({"id_token_hint": "issued", "post_logout_redirect_uri": null})];
         assert!(end_session(&no_uri, &hint_only).is_ok());
+    }
+
+    #[test]
+    fn jwks_fetches_must_use_the_advertised_uri() {
+        let d = [json!({"status": 200})];
+        let ok = [json!({"path": "/t/x/jwks", "advertised": true})];
+        assert!(keys_from_discovery(&d, &ok).is_ok());
+        let guessed = [ok[0].clone(), json!({"path": "/t/x/jwks", "advertised": false})];
+        assert_eq!(
+            keys_from_discovery(&d, &guessed).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        assert_eq!(keys_from_discovery(&[], &ok).unwrap_err().0, FailureKind::Mismatch);
+        assert_eq!(keys_from_discovery(&d, &[]).unwrap_err().0, FailureKind::Mismatch);
+        let untagged = [json!({"path": "/t/x/jwks", "advertised": null})];
+        assert_eq!(
+            keys_from_discovery(&d, &untagged).unwrap_err().0,
+            FailureKind::Broken
+        );
     }
 
     #[test]

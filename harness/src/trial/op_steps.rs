@@ -50,6 +50,11 @@ impl TrialCtx<'_> {
             settings.iss_parameter_supported = b;
             changed.push(format!("iss_parameter_supported {b}"));
         }
+        if let Some(b) = a.per_run_jwks_uri {
+            // A value no RP could know before this trial's discovery document said it.
+            settings.jwks_uri_tag = b.then(|| uuid::Uuid::new_v4().simple().to_string());
+            changed.push(format!("per_run_jwks_uri {b}"));
+        }
         idp.put_oidc_provider(&tenant.id, &settings).await?;
         Ok(Some(format!("mock OP now: {}", changed.join(", "))))
     }

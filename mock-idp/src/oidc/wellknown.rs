@@ -51,9 +51,19 @@ pub async fn jwks(
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Jwks)?;
     let mut t = tenant::lock(&shared);
     let k = keys(&mut t)?;
+    let advertised = super::forge::used_advertised_jwks_uri(&t, uri.query());
     // Rotation, retired, colliding and published keys and the JWKS failure settings live
     // with the forge.
-    super::forge::provider::jwks_response(&mut t, &k, uri.path())
+    let r = super::forge::provider::jwks_response(&mut t, &k, uri.path());
+    // A per-run jwks_uri: the fetch just recorded says whether it used the advertised URL.
+    if let Some(used) = advertised
+        && let Some(e) = t.exchanges.last_mut()
+        && e.kind == "jwks"
+        && let Some(d) = e.decoded.as_object_mut()
+    {
+        d.insert("advertised".into(), serde_json::json!(used));
+    }
+    r
 }
 
 /// Absolute issuer URL of a layout served from `base`.

@@ -123,6 +123,13 @@ fn line(e: &Exchange) -> Value {
                 out.insert(k.into(), d.get(k).cloned().unwrap_or(Value::Null));
             }
         }
+        "jwks" => {
+            out.insert("path".into(), json!(e.http.path));
+            out.insert(
+                "advertised".into(),
+                d.get("advertised").cloned().unwrap_or(Value::Null),
+            );
+        }
         "canary" | "backchannel_logout" => {
             out.insert("path".into(), json!(e.http.path));
         }
