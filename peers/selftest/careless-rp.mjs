@@ -522,7 +522,7 @@ async function startLogin(req, res) {
   const to = new URL(d.authorization_endpoint);
   const params = {
     response_type: 'code', client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
-    scope: 'openid email profile', state, nonce,
+    scope: ['openid email profile', ...contactScopes(d)].join(' '), state, nonce,
   };
   if (careful('pkce')) {
     params.code_challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
@@ -602,7 +602,7 @@ async function callback(req, res, url) {
   const email = profile.email ?? profile.sub;
   if (email === undefined || email === '') refuse('claims', 'no email and no sub to sign in');
   const sid = random();
-  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token });
+  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token, contact: contactOf(profile) });
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
   res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
@@ -681,6 +681,35 @@ function readBody(req) {
   });
 }
 
+// --- contact claims through scope values (OpenID Connect Core 1.0, 5.4) -------------------
+
+const CONTACT_SCOPES = ['phone', 'address'];
+
+/// The contact scopes the OP lists in scopes_supported: asked for, so the page can show them.
+function contactScopes(d) {
+  const supported = Array.isArray(d.scopes_supported) ? d.scopes_supported : [];
+  return CONTACT_SCOPES.filter((s) => supported.includes(s));
+}
+
+/// Phone number and postal address from the merged ID token and UserInfo claims.
+function contactOf(profile) {
+  const out = {};
+  if (typeof profile.phone_number === 'string') out.phone = profile.phone_number;
+  const a = profile.address;
+  if (a && typeof a === 'object') {
+    out.address = typeof a.formatted === 'string'
+      ? a.formatted
+      : ['street_address', 'locality', 'region', 'postal_code', 'country'].map((k) => a[k]).filter((v) => typeof v === 'string').join(', ');
+  }
+  return out;
+}
+
+function contactHtml(s) {
+  const c = s.contact || {};
+  return (c.phone ? `<p>Phone: <span id="phone">${esc(c.phone)}</span></p>` : '')
+    + (c.address ? `<p>Address: <span id="address">${esc(c.address)}</span></p>` : '');
+}
+
 // --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ------------------------
 
 const AFTER_LOGOUT = '/me';
@@ -752,7 +781,7 @@ const server = http.createServer(async (req, res) => {
       case '/secure': {
         const s = signedIn(req);
         if (!s) return await startLogin(req, res);
-        return page(res, 200, `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p><p><a href="/logout">Sign out</a></p>`);
+        return page(res, 200, `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p>${contactHtml(s)}<p><a href="/logout">Sign out</a></p>`);
       }
       case '/me': {
         const s = signedIn(req);

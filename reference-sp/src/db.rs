@@ -121,9 +121,12 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN saml_name_id TEXT;
     ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
     "#,
-    // 3: RP-initiated logout: the ID token an OIDC sign-in got (the logout request's hint)
+    // 3: RP-initiated logout: the ID token an OIDC sign-in got (the logout request's hint);
+    // the contact details it released (shown on the home page)
     r#"
     ALTER TABLE sessions ADD COLUMN oidc_id_token TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_phone TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_address TEXT;
     "#,
 ];
 

@@ -112,16 +112,38 @@ pub fn saml_subject(
     .optional()?)
 }
 
-/// Keeps the ID token an OIDC sign-in got with the session in `jar`: sign-out sends it to the
-/// OP as `id_token_hint` (RP-initiated logout).
-pub fn set_oidc_id_token(c: &Connection, jar: &CookieJar, id_token: &str) -> Result<(), AppError> {
+/// What an OIDC sign-in leaves with its session.
+pub struct OidcFacts<'a> {
+    /// The ID token: sign-out sends it to the OP as `id_token_hint` (RP-initiated logout).
+    pub id_token: &'a str,
+    /// The contact details the OP released (the home page shows them).
+    pub phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+}
+
+/// Keeps `facts` with the session in `jar`.
+pub fn set_oidc(c: &Connection, jar: &CookieJar, facts: &OidcFacts<'_>) -> Result<(), AppError> {
     if let Some(cookie) = jar.get(COOKIE) {
         c.execute(
-            "UPDATE sessions SET oidc_id_token = ?1 WHERE id = ?2",
-            params![id_token, cookie.value()],
+            "UPDATE sessions SET oidc_id_token = ?1, oidc_phone = ?2, oidc_address = ?3 WHERE id = ?4",
+            params![facts.id_token, facts.phone, facts.address, cookie.value()],
         )?;
     }
     Ok(())
+}
+
+/// The phone number and address the OIDC sign-in of the session `id` released.
+pub fn oidc_contact(
+    c: &Connection,
+    id: &str,
+) -> Result<(Option<String>, Option<String>), AppError> {
+    Ok(c.query_row(
+        "SELECT oidc_phone, oidc_address FROM sessions WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .unwrap_or((None, None)))
 }
 
 /// The organisation and ID token of the session in `jar`, when an OIDC sign-in made it.

@@ -175,8 +175,7 @@ fn keys_from_discovery(discovery: &[Value], jwks: &[Value]) -> Result<(), Failed
                 return Err(failed(
                     FailureKind::Broken,
                     "keys_from_discovery",
-                    "an `oidc_provider: { per_run_jwks_uri: true }` step before the sign-in"
-                        .into(),
+                    "an `oidc_provider: { per_run_jwks_uri: true }` step before the sign-in".into(),
                     "the mock OP advertised no per-run jwks_uri".into(),
                 ));
             }
@@ -448,13 +447,22 @@ mod tests {
         let d = [json!({"status": 200})];
         let ok = [json!({"path": "/t/x/jwks", "advertised": true})];
         assert!(keys_from_discovery(&d, &ok).is_ok());
-        let guessed = [ok[0].clone(), json!({"path": "/t/x/jwks", "advertised": false})];
+        let guessed = [
+            ok[0].clone(),
+            json!({"path": "/t/x/jwks", "advertised": false}),
+        ];
         assert_eq!(
             keys_from_discovery(&d, &guessed).unwrap_err().0,
             FailureKind::Mismatch
         );
-        assert_eq!(keys_from_discovery(&[], &ok).unwrap_err().0, FailureKind::Mismatch);
-        assert_eq!(keys_from_discovery(&d, &[]).unwrap_err().0, FailureKind::Mismatch);
+        assert_eq!(
+            keys_from_discovery(&[], &ok).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        assert_eq!(
+            keys_from_discovery(&d, &[]).unwrap_err().0,
+            FailureKind::Mismatch
+        );
         let untagged = [json!({"path": "/t/x/jwks", "advertised": null})];
         assert_eq!(
             keys_from_discovery(&d, &untagged).unwrap_err().0,

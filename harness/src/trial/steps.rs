@@ -886,8 +886,12 @@ return "ok";
                         .ok()
                         .map(|u| vec![u.to_string()])
                         .unwrap_or_default(),
+                    // phone and address too: an RP may ask for them (OIDC Core 5.4); the mock
+                    // OP releases those claims only when asked.
                     scopes: opts.scopes.clone().unwrap_or_else(|| {
-                        ["openid", "email", "profile"].map(String::from).to_vec()
+                        ["openid", "email", "profile", "phone", "address"]
+                            .map(String::from)
+                            .to_vec()
                     }),
                     allowed_groups: opts.allowed_groups.clone(),
                     forge: match &opts.forge {

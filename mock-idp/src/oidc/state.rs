@@ -54,6 +54,8 @@ pub struct CodeGrant {
 #[derive(Debug, Clone)]
 pub struct AccessGrant {
     pub client_id: String,
+    /// The scope values granted: what UserInfo may release (`claims::released`).
+    pub scopes: Vec<String>,
     pub user_uid: String,
     pub expires_at: i64,
     pub faults: Vec<Fault>,

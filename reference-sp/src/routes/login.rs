@@ -344,9 +344,17 @@ pub async fn home(
             },
         ));
     }
+    // The contact details the identity provider released at this sign-in, if any.
+    let (phone, address) = session::oidc_contact(&c, &s.id)?;
+    let contact: String = [("phone", "Phone", phone), ("address", "Address", address)]
+        .into_iter()
+        .filter_map(|(id, label, v)| {
+            v.map(|v| format!("<p>{label}: <span id=\"{id}\">{}</span></p>", esc(&v)))
+        })
+        .collect();
     let body = format!(
         "<p>Signed in as <span id=\"signed-in-as\">{}</span></p>\
-         <p>Name: <span id=\"display-name\">{}</span></p>\
+         <p>Name: <span id=\"display-name\">{}</span></p>{contact}\
          <p>Signed in with <span id=\"sign-in-method\">{}</span></p>\
          <p>Current workspace: <span id=\"current-workspace\">{}</span></p>\
          <nav id=\"workspace-switcher\"><h2>Workspaces</h2><ul>{}</ul></nav>\

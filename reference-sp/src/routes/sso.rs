@@ -253,7 +253,7 @@ fn finish_sso_login(
     jar: CookieJar,
     org_id: &str,
     identity: &Identity,
-    oidc_id_token: Option<&str>,
+    oidc: Option<&session::OidcFacts<'_>>,
 ) -> Result<Response, AppError> {
     let now = st.now();
     let (jar, needs_profile) = st.db.tx(|tx| -> Result<_, AppError> {
@@ -267,8 +267,8 @@ fn finish_sso_login(
             needs_profile,
             now,
         )?;
-        if let Some(t) = oidc_id_token {
-            session::set_oidc_id_token(tx, &jar, t)?;
+        if let Some(facts) = oidc {
+            session::set_oidc(tx, &jar, facts)?;
         }
         Ok((jar, needs_profile))
     })?;
@@ -471,7 +471,12 @@ async fn oidc_finish(
         given_name: claims.given_name.clone(),
         family_name: claims.family_name.clone(),
     };
-    finish_sso_login(st, jar, &org_id, &identity, raw.as_deref())
+    let facts = raw.as_deref().map(|id_token| session::OidcFacts {
+        id_token,
+        phone: claims.contact.phone.as_deref(),
+        address: claims.contact.address.as_deref(),
+    });
+    finish_sso_login(st, jar, &org_id, &identity, facts.as_ref())
 }
 
 pub async fn social_callback(
