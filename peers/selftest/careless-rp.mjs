@@ -50,6 +50,7 @@ const SWITCHES = {
   userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
   post_logout_state: 'carries the page to go back to after logout in the state itself, and follows whatever state the post-logout redirect brings',
+  frontchannel: 'ends the browser\'s session on any request to its front-channel logout URL, without checking iss and sid',
 };
 
 const env = process.env;
@@ -750,6 +751,33 @@ function signedOut(req, res, url) {
   return res.end();
 }
 
+// --- front-channel logout (OpenID Connect Front-Channel Logout 1.0) -----------------------
+
+// The OP loads this URL in an iframe with iss and sid when the user's session there ends.
+// frontchannel: the careful RP ends the sessions whose sid the OP names, and only when iss is
+// its OP (anyone can make a browser load this URL); the careless one ends the session of the
+// browser that asked, whatever iss and sid say (any page can then sign its visitors out).
+function frontchannelLogout(req, res, url) {
+  const headers = { 'cache-control': 'no-cache, no-store' };
+  if (!careful('frontchannel')) {
+    sessions.delete(cookie(req, 'rp_session'));
+    return page(res, 200, '<p id="signed-out">Signed out</p>', headers);
+  }
+  const iss = url.searchParams.get('iss');
+  const sid = url.searchParams.get('sid');
+  if (!discovery || iss !== discovery.issuer) refuse('frontchannel', `iss ${JSON.stringify(iss)} is not the OP's issuer`);
+  if (!sid) refuse('frontchannel', 'no sid');
+  let ended = 0;
+  for (const [id, s] of sessions) {
+    if (s.sid === sid) {
+      sessions.delete(id);
+      ended++;
+    }
+  }
+  console.error(`front-channel logout: ended ${ended} session(s) for sid ${sid}`);
+  return page(res, 200, '<p id="signed-out">Signed out</p>', headers);
+}
+
 // --- pages --------------------------------------------------------------------------------
 
 function signedIn(req) {
@@ -793,6 +821,8 @@ const server = http.createServer(async (req, res) => {
         return await logout(req, res);
       case '/signed-out':
         return signedOut(req, res, url);
+      case '/frontchannel-logout':
+        return frontchannelLogout(req, res, url);
       case '/backchannel-logout':
         if (req.method !== 'POST') return page(res, 405, '<p id="error">POST a logout_token</p>');
         return await backchannelLogout(req, res);

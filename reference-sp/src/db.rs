@@ -122,11 +122,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
     "#,
     // 3: RP-initiated logout: the ID token an OIDC sign-in got (the logout request's hint);
-    // the contact details it released (shown on the home page)
+    // the contact details it released (shown on the home page); the OP session it belongs
+    // to (front-channel logout)
     r#"
     ALTER TABLE sessions ADD COLUMN oidc_id_token TEXT;
     ALTER TABLE sessions ADD COLUMN oidc_phone TEXT;
     ALTER TABLE sessions ADD COLUMN oidc_address TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;
     "#,
 ];
 

@@ -18,7 +18,7 @@
 //! - admin actions: `admin_ops` (shared by the admin API and the Identity page);
 //! - HTTP: `routes/`: the leaves `api` (bearer token, JSON bodies, org URLs) and
 //!   `sso_start` (starting a sign-in), then the handlers `admin_api`, `test_api`, `login`,
-//!   `identity`, `sso`, which never use each other;
+//!   `identity`, `sso`, `slo`, `backchannel`, `frontchannel`, which never use each other;
 //! - assembly: `server` (`serve`, `RunningSp`, every route, listed only there).
 mod admin_ops;
 mod certs;

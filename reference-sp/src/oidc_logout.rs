@@ -13,14 +13,9 @@ pub const STATE_COOKIE: &str = "refsp_logout_state";
 /// How long the OP may take to send the browser back.
 const STATE_SECONDS: i64 = 600;
 
-/// The OP's `end_session_endpoint` from its discovery document, fetched now; `None` when it
-/// publishes none (then only the session here ends).
-pub async fn end_session_endpoint(
-    http: &reqwest::Client,
-    discovery_url: &str,
-) -> Result<Option<String>, String> {
-    let doc = http
-        .get(discovery_url)
+/// The OP's discovery document, fetched now.
+async fn discovery(http: &reqwest::Client, discovery_url: &str) -> Result<Value, String> {
+    http.get(discovery_url)
         .send()
         .await
         .map_err(|e| format!("cannot fetch {discovery_url}: {e}"))?
@@ -28,7 +23,36 @@ pub async fn end_session_endpoint(
         .map_err(|e| format!("{discovery_url} answered {e}"))?
         .json::<Value>()
         .await
-        .map_err(|e| format!("{discovery_url} is not JSON: {e}"))?;
+        .map_err(|e| format!("{discovery_url} is not JSON: {e}"))
+}
+
+/// The OP's issuer, from its discovery document fetched now.
+pub async fn issuer(http: &reqwest::Client, discovery_url: &str) -> Result<String, String> {
+    discovery(http, discovery_url).await?["issuer"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| format!("the discovery document {discovery_url} has no issuer"))
+}
+
+/// The `sid` claim of an ID token this product verified (its payload read again: the
+/// openidconnect claims type has no member for it).
+pub fn sid_of(id_token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = id_token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    claims["sid"].as_str().map(str::to_string)
+}
+
+/// The OP's `end_session_endpoint` from its discovery document, fetched now; `None` when it
+/// publishes none (then only the session here ends).
+pub async fn end_session_endpoint(
+    http: &reqwest::Client,
+    discovery_url: &str,
+) -> Result<Option<String>, String> {
+    let doc = discovery(http, discovery_url).await?;
     match doc.get("end_session_endpoint") {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => url::Url::parse(s)
@@ -99,6 +123,17 @@ mod tests {
         assert!(!take_state(jar.clone(), Some("s-124")).0);
         assert!(!take_state(jar, None).0);
         assert!(!take_state(CookieJar::new(), Some("s-123")).0);
+    }
+
+    #[test]
+    fn sid_is_read_from_the_payload() {
+        use base64::Engine as _;
+        let p =
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sid":"s1","sub":"x"}"#);
+        assert_eq!(sid_of(&format!("h.{p}.s")).as_deref(), Some("s1"));
+        let none = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(br#"{"sub":"x"}"#);
+        assert_eq!(sid_of(&format!("h.{none}.s")), None);
+        assert_eq!(sid_of("garbage"), None);
     }
 
     #[test]

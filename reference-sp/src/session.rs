@@ -119,14 +119,16 @@ pub struct OidcFacts<'a> {
     /// The contact details the OP released (the home page shows them).
     pub phone: Option<&'a str>,
     pub address: Option<&'a str>,
+    /// The OP's session id (`sid` of the ID token): front-channel logout names it.
+    pub sid: Option<&'a str>,
 }
 
 /// Keeps `facts` with the session in `jar`.
 pub fn set_oidc(c: &Connection, jar: &CookieJar, facts: &OidcFacts<'_>) -> Result<(), AppError> {
     if let Some(cookie) = jar.get(COOKIE) {
         c.execute(
-            "UPDATE sessions SET oidc_id_token = ?1, oidc_phone = ?2, oidc_address = ?3 WHERE id = ?4",
-            params![facts.id_token, facts.phone, facts.address, cookie.value()],
+            "UPDATE sessions SET oidc_id_token = ?1, oidc_phone = ?2, oidc_address = ?3, oidc_sid = ?4 WHERE id = ?5",
+            params![facts.id_token, facts.phone, facts.address, facts.sid, cookie.value()],
         )?;
     }
     Ok(())

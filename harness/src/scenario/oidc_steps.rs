@@ -121,6 +121,19 @@ impl Shorthand for LogoutArgs {
     }
 }
 
+/// `frontchannel_logout: forged_sid`: what the front-channel logout request a page makes the
+/// browser load carries instead of the OP's (`iss` and the `sid` of alice's sign-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrontchannelArgs {
+    /// The OP's iss and a sid no sign-in had.
+    ForgedSid,
+    /// The OP's iss and no sid.
+    NoSid,
+    /// The sid of the trial's sign-in, with another issuer.
+    WrongIss,
+}
+
 /// Every logout token variant's name, for error messages.
 const LOGOUT_VARIANTS: &[&str] = &[
     "valid",

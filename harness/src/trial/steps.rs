@@ -223,6 +223,8 @@ impl TrialCtx<'_> {
             Step::RotateKeys(a) => self.rotate_keys(a).await,
             Step::OidcProvider(a) => self.oidc_provider(a).await,
             Step::BackchannelLogout(a) => self.backchannel_logout(a).await,
+            Step::OpLogout(_) => self.op_logout().await,
+            Step::FrontchannelLogout(a) => self.frontchannel_logout(a).await,
             Step::StartLogin(_) => {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await
@@ -364,7 +366,7 @@ impl TrialCtx<'_> {
         }
     }
 
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &mut self,
         sel: &str,
         text: Option<&str>,
@@ -886,6 +888,11 @@ return "ok";
                         .ok()
                         .map(|u| vec![u.to_string()])
                         .unwrap_or_default(),
+                    frontchannel_logout_uri: self
+                        .vars
+                        .get("sp.frontchannel_logout_url")
+                        .ok()
+                        .map(str::to_string),
                     // phone and address too: an RP may ask for them (OIDC Core 5.4); the mock
                     // OP releases those claims only when asked.
                     scopes: opts.scopes.clone().unwrap_or_else(|| {

@@ -68,6 +68,28 @@ fn client_of<'a>(
         .or_else(|| target.and_then(|u| t.oidc_clients.iter().find(|c| registers(c, u))))
 }
 
+/// The front-channel logout URLs to load for the ended sessions `sids`: every client with a
+/// front-channel logout URI, with `iss` and `sid` added to its query (OpenID Connect
+/// Front-Channel Logout 1.0, 2).
+fn frontchannel_frames(t: &Tenant, issuer: &str, sids: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for uri in t
+        .oidc_clients
+        .iter()
+        .filter_map(|c| c.frontchannel_logout_uri.as_deref())
+    {
+        for sid in sids {
+            if let Ok(mut url) = url::Url::parse(uri) {
+                url.query_pairs_mut()
+                    .append_pair("iss", issuer)
+                    .append_pair("sid", sid);
+                out.push(url.into());
+            }
+        }
+    }
+    out
+}
+
 pub async fn end_session(
     State(app): State<AppState>,
     OriginalUri(uri): OriginalUri,
@@ -76,7 +98,7 @@ pub async fn end_session(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, OidcError> {
-    let (shared, _) = resolve(&app, uri.path(), Endpoint::EndSession)?;
+    let (shared, layout) = resolve(&app, uri.path(), Endpoint::EndSession)?;
     let p = if method == Method::POST {
         params(&body)
     } else {
@@ -84,11 +106,18 @@ pub async fn end_session(
     };
     let mut t = tenant::lock(&shared);
     let mut ended = 0;
+    let mut sids = Vec::new();
     for cookie in session_cookies(&headers) {
         if t.sessions.remove(&cookie).is_some() {
             ended += 1;
+            sids.push(session::public_sid(&cookie));
         }
     }
+    let frames = frontchannel_frames(
+        &t,
+        &super::wellknown::issuer_url(app.base(), &layout),
+        &sids,
+    );
     let target = p.get("post_logout_redirect_uri").cloned();
     let hint = p.get("id_token_hint").map(String::as_str);
     let client = client_of(
@@ -124,6 +153,7 @@ pub async fn end_session(
         "sessions_ended": ended,
         "state_sent_back": back_state,
         "state_forged": forged_state.is_some(),
+        "frontchannel": frames,
     });
     record(
         &mut t,
@@ -143,7 +173,11 @@ pub async fn end_session(
             if let Some(s) = &back_state {
                 url.query_pairs_mut().append_pair("state", s);
             }
-            Redirect::to(url.as_str()).into_response()
+            if frames.is_empty() {
+                Redirect::to(url.as_str()).into_response()
+            } else {
+                Html(page::signed_out_with_frames(&frames, Some(url.as_str()))).into_response()
+            }
         }
         Some(uri) => OidcError::page(
             StatusCode::BAD_REQUEST,
@@ -151,7 +185,8 @@ pub async fn end_session(
             format!("'{uri}' is not a registered post-logout redirect URI of the client"),
         )
         .into_response(),
-        None => Html(page::signed_out()).into_response(),
+        None if frames.is_empty() => Html(page::signed_out()).into_response(),
+        None => Html(page::signed_out_with_frames(&frames, None)).into_response(),
     };
     if let Ok(v) = HeaderValue::from_str(&expire) {
         response.headers_mut().append(header::SET_COOKIE, v);

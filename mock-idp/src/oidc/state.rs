@@ -42,6 +42,9 @@ pub struct AuthRequest {
 #[derive(Debug, Clone)]
 pub struct CodeGrant {
     pub request: AuthRequest,
+    /// The OP session's public id for the ID token (`sid`), for a client with a
+    /// front-channel logout URI.
+    pub sid: Option<String>,
     pub user_uid: String,
     pub auth_time: i64,
     pub expires_at: i64,

@@ -352,8 +352,11 @@ async fn issue(
         now,
         auth_time: grant.auth_time,
     };
-    let claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
+    let mut claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
         .map_err(|e| fail(e.into()))?;
+    if let Some(sid) = &grant.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
     let key = if rotated { &keys.next } else { &keys.current };
     let facts = Facts {
         client_id: client_id.clone(),

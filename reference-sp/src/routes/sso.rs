@@ -471,10 +471,12 @@ async fn oidc_finish(
         given_name: claims.given_name.clone(),
         family_name: claims.family_name.clone(),
     };
+    let sid = raw.as_deref().and_then(crate::oidc_logout::sid_of);
     let facts = raw.as_deref().map(|id_token| session::OidcFacts {
         id_token,
         phone: claims.contact.phone.as_deref(),
         address: claims.contact.address.as_deref(),
+        sid: sid.as_deref(),
     });
     finish_sso_login(st, jar, &org_id, &identity, facts.as_ref())
 }
