@@ -429,7 +429,9 @@ mod tests {
             json!({"id_token_hint": "issued", "post_logout_redirect_uri": "http://rp/x", "registered": false}),
         ] {
             assert_eq!(
-                end_session(&[bad.clone()], &both).unwrap_err().0,
+                end_session(std::slice::from_ref(&bad), &both)
+                    .unwrap_err()
+                    .0,
                 FailureKind::Mismatch,
                 "{bad}"
             );
