@@ -31,6 +31,23 @@ pub fn session_uid(t: &Tenant, headers: &HeaderMap) -> Option<String> {
         .find_map(|value| t.sessions.get(value).cloned())
 }
 
+/// The browser's session at `t`: its cookie value and the uid signed in.
+pub fn session_of(t: &Tenant, headers: &HeaderMap) -> Option<(String, String)> {
+    session_cookies(headers).into_iter().find_map(|value| {
+        t.sessions
+            .get(&value)
+            .map(|uid| (value.clone(), uid.clone()))
+    })
+}
+
+/// The session's public id (`sid` of ID tokens and front-channel logout): derived from the
+/// cookie value, which is a secret and never leaves the browser and the OP.
+pub fn public_sid(cookie: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("sid:{cookie}").as_bytes());
+    digest.iter().take(16).map(|b| format!("{b:02x}")).collect()
+}
+
 /// The uid signed in at `t`, if that user still exists.
 pub fn session_user(t: &Tenant, headers: &HeaderMap) -> Option<String> {
     session_uid(t, headers).filter(|uid| t.user_by_uid(uid).is_some())

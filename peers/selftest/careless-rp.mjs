@@ -13,6 +13,7 @@
 //   `response-mode` in the working directory, which the harness writes, is read).
 // Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
 // session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
+// /signed-out (where the OP sends the browser back after logout),
 // /backchannel-logout (POST logout_token), /health. A refusal answers 403 with the reason in
 // #error and logs `refused: <check>: <reason>` on stderr.
 import http from 'node:http';
@@ -52,6 +53,8 @@ const SWITCHES = {
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
   jarm_verify: 'decodes the JARM response JWT without verifying its signature (it came through the browser from the OP, so why check)',
   jarm_claims: 'never checks iss, aud or exp of the JARM response JWT',
+  post_logout_state: 'carries the page to go back to after logout in the state itself, and follows whatever state the post-logout redirect brings',
+  frontchannel: 'ends the browser\'s session on any request to its front-channel logout URL, without checking iss and sid',
 };
 
 const env = process.env;
@@ -583,7 +586,7 @@ async function startLogin(req, res) {
   const to = new URL(d.authorization_endpoint);
   const params = {
     response_type: 'code', client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
-    scope: 'openid email profile', state, nonce,
+    scope: ['openid email profile', ...contactScopes(d)].join(' '), state, nonce,
   };
   if (JARM) params.response_mode = RESPONSE_MODE;
   if (careful('pkce')) {
@@ -666,7 +669,7 @@ async function callback(req, res, url) {
   const email = profile.email ?? profile.sub;
   if (email === undefined || email === '') refuse('claims', 'no email and no sub to sign in');
   const sid = random();
-  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token });
+  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token, contact: contactOf(profile) });
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
   res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
@@ -745,6 +748,102 @@ function readBody(req) {
   });
 }
 
+// --- contact claims through scope values (OpenID Connect Core 1.0, 5.4) -------------------
+
+const CONTACT_SCOPES = ['phone', 'address'];
+
+/// The contact scopes the OP lists in scopes_supported: asked for, so the page can show them.
+function contactScopes(d) {
+  const supported = Array.isArray(d.scopes_supported) ? d.scopes_supported : [];
+  return CONTACT_SCOPES.filter((s) => supported.includes(s));
+}
+
+/// Phone number and postal address from the merged ID token and UserInfo claims.
+function contactOf(profile) {
+  const out = {};
+  if (typeof profile.phone_number === 'string') out.phone = profile.phone_number;
+  const a = profile.address;
+  if (a && typeof a === 'object') {
+    out.address = typeof a.formatted === 'string'
+      ? a.formatted
+      : ['street_address', 'locality', 'region', 'postal_code', 'country'].map((k) => a[k]).filter((v) => typeof v === 'string').join(', ');
+  }
+  return out;
+}
+
+function contactHtml(s) {
+  const c = s.contact || {};
+  return (c.phone ? `<p>Phone: <span id="phone">${esc(c.phone)}</span></p>` : '')
+    + (c.address ? `<p>Address: <span id="address">${esc(c.address)}</span></p>` : '');
+}
+
+// --- RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) ------------------------
+
+const AFTER_LOGOUT = '/me';
+// Where the OP sends the browser back after logout: this RP's /signed-out unless configured.
+const POST_LOGOUT_URI = env.OIDC_POST_LOGOUT_REDIRECT_URI || new URL('/signed-out', env.OIDC_REDIRECT_URI).href;
+const logoutStates = new Map(); // state -> { browser, returnTo, at }
+
+// The state of a logout request. The careful RP sends a random value bound to this browser
+// and keeps where to go next on its side; post_logout_state: the careless one puts the page
+// to go back to in the state itself (a common way to "keep" a return URL without storage).
+function logoutState(req) {
+  const returnTo = new URL(AFTER_LOGOUT, POST_LOGOUT_URI).href;
+  if (!careful('post_logout_state')) return returnTo;
+  const state = random();
+  logoutStates.set(state, { browser: cookie(req, 'rp_browser'), returnTo, at: Date.now() });
+  return state;
+}
+
+// The OP sent the browser back after logout. Only a state this RP sent this browser (once,
+// within 10 minutes) says where to go; any other visit (another state, none) changes nothing:
+// anyone can link a browser here.
+function signedOut(req, res, url) {
+  const state = url.searchParams.get('state');
+  if (!careful('post_logout_state')) {
+    // Follows the state it expects to hold its own return URL, whoever wrote it.
+    if (state && /^https?:\/\//.test(state)) {
+      res.writeHead(302, { location: state });
+      return res.end();
+    }
+    return page(res, 200, '<p id="signed-out">Signed out</p>');
+  }
+  const sent = state ? logoutStates.get(state) : undefined;
+  if (state) logoutStates.delete(state);
+  if (!sent || sent.browser !== cookie(req, 'rp_browser') || Date.now() - sent.at > 600000) {
+    refuse('post_logout_state', 'the post-logout redirect carries no state this RP sent this browser');
+  }
+  res.writeHead(302, { location: sent.returnTo });
+  return res.end();
+}
+
+// --- front-channel logout (OpenID Connect Front-Channel Logout 1.0) -----------------------
+
+// The OP loads this URL in an iframe with iss and sid when the user's session there ends.
+// frontchannel: the careful RP ends the sessions whose sid the OP names, and only when iss is
+// its OP (anyone can make a browser load this URL); the careless one ends the session of the
+// browser that asked, whatever iss and sid say (any page can then sign its visitors out).
+function frontchannelLogout(req, res, url) {
+  const headers = { 'cache-control': 'no-cache, no-store' };
+  if (!careful('frontchannel')) {
+    sessions.delete(cookie(req, 'rp_session'));
+    return page(res, 200, '<p id="signed-out">Signed out</p>', headers);
+  }
+  const iss = url.searchParams.get('iss');
+  const sid = url.searchParams.get('sid');
+  if (!discovery || iss !== discovery.issuer) refuse('frontchannel', `iss ${JSON.stringify(iss)} is not the OP's issuer`);
+  if (!sid) refuse('frontchannel', 'no sid');
+  let ended = 0;
+  for (const [id, s] of sessions) {
+    if (s.sid === sid) {
+      sessions.delete(id);
+      ended++;
+    }
+  }
+  console.error(`front-channel logout: ended ${ended} session(s) for sid ${sid}`);
+  return page(res, 200, '<p id="signed-out">Signed out</p>', headers);
+}
+
 // --- pages --------------------------------------------------------------------------------
 
 function signedIn(req) {
@@ -759,10 +858,8 @@ async function logout(req, res) {
     const to = new URL(d.end_session_endpoint);
     if (s.idToken) to.searchParams.set('id_token_hint', s.idToken);
     to.searchParams.set('client_id', CLIENT_ID);
-    if (env.OIDC_POST_LOGOUT_REDIRECT_URI) {
-      to.searchParams.set('post_logout_redirect_uri', env.OIDC_POST_LOGOUT_REDIRECT_URI);
-      to.searchParams.set('state', random());
-    }
+    to.searchParams.set('post_logout_redirect_uri', POST_LOGOUT_URI);
+    to.searchParams.set('state', logoutState(req));
     res.writeHead(302, { location: to.href, 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
     return res.end();
   }
@@ -778,7 +875,7 @@ const server = http.createServer(async (req, res) => {
       case '/secure': {
         const s = signedIn(req);
         if (!s) return await startLogin(req, res);
-        return page(res, 200, `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p><p><a href="/logout">Sign out</a></p>`);
+        return page(res, 200, `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p>${contactHtml(s)}<p><a href="/logout">Sign out</a></p>`);
       }
       case '/me': {
         const s = signedIn(req);
@@ -788,6 +885,10 @@ const server = http.createServer(async (req, res) => {
         return await callback(req, res, url);
       case '/logout':
         return await logout(req, res);
+      case '/signed-out':
+        return signedOut(req, res, url);
+      case '/frontchannel-logout':
+        return frontchannelLogout(req, res, url);
       case '/backchannel-logout':
         if (req.method !== 'POST') return page(res, 405, '<p id="error">POST a logout_token</p>');
         return await backchannelLogout(req, res);

@@ -192,6 +192,15 @@ pub struct OidcClient {
     #[serde(serialize_with = "crate::secret::serialize")]
     pub client_secret: Secret,
     pub redirect_uris: Vec<String>,
+    /// Where the end_session endpoint may send the browser back (OpenID Connect
+    /// RP-Initiated Logout 1.0, `post_logout_redirect_uri`); a redirect URI is accepted too.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// OpenID Connect Front-Channel Logout 1.0: the RP's logout URI, which the OP loads in
+    /// an iframe (with `iss` and `sid`) when the browser's session at the OP ends; the ID
+    /// tokens of such a client carry `sid`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frontchannel_logout_uri: Option<String>,
     /// Default `openid email profile`.
     #[serde(default = "default_scopes")]
     pub scopes: Vec<String>,

@@ -74,6 +74,10 @@ pub struct ForgeSpec {
     /// fetches are logged as `canary` exchanges).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub canary_url: Option<String>,
+    /// RP-initiated logout: the end_session endpoint sends the browser back to the
+    /// post-logout redirect URI with this state instead of the RP's; empty: with no state.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_state: Option<String>,
 }
 
 impl ForgeSpec {
@@ -410,6 +414,10 @@ pub struct ProviderSettings {
     /// Extra keys listed whether or not a forge uses them.
     #[serde(default)]
     pub publish: Vec<Published>,
+    /// Discovery advertises the JWKS at `jwks_uri?run=<tag>`, a URL only this run knows;
+    /// each JWKS fetch is recorded with whether it used it (`advertised`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri_tag: Option<String>,
 }
 
 fn ok() -> u16 {
@@ -424,6 +432,7 @@ impl Default for ProviderSettings {
             jwks_kid_collision: false,
             iss_parameter_supported: false,
             publish: Vec::new(),
+            jwks_uri_tag: None,
         }
     }
 }

@@ -125,6 +125,15 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE sso_configs ADD COLUMN oidc_response_mode TEXT;
     "#,
+    // 4: RP-initiated logout: the ID token an OIDC sign-in got (the logout request's hint);
+    // the contact details it released (shown on the home page); the OP session it belongs
+    // to (front-channel logout)
+    r#"
+    ALTER TABLE sessions ADD COLUMN oidc_id_token TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_phone TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_address TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;
+    "#,
 ];
 
 impl Db {

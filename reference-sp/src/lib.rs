@@ -11,14 +11,14 @@
 //! Layers, each using only the ones above it (`scripts/module-graph --crate reference-sp`
 //! checks that no file imports another in a cycle; this file only declares and re-exports):
 //! - basics: `secret`, `clock`, `html` (page rendering), `db`, `error` (error pages and
-//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc`,
+//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc`, `oidc_logout`,
 //!   `session` (the session cookie), `signin` (who may sign in where);
 //! - start-up values: `options` (`Options`, `SocialOptions`);
 //! - shared state: `state` (`AppState`, `Shared`);
 //! - admin actions: `admin_ops` (shared by the admin API and the Identity page);
 //! - HTTP: `routes/`: the leaves `api` (bearer token, JSON bodies, org URLs) and
 //!   `sso_start` (starting a sign-in), then the handlers `admin_api`, `test_api`, `login`,
-//!   `identity`, `sso`, which never use each other;
+//!   `identity`, `sso`, `slo`, `backchannel`, `frontchannel`, which never use each other;
 //! - assembly: `server` (`serve`, `RunningSp`, every route, listed only there).
 mod admin_ops;
 mod certs;
@@ -32,6 +32,7 @@ mod messages;
 mod oidc;
 mod oidc_jarm;
 mod oidc_jws;
+mod oidc_logout;
 mod oidc_userinfo;
 mod options;
 mod password;

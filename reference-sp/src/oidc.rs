@@ -35,7 +35,56 @@ pub struct Claims {
     pub email: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// Contact details, asked for with the `phone` and `address` scope values when the OP
+    /// lists them; shown on the home page, never used to find the user.
+    pub contact: Contact,
 }
+
+/// The phone number and postal address the OP released (ID token, else UserInfo).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Contact {
+    pub phone: Option<String>,
+    pub address: Option<String>,
+}
+
+impl Contact {
+    /// From a claims set (a UserInfo answer): `phone_number`, and `address.formatted` or its
+    /// parts joined.
+    pub fn from_claims(c: &serde_json::Map<String, serde_json::Value>) -> Self {
+        let phone = c
+            .get("phone_number")
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
+        let address = c.get("address").and_then(|a| match a.get("formatted") {
+            Some(serde_json::Value::String(f)) => Some(f.clone()),
+            _ => {
+                let parts: Vec<&str> = [
+                    "street_address",
+                    "locality",
+                    "region",
+                    "postal_code",
+                    "country",
+                ]
+                .iter()
+                .filter_map(|k| a.get(*k).and_then(|v| v.as_str()))
+                .collect();
+                (!parts.is_empty()).then(|| parts.join(", "))
+            }
+        });
+        Self { phone, address }
+    }
+
+    /// `self`, gaps filled from `other`.
+    fn or(self, other: Contact) -> Self {
+        Self {
+            phone: self.phone.or(other.phone),
+            address: self.address.or(other.address),
+        }
+    }
+}
+
+/// The scope values for contact details the product asks for when the OP supports them.
+const CONTACT_SCOPES: [&str; 2] = ["phone", "address"];
 
 /// Reads the discovery document; the issuer it names must be the one the discovery URL
 /// belongs to (authentik: `https://host/application/o/<slug>/`).
@@ -106,6 +155,14 @@ pub async fn begin(
     login_hint: Option<&str>,
 ) -> Result<(url::Url, Pending), String> {
     let meta = discover(http, cfg.discovery_url).await?;
+    // Only what the OP lists: asking for a scope it does not support may fail the sign-in.
+    let contact_scopes: Vec<&str> = CONTACT_SCOPES
+        .into_iter()
+        .filter(|s| {
+            meta.scopes_supported()
+                .is_some_and(|list| list.iter().any(|x| x.as_str() == *s))
+        })
+        .collect();
     let redirect = RedirectUrl::new(cfg.redirect_uri.clone()).map_err(|e| e.to_string())?;
     let client = CoreClient::from_provider_metadata(
         meta,
@@ -122,6 +179,11 @@ pub async fn begin(
         )
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
+        .add_scopes(
+            contact_scopes
+                .into_iter()
+                .map(|s| Scope::new(s.to_string())),
+        )
         .set_pkce_challenge(challenge);
     if let Some(hint) = login_hint {
         req = req.add_extra_param("login_hint", hint.to_string());
@@ -222,8 +284,9 @@ pub async fn finish(
     check_nbf(&id_token.to_string(), unix_now())?;
     // UserInfo must be about the same subject (OIDC Core 5.3.2); the access token goes in
     // the Authorization header, never the URL (RFC 6750 2.3: URLs end up in logs).
+    let mut from_userinfo = Contact::default();
     if let Some(url) = &userinfo_url {
-        crate::oidc_userinfo::check(
+        let answer = crate::oidc_userinfo::check(
             http,
             url,
             token.access_token().secret(),
@@ -232,7 +295,15 @@ pub async fn finish(
             cfg.client_id,
         )
         .await?;
+        from_userinfo = Contact::from_claims(&answer);
     }
+    let from_id_token = Contact {
+        phone: claims.phone_number().map(|p| p.as_str().to_string()),
+        address: claims
+            .address()
+            .and_then(|a| a.formatted.as_ref())
+            .map(|f| f.as_str().to_string()),
+    };
     Ok(Claims {
         sub: claims.subject().as_str().to_string(),
         email: claims.email().map(|e| e.as_str().to_string()),
@@ -244,6 +315,7 @@ pub async fn finish(
             .family_name()
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_string()),
+        contact: from_id_token.or(from_userinfo),
     })
 }
 

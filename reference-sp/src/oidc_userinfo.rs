@@ -2,7 +2,8 @@
 //! (never the query, where URLs are logged), and an answer about the same subject (OIDC Core
 //! 5.3.2: a sub that differs, or none, means the answer is not this user's). A signed answer
 //! is verified like any JWS of the OP. The product takes its profile from the ID token; this
-//! call only refuses a sign-in whose UserInfo contradicts it.
+//! call refuses a sign-in whose UserInfo contradicts it, and answers the claims (contact
+//! details the ID token lacks).
 use serde_json::{Map, Value};
 
 use crate::oidc_jws;
@@ -14,7 +15,7 @@ pub async fn check(
     sub: &str,
     discovery_url: &str,
     client_id: &str,
-) -> Result<(), String> {
+) -> Result<Map<String, Value>, String> {
     let refused = |why: String| format!("the UserInfo answer was refused: {why}");
     let resp = http
         .get(url)
@@ -54,7 +55,7 @@ pub async fn check(
         }
     };
     match claims.get("sub") {
-        Some(Value::String(s)) if s == sub => Ok(()),
+        Some(Value::String(s)) if s == sub => Ok(claims),
         // Not echoed: the page shows this reason, and the value is the OP's (or a forger's).
         Some(Value::String(_)) => Err(refused("its sub is not the ID token's".into())),
         Some(_) => Err(refused("its sub is not a string".into())),

@@ -112,6 +112,55 @@ pub fn saml_subject(
     .optional()?)
 }
 
+/// What an OIDC sign-in leaves with its session.
+pub struct OidcFacts<'a> {
+    /// The ID token: sign-out sends it to the OP as `id_token_hint` (RP-initiated logout).
+    pub id_token: &'a str,
+    /// The contact details the OP released (the home page shows them).
+    pub phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+    /// The OP's session id (`sid` of the ID token): front-channel logout names it.
+    pub sid: Option<&'a str>,
+}
+
+/// Keeps `facts` with the session in `jar`.
+pub fn set_oidc(c: &Connection, jar: &CookieJar, facts: &OidcFacts<'_>) -> Result<(), AppError> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        c.execute(
+            "UPDATE sessions SET oidc_id_token = ?1, oidc_phone = ?2, oidc_address = ?3, oidc_sid = ?4 WHERE id = ?5",
+            params![facts.id_token, facts.phone, facts.address, facts.sid, cookie.value()],
+        )?;
+    }
+    Ok(())
+}
+
+/// The phone number and address the OIDC sign-in of the session `id` released.
+pub fn oidc_contact(
+    c: &Connection,
+    id: &str,
+) -> Result<(Option<String>, Option<String>), AppError> {
+    Ok(c.query_row(
+        "SELECT oidc_phone, oidc_address FROM sessions WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?
+    .unwrap_or((None, None)))
+}
+
+/// The organisation and ID token of the session in `jar`, when an OIDC sign-in made it.
+pub fn oidc_subject(c: &Connection, jar: &CookieJar) -> Result<Option<(String, String)>, AppError> {
+    let Some(cookie) = jar.get(COOKIE) else {
+        return Ok(None);
+    };
+    Ok(c.query_row(
+        "SELECT sso_org, oidc_id_token FROM sessions WHERE id = ?1 AND sso_org IS NOT NULL AND oidc_id_token IS NOT NULL",
+        [cookie.value()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
+
 /// Ends every session of `org` whose SAML subject is `name_id` (and, when given, one of
 /// `session_indexes`); returns how many ended.
 pub fn end_saml_sessions(

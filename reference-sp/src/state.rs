@@ -91,6 +91,10 @@ impl AppState {
     pub fn oidc_redirect_uri(&self) -> String {
         format!("{}/sso/oidc/callback", self.base)
     }
+    /// Where the OP sends the browser after RP-initiated logout.
+    pub fn oidc_post_logout_uri(&self) -> String {
+        format!("{}/sso/oidc/signed-out", self.base)
+    }
     pub fn social_redirect_uri(&self) -> String {
         format!("{}/sso/social/callback", self.base)
     }

@@ -477,6 +477,8 @@ pub async fn launch_mock_idp(
             client_id: client_id.clone(),
             client_secret: client_secret.clone(),
             redirect_uris: vec![registered],
+            post_logout_redirect_uris: Vec::new(),
+            frontchannel_logout_uri: None,
             scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
             allowed_groups: vec![APP_GROUP.to_string()],
             forge: None,

@@ -136,6 +136,18 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the RP's back-channel logout URL (`sp.backchannel_logout_url` of the target)",
     ),
     (
+        "sp.post_logout_redirect_uri",
+        Scope::Org,
+        "http://127.0.0.1:41234/signed-out",
+        "where the RP asks the OP to send the browser after RP-initiated logout",
+    ),
+    (
+        "sp.frontchannel_logout_url",
+        Scope::Org,
+        "http://127.0.0.1:41234/frontchannel-logout",
+        "the RP's front-channel logout URL (the OP loads it in an iframe with iss and sid)",
+    ),
+    (
         "sp.tile_url.workspace",
         Scope::Org,
         "http://127.0.0.1:41234/sso/tile/o/workspace",
@@ -248,6 +260,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         Scope::Tenant,
         "http://127.0.0.1:39001/t/x/token",
         "OIDC token endpoint",
+    ),
+    (
+        "idp.end_session_endpoint",
+        Scope::Tenant,
+        "http://127.0.0.1:39001/t/x/end-session",
+        "OIDC end_session endpoint (RP-initiated and OP-side logout)",
     ),
     (
         "idp.client_id",

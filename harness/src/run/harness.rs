@@ -100,6 +100,17 @@ impl TrialPlan {
                 desc.name
             ));
         }
+        if missing.is_empty()
+            && desc.sp.frontchannel_logout_url.is_none()
+            && (self.scenario.scenario.uses_step("op_logout")
+                || self.scenario.scenario.uses_step("frontchannel_logout"))
+        {
+            return Some(format!(
+                "target {} declares no sp.frontchannel_logout_url (where the OP's \
+                 front-channel logout frame goes)",
+                desc.name
+            ));
+        }
         if missing.is_empty() {
             let (Some(staging), Some(org)) = (&desc.staging, desc.manual_org()) else {
                 return None;
@@ -485,6 +496,7 @@ impl Harness {
                     ("idp.discovery_url", &oidc.discovery_url),
                     ("idp.authorization_endpoint", &oidc.authorization_endpoint),
                     ("idp.token_endpoint", &oidc.token_endpoint),
+                    ("idp.end_session_endpoint", &oidc.end_session_endpoint),
                 ] {
                     vars.set(k, v);
                 }
@@ -694,6 +706,8 @@ impl Harness {
                 client_id: client_id.clone(),
                 client_secret: secret.clone(),
                 redirect_uris: vec![format!("http://127.0.0.1:{port}/sso/social/callback")],
+                post_logout_redirect_uris: Vec::new(),
+                frontchannel_logout_uri: None,
                 scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
                 allowed_groups: Vec::new(),
                 forge: None,

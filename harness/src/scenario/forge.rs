@@ -181,6 +181,9 @@ fn for_each_oidc_string(
     if let Some(s) = spec.canary_url.as_mut() {
         f("canary_url", s)?;
     }
+    if let Some(s) = spec.post_logout_state.as_mut() {
+        f("post_logout_state", s)?;
+    }
     for (list, ops) in [
         ("claims", &mut spec.claims),
         ("token_response", &mut spec.token_response),

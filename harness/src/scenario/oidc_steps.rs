@@ -58,6 +58,11 @@ pub struct ProviderArgs {
     /// Discovery advertises `authorization_response_iss_parameter_supported` (RFC 9207).
     #[serde(default)]
     pub iss_parameter_supported: Option<bool>,
+    /// Discovery advertises a jwks_uri made for this trial (`?run=<random>`): an RP that
+    /// fetches another (cached, hard-coded, built from the issuer) is seen by `rp_sent:
+    /// { keys_from_discovery: true }`.
+    #[serde(default)]
+    pub per_run_jwks_uri: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for ProviderArgs {
@@ -67,10 +72,12 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.jwks_unreachable.is_none()
             && a.jwks_kid_collision.is_none()
             && a.iss_parameter_supported.is_none()
+            && a.per_run_jwks_uri.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
-                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported",
+                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported, \
+                 per_run_jwks_uri",
             ));
         }
         if let Some(s) = a.jwks_status
@@ -112,6 +119,19 @@ impl Shorthand for LogoutArgs {
     fn from_empty() -> Result<Self, String> {
         Ok(Self::default())
     }
+}
+
+/// `frontchannel_logout: forged_sid`: what the front-channel logout request a page makes the
+/// browser load carries instead of the OP's (`iss` and the `sid` of alice's sign-in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FrontchannelArgs {
+    /// The OP's iss and a sid no sign-in had.
+    ForgedSid,
+    /// The OP's iss and no sid.
+    NoSid,
+    /// The sid of the trial's sign-in, with another issuer.
+    WrongIss,
 }
 
 /// Every logout token variant's name, for error messages.
@@ -234,6 +254,43 @@ pub struct RpSent {
     /// the mock OP answered in it.
     #[serde(default)]
     pub response_mode: Option<String>,
+    /// RP-initiated logout: the RP sent the browser to the end_session endpoint so.
+    #[serde(default)]
+    pub end_session: Option<EndSessionSent>,
+    /// `true`: the RP read the discovery document and fetched the JWKS at the jwks_uri it
+    /// advertised for this trial (`oidc_provider: { per_run_jwks_uri: true }` first), every
+    /// time.
+    #[serde(default)]
+    pub keys_from_discovery: Option<bool>,
+}
+
+/// `rp_sent: { end_session: { id_token_hint: true, post_logout_redirect_uri: true } }`:
+/// what every logout request the RP sent the mock OP's end_session endpoint carried
+/// (OpenID Connect RP-Initiated Logout 1.0, 2). `true` asks for it; leaving a field out
+/// asks nothing of it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct EndSessionSent {
+    /// An `id_token_hint` that is an ID token the mock OP issued in this trial.
+    #[serde(default)]
+    pub id_token_hint: bool,
+    /// A `post_logout_redirect_uri` registered with the trial's client (the target's
+    /// `sp.post_logout_redirect_uri`), so the OP sent the browser back.
+    #[serde(default)]
+    pub post_logout_redirect_uri: bool,
+}
+
+impl<'de> Deserialize<'de> for EndSessionSent {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a = EndSessionSent::deserialize(d)?;
+        if !a.id_token_hint && !a.post_logout_redirect_uri {
+            return Err(serde::de::Error::custom(
+                "end_session asserts nothing: give id_token_hint: true, \
+                 post_logout_redirect_uri: true, or both",
+            ));
+        }
+        Ok(a)
+    }
 }
 
 impl RpSent {
@@ -244,6 +301,8 @@ impl RpSent {
             && self.client_auth.is_none()
             && self.access_token_in.is_empty()
             && self.response_mode.is_none()
+            && self.end_session.is_none()
+            && self.keys_from_discovery.is_none()
     }
 }
 
@@ -253,7 +312,7 @@ impl<'de> Deserialize<'de> for RpSent {
         if a.is_empty() {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
-                 client_auth, access_token_in, response_mode",
+                 client_auth, access_token_in, response_mode, end_session, keys_from_discovery",
             ));
         }
         Ok(a)
@@ -315,6 +374,9 @@ mod tests {
         let s: RpSent =
             serde_yaml_ng::from_str("{pkce: S256, access_token_in: [header, body]}").unwrap();
         assert_eq!(s.pkce, Some(Pkce::S256));
+        assert!(serde_yaml_ng::from_str::<EndSessionSent>("{}").is_err());
+        let s: RpSent = serde_yaml_ng::from_str("{end_session: {id_token_hint: true}}").unwrap();
+        assert!(s.end_session.is_some_and(|e| e.id_token_hint));
         assert!(serde_yaml_ng::from_str::<LogoutResult>("{}").is_err());
         let r: LogoutResult = serde_yaml_ng::from_str("{status: 400, session: kept}").unwrap();
         assert_eq!(r.session, Some(SessionAfter::Kept));

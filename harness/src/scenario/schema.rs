@@ -9,7 +9,9 @@ use crate::input::shorthand::{Shorthand, one_or_many};
 use crate::input::template::Template;
 pub use crate::scenario::forge::{ScenarioForge, ScenarioOidcForge};
 pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
-pub use crate::scenario::oidc_steps::{LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent};
+pub use crate::scenario::oidc_steps::{
+    FrontchannelArgs, LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent,
+};
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
 
@@ -959,6 +961,8 @@ step_vocabulary! {
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
     "backchannel_logout" => BackchannelLogout(LogoutArgs), Any, "the mock OP posts a logout token to the target's back-channel logout URL";
     "response_mode" => ResponseMode(String), Any, "the OIDC response mode the next `configure_sso: oidc` sets up (`query.jwt`: JARM)";
+    "op_logout" => OpLogout(NoArgs), Browser, "sign out at the mock OP (its end_session endpoint): it loads the target's front-channel logout URL";
+    "frontchannel_logout" => FrontchannelLogout(FrontchannelArgs), Browser, "the browser loads the target's front-channel logout URL with a forged sid or iss, as any page could make it";
 }
 
 impl Scenario {

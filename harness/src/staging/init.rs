@@ -174,6 +174,8 @@ fn tenant_spec(st: &StagingSpec, vars: &Vars, client_secret: &Secret) -> proto::
             client_id: format!("staging-{}", st.tenant),
             client_secret: client_secret.clone(),
             redirect_uris: vec![uri],
+            post_logout_redirect_uris: Vec::new(),
+            frontchannel_logout_uri: None,
             scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
             allowed_groups: Vec::new(),
             forge: None,

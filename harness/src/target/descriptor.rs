@@ -262,6 +262,16 @@ pub struct SpUrls {
     /// `logout_token`); without it the back-channel logout scenarios skip.
     #[serde(default)]
     pub backchannel_logout_url: Option<Template>,
+    /// Where the RP asks the OP to send the browser after RP-initiated logout
+    /// (`post_logout_redirect_uri`); registered with the trial's client so the mock OP
+    /// sends the browser back there.
+    #[serde(default)]
+    pub post_logout_redirect_uri: Option<Template>,
+    /// Where the OP's front-channel logout frame goes (OpenID Connect Front-Channel Logout
+    /// 1.0; the OP adds `iss` and `sid`); registered with the trial's client. Without it the
+    /// front-channel scenarios (`op_logout`) skip.
+    #[serde(default)]
+    pub frontchannel_logout_url: Option<Template>,
     /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
     /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
     #[serde(default)]

@@ -345,6 +345,16 @@ impl TrialCtx<'_> {
                 None,
                 urls.backchannel_logout_url.as_ref(),
             ),
+            (
+                "sp.post_logout_redirect_uri",
+                None,
+                urls.post_logout_redirect_uri.as_ref(),
+            ),
+            (
+                "sp.frontchannel_logout_url",
+                None,
+                urls.frontchannel_logout_url.as_ref(),
+            ),
         ];
         for (name, from_admin, from_descriptor) in pairs {
             let value = match (from_admin, from_descriptor) {

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::scenario::oidc_steps::{
-    Freshness, LogoutResult, Pkce, RpSent, SessionAfter, TokenPlace,
+    EndSessionSent, Freshness, LogoutResult, Pkce, RpSent, SessionAfter, TokenPlace,
 };
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{Diff, FailureKind, StepFailure};
@@ -105,6 +105,94 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
                     &format!("access token of UserInfo call {}", i + 1),
                     format!("in the {}", allowed.join(" or the ")),
                     format!("in the {place}"),
+                ));
+            }
+        }
+    }
+    if let Some(want) = &want.end_session {
+        end_session(&lines("end_session"), want)?;
+    }
+    if want.keys_from_discovery == Some(true) {
+        keys_from_discovery(&lines("discovery"), &lines("jwks"))?;
+    }
+    Ok(())
+}
+
+/// Every logout request at the end_session endpoint carried what `want` asks for.
+fn end_session(calls: &[Value], want: &EndSessionSent) -> Result<(), Failed> {
+    need(calls, "logout request (end_session)")?;
+    for (i, c) in calls.iter().enumerate() {
+        let n = i + 1;
+        if want.id_token_hint {
+            let hint = c["id_token_hint"].as_str().unwrap_or("absent");
+            if hint != "issued" {
+                return Err(failed(
+                    FailureKind::Mismatch,
+                    &format!("id_token_hint of logout request {n}"),
+                    "the ID token the OP issued for this sign-in".into(),
+                    match hint {
+                        "absent" => "absent".into(),
+                        _ => "a token the OP did not issue".into(),
+                    },
+                ));
+            }
+        }
+        if want.post_logout_redirect_uri {
+            match c["post_logout_redirect_uri"].as_str() {
+                None => {
+                    return Err(failed(
+                        FailureKind::Mismatch,
+                        &format!("post_logout_redirect_uri of logout request {n}"),
+                        "the target's sp.post_logout_redirect_uri".into(),
+                        "absent".into(),
+                    ));
+                }
+                Some(uri) if c["registered"] != Value::Bool(true) => {
+                    return Err((
+                        FailureKind::Mismatch,
+                        Diff::new(
+                            format!("post_logout_redirect_uri of logout request {n}"),
+                            "registered with the trial's client",
+                            format!("{uri:?}, not registered"),
+                        )
+                        .with_note(
+                            "the trial registers the target's sp.post_logout_redirect_uri: \
+                             set it to what the RP sends",
+                        ),
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The RP read the discovery document, and every JWKS fetch used the jwks_uri it advertised
+/// for this trial.
+fn keys_from_discovery(discovery: &[Value], jwks: &[Value]) -> Result<(), Failed> {
+    need(discovery, "discovery document fetche")?;
+    need(jwks, "JWKS fetche")?;
+    for (i, j) in jwks.iter().enumerate() {
+        match j["advertised"].as_bool() {
+            Some(true) => {}
+            Some(false) => {
+                return Err(failed(
+                    FailureKind::Mismatch,
+                    &format!("JWKS fetch {}", i + 1),
+                    "at the jwks_uri this trial's discovery document advertised".into(),
+                    format!(
+                        "at {} without this trial's tag (a cached, hard-coded or guessed URL)",
+                        j["path"].as_str().unwrap_or("?")
+                    ),
+                ));
+            }
+            None => {
+                return Err(failed(
+                    FailureKind::Broken,
+                    "keys_from_discovery",
+                    "an `oidc_provider: { per_run_jwks_uri: true }` step before the sign-in".into(),
+                    "the mock OP advertised no per-run jwks_uri".into(),
                 ));
             }
         }
@@ -334,6 +422,70 @@ mod tests {
         assert!(e.1.to_string().contains("again"), "{}", e.1);
         let absent = [json!({"nonce": null})];
         assert!(unguessable(&absent, "nonce").is_err());
+    }
+
+    #[test]
+    fn logout_requests_need_an_issued_hint_and_a_registered_uri() {
+        let both = EndSessionSent {
+            id_token_hint: true,
+            post_logout_redirect_uri: true,
+        };
+        let good = [
+            json!({"id_token_hint": "issued", "post_logout_redirect_uri": "http://rp/out", "registered": true}),
+        ];
+        assert!(end_session(&good, &both).is_ok());
+        assert_eq!(
+            end_session(&[], &both).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        for bad in [
+            json!({"id_token_hint": "absent", "post_logout_redirect_uri": "http://rp/out", "registered": true}),
+            json!({"id_token_hint": "not_issued", "post_logout_redirect_uri": "http://rp/out", "registered": true}),
+            json!({"id_token_hint": "issued", "post_logout_redirect_uri": null, "registered": false}),
+            json!({"id_token_hint": "issued", "post_logout_redirect_uri": "http://rp/x", "registered": false}),
+        ] {
+            assert_eq!(
+                end_session(std::slice::from_ref(&bad), &both)
+                    .unwrap_err()
+                    .0,
+                FailureKind::Mismatch,
+                "{bad}"
+            );
+        }
+        let hint_only = EndSessionSent {
+            id_token_hint: true,
+            post_logout_redirect_uri: false,
+        };
+        let no_uri = [json!({"id_token_hint": "issued", "post_logout_redirect_uri": null})];
+        assert!(end_session(&no_uri, &hint_only).is_ok());
+    }
+
+    #[test]
+    fn jwks_fetches_must_use_the_advertised_uri() {
+        let d = [json!({"status": 200})];
+        let ok = [json!({"path": "/t/x/jwks", "advertised": true})];
+        assert!(keys_from_discovery(&d, &ok).is_ok());
+        let guessed = [
+            ok[0].clone(),
+            json!({"path": "/t/x/jwks", "advertised": false}),
+        ];
+        assert_eq!(
+            keys_from_discovery(&d, &guessed).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        assert_eq!(
+            keys_from_discovery(&[], &ok).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        assert_eq!(
+            keys_from_discovery(&d, &[]).unwrap_err().0,
+            FailureKind::Mismatch
+        );
+        let untagged = [json!({"path": "/t/x/jwks", "advertised": null})];
+        assert_eq!(
+            keys_from_discovery(&d, &untagged).unwrap_err().0,
+            FailureKind::Broken
+        );
     }
 
     #[test]

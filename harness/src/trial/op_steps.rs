@@ -1,7 +1,7 @@
 //! The steps that drive the mock OpenID provider between sign-ins: rotate its signing key,
 //! change what its JWKS and discovery answer, and make it post a back-channel logout token
 //! to the target (the answer is kept for `logout_result`).
-use crate::scenario::oidc_steps::{LogoutArgs, ProviderArgs, RotateArgs};
+use crate::scenario::oidc_steps::{FrontchannelArgs, LogoutArgs, ProviderArgs, RotateArgs};
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{StepFailure, StepResult};
 
@@ -50,8 +50,76 @@ impl TrialCtx<'_> {
             settings.iss_parameter_supported = b;
             changed.push(format!("iss_parameter_supported {b}"));
         }
+        if let Some(b) = a.per_run_jwks_uri {
+            // A value no RP could know before this trial's discovery document said it.
+            settings.jwks_uri_tag = b.then(|| uuid::Uuid::new_v4().simple().to_string());
+            changed.push(format!("per_run_jwks_uri {b}"));
+        }
         idp.put_oidc_provider(&tenant.id, &settings).await?;
         Ok(Some(format!("mock OP now: {}", changed.join(", "))))
+    }
+
+    /// The user signs out at the mock OP: the browser opens its end_session endpoint (no
+    /// parameters), whose page loads every front-channel logout URI in an iframe with `iss`
+    /// and `sid` (`sp.frontchannel_logout_url`) and says when all have loaded.
+    pub(crate) async fn op_logout(&mut self) -> StepResult {
+        // Where a session that survived would show again (the probe's fallback URL).
+        if self.on_sp_page().await {
+            self.signed_out_from = self.browser().current_url().await.ok();
+        }
+        let url = self.vars.get("idp.end_session_endpoint")?.to_string();
+        self.settle(self.default_timeout).await;
+        self.browser().goto(&url).await?;
+        self.wait_for("#frontchannel-done", None, self.default_timeout)
+            .await?;
+        Ok(Some(
+            "signed out at the mock OP; its front-channel logout frames loaded".into(),
+        ))
+    }
+
+    /// The browser loads the target's front-channel logout URL as a page of anyone's could
+    /// make it (a top-level navigation, which carries the RP's cookies), with `iss` and `sid`
+    /// the OP did not send. A careful RP ends nothing; judged by `session_kept`.
+    pub(crate) async fn frontchannel_logout(&mut self, a: &FrontchannelArgs) -> StepResult {
+        let base = self.vars.get("sp.frontchannel_logout_url")?.to_string();
+        let issuer = self.vars.get("idp.issuer")?.to_string();
+        let forged = || format!("forged-{}", uuid::Uuid::new_v4().simple());
+        let (iss, sid) = match a {
+            FrontchannelArgs::ForgedSid => (issuer, Some(forged())),
+            FrontchannelArgs::NoSid => (issuer, None),
+            FrontchannelArgs::WrongIss => (
+                "https://op.attacker.test/".to_string(),
+                Some(self.signed_in_sid().await?.unwrap_or_else(forged)),
+            ),
+        };
+        let mut url = url::Url::parse(&base).map_err(|e| {
+            StepFailure::broken(format!(
+                "sp.frontchannel_logout_url {base:?} is not a URL: {e}"
+            ))
+        })?;
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("iss", &iss);
+            if let Some(s) = &sid {
+                q.append_pair("sid", s);
+            }
+        }
+        self.settle(self.default_timeout).await;
+        self.browser().goto(url.as_str()).await?;
+        self.settle(self.default_timeout).await;
+        Ok(Some(format!("the browser loaded {url}")))
+    }
+
+    /// The `sid` of the last ID token the mock OP issued in this trial, from its record.
+    async fn signed_in_sid(&mut self) -> Result<Option<String>, StepFailure> {
+        let (idp, tenant) = self.idp()?;
+        let answer = idp.oidc_requests(&tenant.id, None).await?;
+        Ok(answer
+            .exchanges
+            .iter()
+            .rev()
+            .filter(|e| e.kind == "id_token")
+            .find_map(|e| e.decoded["claims"]["sid"].as_str().map(str::to_string)))
     }
 
     /// The mock OP signs a logout token (genuine or broken, as the variant says) for the

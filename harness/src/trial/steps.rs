@@ -231,6 +231,8 @@ impl TrialCtx<'_> {
                     "the OIDC connection will ask for response_mode {mode}"
                 )))
             }
+            Step::OpLogout(_) => self.op_logout().await,
+            Step::FrontchannelLogout(a) => self.frontchannel_logout(a).await,
             Step::StartLogin(_) => {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await
@@ -372,7 +374,7 @@ impl TrialCtx<'_> {
         }
     }
 
-    async fn wait_for(
+    pub(crate) async fn wait_for(
         &mut self,
         sel: &str,
         text: Option<&str>,
@@ -887,8 +889,24 @@ return "ok";
                     client_id: client_id.clone(),
                     client_secret: secret.clone(),
                     redirect_uris,
+                    // The target's post-logout landing (RP-initiated logout), when it has one.
+                    post_logout_redirect_uris: self
+                        .vars
+                        .get("sp.post_logout_redirect_uri")
+                        .ok()
+                        .map(|u| vec![u.to_string()])
+                        .unwrap_or_default(),
+                    frontchannel_logout_uri: self
+                        .vars
+                        .get("sp.frontchannel_logout_url")
+                        .ok()
+                        .map(str::to_string),
+                    // phone and address too: an RP may ask for them (OIDC Core 5.4); the mock
+                    // OP releases those claims only when asked.
                     scopes: opts.scopes.clone().unwrap_or_else(|| {
-                        ["openid", "email", "profile"].map(String::from).to_vec()
+                        ["openid", "email", "profile", "phone", "address"]
+                            .map(String::from)
+                            .to_vec()
                     }),
                     allowed_groups: opts.allowed_groups.clone(),
                     forge: match &opts.forge {

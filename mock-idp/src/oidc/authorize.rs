@@ -230,10 +230,17 @@ pub async fn authorize(
     let session = if prompts.contains(&"login") {
         None
     } else {
-        session_user(&t, &headers)
+        session_user(&t, &headers).and_then(|_| session::session_of(&t, &headers))
     };
-    if let Some(uid) = session {
-        return Ok(complete(&mut t, request, &uid, uri.path(), app.base()));
+    if let Some((cookie, uid)) = session {
+        return Ok(complete(
+            &mut t,
+            request,
+            &uid,
+            &cookie,
+            uri.path(),
+            app.base(),
+        ));
     }
     if prompts.contains(&"none") {
         return Ok(error_redirect(
@@ -256,7 +263,16 @@ pub async fn authorize(
 
 /// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
 /// client's `allowed_groups` do not include them.
-fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &str) -> Response {
+/// `op_session` is the browser's session cookie at the OP (its public `sid` goes into the ID
+/// token of a client with a front-channel logout URI).
+fn complete(
+    t: &mut Tenant,
+    request: AuthRequest,
+    uid: &str,
+    op_session: &str,
+    path: &str,
+    base: &str,
+) -> Response {
     let active = faults::take(t, faults::for_sign_in);
     let forge = super::forge::take_for_sign_in(t, &request.client_id);
     let Some(user) = t.user_by_uid(uid).map(|u| u.user.clone()) else {
@@ -375,9 +391,16 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
         }),
         &active,
     );
+    let sid = t
+        .oidc_clients
+        .iter()
+        .find(|c| c.client_id == request.client_id)
+        .and_then(|c| c.frontchannel_logout_uri.as_ref())
+        .map(|_| session::public_sid(op_session));
     t.oidc.codes.insert(
         &code,
         CodeGrant {
+            sid,
             request,
             user_uid: uid.to_string(),
             auth_time: now,
@@ -448,7 +471,14 @@ pub async fn login(
     let session = new_secret();
     t.sessions.insert(session.expose().to_string(), uid.clone());
     let cookie = session::set_cookie(&t.id, session.expose());
-    let mut response = complete(&mut t, request, &uid, uri.path(), app.base());
+    let mut response = complete(
+        &mut t,
+        request,
+        &uid,
+        session.expose(),
+        uri.path(),
+        app.base(),
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

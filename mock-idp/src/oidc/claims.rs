@@ -20,6 +20,26 @@ pub struct Person<'a> {
     pub extra: &'a Map<String, Value>,
 }
 
+/// Claims that only a scope value releases (OpenID Connect Core 1.0, 5.4), by scope: a user's
+/// phone number or address goes to an RP that asked for `phone` or `address`, never unasked.
+pub const SCOPED: &[(&str, &[&str])] = &[
+    ("phone", &["phone_number", "phone_number_verified"]),
+    ("address", &["address"]),
+];
+
+/// The user's extra claims a sign-in granted `scopes` may see.
+pub fn released(extra: &Map<String, Value>, scopes: &[String]) -> Map<String, Value> {
+    extra
+        .iter()
+        .filter(|(k, _)| {
+            SCOPED.iter().all(|(scope, claims)| {
+                !claims.contains(&k.as_str()) || scopes.iter().any(|s| s == scope)
+            })
+        })
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 /// Faults that change the claims (the signature faults live in `jwt::Forgery`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClaimFault {
@@ -220,6 +240,29 @@ pub fn userinfo(
         );
     }
     Ok(map)
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::*;
+
+    #[test]
+    fn phone_and_address_need_their_scope() {
+        let extra: Map<String, Value> = serde_json::from_value(serde_json::json!({
+            "phone_number": "+1 555 0100", "phone_number_verified": true,
+            "address": {"formatted": "1 Harbour Street"}, "locale": "en"
+        }))
+        .unwrap();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let none = released(&extra, &s(&["openid", "email"]));
+        assert_eq!(none.keys().collect::<Vec<_>>(), ["locale"]);
+        let phone = released(&extra, &s(&["openid", "phone"]));
+        assert!(phone.contains_key("phone_number") && !phone.contains_key("address"));
+        assert_eq!(
+            released(&extra, &s(&["openid", "phone", "address"])).len(),
+            4
+        );
+    }
 }
 
 #[cfg(test)]

@@ -76,6 +76,9 @@ pub struct AuthRequest {
 #[derive(Debug, Clone)]
 pub struct CodeGrant {
     pub request: AuthRequest,
+    /// The OP session's public id for the ID token (`sid`), for a client with a
+    /// front-channel logout URI.
+    pub sid: Option<String>,
     pub user_uid: String,
     pub auth_time: i64,
     pub expires_at: i64,
@@ -88,6 +91,8 @@ pub struct CodeGrant {
 #[derive(Debug, Clone)]
 pub struct AccessGrant {
     pub client_id: String,
+    /// The scope values granted: what UserInfo may release (`claims::released`).
+    pub scopes: Vec<String>,
     pub user_uid: String,
     pub expires_at: i64,
     pub faults: Vec<Fault>,

@@ -335,13 +335,14 @@ async fn issue(
         .to_string();
     let v1 = (layout.kind == LayoutKind::Entra).then(|| entra_v1_issuer(&tenant_id));
     let email = effective_email(&user.user.email, &active);
+    let extra = claims::released(&user.user.claims, &grant.request.scopes);
     let person = Person {
         sub: &user.uid,
         email: &email,
         given_name: &user.user.given_name,
         family_name: &user.user.family_name,
         groups: &user.user.groups,
-        extra: &user.user.claims,
+        extra: &extra,
     };
     let ctx = Context {
         issuer: &issuer,
@@ -351,8 +352,11 @@ async fn issue(
         now,
         auth_time: grant.auth_time,
     };
-    let claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
+    let mut claims = claims::id_token(&person, &ctx, &faults::claim_faults(&active))
         .map_err(|e| fail(e.into()))?;
+    if let Some(sid) = &grant.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
     let key = if rotated { &keys.next } else { &keys.current };
     let facts = Facts {
         client_id: client_id.clone(),
@@ -408,6 +412,7 @@ async fn issue(
             expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
             faults: active.clone(),
             forge: grant.forge.clone(),
+            scopes: grant.request.scopes.clone(),
         },
     );
     let response = TokenResponse {

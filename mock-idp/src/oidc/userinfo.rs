@@ -58,13 +58,14 @@ pub async fn userinfo(
             .into_iter()
             .collect();
         let email = effective_email(&user.user.email, &grant.faults);
+        let extra = claims::released(&user.user.claims, &grant.scopes);
         let person = Person {
             sub: &user.uid,
             email: &email,
             given_name: &user.user.given_name,
             family_name: &user.user.family_name,
             groups: &user.user.groups,
-            extra: &user.user.claims,
+            extra: &extra,
         };
         let sub_mismatch = grant.faults.contains(&Fault::UserinfoSubMismatch);
         let claims = claims::userinfo(&person, &claim_faults, sub_mismatch)?;

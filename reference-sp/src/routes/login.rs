@@ -7,7 +7,7 @@ use crate::html::{esc, hidden, page};
 use crate::secret::Secret;
 use crate::state::Shared;
 use crate::store::{self, Method};
-use crate::{messages, password, session, signin};
+use crate::{messages, oidc_logout, password, session, signin};
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -221,10 +221,69 @@ pub async fn login_social(
     sso_start::start_social(&st, hint.as_deref()).await
 }
 
+/// Ends the session here; a session an OIDC connection made goes on to the OP's
+/// end_session_endpoint (RP-initiated logout, `crate::oidc_logout`).
 pub async fn logout(State(st): State<Shared>, jar: CookieJar) -> Result<Response, AppError> {
-    let c = st.db.conn()?;
-    let jar = session::destroy(&c, jar)?;
+    let (oidc, jar) = {
+        let c = st.db.conn()?;
+        let oidc = match session::oidc_subject(&c, &jar)? {
+            Some((org, id_token)) => match store::sso_config(&c, &org)? {
+                Some(store::SsoConfig::Oidc(o)) => Some((o, id_token)),
+                _ => None,
+            },
+            None => None,
+        };
+        (oidc, session::destroy(&c, jar)?)
+    };
+    if let Some((cfg, id_token)) = oidc {
+        match oidc_logout::end_session_endpoint(&st.http, &cfg.discovery_url).await {
+            Ok(Some(endpoint)) => {
+                let state = password::random_token();
+                match oidc_logout::logout_url(
+                    &endpoint,
+                    &cfg.client_id,
+                    &id_token,
+                    &st.oidc_post_logout_uri(),
+                    &state,
+                ) {
+                    Ok(url) => {
+                        let jar = oidc_logout::remember_state(jar, &state);
+                        return Ok((jar, Redirect::to(&url)).into_response());
+                    }
+                    Err(e) => tracing::warn!("sign-out at the OP skipped: {e}"),
+                }
+            }
+            Ok(None) => {}
+            // The session here has ended either way; the OP's is the user's to end.
+            Err(e) => tracing::warn!("sign-out at the OP skipped: {e}"),
+        }
+    }
     Ok((jar, Redirect::to("/login")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct SignedOutQuery {
+    state: Option<String>,
+}
+
+/// `GET /sso/oidc/signed-out`: the OP sent the browser back after RP-initiated logout. Only
+/// the state this browser's logout request carried confirms it; anything else did not come
+/// from a sign-out started here and changes nothing.
+pub async fn oidc_signed_out(jar: CookieJar, Query(q): Query<SignedOutQuery>) -> Response {
+    let (ok, jar) = oidc_logout::take_state(jar, q.state.as_deref());
+    if ok {
+        let body = page(
+            "Signed out",
+            "<p id=\"signed-out\">You are signed out of this service and of your identity provider.</p>\n<p><a href=\"/login\">Sign in again</a></p>",
+        );
+        return (jar, body).into_response();
+    }
+    tracing::warn!(state = ?q.state, "post-logout visit with a state this browser did not send");
+    let err = AppError::page(
+        StatusCode::BAD_REQUEST,
+        "This sign-out confirmation does not answer a sign-out started in this browser; nothing was done.",
+    );
+    (jar, err).into_response()
 }
 
 #[derive(Deserialize)]
@@ -285,9 +344,17 @@ pub async fn home(
             },
         ));
     }
+    // The contact details the identity provider released at this sign-in, if any.
+    let (phone, address) = session::oidc_contact(&c, &s.id)?;
+    let contact: String = [("phone", "Phone", phone), ("address", "Address", address)]
+        .into_iter()
+        .filter_map(|(id, label, v)| {
+            v.map(|v| format!("<p>{label}: <span id=\"{id}\">{}</span></p>", esc(&v)))
+        })
+        .collect();
     let body = format!(
         "<p>Signed in as <span id=\"signed-in-as\">{}</span></p>\
-         <p>Name: <span id=\"display-name\">{}</span></p>\
+         <p>Name: <span id=\"display-name\">{}</span></p>{contact}\
          <p>Signed in with <span id=\"sign-in-method\">{}</span></p>\
          <p>Current workspace: <span id=\"current-workspace\">{}</span></p>\
          <nav id=\"workspace-switcher\"><h2>Workspaces</h2><ul>{}</ul></nav>\

@@ -6,6 +6,7 @@
 pub mod admin_api;
 pub mod api;
 pub mod backchannel;
+pub mod frontchannel;
 pub mod identity;
 pub mod login;
 pub mod slo;

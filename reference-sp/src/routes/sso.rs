@@ -224,7 +224,7 @@ async fn acs_inner(
         axum_extra::extract::cookie::Cookie::build((super::sso_start::PENDING_COOKIE, ""))
             .path("/sso/saml"),
     );
-    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity)?;
+    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity, None)?;
     // What a LogoutRequest for this sign-in will name (single logout).
     if let Some(value) = resp
         .headers()
@@ -254,6 +254,7 @@ fn finish_sso_login(
     jar: CookieJar,
     org_id: &str,
     identity: &Identity,
+    oidc: Option<&session::OidcFacts<'_>>,
 ) -> Result<Response, AppError> {
     let now = st.now();
     let (jar, needs_profile) = st.db.tx(|tx| -> Result<_, AppError> {
@@ -267,6 +268,9 @@ fn finish_sso_login(
             needs_profile,
             now,
         )?;
+        if let Some(facts) = oidc {
+            session::set_oidc(tx, &jar, facts)?;
+        }
         Ok((jar, needs_profile))
     })?;
     tracing::info!(org = org_id, email = %identity.email, "SSO sign-in");
@@ -483,7 +487,14 @@ async fn oidc_finish(
         given_name: claims.given_name.clone(),
         family_name: claims.family_name.clone(),
     };
-    finish_sso_login(st, jar, &org_id, &identity)
+    let sid = raw.as_deref().and_then(crate::oidc_logout::sid_of);
+    let facts = raw.as_deref().map(|id_token| session::OidcFacts {
+        id_token,
+        phone: claims.contact.phone.as_deref(),
+        address: claims.contact.address.as_deref(),
+        sid: sid.as_deref(),
+    });
+    finish_sso_login(st, jar, &org_id, &identity, facts.as_ref())
 }
 
 /// A connection set to JARM takes only a verified JARM response, and one that is not takes

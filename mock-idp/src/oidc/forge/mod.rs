@@ -296,11 +296,32 @@ pub fn jarm(
     Ok((token, payload))
 }
 
+/// The query parameter of a per-run `jwks_uri` (`ProviderSettings::jwks_uri_tag`).
+pub const JWKS_TAG_PARAM: &str = "run";
+
+/// Whether a JWKS request's query carries the tenant's per-run tag; `None` when the tenant
+/// advertises none.
+pub fn used_advertised_jwks_uri(t: &Tenant, query: Option<&str>) -> Option<bool> {
+    let tag = t.oidc.forge.provider.jwks_uri_tag.as_ref()?;
+    Some(
+        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+            .any(|(k, v)| k == JWKS_TAG_PARAM && v == tag.as_str()),
+    )
+}
+
 /// Adds what the forge state changes to the discovery document: the RFC 9207 flag and the
 /// algorithms of published extra keys.
 pub fn adjust_discovery(t: &Tenant, doc: &mut Value) {
     if t.oidc.forge.provider.iss_parameter_supported {
         doc["authorization_response_iss_parameter_supported"] = json!(true);
+    }
+    if let (Some(tag), Some(uri)) = (
+        &t.oidc.forge.provider.jwks_uri_tag,
+        doc.get("jwks_uri").and_then(Value::as_str),
+    ) && let Ok(mut url) = url::Url::parse(uri)
+    {
+        url.query_pairs_mut().append_pair(JWKS_TAG_PARAM, tag);
+        doc["jwks_uri"] = json!(url.as_str());
     }
     if let Some(algs) = doc
         .get_mut("id_token_signing_alg_values_supported")

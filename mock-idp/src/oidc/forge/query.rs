@@ -114,6 +114,26 @@ fn line(e: &Exchange) -> Value {
         "userinfo" => {
             out.insert("token_in".into(), d["token_in"].clone());
         }
+        "end_session" => {
+            for k in [
+                "post_logout_redirect_uri",
+                "registered",
+                "state",
+                "client_id",
+                "id_token_hint",
+                "sessions_ended",
+                "state_forged",
+            ] {
+                out.insert(k.into(), d.get(k).cloned().unwrap_or(Value::Null));
+            }
+        }
+        "jwks" => {
+            out.insert("path".into(), json!(e.http.path));
+            out.insert(
+                "advertised".into(),
+                d.get("advertised").cloned().unwrap_or(Value::Null),
+            );
+        }
         "canary" | "backchannel_logout" => {
             out.insert("path".into(), json!(e.http.path));
         }

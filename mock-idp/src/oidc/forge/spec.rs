@@ -116,6 +116,9 @@ impl Forge for ForgeSpec {
         if over.canary_url.is_some() {
             self.canary_url.clone_from(&over.canary_url);
         }
+        if over.post_logout_state.is_some() {
+            self.post_logout_state.clone_from(&over.post_logout_state);
+        }
         // The preset is expanded by `expanded`; the overlay keeps the last name for the log.
         if over.preset.is_some() {
             self.preset.clone_from(&over.preset);
