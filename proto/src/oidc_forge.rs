@@ -46,6 +46,11 @@ pub struct ForgeSpec {
     /// ID token claim mutations, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<ClaimOp>,
+    /// Mutations of the ID token the authorization endpoint returns in a hybrid flow
+    /// (`code id_token`, `code id_token token`), in order: its `c_hash`, `at_hash` and `s_hash`
+    /// are shaped here, apart from the token endpoint's ID token (`claims`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub front_claims: Vec<ClaimOp>,
     /// Token endpoint JSON mutations, in order (`access_token`, `token_type`, `id_token`...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_response: Vec<ClaimOp>,

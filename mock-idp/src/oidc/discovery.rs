@@ -13,6 +13,8 @@ pub struct ProviderMetadata {
     pub jwks_uri: String,
     pub end_session_endpoint: String,
     pub response_types_supported: Vec<String>,
+    #[serde(default)]
+    pub response_modes_supported: Vec<String>,
     pub subject_types_supported: Vec<String>,
     pub id_token_signing_alg_values_supported: Vec<String>,
     pub scopes_supported: Vec<String>,
@@ -38,7 +40,8 @@ impl ProviderMetadata {
             userinfo_endpoint: url(&layout.userinfo),
             jwks_uri: url(&layout.jwks),
             end_session_endpoint: url(&layout.end_session),
-            response_types_supported: strings(&["code"]),
+            response_types_supported: strings(&super::hybrid::SUPPORTED),
+            response_modes_supported: strings(&super::hybrid::MODES),
             subject_types_supported: strings(&["public"]),
             id_token_signing_alg_values_supported: strings(&["RS256"]),
             scopes_supported: strings(&["openid", "email", "profile", "groups"]),

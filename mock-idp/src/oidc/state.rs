@@ -36,6 +36,9 @@ pub struct AuthRequest {
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub code_challenge: Option<(String, PkceMethod)>,
+    /// What the authorization endpoint returns besides the code (hybrid flow).
+    pub response_type: super::hybrid::ResponseType,
+    pub response_mode: super::hybrid::ResponseMode,
 }
 
 /// An issued, not yet redeemed authorization code.
