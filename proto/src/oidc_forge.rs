@@ -64,6 +64,11 @@ pub struct ForgeSpec {
     /// `{}` is a genuine RS256 signature by the OP.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub userinfo_jwt: Option<JwsSpec>,
+    /// The authorization endpoint answers this error response (RFC 6749 4.1.2.1) instead of
+    /// a code once the user signed in (its description may carry markup, for an RP that
+    /// reflects it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_error: Option<AuthorizationError>,
     /// RFC 9207 `iss` parameter of the authorization response (default: absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_iss: Option<IssParam>,
@@ -341,6 +346,20 @@ fn invalid_grant() -> String {
     "invalid_grant".into()
 }
 
+/// An error response of the authorization endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct AuthorizationError {
+    #[serde(default = "access_denied")]
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+fn access_denied() -> String {
+    "access_denied".into()
+}
+
 /// RFC 9207 `iss` in the authorization response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -585,6 +604,7 @@ object_only!(
     JwsSpec,
     HeaderSpec,
     TokenError,
+    AuthorizationError,
     ProviderSettings,
     RotateBody,
     LogoutRequest

@@ -366,8 +366,12 @@ pub fn put_oidc(
     client_id: &str,
     client_secret: &Secret,
     discovery_url: &str,
+    response_type: Option<&str>,
+    require_s_hash: bool,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
+    let flow = crate::oidc_hybrid::Flow::parse(response_type, require_s_hash)
+        .map_err(|e| AppError::bad("response_type", e))?;
     if idp_name.trim().is_empty() {
         return Err(AppError::bad("idp_name", "must not be empty"));
     }
@@ -390,6 +394,7 @@ pub fn put_oidc(
         client_id: client_id.trim().to_string(),
         client_secret: Secret::new(client_secret.expose().trim()),
         discovery_url,
+        flow,
     });
     state
         .db

@@ -121,6 +121,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN saml_name_id TEXT;
     ALTER TABLE sessions ADD COLUMN saml_session_index TEXT;
     "#,
+    // 3: the OIDC hybrid flow: the response type asked for, and s_hash required
+    r#"
+    ALTER TABLE sso_configs ADD COLUMN oidc_response_type TEXT;
+    ALTER TABLE sso_configs ADD COLUMN oidc_require_s_hash INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 impl Db {

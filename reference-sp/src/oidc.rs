@@ -3,7 +3,8 @@
 //! token is verified against the provider's discovery document and JWKS (openidconnect).
 use crate::secret::Secret;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenType,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreResponseType,
+    CoreTokenType,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -18,6 +19,8 @@ pub struct RpConfig<'a> {
     pub client_id: &'a str,
     pub client_secret: &'a Secret,
     pub redirect_uri: String,
+    /// Code flow, or the hybrid flow by form_post (`oidc_hybrid`).
+    pub flow: crate::oidc_hybrid::Flow,
 }
 
 /// What the callback needs to finish the flow; kept server-side, keyed by `state`.
@@ -112,17 +115,26 @@ pub async fn begin(
     )
     .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let how = if cfg.flow.hybrid {
+        let mut types = vec![CoreResponseType::Code, CoreResponseType::IdToken];
+        if cfg.flow.token {
+            types.push(CoreResponseType::Token);
+        }
+        CoreAuthenticationFlow::Hybrid(types)
+    } else {
+        CoreAuthenticationFlow::AuthorizationCode
+    };
     let mut req = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
+        .authorize_url(how, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
         .set_pkce_challenge(challenge);
     if let Some(hint) = login_hint {
         req = req.add_extra_param("login_hint", hint.to_string());
+    }
+    if cfg.flow.hybrid {
+        // Tokens never travel in a URL this server cannot read (the fragment) or log.
+        req = req.add_extra_param("response_mode", "form_post");
     }
     let (url, state, nonce) = req.url();
     Ok((

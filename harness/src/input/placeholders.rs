@@ -262,6 +262,24 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "its secret (after `configure_sso: oidc`; never printed)",
     ),
     (
+        "idp.response_type",
+        Scope::Step,
+        "code id_token",
+        "the response type the RP asks for (`idp.oidc.response_type`; `code` when absent; after `configure_sso: oidc`)",
+    ),
+    (
+        "idp.response_mode",
+        Scope::Step,
+        "form_post",
+        "the response mode the RP asks for (`idp.oidc.response_mode`; `query` for `code`, `fragment` for hybrid types when absent)",
+    ),
+    (
+        "idp.detached_signature",
+        Scope::Step,
+        "true",
+        "`true` when the RP must require s_hash (`idp.oidc.detached_signature`; after `configure_sso: oidc`)",
+    ),
+    (
         "user.email",
         Scope::Launch,
         "alice@acme.test",

@@ -891,6 +891,25 @@ return "ok";
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
+                let response_type = opts.response_type.as_deref().unwrap_or("code");
+                let hybrid = response_type
+                    .split(' ')
+                    .any(|w| w == "id_token" || w == "token");
+                let response_mode = opts.response_mode.as_deref().unwrap_or(if hybrid {
+                    "fragment"
+                } else {
+                    "query"
+                });
+                self.vars.set("idp.response_type", response_type);
+                self.vars.set("idp.response_mode", response_mode);
+                self.vars.set(
+                    "idp.detached_signature",
+                    if opts.detached_signature {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                );
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
                     return applied.map(Some).map_err(StepFailure::from);
                 }
@@ -902,7 +921,15 @@ return "ok";
                 };
                 let discovery = self.render_opt(a.discovery_url.as_ref(), "{idp.discovery_url}")?;
                 self.admin
-                    .configure_oidc(&org, &name, &client_id, &secret, &discovery)
+                    .configure_oidc(
+                        &org,
+                        &name,
+                        &client_id,
+                        &secret,
+                        &discovery,
+                        opts.response_type.as_deref(),
+                        opts.detached_signature,
+                    )
                     .await
             }
         };

@@ -315,6 +315,27 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
             request.state.as_deref(),
         );
     }
+    if let Some(e) = forge
+        .as_deref()
+        .and_then(|f| f.authorization_error.as_ref())
+    {
+        let description = e.error_description.clone().unwrap_or_default();
+        record(
+            t,
+            "authorization_response",
+            "GET",
+            path,
+            StatusCode::SEE_OTHER.as_u16(),
+            json!({ "user": user.email, "error": e.error, "error_description": description, "forge": forge.as_deref() }),
+            &active,
+        );
+        return error_redirect(
+            &request.redirect_uri,
+            &e.error,
+            &description,
+            request.state.as_deref(),
+        );
+    }
     let state = if active.contains(&Fault::StateMissing) {
         None
     } else if active.contains(&Fault::StateMismatch) {

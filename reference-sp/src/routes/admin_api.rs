@@ -170,6 +170,8 @@ pub async fn put_oidc(
         &b.client_id,
         &b.client_secret,
         &b.discovery_url,
+        b.response_type.as_deref(),
+        b.require_s_hash,
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -440,6 +440,8 @@ pub async fn save_oidc(
         &f.client_id,
         &f.client_secret,
         &f.discovery_url,
+        None,
+        false,
     )
     .map(|()| "OIDC configuration saved. Use Test SSO, then turn on Single Sign On.".to_string());
     outcome(&st, &ctx, r)

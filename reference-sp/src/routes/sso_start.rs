@@ -101,6 +101,7 @@ pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response
                 client_id: &o.client_id,
                 client_secret: &o.client_secret,
                 redirect_uri: st.oidc_redirect_uri(),
+                flow: o.flow,
             };
             let hint = match &how {
                 Start::Login { hint } => hint.as_deref(),
@@ -134,6 +135,7 @@ pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, A
         client_id: &social.client_id,
         client_secret: &social.client_secret,
         redirect_uri: st.social_redirect_uri(),
+        flow: Default::default(),
     };
     let (url, pending) = oidc::begin(&st.http, &rp, hint).await.map_err(|r| {
         AppError::from(UserError::new(

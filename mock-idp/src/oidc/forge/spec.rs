@@ -96,6 +96,10 @@ impl Forge for ForgeSpec {
             (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
             _ => {}
         }
+        if over.authorization_error.is_some() {
+            self.authorization_error
+                .clone_from(&over.authorization_error);
+        }
         if over.authorization_iss.is_some() {
             self.authorization_iss = over.authorization_iss;
         }
