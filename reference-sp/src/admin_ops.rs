@@ -366,12 +366,9 @@ pub fn put_oidc(
     client_id: &str,
     client_secret: &Secret,
     discovery_url: &str,
-    response_type: Option<&str>,
-    require_s_hash: bool,
+    flow: crate::oidc_hybrid::Flow,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
-    let flow = crate::oidc_hybrid::Flow::parse(response_type, require_s_hash)
-        .map_err(|e| AppError::bad("response_type", e))?;
     if idp_name.trim().is_empty() {
         return Err(AppError::bad("idp_name", "must not be empty"));
     }
