@@ -8,9 +8,12 @@
 //
 // Node 20, node's own modules only. Configured by the environment:
 //   PORT, OIDC_DISCOVERY_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI,
-//   OIDC_POST_LOGOUT_REDIRECT_URI (optional), CARELESS (optional), OIDC_RESPONSE_MODE
-//   (optional: `query`, the default, or `query.jwt` for JARM; without it the file
-//   `response-mode` in the working directory, which the harness writes, is read).
+//   OIDC_POST_LOGOUT_REDIRECT_URI (optional), CARELESS (optional).
+//   OIDC_RESPONSE_TYPE (optional: code, or the hybrid code id_token / code id_token token),
+//   OIDC_RESPONSE_MODE (optional: query, fragment, form_post; or query.jwt for JARM, code
+//   flow only; a JARM mode in the file `response-mode` of the working directory, which the
+//   harness writes, wins), OIDC_REQUIRE_S_HASH (true: the front ID token is a detached
+//   signature, FAPI 1 Advanced).
 // Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
 // session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
 // /signed-out (where the OP sends the browser back after logout),
@@ -55,6 +58,12 @@ const SWITCHES = {
   jarm_claims: 'never checks iss, aud or exp of the JARM response JWT',
   post_logout_state: 'carries the page to go back to after logout in the state itself, and follows whatever state the post-logout redirect brings',
   frontchannel: 'ends the browser\'s session on any request to its front-channel logout URL, without checking iss and sid',
+  // Hybrid flow (OIDC_RESPONSE_TYPE code id_token...): the front-channel ID token.
+  front_id_token: 'hybrid flow: asks for code id_token, then takes the code and ignores the ID token that came with it',
+  c_hash_optional: 'hybrid flow: checks c_hash only when present, the code flow\'s rule, so a front ID token without it binds no code',
+  at_hash_front: 'hybrid flow: checks the front ID token\'s at_hash only when present, although an access token came with it',
+  s_hash: 'hybrid flow, detached signature: never checks s_hash against the state',
+  error_page: 'shows the OP\'s error_description on its error page as HTML, unescaped (reflected markup, CWE-79)',
 };
 
 const env = process.env;
@@ -502,20 +511,31 @@ async function userinfo(tokens, idSub) {
 // (a downgrade), whatever the switches. These checks use none of the ID token switches, so
 // the other careless-rp targets stay careful here.
 
+// The plain mode comes from the environment; a JARM mode the harness wrote into the file
+// `response-mode` (a scenario's `response_mode: query.jwt`) wins over it.
 function responseModeSetting() {
-  if (env.OIDC_RESPONSE_MODE) return env.OIDC_RESPONSE_MODE.trim();
+  let file = '';
   try {
-    return fs.readFileSync('response-mode', 'utf8').trim() || 'query';
+    file = fs.readFileSync('response-mode', 'utf8').trim();
   } catch {
-    return 'query';
+    // no file: the environment, or the default
   }
+  if (file && file !== 'query') return file;
+  return (env.OIDC_RESPONSE_MODE || '').trim() || file;
 }
-const RESPONSE_MODE = responseModeSetting();
-if (!['query', 'jwt', 'query.jwt'].includes(RESPONSE_MODE)) {
-  console.error(`OIDC_RESPONSE_MODE: '${RESPONSE_MODE}' is not query or query.jwt`);
+const RESPONSE_TYPE = env.OIDC_RESPONSE_TYPE || 'code';
+const HYBRID = RESPONSE_TYPE.split(' ').includes('id_token');
+const RESPONSE_MODE = responseModeSetting() || (HYBRID ? 'fragment' : 'query');
+const JARM = ['jwt', 'query.jwt'].includes(RESPONSE_MODE);
+const REQUIRE_S_HASH = env.OIDC_REQUIRE_S_HASH === 'true';
+if (!['code', 'code id_token', 'code id_token token'].includes(RESPONSE_TYPE)) {
+  console.error(`OIDC_RESPONSE_TYPE '${RESPONSE_TYPE}': use code, code id_token or code id_token token`);
   process.exit(2);
 }
-const JARM = RESPONSE_MODE !== 'query';
+if (JARM ? HYBRID : (!['query', 'fragment', 'form_post'].includes(RESPONSE_MODE) || (HYBRID && RESPONSE_MODE === 'query'))) {
+  console.error(`OIDC_RESPONSE_MODE '${RESPONSE_MODE}' does not fit ${RESPONSE_TYPE}`);
+  process.exit(2);
+}
 
 // jarm_verify: the careful RP verifies the JWT as the registered algorithm with the OP's key
 // named by kid; the careless one only decodes it.
@@ -550,7 +570,7 @@ async function authorizationResponse(url, d) {
   if (typeof c !== 'object' || c === null) refuse('jarm', 'the JWT payload is not an object');
   checkJarmClaims(c, d);
   const out = new URLSearchParams();
-  for (const k of ['code', 'state', 'error']) if (typeof c[k] === 'string') out.set(k, c[k]);
+  for (const k of ['code', 'state', 'error', 'error_description']) if (typeof c[k] === 'string') out.set(k, c[k]);
   return out;
 }
 
@@ -585,10 +605,10 @@ async function startLogin(req, res) {
   lastLogin = login;
   const to = new URL(d.authorization_endpoint);
   const params = {
-    response_type: 'code', client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
+    response_type: RESPONSE_TYPE, client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
     scope: ['openid email profile', ...contactScopes(d)].join(' '), state, nonce,
   };
-  if (JARM) params.response_mode = RESPONSE_MODE;
+  if (RESPONSE_MODE !== 'query') params.response_mode = RESPONSE_MODE;
   if (careful('pkce')) {
     params.code_challenge = crypto.createHash('sha256').update(verifier).digest('base64url');
     params.code_challenge_method = 'S256';
@@ -651,11 +671,12 @@ async function redeem(code, login) {
 async function callback(req, res, url) {
   const d = await op();
   const response = await authorizationResponse(url, d);
-  if (response.get('error')) refuse('authorization', `the OP answered ${response.get('error')}`);
+  if (response.get('error')) return authorizationError(res, response);
   const login = checkState(req, response);
   checkIssParam(response, d);
   const code = response.get('code') || refuse('authorization', 'no code');
   login.code = code;
+  if (HYBRID) await checkFront(url, login, code);
   const tokens = await redeem(code, login);
   checkTokenType(tokens);
   checkIdTokenPresent(tokens);
@@ -673,6 +694,85 @@ async function callback(req, res, url) {
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
   res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
+}
+
+// --- hybrid flow (OIDC Core 3.3): the ID token of the authorization response -------------
+
+
+/// The fragment never reaches a server: this page posts it back to the callback.
+function fragmentPage(res) {
+  page(res, 200, '<form method="post" action="/auth/callback"></form><script>'
+    + 'const f=document.forms[0];for(const[k,v]of new URLSearchParams(location.hash.slice(1))){'
+    + 'const i=document.createElement("input");i.type="hidden";i.name=k;i.value=v;f.appendChild(i);}f.submit();</script>');
+}
+
+// c_hash_optional: OIDC Core 3.3.2.11 makes c_hash REQUIRED in the front ID token of
+// code id_token; the careless RP keeps the code flow's "check it when present", and a token
+// without it binds no code. c_hash (the older switch) skips the comparison altogether.
+function checkFrontCHash(c, code) {
+  if (c.c_hash === undefined) {
+    if (careful('c_hash_optional') && careful('c_hash')) refuse('c_hash', 'the front ID token has no c_hash');
+    return;
+  }
+  checkCHash(c, code);
+}
+
+// at_hash_front: with code id_token token the front ID token must carry at_hash (3.3.2.11);
+// the careless RP checks it only when present. at_hash (the older switch) never compares it.
+function checkFrontAtHash(c, accessToken) {
+  if (accessToken === null) return;
+  if (c.at_hash === undefined) {
+    if (careful('at_hash_front') && careful('at_hash')) refuse('at_hash', 'the front ID token has no at_hash although an access token came with it');
+    return;
+  }
+  checkAtHash(c, accessToken);
+}
+
+// s_hash: FAPI 1 Advanced 5.2.2.1: the front ID token is a detached signature over the state
+// too; an RP configured for it requires s_hash and compares it. The careless one never looks.
+function checkSHash(c, state) {
+  if (!careful('s_hash')) return;
+  if (c.s_hash === undefined) {
+    if (REQUIRE_S_HASH) refuse('s_hash', 'the front ID token has no s_hash (detached signature)');
+    return;
+  }
+  if (c.s_hash !== halfHash(state || '')) refuse('s_hash', 's_hash does not match the state');
+}
+
+// front_id_token: the careful RP verifies the ID token of the authorization response like
+// the token endpoint's (signature, claims, nonce) and checks its hashes before the code is
+// redeemed; the careless one asked for it and then ignores it.
+async function checkFront(url, login, code) {
+  if (!careful('front_id_token')) return;
+  const d = await op();
+  const idToken = url.searchParams.get('id_token') || refuse('front_id_token', 'the authorization response has no id_token');
+  const jws = await verifyJwt(idToken, 'verify');
+  checkDuplicates(jws);
+  const c = readClaims(jws);
+  checkIss(c, d);
+  checkAud(c);
+  checkAzp(c);
+  checkExp(c);
+  checkIat(c);
+  checkSub(c);
+  checkNonce(c, login.nonce);
+  checkFrontCHash(c, code);
+  checkFrontAtHash(c, url.searchParams.get('access_token'));
+  checkSHash(c, url.searchParams.get('state'));
+}
+
+// --- authorization error responses (RFC 6749 4.1.2.1) ----------------------------------
+
+// error_page: an error response is a failed sign-in: no token request, no session. The
+// careful RP shows only which check refused (the description is the OP's text, and an
+// attacker can craft an error redirect to this callback); the careless one echoes
+// error_description into its page as HTML, as error pages that "show what the provider said"
+// do, so a link to /auth/callback?error=x&error_description=<markup> injects markup.
+function authorizationError(res, params) {
+  const error = params.get('error');
+  if (careful('error_page')) refuse('authorization', `the OP answered ${error}`);
+  console.error(`refused: authorization: the OP answered ${error}`);
+  return page(res, 403, `<p id="error">Sign-in refused by the provider: ${esc(error)}: ${params.get('error_description') || ''}</p>`);
 }
 
 // --- back-channel logout (OpenID Connect Back-Channel Logout 1.0, 2.6) --------------------
@@ -882,6 +982,9 @@ const server = http.createServer(async (req, res) => {
         return page(res, 200, s ? `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p>` : '<p id="nobody">Not signed in</p>');
       }
       case '/auth/callback':
+        // form_post: the same parameters in the body; fragment: a page posts them here.
+        if (req.method === 'POST') return await callback(req, res, new URL(`/auth/callback?${await readBody(req)}`, 'http://localhost'));
+        if (HYBRID && url.search === '') return fragmentPage(res);
         return await callback(req, res, url);
       case '/logout':
         return await logout(req, res);

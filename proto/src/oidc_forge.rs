@@ -46,6 +46,11 @@ pub struct ForgeSpec {
     /// ID token claim mutations, in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub claims: Vec<ClaimOp>,
+    /// Mutations of the ID token the authorization endpoint returns in a hybrid flow
+    /// (`code id_token`, `code id_token token`), in order: its `c_hash`, `at_hash` and `s_hash`
+    /// are shaped here, apart from the token endpoint's ID token (`claims`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub front_claims: Vec<ClaimOp>,
     /// Token endpoint JSON mutations, in order (`access_token`, `token_type`, `id_token`...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_response: Vec<ClaimOp>,
@@ -64,6 +69,11 @@ pub struct ForgeSpec {
     /// the RP asked for a plain response.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jarm: Option<JarmSpec>,
+    /// The authorization endpoint answers this error response (RFC 6749 4.1.2.1) instead of
+    /// a code once the user signed in (its description may carry markup, for an RP that
+    /// reflects it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_error: Option<AuthorizationError>,
     /// RFC 9207 `iss` parameter of the authorization response (default: absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_iss: Option<IssParam>,
@@ -372,6 +382,20 @@ fn invalid_grant() -> String {
     "invalid_grant".into()
 }
 
+/// An error response of the authorization endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct AuthorizationError {
+    #[serde(default = "access_denied")]
+    pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
+}
+
+fn access_denied() -> String {
+    "access_denied".into()
+}
+
 /// RFC 9207 `iss` in the authorization response.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -622,6 +646,7 @@ object_only!(
     JarmSpec,
     HeaderSpec,
     TokenError,
+    AuthorizationError,
     ProviderSettings,
     RotateBody,
     LogoutRequest

@@ -162,6 +162,14 @@ pub struct PutOidc {
     /// Response Mode).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub response_mode: Option<String>,
+    /// `code` (absent) or the hybrid flow's `code id_token` / `code id_token token`, whose
+    /// answer comes by form_post with an ID token checked before the code is redeemed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_type: Option<String>,
+    /// Hybrid flow: the front ID token is a detached signature (FAPI 1 Advanced), so s_hash
+    /// is required.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub require_s_hash: bool,
 }
 
 /// `PUT /api/admin/orgs/{org}/sso`.

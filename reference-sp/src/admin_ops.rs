@@ -367,6 +367,7 @@ pub fn put_oidc(
     client_secret: &Secret,
     discovery_url: &str,
     response_mode: Option<&str>,
+    flow: crate::oidc_hybrid::Flow,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
     let response_mode = crate::oidc_jarm::response_mode(response_mode)
@@ -394,6 +395,7 @@ pub fn put_oidc(
         client_secret: Secret::new(client_secret.expose().trim()),
         discovery_url,
         response_mode,
+        flow,
     });
     state
         .db

@@ -134,6 +134,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN oidc_address TEXT;
     ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;
     "#,
+    // 5: the OIDC hybrid flow: the response type asked for, and s_hash required
+    r#"
+    ALTER TABLE sso_configs ADD COLUMN oidc_response_type TEXT;
+    ALTER TABLE sso_configs ADD COLUMN oidc_require_s_hash INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 impl Db {

@@ -30,6 +30,7 @@ mod html;
 mod logout_token;
 mod messages;
 mod oidc;
+mod oidc_hybrid;
 mod oidc_jarm;
 mod oidc_jws;
 mod oidc_logout;

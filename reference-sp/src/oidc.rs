@@ -3,7 +3,8 @@
 //! token is verified against the provider's discovery document and JWKS (openidconnect).
 use crate::secret::Secret;
 use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreTokenType,
+    CoreAuthenticationFlow, CoreClient, CoreIdTokenClaims, CoreProviderMetadata, CoreResponseType,
+    CoreTokenType,
 };
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
@@ -20,6 +21,8 @@ pub struct RpConfig<'a> {
     pub redirect_uri: String,
     /// `query.jwt`: ask for a JARM response (`oidc_jarm`); `None`: the plain query response.
     pub response_mode: Option<&'a str>,
+    /// Code flow, or the hybrid flow by form_post (`oidc_hybrid`).
+    pub flow: crate::oidc_hybrid::Flow,
 }
 
 /// What the callback needs to finish the flow; kept server-side, keyed by `state`.
@@ -171,12 +174,17 @@ pub async fn begin(
     )
     .set_redirect_uri(redirect);
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let how = if cfg.flow.hybrid {
+        let mut types = vec![CoreResponseType::Code, CoreResponseType::IdToken];
+        if cfg.flow.token {
+            types.push(CoreResponseType::Token);
+        }
+        CoreAuthenticationFlow::Hybrid(types)
+    } else {
+        CoreAuthenticationFlow::AuthorizationCode
+    };
     let mut req = client
-        .authorize_url(
-            CoreAuthenticationFlow::AuthorizationCode,
-            CsrfToken::new_random,
-            Nonce::new_random,
-        )
+        .authorize_url(how, CsrfToken::new_random, Nonce::new_random)
         .add_scope(Scope::new("email".into()))
         .add_scope(Scope::new("profile".into()))
         .add_scopes(
@@ -190,6 +198,9 @@ pub async fn begin(
     }
     if let Some(mode) = cfg.response_mode {
         req = req.add_extra_param("response_mode", mode.to_string());
+    } else if cfg.flow.hybrid {
+        // Tokens never travel in a URL this server cannot read (the fragment) or log.
+        req = req.add_extra_param("response_mode", "form_post");
     }
     let (url, state, nonce) = req.url();
     Ok((

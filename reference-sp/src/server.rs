@@ -202,7 +202,11 @@ fn sso_routes() -> Router<Shared> {
         .route("/signed-out", get(slo::signed_out))
         .route("/sso/tile/{org}/{product}", get(sso::tile))
         .route("/sso/start/{org}", get(sso::start_link))
-        .route("/sso/oidc/callback", get(sso::oidc_callback))
+        // GET: the code flow's query; POST: the hybrid flow's form_post.
+        .route(
+            "/sso/oidc/callback",
+            get(sso::oidc_callback).post(sso::oidc_callback_post),
+        )
         .route("/sso/oidc/signed-out", get(login::oidc_signed_out))
         .route(
             "/sso/oidc/frontchannel-logout/{org}",

@@ -440,6 +440,8 @@ pub struct OidcConfig {
     pub discovery_url: String,
     /// `query.jwt`: the authorization response comes as a signed JARM JWT; absent: plain.
     pub response_mode: Option<String>,
+    /// Code flow (`code`) or hybrid (`code id_token`, `code id_token token`).
+    pub flow: crate::oidc_hybrid::Flow,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -451,7 +453,7 @@ pub enum SsoConfig {
 
 pub fn sso_config(c: &Connection, org: &str) -> rusqlite::Result<Option<SsoConfig>> {
     c.query_row(
-        "SELECT protocol, saml_sso_url, saml_certificate_pem, saml_idp_entity_id, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url, saml_slo_url, oidc_response_mode FROM sso_configs WHERE org_id = ?1",
+        "SELECT protocol, saml_sso_url, saml_certificate_pem, saml_idp_entity_id, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url, saml_slo_url, oidc_response_mode, oidc_response_type, oidc_require_s_hash FROM sso_configs WHERE org_id = ?1",
         [org],
         |r| {
             let protocol = col_enum(Protocol::parse, 0, r.get(0)?)?;
@@ -468,6 +470,13 @@ pub fn sso_config(c: &Connection, org: &str) -> rusqlite::Result<Option<SsoConfi
                     client_secret: Secret::new(r.get::<_, Option<String>>(6)?.unwrap_or_default()),
                     discovery_url: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
                     response_mode: r.get(9)?,
+                    // Stored only after Flow::parse accepted it; a row edited by hand to
+                    // something else falls back to the code flow.
+                    flow: crate::oidc_hybrid::Flow::parse(
+                        r.get::<_, Option<String>>(10)?.as_deref(),
+                        r.get::<_, bool>(11)?,
+                    )
+                    .unwrap_or_default(),
                 }),
             })
         },
@@ -488,8 +497,8 @@ pub fn put_sso_config(
             params![org, s.sso_url, s.certificate_pem, s.idp_entity_id, s.slo_url, now],
         )?,
         SsoConfig::Oidc(o) => c.execute(
-            "INSERT INTO sso_configs(org_id, protocol, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url, oidc_response_mode, updated_at) VALUES (?1, 'oidc', ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![org, o.idp_name, o.client_id, o.client_secret.expose(), o.discovery_url, o.response_mode, now],
+            "INSERT INTO sso_configs(org_id, protocol, oidc_idp_name, oidc_client_id, oidc_client_secret, oidc_discovery_url, oidc_response_mode, updated_at, oidc_response_type, oidc_require_s_hash) VALUES (?1, 'oidc', ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            params![org, o.idp_name, o.client_id, o.client_secret.expose(), o.discovery_url, o.response_mode, now, o.flow.response_type(), o.flow.require_s_hash],
         )?,
     };
     Ok(())

@@ -286,6 +286,24 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the response mode the OIDC connection asks for: `query` unless a `response_mode` step asked for another (`query.jwt`: JARM); set by `configure_sso: oidc`",
     ),
     (
+        "idp.response_type",
+        Scope::Step,
+        "code id_token",
+        "the response type the RP asks for (`idp.oidc.response_type`; `code` when absent; after `configure_sso: oidc`)",
+    ),
+    (
+        "idp.response_mode",
+        Scope::Step,
+        "form_post",
+        "the response mode the RP asks for (`idp.oidc.response_mode`; `query` for `code`, `fragment` for hybrid types when absent)",
+    ),
+    (
+        "idp.detached_signature",
+        Scope::Step,
+        "true",
+        "`true` when the RP must require s_hash (`idp.oidc.detached_signature`; after `configure_sso: oidc`)",
+    ),
+    (
         "user.email",
         Scope::Launch,
         "alice@acme.test",

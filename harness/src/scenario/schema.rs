@@ -169,6 +169,11 @@ pub enum Capability {
     /// JARM (JWT Secured Authorization Response Mode): the target can be connected with
     /// `response_mode: query.jwt` (its admin API or `{sp.oidc_response_mode}` in its set-up).
     OidcJarm,
+    /// OIDC hybrid flow (`{idp.response_type}` `code id_token`..., by form_post).
+    OidcHybrid,
+    /// The hybrid flow's ID token as a detached signature (FAPI 1 Advanced: `s_hash`
+    /// required when `{idp.detached_signature}` is `true`).
+    OidcDetachedSignature,
 }
 
 impl fmt::Display for Capability {
@@ -284,6 +289,19 @@ pub struct OidcOptions {
     /// (`configure_sso: oidc`); `mock-idp oidc-forge --list` names the presets.
     #[serde(default)]
     pub forge: Option<ScenarioOidcForge>,
+    /// The response type the RP is set up to ask for (`code` when absent; `code id_token`,
+    /// `code token`, `code id_token token`: the hybrid flow, OIDC Core 3.3). Targets see it
+    /// as `{idp.response_type}`; scenarios that set a hybrid type require `oidc-hybrid`.
+    #[serde(default)]
+    pub response_type: Option<String>,
+    /// The response mode the RP is set up to ask for (`query`, `fragment`, `form_post`;
+    /// absent: the response type's default). `{idp.response_mode}`.
+    #[serde(default)]
+    pub response_mode: Option<String>,
+    /// The RP is set up to treat the front-channel ID token as a detached signature (FAPI 1
+    /// Advanced): `s_hash` required. `{idp.detached_signature}` is `true` or `false`.
+    #[serde(default)]
+    pub detached_signature: bool,
 }
 
 /// What a dashboard tile does (the wire contract's names).
@@ -816,6 +834,11 @@ pub struct Expectation {
     /// A CSS selector that must not match.
     #[serde(default)]
     pub absent_element: Option<Template>,
+    /// A CSS selector matching markup the mock IdP put into a message the SP may show (an
+    /// authorization error's error_description): it must not be an element of the SP's page.
+    /// A match is the SP rendering injected markup (accepted: HTML injection, CWE-79).
+    #[serde(default)]
+    pub not_rendered: Option<Template>,
     /// `true`: the sign-in was refused, as the target's `rejection` block says it shows.
     #[serde(default)]
     pub rejected: Option<bool>,
@@ -870,7 +893,7 @@ impl<'de> Deserialize<'de> for Expectation {
         if e.is_empty() {
             return Err(serde::de::Error::custom(
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
-                 signed_in_as, signed_in, error, display_name, element, absent_element, rejected, log, \
+                 signed_in_as, signed_in, error, display_name, element, absent_element, not_rendered, rejected, log, \
                  not_signed_in_as, no_egress, no_redirect, session_kept, idp_saw, idp_did_not_see, \
                  answers_within_ms, rp_sent, logout_result",
             ));
@@ -893,6 +916,7 @@ impl Expectation {
             && self.rejected.is_none()
             && self.log.is_none()
             && self.absent_element.is_none()
+            && self.not_rendered.is_none()
             && self.not_signed_in_as.is_none()
             && self.no_egress.is_none()
             && self.no_redirect.is_none()

@@ -263,6 +263,7 @@ impl AdminDriver {
         .map(|_| ())
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn configure_oidc(
         &self,
         org: &str,
@@ -271,6 +272,8 @@ impl AdminDriver {
         client_secret: &Secret,
         discovery_url: &str,
         response_mode: Option<&str>,
+        response_type: Option<&str>,
+        require_s_hash: bool,
     ) -> Result<(), AdminError> {
         self.api(
             reqwest::Method::PUT,
@@ -281,6 +284,8 @@ impl AdminDriver {
                 client_secret: client_secret.clone(),
                 discovery_url: discovery_url.to_string(),
                 response_mode: response_mode.map(str::to_string),
+                response_type: response_type.map(str::to_string),
+                require_s_hash,
             }),
         )
         .await

@@ -39,6 +39,7 @@ enum Check {
     DisplayName(String),
     Element(String),
     AbsentElement(String),
+    NotRendered(String),
     Rejected(bool),
     Log(String),
     NotSignedInAs(String),
@@ -87,6 +88,9 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure
     }
     if let Some(t) = &e.absent_element {
         out.push(Check::AbsentElement(r(t)?));
+    }
+    if let Some(t) = &e.not_rendered {
+        out.push(Check::NotRendered(r(t)?));
     }
     if let Some(b) = e.rejected {
         if b && ctx.target.rejection.is_empty() {
@@ -563,6 +567,20 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                     "element",
                     format!("no {sel:?} on the page"),
                     "present",
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Check::NotRendered(sel) => {
+            if ctx.browser().has_element(sel).await {
+                Err((
+                    FailureKind::Accepted,
+                    Diff::new(
+                        "markup the IdP sent",
+                        format!("shown as text, no {sel:?} element on the page"),
+                        format!("ACCEPTED: the page renders it as an element {sel:?}"),
+                    ),
                 ))
             } else {
                 Ok(())

@@ -926,6 +926,25 @@ return "ok";
                 }
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
+                let response_type = opts.response_type.as_deref().unwrap_or("code");
+                let hybrid = response_type
+                    .split(' ')
+                    .any(|w| w == "id_token" || w == "token");
+                let flow_mode = opts.response_mode.as_deref().unwrap_or(if hybrid {
+                    "fragment"
+                } else {
+                    "query"
+                });
+                self.vars.set("idp.response_type", response_type);
+                self.vars.set("idp.response_mode", flow_mode);
+                self.vars.set(
+                    "idp.detached_signature",
+                    if opts.detached_signature {
+                        "true"
+                    } else {
+                        "false"
+                    },
+                );
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
                     return applied.map(Some).map_err(StepFailure::from);
                 }
@@ -944,6 +963,8 @@ return "ok";
                         &secret,
                         &discovery,
                         response_mode.as_deref(),
+                        opts.response_type.as_deref(),
+                        opts.detached_signature,
                     )
                     .await
             }

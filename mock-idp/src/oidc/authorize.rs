@@ -16,11 +16,16 @@ use crate::session::{self, session_user};
 use crate::state::AppState;
 use crate::tenant::{self, OidcClient, Tenant};
 
+use super::claims::{Context, Person};
 use super::error::OidcError;
 use super::faults;
+use super::hybrid;
+use super::hybrid::{ResponseMode, ResponseType};
 use super::layout::{Endpoint, Layout};
+use super::layout::{LayoutKind, entra_v1_issuer};
 use super::provider::{now, record, resolve};
-use super::state::{AuthRequest, CODE_SECONDS, CodeGrant, PkceMethod, new_secret};
+use super::state::{AccessGrant, AuthRequest, CODE_SECONDS, CodeGrant, PkceMethod, new_secret};
+use proto::oidc_forge::ForgeSpec;
 
 /// Where an error goes once the redirect URI is known to be registered (RFC 6749 4.1.2.1).
 fn error_redirect(
@@ -102,10 +107,28 @@ fn auth_request(
     p: &HashMap<String, String>,
 ) -> Result<AuthRequest, (&'static str, String)> {
     let response_type = p.get("response_type").map(String::as_str).unwrap_or("");
-    if response_type != "code" {
+    let response_type =
+        ResponseType::parse(response_type).map_err(|e| ("unsupported_response_type", e))?;
+    let jarm = p
+        .get("response_mode")
+        .and_then(|m| super::state::JarmMode::parse(m));
+    // JARM is served for the code flow only; its JWT replaces the plain query answer.
+    let response_mode = match jarm {
+        Some(_) if response_type.is_hybrid() => {
+            return Err((
+                "invalid_request",
+                "a JARM response mode is served for response_type code only".into(),
+            ));
+        }
+        Some(_) => ResponseMode::Query,
+        None => ResponseMode::parse(p.get("response_mode").map(String::as_str), response_type)
+            .map_err(|e| ("invalid_request", e))?,
+    };
+    // OIDC Core 3.3.2.11: an ID token from the authorization endpoint needs a nonce.
+    if response_type.id_token && p.get("nonce").is_none_or(|n| n.is_empty()) {
         return Err((
-            "unsupported_response_type",
-            format!("response_type '{response_type}' is not supported; use 'code'"),
+            "invalid_request",
+            "nonce is required when the response type includes id_token".into(),
         ));
     }
     let scopes: Vec<String> = p
@@ -156,10 +179,10 @@ fn auth_request(
         state: p.get("state").cloned(),
         nonce: p.get("nonce").cloned(),
         code_challenge,
-        // Other response modes keep the plain query response, as before JARM was served.
-        jarm: p
-            .get("response_mode")
-            .and_then(|m| super::state::JarmMode::parse(m)),
+        // A `*.jwt` response mode wraps the code flow's answer in one signed JWT.
+        jarm,
+        response_type,
+        response_mode,
     })
 }
 
@@ -322,6 +345,27 @@ fn complete(
             request.state.as_deref(),
         );
     }
+    if let Some(e) = forge
+        .as_deref()
+        .and_then(|f| f.authorization_error.as_ref())
+    {
+        let description = e.error_description.clone().unwrap_or_default();
+        record(
+            t,
+            "authorization_response",
+            "GET",
+            path,
+            StatusCode::SEE_OTHER.as_u16(),
+            json!({ "user": user.email, "error": e.error, "error_description": description, "forge": forge.as_deref() }),
+            &active,
+        );
+        return error_redirect(
+            &request.redirect_uri,
+            &e.error,
+            &description,
+            request.state.as_deref(),
+        );
+    }
     let state = if active.contains(&Fault::StateMissing) {
         None
     } else if active.contains(&Fault::StateMismatch) {
@@ -334,13 +378,6 @@ fn complete(
     };
     let code = new_secret();
     let now = now(t);
-    let mut url = match url::Url::parse(&request.redirect_uri) {
-        Ok(u) => u,
-        Err(e) => {
-            return OidcError::Internal(format!("registered redirect URI does not parse: {e}"))
-                .into_response();
-        }
-    };
     let issuer = Layout::url(base, &super::provider::layout_of(t).issuer);
     let iss = super::forge::iss_param(forge.as_deref(), &issuer);
     // JARM: code, state and the issuer travel inside one signed JWT instead.
@@ -362,16 +399,54 @@ fn complete(
         }
         None => None,
     };
-    if jarm.is_none() {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("code", code.expose());
-        if let Some(s) = &state {
-            q.append_pair("state", s);
+    let rt = request.response_type;
+    let mut params: Vec<(&str, String)> = vec![("code", code.expose().to_string())];
+    // The hybrid flow's front channel: an access token and an ID token beside the code.
+    let access_token = rt.token.then(new_secret);
+    if let Some(at) = &access_token {
+        params.push(("access_token", at.expose().to_string()));
+        params.push(("token_type", "Bearer".into()));
+        params.push(("expires_in", super::state::ACCESS_TOKEN_SECONDS.to_string()));
+        t.oidc.access_tokens.insert(
+            at,
+            AccessGrant {
+                client_id: request.client_id.clone(),
+                scopes: request.scopes.clone(),
+                user_uid: uid.to_string(),
+                expires_at: now.saturating_add(super::state::ACCESS_TOKEN_SECONDS),
+                faults: active.clone(),
+                forge: forge.clone(),
+            },
+        );
+    }
+    let mut front = None;
+    if rt.id_token {
+        let made = front_id_token(
+            t,
+            &request,
+            uid,
+            &issuer,
+            now,
+            &active,
+            forge.as_deref(),
+            code.expose(),
+            state.as_deref(),
+            access_token.as_ref().map(|a| a.expose()),
+        );
+        match made {
+            Ok((token, claims)) => {
+                params.push(("id_token", token));
+                front = Some(claims);
+            }
+            Err(e) => return e.into_response(),
         }
-        // RFC 9207, only when a forge asks (the provider does not advertise it by default).
-        if let Some(i) = &iss {
-            q.append_pair("iss", i);
-        }
+    }
+    if let Some(s) = &state {
+        params.push(("state", s.clone()));
+    }
+    // RFC 9207, only when a forge asks (the provider does not advertise it by default).
+    if let Some(i) = &iss {
+        params.push(("iss", i.clone()));
     }
     record(
         t,
@@ -384,10 +459,15 @@ fn complete(
             "redirect_uri": request.redirect_uri,
             "code": REDACTED,
             "state": state,
-            "iss": if jarm.is_some() { None } else { iss },
-            "response_mode": jarm.as_ref().map(|(m, _)| m.as_str()),
+            "iss": if jarm.is_some() { None } else { iss.clone() },
+            "response_mode": jarm
+                .as_ref()
+                .map_or(request.response_mode.name(), |(m, _)| m.as_str()),
             "jarm": jarm.as_ref().map(|(_, j)| j.record.clone()),
             "forge": forge.as_deref(),
+            "response_type": request.response_type.name(),
+            "access_token": access_token.as_ref().map(|_| REDACTED),
+            "front_id_token_claims": front,
         }),
         &active,
     );
@@ -397,6 +477,8 @@ fn complete(
         .find(|c| c.client_id == request.client_id)
         .and_then(|c| c.frontchannel_logout_uri.as_ref())
         .map(|_| session::public_sid(op_session));
+    let (request_redirect, response_mode) =
+        (request.redirect_uri.clone(), request.response_mode);
     t.oidc.codes.insert(
         &code,
         CodeGrant {
@@ -410,9 +492,77 @@ fn complete(
         },
     );
     match jarm {
-        Some((mode, j)) => super::jarm::deliver(mode, url, &j.token),
-        None => Redirect::to(url.as_str()).into_response(),
+        Some((mode, j)) => match url::Url::parse(&request_redirect) {
+            Ok(url) => super::jarm::deliver(mode, url, &j.token),
+            Err(e) => OidcError::Internal(format!("registered redirect URI does not parse: {e}"))
+                .into_response(),
+        },
+        None => hybrid::deliver(&request_redirect, response_mode, &params)
+            .unwrap_or_else(IntoResponse::into_response),
     }
+}
+
+/// The ID token of a hybrid authorization response, signed with the key the token endpoint
+/// would use, and its claims as signed.
+#[allow(clippy::too_many_arguments)]
+fn front_id_token(
+    t: &mut Tenant,
+    request: &AuthRequest,
+    uid: &str,
+    issuer: &str,
+    now: i64,
+    active: &[Fault],
+    forge: Option<&ForgeSpec>,
+    code: &str,
+    state: Option<&str>,
+    access_token: Option<&str>,
+) -> Result<(String, serde_json::Value), OidcError> {
+    let keys = super::provider::keys(t)?;
+    let key = if t.faults.contains(&Fault::KeyRotation) {
+        &keys.next
+    } else {
+        &keys.current
+    };
+    let record = t
+        .user_by_uid(uid)
+        .cloned()
+        .ok_or_else(|| OidcError::Internal("the signed-in user no longer exists".into()))?;
+    let email = super::provider::effective_email(&record.user.email, active);
+    let person = Person {
+        sub: &record.uid,
+        email: &email,
+        given_name: &record.user.given_name,
+        family_name: &record.user.family_name,
+        groups: &record.user.groups,
+        extra: &record.user.claims,
+    };
+    let layout = super::provider::layout_of(t);
+    let v1 = (layout.kind == LayoutKind::Entra).then(|| entra_v1_issuer(&t.id));
+    let ctx = Context {
+        issuer,
+        v1_issuer: v1.as_deref(),
+        client_id: &request.client_id,
+        nonce: request.nonce.as_deref(),
+        now,
+        auth_time: now,
+    };
+    let claims = super::claims::id_token(&person, &ctx, &faults::claim_faults(active))
+        .map_err(|e| OidcError::Internal(e.to_string()))?;
+    hybrid::front_id_token(hybrid::Front {
+        key,
+        claims,
+        code,
+        state,
+        access_token,
+        ops: forge.map(|f| f.front_claims.as_slice()).unwrap_or_default(),
+        ctx: super::forge::mutate::Context {
+            now,
+            client_id: &request.client_id,
+            issuer,
+            access_token,
+            code: Some(code),
+        },
+    })
 }
 
 /// `POST /t/{id}/oidc/login`: checks the password, starts a session, finishes the flow.

@@ -20,7 +20,7 @@ pub struct ProviderMetadata {
     pub claims_supported: Vec<String>,
     pub code_challenge_methods_supported: Vec<String>,
     pub grant_types_supported: Vec<String>,
-    /// The plain query response and the JARM modes (JWT Secured Authorization Response Mode).
+    /// The plain modes (query, fragment, form_post) and the JARM modes (JWT Secured Authorization Response Mode).
     #[serde(default)]
     pub response_modes_supported: Vec<String>,
     /// JARM: how the `response` JWT is signed.
@@ -44,7 +44,7 @@ impl ProviderMetadata {
             userinfo_endpoint: url(&layout.userinfo),
             jwks_uri: url(&layout.jwks),
             end_session_endpoint: url(&layout.end_session),
-            response_types_supported: strings(&["code"]),
+            response_types_supported: strings(&super::hybrid::SUPPORTED),
             subject_types_supported: strings(&["public"]),
             id_token_signing_alg_values_supported: strings(&["RS256"]),
             scopes_supported: strings(&["openid", "email", "profile", "groups"]),
@@ -68,8 +68,11 @@ impl ProviderMetadata {
             ]),
             code_challenge_methods_supported: strings(&["S256", "plain"]),
             grant_types_supported: strings(&["authorization_code"]),
+            // The plain modes (code and hybrid flows), then JARM's.
             response_modes_supported: strings(&[
                 "query",
+                "fragment",
+                "form_post",
                 "jwt",
                 "query.jwt",
                 "form_post.jwt",

@@ -13,6 +13,7 @@ pub mod error;
 pub mod faults;
 pub mod forge;
 pub mod jarm;
+pub mod hybrid;
 pub mod jwt;
 pub mod layout;
 pub mod page;

@@ -70,6 +70,9 @@ pub struct AuthRequest {
     pub code_challenge: Option<(String, PkceMethod)>,
     /// Set when the client asked for a JARM response.
     pub jarm: Option<JarmMode>,
+    /// What the authorization endpoint returns besides the code (hybrid flow).
+    pub response_type: super::hybrid::ResponseType,
+    pub response_mode: super::hybrid::ResponseMode,
 }
 
 /// An issued, not yet redeemed authorization code.

@@ -163,6 +163,8 @@ pub async fn put_oidc(
 ) -> Result<Response, AppError> {
     authorize(&st, &headers)?;
     let b = body(payload)?;
+    let flow = crate::oidc_hybrid::Flow::parse(b.response_type.as_deref(), b.require_s_hash)
+        .map_err(|e| AppError::bad("response_type", e))?;
     admin_ops::put_oidc(
         &st,
         &org,
@@ -171,6 +173,7 @@ pub async fn put_oidc(
         &b.client_secret,
         &b.discovery_url,
         b.response_mode.as_deref(),
+        flow,
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

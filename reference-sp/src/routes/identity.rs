@@ -441,6 +441,7 @@ pub async fn save_oidc(
         &f.client_secret,
         &f.discovery_url,
         None,
+        Default::default(),
     )
     .map(|()| "OIDC configuration saved. Use Test SSO, then turn on Single Sign On.".to_string());
     outcome(&st, &ctx, r)

@@ -6,6 +6,7 @@ use crate::error::{AppError, UserError};
 use crate::messages;
 use crate::oidc::{self, RpConfig};
 use crate::oidc_jarm;
+use crate::oidc_hybrid;
 use crate::saml::validate::{self, Expected, Identity, Rejection};
 use crate::state::Shared;
 use crate::store::{self, Method, Product, SsoConfig};
@@ -335,6 +336,9 @@ pub struct CallbackQuery {
     response: Option<String>,
     error: Option<String>,
     error_description: Option<String>,
+    /// Hybrid flow: the ID token (and access token) of the authorization response.
+    id_token: Option<String>,
+    access_token: Option<String>,
 }
 
 struct PendingRow {
@@ -388,6 +392,16 @@ pub async fn oidc_callback(
     oidc_finish(&st, jar, q, p)
         .await
         .map_err(|e| e.for_org(&org_id))
+}
+
+/// The hybrid flow's form_post (OAuth 2.0 Form Post Response Mode): the same parameters in
+/// the body.
+pub async fn oidc_callback_post(
+    st: State<Shared>,
+    jar: CookieJar,
+    Form(q): Form<CallbackQuery>,
+) -> Result<Response, AppError> {
+    oidc_callback(st, jar, Query(q)).await
 }
 
 async fn oidc_finish(
@@ -445,7 +459,37 @@ async fn oidc_finish(
         client_secret: &o.client_secret,
         redirect_uri: st.oidc_redirect_uri(),
         response_mode: o.response_mode.as_deref(),
+        flow: o.flow,
     };
+    // Hybrid: the front ID token binds the code (and state, access token) before the code is
+    // redeemed; a GET with only a code for a hybrid connection is refused here too.
+    if o.flow.hybrid {
+        let front = oidc_hybrid::FrontChannel {
+            id_token: q.id_token.as_deref(),
+            code,
+            state: &p.pending.state,
+            access_token: q.access_token.as_deref(),
+        };
+        let checked = oidc_hybrid::check(
+            &st.http,
+            &o.discovery_url,
+            &o.client_id,
+            o.flow,
+            &front,
+            &p.pending.nonce,
+            st.now(),
+        )
+        .await;
+        if let Err(reason) = checked {
+            if let Some(jwt) = &q.id_token {
+                st.record_sso(oidc_evidence(&org_id, jwt, Some(&reason)));
+            }
+            if test {
+                return Ok(test_result(Err(reason)));
+            }
+            return Err(messages::sso_failed(reason).into());
+        }
+    }
     let mut raw = None;
     let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut raw).await;
     if let Some(jwt) = &raw {
@@ -534,6 +578,8 @@ async fn jarm_response(
         response: None,
         error: None,
         error_description: None,
+        id_token: None,
+        access_token: None,
     };
     match answer {
         oidc_jarm::Answer::Code { iss, code } => {
@@ -581,6 +627,7 @@ pub async fn social_callback(
         client_secret: &social.client_secret,
         redirect_uri: st.social_redirect_uri(),
         response_mode: None,
+        flow: Default::default(),
     };
     let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut None)
         .await

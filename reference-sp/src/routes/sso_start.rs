@@ -102,6 +102,7 @@ pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response
                 client_secret: &o.client_secret,
                 redirect_uri: st.oidc_redirect_uri(),
                 response_mode: o.response_mode.as_deref(),
+                flow: o.flow,
             };
             let hint = match &how {
                 Start::Login { hint } => hint.as_deref(),
@@ -136,6 +137,7 @@ pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, A
         client_secret: &social.client_secret,
         redirect_uri: st.social_redirect_uri(),
         response_mode: None,
+        flow: Default::default(),
     };
     let (url, pending) = oidc::begin(&st.http, &rp, hint).await.map_err(|r| {
         AppError::from(UserError::new(

@@ -84,6 +84,7 @@ impl Forge for ForgeSpec {
         forget_unfit_key(&mut jws, over.header.alg.is_some() && over.key.is_none());
         self.key = jws.key;
         self.claims.extend(over.claims.iter().cloned());
+        self.front_claims.extend(over.front_claims.iter().cloned());
         self.token_response
             .extend(over.token_response.iter().cloned());
         if over.token_error.is_some() {
@@ -106,6 +107,10 @@ impl Forge for ForgeSpec {
             }
             (mine @ None, Some(theirs)) => *mine = Some(theirs.clone()),
             _ => {}
+        }
+        if over.authorization_error.is_some() {
+            self.authorization_error
+                .clone_from(&over.authorization_error);
         }
         if over.authorization_iss.is_some() {
             self.authorization_iss = over.authorization_iss;
@@ -170,6 +175,7 @@ impl Forge for ForgeSpec {
         let no_ops = Vec::new();
         for (list, ops) in [
             ("claims", &spec.claims),
+            ("front_claims", &spec.front_claims),
             ("token_response", &spec.token_response),
             ("userinfo", &spec.userinfo),
             (
