@@ -464,6 +464,12 @@ pub struct IdpLoginArgs {
     /// Default: that user's password.
     #[serde(default)]
     pub password: Option<Template>,
+    /// The login page may never show: an RP may refuse before it sends the browser to the
+    /// IdP (a broken discovery document) or after (the ID token). With `if_shown: true` a
+    /// browser that settles on the SP's page without visiting the IdP passes this step, and
+    /// the expectations judge what the SP did.
+    #[serde(default)]
+    pub if_shown: bool,
 }
 impl Shorthand for IdpLoginArgs {
     const SHORT: &'static str = "an email";
@@ -471,6 +477,7 @@ impl Shorthand for IdpLoginArgs {
         Ok(Self {
             user: Some(template(s)?),
             password: None,
+            if_shown: false,
         })
     }
     fn from_empty() -> Result<Self, String> {
@@ -955,6 +962,7 @@ step_vocabulary! {
     "rotate_keys" => RotateKeys(RotateArgs), Any, "rotate the mock OP's signing key";
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
     "backchannel_logout" => BackchannelLogout(LogoutArgs), Any, "the mock OP posts a logout token to the target's back-channel logout URL";
+    "carry_response" => CarryResponse(String), Browser, "open the mock OP's held authorization response (fault authorization_response_held) in the named browser";
 }
 
 impl Scenario {

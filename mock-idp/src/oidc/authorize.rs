@@ -312,6 +312,7 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
     } else {
         request.state.clone()
     };
+    let held = active.contains(&Fault::AuthorizationResponseHeld);
     let code = new_secret();
     let now = now(t);
     let mut url = match url::Url::parse(&request.redirect_uri) {
@@ -361,6 +362,9 @@ fn complete(t: &mut Tenant, request: AuthRequest, uid: &str, path: &str, base: &
             forge,
         },
     );
+    if held {
+        return pages::held_response(url.as_str());
+    }
     Redirect::to(url.as_str()).into_response()
 }
 
