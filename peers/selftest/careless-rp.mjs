@@ -48,6 +48,8 @@ const SWITCHES = {
   userinfo_sub: 'takes UserInfo claims without comparing their sub with the ID token\'s',
   userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
+  // multiop section (discovery, several OPs)
+  discovery_issuer: 'takes a discovery document whatever issuer it names, and checks iss against the issuer its discovery URL implies instead',
 };
 
 const env = process.env;
@@ -103,7 +105,9 @@ async function op() {
   if (!discovery) {
     const r = await getJson(env.OIDC_DISCOVERY_URL);
     if (r.status !== 200) refuse('discovery', `discovery answered ${r.status}`);
-    discovery = JSON.parse(r.text);
+    const doc = JSON.parse(r.text);
+    checkDiscoveryIssuer(doc);
+    discovery = doc;
   }
   return discovery;
 }
@@ -129,6 +133,30 @@ async function jwksFor(kid) {
     await loadJwks();
   }
   return jwks.keys;
+}
+
+// --- multiop: discovery and several OPs ----------------------------------------------------
+
+const WELL_KNOWN = '/.well-known/openid-configuration';
+/// The issuer the configured discovery URL belongs to (OpenID Connect Discovery 4: the URL is
+/// the issuer with the well-known path appended).
+const configuredIssuer = () => env.OIDC_DISCOVERY_URL.replace(/\/\.well-known\/openid-configuration$/, '');
+
+// discovery_issuer: the careful RP refuses a discovery document whose issuer is not the one
+// its URL belongs to (Discovery 4.3); the careless one takes it, and then checks tokens
+// against the issuer it derives from the discovery URL itself, so a document that lies
+// about its issuer changes nothing it notices.
+function checkDiscoveryIssuer(doc) {
+  if (!careful('discovery_issuer')) return;
+  const issuer = typeof doc.issuer === 'string' ? doc.issuer : '';
+  if (`${issuer.replace(/\/$/, '')}${WELL_KNOWN}` !== env.OIDC_DISCOVERY_URL) {
+    refuse('discovery_issuer', `the discovery document names the issuer ${JSON.stringify(doc.issuer)}, not the one ${env.OIDC_DISCOVERY_URL} belongs to`);
+  }
+}
+
+function isIssuer(iss, d) {
+  if (careful('discovery_issuer')) return iss === d.issuer;
+  return typeof iss === 'string' && iss.replace(/\/$/, '') === configuredIssuer();
 }
 
 // --- JSON with duplicate members ---------------------------------------------------------
@@ -365,7 +393,7 @@ function profileOf(idClaims, info, header) {
 }
 
 function checkIss(c, d) {
-  if (careful('iss') && c.iss !== d.issuer) refuse('iss', `iss ${JSON.stringify(c.iss)} is not the issuer ${d.issuer}`);
+  if (careful('iss') && !isIssuer(c.iss, d)) refuse('iss', `iss ${JSON.stringify(c.iss)} is not the issuer ${d.issuer}`);
 }
 
 function checkAud(c) {
