@@ -50,6 +50,7 @@ const SWITCHES = {
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
   // multiop section (discovery, several OPs)
   discovery_issuer: 'takes a discovery document whatever issuer it names, and checks iss against the issuer its discovery URL implies instead',
+  discovery_endpoints: 'sends the code, its client secret and the access token wherever discovery says, even to another host than the issuer',
 };
 
 const env = process.env;
@@ -107,6 +108,7 @@ async function op() {
     if (r.status !== 200) refuse('discovery', `discovery answered ${r.status}`);
     const doc = JSON.parse(r.text);
     checkDiscoveryIssuer(doc);
+    checkDiscoveryEndpoints(doc);
     discovery = doc;
   }
   return discovery;
@@ -151,6 +153,25 @@ function checkDiscoveryIssuer(doc) {
   const issuer = typeof doc.issuer === 'string' ? doc.issuer : '';
   if (`${issuer.replace(/\/$/, '')}${WELL_KNOWN}` !== env.OIDC_DISCOVERY_URL) {
     refuse('discovery_issuer', `the discovery document names the issuer ${JSON.stringify(doc.issuer)}, not the one ${env.OIDC_DISCOVERY_URL} belongs to`);
+  }
+}
+
+// discovery_endpoints: the token endpoint receives the code and the client secret, UserInfo
+// the access token; the careful RP sends them only to the issuer's own origin.
+function checkDiscoveryEndpoints(doc) {
+  if (!careful('discovery_endpoints')) return;
+  const origin = (u) => {
+    try {
+      return new URL(u).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = origin(doc.issuer);
+  for (const member of ['token_endpoint', 'userinfo_endpoint']) {
+    if (doc[member] !== undefined && origin(doc[member]) !== own) {
+      refuse('discovery_endpoints', `${member} ${doc[member]} is not on the issuer's origin ${own}`);
+    }
   }
 }
 

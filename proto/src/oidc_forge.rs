@@ -378,6 +378,11 @@ pub struct ProviderSettings {
     /// Extra keys listed whether or not a forge uses them.
     #[serde(default)]
     pub publish: Vec<Published>,
+    /// Discovery names the token and UserInfo endpoints under this base URL (another host:
+    /// the attacker's) instead of the tenant's own; the authorization endpoint, the issuer
+    /// and the JWKS stay. `None`: the genuine endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints_at: Option<String>,
 }
 
 fn ok() -> u16 {
@@ -392,6 +397,7 @@ impl Default for ProviderSettings {
             jwks_kid_collision: false,
             iss_parameter_supported: false,
             publish: Vec::new(),
+            endpoints_at: None,
         }
     }
 }

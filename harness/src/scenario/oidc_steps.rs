@@ -58,6 +58,10 @@ pub struct ProviderArgs {
     /// Discovery advertises `authorization_response_iss_parameter_supported` (RFC 9207).
     #[serde(default)]
     pub iss_parameter_supported: Option<bool>,
+    /// Discovery names the token and UserInfo endpoints under this base URL on another host
+    /// (`{canary.url}`: whatever the RP sends there is caught by `no_egress`).
+    #[serde(default)]
+    pub endpoints_at: Option<Template>,
 }
 
 impl<'de> Deserialize<'de> for ProviderArgs {
@@ -67,10 +71,11 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.jwks_unreachable.is_none()
             && a.jwks_kid_collision.is_none()
             && a.iss_parameter_supported.is_none()
+            && a.endpoints_at.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
-                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported",
+                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported, endpoints_at",
             ));
         }
         if let Some(s) = a.jwks_status

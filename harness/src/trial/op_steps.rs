@@ -50,6 +50,11 @@ impl TrialCtx<'_> {
             settings.iss_parameter_supported = b;
             changed.push(format!("iss_parameter_supported {b}"));
         }
+        if let Some(t) = &a.endpoints_at {
+            let base = self.render(t)?;
+            changed.push(format!("token and UserInfo endpoints at {base}"));
+            settings.endpoints_at = Some(base);
+        }
         idp.put_oidc_provider(&tenant.id, &settings).await?;
         Ok(Some(format!("mock OP now: {}", changed.join(", "))))
     }

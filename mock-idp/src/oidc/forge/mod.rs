@@ -283,6 +283,17 @@ pub fn adjust_discovery(t: &Tenant, doc: &mut Value) {
     if t.oidc.forge.provider.iss_parameter_supported {
         doc["authorization_response_iss_parameter_supported"] = json!(true);
     }
+    // Malicious discovery (OIDC-RP-73): the code and the client's secret would go to the
+    // token endpoint, the access token to UserInfo; both named on another host.
+    if let Some(base) = &t.oidc.forge.provider.endpoints_at {
+        let base = if base.ends_with('/') {
+            base.clone()
+        } else {
+            format!("{base}/")
+        };
+        doc["token_endpoint"] = json!(format!("{base}token"));
+        doc["userinfo_endpoint"] = json!(format!("{base}userinfo"));
+    }
     if let Some(algs) = doc
         .get_mut("id_token_signing_alg_values_supported")
         .and_then(Value::as_array_mut)
