@@ -321,4 +321,50 @@ mod tests {
     }
 }
 
+/// The OPs a trial can have: its own tenant, and a second one playing the attacker's OP that
+/// the same RP trusts too (`{attacker.*}` placeholders).
+pub const IDP_NAMES: &[&str] = &["main", "attacker"];
+
+/// `use_idp: attacker`, or `{name: attacker, user: mallory@evil.test}`: the mock IdP tenant
+/// the following steps act on (connect, faults, provider settings, the login page's
+/// tenant). `attacker` is made on first use, with the scenario's users under the same
+/// subjects (`sub`) as at the main OP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct UseIdpArgs {
+    pub name: String,
+    /// The scenario user the `{user.*}` placeholders name from now on (default: unchanged).
+    #[serde(default)]
+    pub user: Option<Template>,
+}
+impl Shorthand for UseIdpArgs {
+    const SHORT: &'static str = "main or attacker";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            name: s.to_string(),
+            user: None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for UseIdpArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a: UseIdpArgs = crate::input::shorthand::shorthand(d)?;
+        if !IDP_NAMES.contains(&a.name.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown OP {:?}: one of {}",
+                a.name,
+                IDP_NAMES.join(", ")
+            )));
+        }
+        Ok(a)
+    }
+}
+
+impl crate::input::shorthand::FullForm for UseIdpArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        UseIdpArgs::deserialize(d)
+    }
+}
+
 crate::input::tagged::shorthand_deserialize!(RotateArgs, LogoutArgs);

@@ -9,7 +9,9 @@ use crate::input::shorthand::{Shorthand, one_or_many};
 use crate::input::template::Template;
 pub use crate::scenario::forge::{ScenarioForge, ScenarioOidcForge};
 pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
-pub use crate::scenario::oidc_steps::{LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent};
+pub use crate::scenario::oidc_steps::{
+    LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent, UseIdpArgs,
+};
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
 
@@ -164,6 +166,9 @@ pub enum Capability {
     /// SAML single logout: `sp.slo_url` takes the IdP's LogoutRequest, `sp.slo_start_url`
     /// starts a sign-out that asks the IdP too, `sp.slo_done_url` says both ended.
     SingleLogout,
+    /// Two OIDC OPs in one RP (`use_idp: attacker`): `connect` under each, and `start_login`
+    /// signs in at the current one (`{idp.name}`, or an organisation per OP).
+    OidcTwoOps,
 }
 
 impl fmt::Display for Capability {
@@ -962,6 +967,7 @@ step_vocabulary! {
     "rotate_keys" => RotateKeys(RotateArgs), Any, "rotate the mock OP's signing key";
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
     "backchannel_logout" => BackchannelLogout(LogoutArgs), Any, "the mock OP posts a logout token to the target's back-channel logout URL";
+    "use_idp" => UseIdp(UseIdpArgs), Any, "switch the mock IdP tenant later steps act on: main, or attacker (a second OP in the same RP)";
     "carry_response" => CarryResponse(String), Browser, "open the mock OP's held authorization response (fault authorization_response_held) in the named browser";
 }
 

@@ -227,6 +227,7 @@ impl TrialCtx<'_> {
             Step::RotateKeys(a) => self.rotate_keys(a).await,
             Step::OidcProvider(a) => self.oidc_provider(a).await,
             Step::BackchannelLogout(a) => self.backchannel_logout(a).await,
+            Step::UseIdp(a) => self.use_idp(a).await,
             Step::CarryResponse(to) => {
                 self.collect_http().await;
                 self.carry_response(to).await
@@ -945,7 +946,12 @@ return "ok";
                 r
             }
             Protocol::Oidc => {
-                let client_id = format!("sp-{org}");
+                // A second OP gets its own client_id, as two OPs register an RP separately.
+                let client_id = if self.idp_name == "main" {
+                    format!("sp-{org}")
+                } else {
+                    format!("sp-{org}-{}", self.idp_name)
+                };
                 let secret = Secret::generate("client-secret");
                 self.secrets.push(secret.expose().to_string());
                 let (idp, tenant) = self.idp()?;
@@ -974,6 +980,7 @@ return "ok";
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 self.vars.set("idp.client_id", &client_id);
                 self.vars.set("idp.client_secret", secret.expose());
+                self.remember_client(&client_id, secret.expose());
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
                     return applied.map(Some).map_err(StepFailure::from);
                 }
