@@ -57,6 +57,7 @@ const SWITCHES = {
   account_email: 'finds the account by the email claim alone, whichever OP vouched for it, instead of by (iss, sub)',
   account_sub: 'finds the account by sub alone, whichever OP issued it, instead of by (iss, sub)',
   aud_any_op: 'accepts an ID token whose aud is the client_id this RP has at any of its OPs',
+  op_session: 'keeps the OP of a sign-in in the browser session (one cookie, the last sign-in started wins) instead of with its state',
 };
 
 const env = process.env;
@@ -204,7 +205,11 @@ function opNamed(name) {
 // The callback is answered by the OP its sign-in was started at: the careful RP keeps that
 // OP with the state (the issuer in the session); one without state checks has only its last
 // sign-in to go by.
-function opOfCallback(url) {
+// op_session: the careless RP keeps "the OP this browser is signing in at" in one cookie;
+// a second sign-in started in the same browser (at the attacker's OP) overwrites it, and the
+// first sign-in's code then goes to the attacker's token endpoint (session overwriting).
+function opOfCallback(req, url) {
+  if (!careful('op_session')) return OPS[cookie(req, 'rp_op')] || OPS.main;
   const login = careful('state') ? pending.get(url.searchParams.get('state') || '') : lastLogin;
   return OPS[login?.op] || OPS.main;
 }
@@ -640,7 +645,10 @@ async function startLogin(req, res) {
     params.code_challenge_method = 'S256';
   }
   for (const [k, v] of Object.entries(params)) to.searchParams.set(k, v);
-  res.writeHead(302, { location: to.href, 'set-cookie': `rp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax` });
+  res.writeHead(302, {
+    location: to.href,
+    'set-cookie': [`rp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax`, `rp_op=${cur().name}; Path=/; HttpOnly; SameSite=Lax`],
+  });
   res.end();
 }
 
@@ -834,7 +842,7 @@ const server = http.createServer(async (req, res) => {
         return page(res, 200, s ? `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p>` : '<p id="nobody">Not signed in</p>');
       }
       case '/auth/callback':
-        return await inOp(opOfCallback(url), () => callback(req, res, url));
+        return await inOp(opOfCallback(req, url), () => callback(req, res, url));
       case '/logout':
         return await logout(req, res);
       case '/backchannel-logout':

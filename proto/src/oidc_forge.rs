@@ -383,6 +383,21 @@ pub struct ProviderSettings {
     /// and the JWKS stay. `None`: the genuine endpoints.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints_at: Option<String>,
+    /// Mix-up (OIDC-RP-72): this OP's authorization endpoint sends the browser on to another
+    /// OP's, with the RP's client_id there and every other parameter (state, nonce,
+    /// redirect_uri, PKCE) as the RP sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix_up: Option<MixUp>,
+}
+
+/// Where a mix-up attacker's authorization endpoint bounces the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixUp {
+    /// The honest OP's authorization endpoint.
+    pub authorization_endpoint: String,
+    /// The client_id the RP has at the honest OP.
+    pub client_id: String,
 }
 
 fn ok() -> u16 {
@@ -398,6 +413,7 @@ impl Default for ProviderSettings {
             iss_parameter_supported: false,
             publish: Vec::new(),
             endpoints_at: None,
+            mix_up: None,
         }
     }
 }

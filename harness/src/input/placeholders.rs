@@ -268,6 +268,30 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "which OP of the trial the steps act on: main, or attacker after `use_idp: attacker` (a target's start_login may pass it to an OP chooser)",
     ),
     (
+        "held.response_url",
+        Scope::Step,
+        "http://127.0.0.1:8000/sso/oidc/callback?code=...&state=...",
+        "the authorization response the mock OP held as a link (after `keep_response` or `carry_response`; fault authorization_response_held)",
+    ),
+    (
+        "main.issuer",
+        Scope::Step,
+        "http://127.0.0.1:8180/t/t-3f9c2a71b0/application/o/t-3f9c2a71b0/",
+        "the trial's own OP's issuer, whichever OP is current (after a `use_idp` step)",
+    ),
+    (
+        "main.authorization_endpoint",
+        Scope::Step,
+        "http://127.0.0.1:8180/t/t-3f9c2a71b0/application/o/authorize/",
+        "the trial's own OP's authorization endpoint (after a `use_idp` step; a mix-up attacker bounces there)",
+    ),
+    (
+        "main.client_id",
+        Scope::Step,
+        "sp-acme",
+        "the client this RP has at the trial's own OP (after `configure_sso: oidc` there and a `use_idp` step)",
+    ),
+    (
         "attacker.tenant",
         Scope::Step,
         "a-3f9c2a71b0",

@@ -62,6 +62,18 @@ pub struct ProviderArgs {
     /// (`{canary.url}`: whatever the RP sends there is caught by `no_egress`).
     #[serde(default)]
     pub endpoints_at: Option<Template>,
+    /// Mix-up: the authorization endpoint bounces the browser to another OP's
+    /// (`{main.authorization_endpoint}`) with the RP's client_id there (`{main.client_id}`).
+    #[serde(default)]
+    pub mix_up: Option<MixUpArgs>,
+}
+
+/// `mix_up: {authorization_endpoint, client_id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixUpArgs {
+    pub authorization_endpoint: Template,
+    pub client_id: Template,
 }
 
 impl<'de> Deserialize<'de> for ProviderArgs {
@@ -72,10 +84,11 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.jwks_kid_collision.is_none()
             && a.iss_parameter_supported.is_none()
             && a.endpoints_at.is_none()
+            && a.mix_up.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
-                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported, endpoints_at",
+                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported, endpoints_at, mix_up",
             ));
         }
         if let Some(s) = a.jwks_status

@@ -968,6 +968,7 @@ step_vocabulary! {
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
     "backchannel_logout" => BackchannelLogout(LogoutArgs), Any, "the mock OP posts a logout token to the target's back-channel logout URL";
     "use_idp" => UseIdp(UseIdpArgs), Any, "switch the mock IdP tenant later steps act on: main, or attacker (a second OP in the same RP)";
+    "keep_response" => KeepResponse(NoArgs), Browser, "read the mock OP's held authorization response into {held.response_url} without opening it";
     "carry_response" => CarryResponse(String), Browser, "open the mock OP's held authorization response (fault authorization_response_held) in the named browser";
 }
 

@@ -53,6 +53,17 @@ impl TrialCtx<'_> {
             settings.iss_parameter_supported = b;
             changed.push(format!("iss_parameter_supported {b}"));
         }
+        if let Some(m) = &a.mix_up {
+            let to = proto::oidc_forge::MixUp {
+                authorization_endpoint: self.render(&m.authorization_endpoint)?,
+                client_id: self.render(&m.client_id)?,
+            };
+            changed.push(format!(
+                "authorization requests bounced to {} as client {}",
+                to.authorization_endpoint, to.client_id
+            ));
+            settings.mix_up = Some(to);
+        }
         if let Some(t) = &a.endpoints_at {
             let base = self.render(t)?;
             changed.push(format!("token and UserInfo endpoints at {base}"));
@@ -217,6 +228,15 @@ impl TrialCtx<'_> {
         self.vars.set("idp.name", self.idp_name.clone());
         if let Some(t) = self.tenant.clone() {
             set_op_vars(&mut self.vars, "idp", &t);
+            // `{main.*}` and `{attacker.*}` name each OP whichever is current.
+            set_op_vars(&mut self.vars, &self.idp_name.clone(), &t);
+        }
+        for (name, t) in self.other_idps.clone() {
+            set_op_vars(&mut self.vars, &name, &t);
+        }
+        for (name, (id, secret)) in self.idp_clients.clone() {
+            self.vars.set(&format!("{name}.client_id"), id);
+            self.vars.set(&format!("{name}.client_secret"), secret);
         }
         let client = self
             .idp_clients
@@ -233,10 +253,9 @@ impl TrialCtx<'_> {
         self.idp_clients.retain(|(n, _)| *n != self.idp_name);
         self.idp_clients
             .push((self.idp_name.clone(), (id.to_string(), secret.to_string())));
-        if self.idp_name == "attacker" {
-            self.vars.set("attacker.client_id", id);
-            self.vars.set("attacker.client_secret", secret);
-        }
+        self.vars.set(&format!("{}.client_id", self.idp_name), id);
+        self.vars
+            .set(&format!("{}.client_secret", self.idp_name), secret);
     }
 
     /// Makes the main OP current again (the trial's evidence and clean-up are about it).

@@ -228,6 +228,13 @@ impl TrialCtx<'_> {
             Step::OidcProvider(a) => self.oidc_provider(a).await,
             Step::BackchannelLogout(a) => self.backchannel_logout(a).await,
             Step::UseIdp(a) => self.use_idp(a).await,
+            Step::KeepResponse(_) => {
+                let href = self.held_response().await?;
+                Ok(Some(format!(
+                    "kept the held authorization response for later ({}?code=...)",
+                    href.split('?').next().unwrap_or_default()
+                )))
+            }
             Step::CarryResponse(to) => {
                 self.collect_http().await;
                 self.carry_response(to).await
@@ -488,22 +495,7 @@ impl TrialCtx<'_> {
     /// link an attacker sent: its response belongs to a sign-in another browser started.
     async fn carry_response(&mut self, to: &str) -> StepResult {
         let t = self.default_timeout;
-        let el = self
-            .browser()
-            .wait_element("a#held-response", t)
-            .await
-            .map_err(|e| {
-                StepFailure::broken(format!(
-                    "carry_response: no held authorization response (set the fault \
-                     authorization_response_held before the sign-in): {e}"
-                ))
-            })?;
-        let href = el
-            .attr("href")
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(|| StepFailure::broken("carry_response: the held link has no href"))?;
+        let href = self.held_response().await?;
         self.use_browser(to).await?;
         let started = Instant::now();
         self.browser().goto(&href).await?;
@@ -513,6 +505,30 @@ impl TrialCtx<'_> {
         Ok(Some(format!(
             "browser {to} opened the held authorization response ({shown}?code=...&state=...)"
         )))
+    }
+
+    /// The held authorization response's URL on the current page, also kept in
+    /// `{held.response_url}` (for an `open` later, after other steps in this browser).
+    async fn held_response(&mut self) -> Result<String, StepFailure> {
+        let t = self.default_timeout;
+        let el = self
+            .browser()
+            .wait_element("a#held-response", t)
+            .await
+            .map_err(|e| {
+                StepFailure::broken(format!(
+                    "no held authorization response (set the fault \
+                     authorization_response_held before the sign-in): {e}"
+                ))
+            })?;
+        let href = el
+            .attr("href")
+            .await
+            .ok()
+            .flatten()
+            .ok_or_else(|| StepFailure::broken("the held authorization response link has no href"))?;
+        self.vars.set("held.response_url", &href);
+        Ok(href)
     }
 
     /// Waits for the IdP's login form: true when it shows; false when the browser visited the

@@ -168,6 +168,9 @@ pub async fn authorize(
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Authorize)?;
     let p = params(query.unwrap_or_default().as_bytes());
     let mut t = tenant::lock(&shared);
+    if let Some(m) = t.oidc.forge.provider.mix_up.clone() {
+        return Ok(mix_up(&mut t, &m, &p, uri.path()));
+    }
     let checked = client_and_redirect(&t, &p).map(|(client, redirect)| {
         let request = auth_request(client, redirect.clone(), &p);
         (redirect, request)
@@ -248,6 +251,39 @@ pub async fn authorize(
         &[("flow", flow.expose())],
         None,
     ))
+}
+
+/// The mix-up attacker's authorization endpoint: the RP's request, client_id swapped for the
+/// one the RP has at the honest OP, goes on to the honest OP. Whatever code that OP issues
+/// comes back to the RP's redirect URI under the state the RP gave this OP.
+fn mix_up(
+    t: &mut Tenant,
+    m: &proto::oidc_forge::MixUp,
+    p: &HashMap<String, String>,
+    path: &str,
+) -> Response {
+    let Ok(mut to) = url::Url::parse(&m.authorization_endpoint) else {
+        return OidcError::Internal("mix_up endpoint does not parse".into()).into_response();
+    };
+    {
+        let mut q = to.query_pairs_mut();
+        let mut names: Vec<&String> = p.keys().collect();
+        names.sort();
+        for k in names {
+            let v = if k == "client_id" { &m.client_id } else { &p[k] };
+            q.append_pair(k, v);
+        }
+    }
+    record(
+        t,
+        "authorization_request",
+        "GET",
+        path,
+        StatusCode::FOUND.as_u16(),
+        json!({ "params": p, "mix_up": to.as_str() }),
+        &[],
+    );
+    Redirect::to(to.as_str()).into_response()
 }
 
 /// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
