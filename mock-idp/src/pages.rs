@@ -98,7 +98,11 @@ pub fn held_response(url: &str) -> Response {
         "<div id=\"held\"><h1>Authorization response held</h1>\n<p><a id=\"held-response\" href=\"{}\">Continue to the application</a></p></div>",
         escape(url)
     );
-    (StatusCode::OK, Html(page("Authorization response held", &body))).into_response()
+    (
+        StatusCode::OK,
+        Html(page("Authorization response held", &body)),
+    )
+        .into_response()
 }
 
 /// 404 in the imitated IdP's words (Entra's is documented as ERR-9).

@@ -245,7 +245,8 @@ function signInAccount(iss, sub, email) {
 }
 
 function isIssuer(iss, d) {
-  if (careful('discovery_issuer')) return iss === d.issuer;
+  const lying = `${String(d.issuer).replace(/\/$/, '')}${WELL_KNOWN}` !== cur().discoveryUrl;
+  if (careful('discovery_issuer') || !lying) return iss === d.issuer;
   return typeof iss === 'string' && iss.replace(/\/$/, '') === configuredIssuer();
 }
 

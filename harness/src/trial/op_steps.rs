@@ -281,7 +281,9 @@ impl TrialCtx<'_> {
             .find(|(u, _)| u.email == email)
             .cloned()
             .ok_or_else(|| {
-                StepFailure::broken(format!("use_idp: {email} is not one of the scenario's idp users"))
+                StepFailure::broken(format!(
+                    "use_idp: {email} is not one of the scenario's idp users"
+                ))
             })?;
         let domain = u.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
         self.vars.set("user.email", &u.email);
@@ -289,8 +291,10 @@ impl TrialCtx<'_> {
         self.vars.set("user.password", pw.expose());
         self.vars
             .set("user.given_name", u.given_name.clone().unwrap_or_default());
-        self.vars
-            .set("user.family_name", u.family_name.clone().unwrap_or_default());
+        self.vars.set(
+            "user.family_name",
+            u.family_name.clone().unwrap_or_default(),
+        );
         Ok(())
     }
 }

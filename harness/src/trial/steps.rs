@@ -521,12 +521,9 @@ impl TrialCtx<'_> {
                      authorization_response_held before the sign-in): {e}"
                 ))
             })?;
-        let href = el
-            .attr("href")
-            .await
-            .ok()
-            .flatten()
-            .ok_or_else(|| StepFailure::broken("the held authorization response link has no href"))?;
+        let href = el.attr("href").await.ok().flatten().ok_or_else(|| {
+            StepFailure::broken("the held authorization response link has no href")
+        })?;
         self.vars.set("held.response_url", &href);
         Ok(href)
     }

@@ -270,7 +270,11 @@ fn mix_up(
         let mut names: Vec<&String> = p.keys().collect();
         names.sort();
         for k in names {
-            let v = if k == "client_id" { &m.client_id } else { &p[k] };
+            let v = if k == "client_id" {
+                &m.client_id
+            } else {
+                &p[k]
+            };
             q.append_pair(k, v);
         }
     }
