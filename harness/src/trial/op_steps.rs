@@ -178,7 +178,7 @@ impl TrialCtx<'_> {
                     note_made.0
                 }
             };
-            let previous = std::mem::replace(&mut self.tenant, Some(next));
+            let previous = self.tenant.replace(next);
             if let Some(p) = previous {
                 self.other_idps.push((self.idp_name.clone(), p));
             }
@@ -265,7 +265,7 @@ impl TrialCtx<'_> {
         }
         if let Some(i) = self.other_idps.iter().position(|(n, _)| n == "main") {
             let main = self.other_idps.remove(i).1;
-            if let Some(cur) = std::mem::replace(&mut self.tenant, Some(main)) {
+            if let Some(cur) = self.tenant.replace(main) {
                 self.other_idps.push((self.idp_name.clone(), cur));
             }
             self.idp_name = "main".into();
