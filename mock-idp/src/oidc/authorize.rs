@@ -172,6 +172,9 @@ pub async fn authorize(
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Authorize)?;
     let p = params(query.unwrap_or_default().as_bytes());
     let mut t = tenant::lock(&shared);
+    if let Some(m) = t.oidc.forge.provider.mix_up.clone() {
+        return Ok(mix_up(&mut t, &m, &p, uri.path()));
+    }
     let checked = client_and_redirect(&t, &p).map(|(client, redirect)| {
         let request = auth_request(client, redirect.clone(), &p);
         (redirect, request)
@@ -261,6 +264,43 @@ pub async fn authorize(
     ))
 }
 
+/// The mix-up attacker's authorization endpoint: the RP's request, client_id swapped for the
+/// one the RP has at the honest OP, goes on to the honest OP. Whatever code that OP issues
+/// comes back to the RP's redirect URI under the state the RP gave this OP.
+fn mix_up(
+    t: &mut Tenant,
+    m: &proto::oidc_forge::MixUp,
+    p: &HashMap<String, String>,
+    path: &str,
+) -> Response {
+    let Ok(mut to) = url::Url::parse(&m.authorization_endpoint) else {
+        return OidcError::Internal("mix_up endpoint does not parse".into()).into_response();
+    };
+    {
+        let mut q = to.query_pairs_mut();
+        let mut names: Vec<&String> = p.keys().collect();
+        names.sort();
+        for k in names {
+            let v = if k == "client_id" {
+                &m.client_id
+            } else {
+                &p[k]
+            };
+            q.append_pair(k, v);
+        }
+    }
+    record(
+        t,
+        "authorization_request",
+        "GET",
+        path,
+        StatusCode::FOUND.as_u16(),
+        json!({ "params": p, "mix_up": to.as_str() }),
+        &[],
+    );
+    Redirect::to(to.as_str()).into_response()
+}
+
 /// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
 /// client's `allowed_groups` do not include them.
 /// `op_session` is the browser's session cookie at the OP (its public `sid` goes into the ID
@@ -332,6 +372,7 @@ fn complete(
     } else {
         request.state.clone()
     };
+    let held = active.contains(&Fault::AuthorizationResponseHeld);
     let code = new_secret();
     let now = now(t);
     let mut url = match url::Url::parse(&request.redirect_uri) {
@@ -409,6 +450,17 @@ fn complete(
             forge,
         },
     );
+    // A held response (fault authorization_response_held) is shown as a link for the harness
+    // to carry; a JARM form_post response is no link, so it is delivered as usual.
+    if held {
+        let link = match &jarm {
+            Some((mode, j)) => super::jarm::link(*mode, url.clone(), &j.token),
+            None => Some(url.clone()),
+        };
+        if let Some(link) = link {
+            return pages::held_response(link.as_str());
+        }
+    }
     match jarm {
         Some((mode, j)) => super::jarm::deliver(mode, url, &j.token),
         None => Redirect::to(url.as_str()).into_response(),
