@@ -33,6 +33,7 @@ fn names_in_code(dir: &Path, out: &mut Vec<(String, String)>) {
                         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._".contains(c))
                     && [
                         "sp", "idp", "user", "org", "domain", "canary", "trial", "target",
+                        "attacker", "main", "held",
                     ]
                     .contains(&family);
                 if shape {

@@ -90,6 +90,21 @@ pub fn access_denied(email: &str) -> Response {
     (StatusCode::FORBIDDEN, Html(page("Access denied", &body))).into_response()
 }
 
+/// The authorization response as a link instead of a redirect (the
+/// `authorization_response_held` fault): the browser stays here, and whoever reads the link
+/// can open it elsewhere, as an attacker hands their own response to a victim.
+pub fn held_response(url: &str) -> Response {
+    let body = format!(
+        "<div id=\"held\"><h1>Authorization response held</h1>\n<p><a id=\"held-response\" href=\"{}\">Continue to the application</a></p></div>",
+        escape(url)
+    );
+    (
+        StatusCode::OK,
+        Html(page("Authorization response held", &body)),
+    )
+        .into_response()
+}
+
 /// 404 in the imitated IdP's words (Entra's is documented as ERR-9).
 pub fn not_found(entra: bool) -> Response {
     let body = if entra {

@@ -14,12 +14,16 @@
 //   flow only; a JARM mode in the file `response-mode` of the working directory, which the
 //   harness writes, wins), OIDC_REQUIRE_S_HASH (true: the front ID token is a detached
 //   signature, FAPI 1 Advanced).
+//   A second OP beside the first (the same redirect URI): OIDC_SECOND_DISCOVERY_URL,
+//   OIDC_SECOND_CLIENT_ID, OIDC_SECOND_CLIENT_SECRET (optional; /secure?op=attacker signs in
+//   there).
 // Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
 // session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
 // /signed-out (where the OP sends the browser back after logout),
 // /backchannel-logout (POST logout_token), /health. A refusal answers 403 with the reason in
 // #error and logs `refused: <check>: <reason>` on stderr.
 import http from 'node:http';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -64,6 +68,13 @@ const SWITCHES = {
   at_hash_front: 'hybrid flow: checks the front ID token\'s at_hash only when present, although an access token came with it',
   s_hash: 'hybrid flow, detached signature: never checks s_hash against the state',
   error_page: 'shows the OP\'s error_description on its error page as HTML, unescaped (reflected markup, CWE-79)',
+  // multiop section (discovery, several OPs)
+  discovery_issuer: 'takes a discovery document whatever issuer it names, and checks iss against the issuer its discovery URL implies instead',
+  discovery_endpoints: 'sends the code, its client secret and the access token wherever discovery says, even to another host than the issuer',
+  account_email: 'finds the account by the email claim alone, whichever OP vouched for it, instead of by (iss, sub)',
+  account_sub: 'finds the account by sub alone, whichever OP issued it, instead of by (iss, sub)',
+  aud_any_op: 'accepts an ID token whose aud is the client_id this RP has at any of its OPs',
+  op_session: 'keeps the OP of a sign-in in the browser session (one cookie, the last sign-in started wins) instead of with its state',
 };
 
 const env = process.env;
@@ -83,7 +94,6 @@ for (const key of ['PORT', 'OIDC_DISCOVERY_URL', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_
   }
 }
 const careful = (name) => !careless.has(name);
-const CLIENT_ID = env.OIDC_CLIENT_ID;
 // The algorithm registered for this client's ID tokens.
 const REGISTERED_ALG = 'RS256';
 const SKEW_S = 60;
@@ -114,18 +124,23 @@ async function getJson(url, init = {}) {
 
 // --- discovery and keys ---------------------------------------------------------------
 
-let discovery;
+// The OP of the request being handled (see the multiop section): its discovery document and
+// JWKS are cached per OP.
 async function op() {
-  if (!discovery) {
-    const r = await getJson(env.OIDC_DISCOVERY_URL);
+  const o = cur();
+  if (!o.discovery) {
+    const r = await getJson(o.discoveryUrl);
     if (r.status !== 200) refuse('discovery', `discovery answered ${r.status}`);
-    discovery = JSON.parse(r.text);
+    const doc = JSON.parse(r.text);
+    checkDiscoveryIssuer(doc);
+    checkDiscoveryEndpoints(doc);
+    o.discovery = doc;
   }
-  return discovery;
+  return o.discovery;
 }
 
-const jwks = { keys: [], refetchedAt: 0, loaded: false };
 async function loadJwks() {
+  const jwks = cur().jwks;
   const r = await getJson((await op()).jwks_uri);
   if (r.status !== 200) refuse('keys', `jwks_uri answered ${r.status}`);
   const doc = JSON.parse(r.text);
@@ -138,6 +153,7 @@ async function loadJwks() {
 // first load does not count, or a rotation right after a sign-in would be refused); the
 // careless one keeps the first JWKS it saw for good.
 async function jwksFor(kid) {
+  const jwks = cur().jwks;
   if (!jwks.loaded) await loadJwks();
   const known = () => kid === undefined || jwks.keys.some((k) => k.kid === kid);
   if (!known() && careful('jwks_cache') && Date.now() - jwks.refetchedAt > 5000) {
@@ -145,6 +161,110 @@ async function jwksFor(kid) {
     await loadJwks();
   }
   return jwks.keys;
+}
+
+// --- multiop: discovery and several OPs ----------------------------------------------------
+
+const WELL_KNOWN = '/.well-known/openid-configuration';
+/// The issuer the configured discovery URL belongs to (OpenID Connect Discovery 4: the URL is
+/// the issuer with the well-known path appended).
+const configuredIssuer = () => cur().discoveryUrl.replace(/\/\.well-known\/openid-configuration$/, '');
+
+// discovery_issuer: the careful RP refuses a discovery document whose issuer is not the one
+// its URL belongs to (Discovery 4.3); the careless one takes it, and then checks tokens
+// against the issuer it derives from the discovery URL itself, so a document that lies
+// about its issuer changes nothing it notices.
+function checkDiscoveryIssuer(doc) {
+  if (!careful('discovery_issuer')) return;
+  const issuer = typeof doc.issuer === 'string' ? doc.issuer : '';
+  if (`${issuer.replace(/\/$/, '')}${WELL_KNOWN}` !== cur().discoveryUrl) {
+    refuse('discovery_issuer', `the discovery document names the issuer ${JSON.stringify(doc.issuer)}, not the one ${cur().discoveryUrl} belongs to`);
+  }
+}
+
+// discovery_endpoints: the token endpoint receives the code and the client secret, UserInfo
+// the access token; the careful RP sends them only to the issuer's own origin.
+function checkDiscoveryEndpoints(doc) {
+  if (!careful('discovery_endpoints')) return;
+  const origin = (u) => {
+    try {
+      return new URL(u).origin;
+    } catch {
+      return undefined;
+    }
+  };
+  const own = origin(doc.issuer);
+  for (const member of ['token_endpoint', 'userinfo_endpoint']) {
+    if (doc[member] !== undefined && origin(doc[member]) !== own) {
+      refuse('discovery_endpoints', `${member} ${doc[member]} is not on the issuer's origin ${own}`);
+    }
+  }
+}
+
+// The OPs this RP trusts: the first (OIDC_*) and an optional second one (OIDC_SECOND_*),
+// sharing one redirect URI. The OP of each request is held in async-local storage, so the
+// code above reads "the current OP" without passing it along.
+const OPS = { main: { name: 'main', discoveryUrl: env.OIDC_DISCOVERY_URL, clientId: env.OIDC_CLIENT_ID, clientSecret: env.OIDC_CLIENT_SECRET } };
+if (env.OIDC_SECOND_DISCOVERY_URL) {
+  OPS.attacker = { name: 'attacker', discoveryUrl: env.OIDC_SECOND_DISCOVERY_URL, clientId: env.OIDC_SECOND_CLIENT_ID, clientSecret: env.OIDC_SECOND_CLIENT_SECRET };
+}
+for (const o of Object.values(OPS)) o.jwks = { keys: [], refetchedAt: 0, loaded: false };
+const opStore = new AsyncLocalStorage();
+function cur() {
+  return opStore.getStore() || OPS.main;
+}
+const clientId = () => cur().clientId;
+const inOp = (o, fn) => opStore.run(o, fn);
+function opNamed(name) {
+  return OPS[name] || refuse('op', `no OP named ${JSON.stringify(name)} is configured`);
+}
+
+// The callback is answered by the OP its sign-in was started at: the careful RP keeps that
+// OP with the state (the issuer in the session); one without state checks has only its last
+// sign-in to go by.
+// op_session: the careless RP keeps "the OP this browser is signing in at" in one cookie;
+// a second sign-in started in the same browser (at the attacker's OP) overwrites it, and the
+// first sign-in's code then goes to the attacker's token endpoint (session overwriting).
+function opOfCallback(req, url) {
+  if (!careful('op_session')) return OPS[cookie(req, 'rp_op')] || OPS.main;
+  const login = careful('state') ? pending.get(url.searchParams.get('state') || '') : lastLogin;
+  return OPS[login?.op] || OPS.main;
+}
+
+// aud_any_op: the careful RP accepts only the client_id it has at the OP that issued the
+// token; the careless one any of its client_ids (a token one OP issued for the RP's client
+// at another OP is then taken).
+function audiences() {
+  if (careful('aud_any_op')) return [clientId()];
+  return Object.values(OPS).map((o) => o.clientId);
+}
+
+// Accounts are (iss, sub); the email is what the OP says now. account_email / account_sub:
+// the careless RP finds an existing account by the email or the sub alone, so another OP's
+// token with the victim's email (or sub) opens the victim's account. The careful one also
+// refuses an email that an account of another issuer holds: an OP vouches for its own users,
+// not for addresses it does not own.
+const accounts = new Map(); // `${iss} ${sub}` -> { iss, sub, email }
+function signInAccount(iss, sub, email) {
+  const key = `${iss} ${sub}`;
+  const all = [...accounts.values()];
+  const sameEmail = all.find((a) => a.email.toLowerCase() === email.toLowerCase() && a.iss !== iss);
+  const sameSub = all.find((a) => a.sub === sub && a.iss !== iss);
+  if (!careful('account_email') && sameEmail) return sameEmail;
+  if (!careful('account_sub') && sameSub) return sameSub;
+  if (!accounts.has(key) && sameEmail) {
+    refuse('account_email', `${email} belongs to an account of another OP`);
+  }
+  const account = accounts.get(key) || { iss, sub, email };
+  account.email = email;
+  accounts.set(key, account);
+  return account;
+}
+
+function isIssuer(iss, d) {
+  const lying = `${String(d.issuer).replace(/\/$/, '')}${WELL_KNOWN}` !== cur().discoveryUrl;
+  if (careful('discovery_issuer') || !lying) return iss === d.issuer;
+  return typeof iss === 'string' && iss.replace(/\/$/, '') === configuredIssuer();
 }
 
 // --- JSON with duplicate members ---------------------------------------------------------
@@ -381,17 +501,17 @@ function profileOf(idClaims, info, header) {
 }
 
 function checkIss(c, d) {
-  if (careful('iss') && c.iss !== d.issuer) refuse('iss', `iss ${JSON.stringify(c.iss)} is not the issuer ${d.issuer}`);
+  if (careful('iss') && !isIssuer(c.iss, d)) refuse('iss', `iss ${JSON.stringify(c.iss)} is not the issuer ${d.issuer}`);
 }
 
 function checkAud(c) {
   if (!careful('aud')) return;
   const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
-  if (aud.length !== 1 || aud[0] !== CLIENT_ID) refuse('aud', `aud ${JSON.stringify(c.aud)} is not exactly this client`);
+  if (aud.length !== 1 || !audiences().includes(aud[0])) refuse('aud', `aud ${JSON.stringify(c.aud)} is not exactly this client`);
 }
 
 function checkAzp(c) {
-  if (careful('azp') && c.azp !== undefined && c.azp !== CLIENT_ID) refuse('azp', `azp ${JSON.stringify(c.azp)} is not this client`);
+  if (careful('azp') && c.azp !== undefined && c.azp !== clientId()) refuse('azp', `azp ${JSON.stringify(c.azp)} is not this client`);
 }
 
 function checkExp(c) {
@@ -554,7 +674,7 @@ function checkJarmClaims(c, d) {
   if (!careful('jarm_claims')) return;
   if (c.iss !== d.issuer) refuse('jarm_claims', `iss ${JSON.stringify(c.iss)} is not ${d.issuer}`);
   const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
-  if (!aud.includes(CLIENT_ID)) refuse('jarm_claims', 'aud does not name this client');
+  if (!aud.includes(clientId())) refuse('jarm_claims', 'aud does not name this client');
   if (typeof c.exp !== 'number') refuse('jarm_claims', 'no exp');
   if (c.exp + SKEW_S <= now()) refuse('jarm_claims', `expired at ${c.exp}`);
 }
@@ -578,7 +698,7 @@ async function authorizationResponse(url, d) {
 
 const pending = new Map(); // state -> { nonce, verifier, browser }
 let lastLogin; // what the careless state handling falls back to
-const sessions = new Map(); // session id -> { email, sub, sid }
+const sessions = new Map(); // session id -> { email, sub, sid, iss, op, idToken, contact }
 
 function cookie(req, name) {
   for (const part of (req.headers.cookie || '').split(';')) {
@@ -600,12 +720,12 @@ async function startLogin(req, res) {
   const state = careful('state') ? random() : 'state';
   const nonce = careful('nonce') ? random() : 'nonce';
   const verifier = random() + random();
-  const login = { nonce, verifier, browser, at: Date.now() };
+  const login = { nonce, verifier, browser, at: Date.now(), op: cur().name };
   pending.set(state, login);
   lastLogin = login;
   const to = new URL(d.authorization_endpoint);
   const params = {
-    response_type: RESPONSE_TYPE, client_id: CLIENT_ID, redirect_uri: env.OIDC_REDIRECT_URI,
+    response_type: RESPONSE_TYPE, client_id: clientId(), redirect_uri: env.OIDC_REDIRECT_URI,
     scope: ['openid email profile', ...contactScopes(d)].join(' '), state, nonce,
   };
   if (RESPONSE_MODE !== 'query') params.response_mode = RESPONSE_MODE;
@@ -614,7 +734,10 @@ async function startLogin(req, res) {
     params.code_challenge_method = 'S256';
   }
   for (const [k, v] of Object.entries(params)) to.searchParams.set(k, v);
-  res.writeHead(302, { location: to.href, 'set-cookie': `rp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax` });
+  res.writeHead(302, {
+    location: to.href,
+    'set-cookie': [`rp_browser=${browser}; Path=/; HttpOnly; SameSite=Lax`, `rp_op=${cur().name}; Path=/; HttpOnly; SameSite=Lax`],
+  });
   res.end();
 }
 
@@ -654,7 +777,7 @@ function checkIdTokenPresent(tokens) {
 
 async function redeem(code, login) {
   const d = await op();
-  const basic = Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(env.OIDC_CLIENT_SECRET)}`).toString('base64');
+  const basic = Buffer.from(`${encodeURIComponent(clientId())}:${encodeURIComponent(cur().clientSecret)}`).toString('base64');
   const form = { grant_type: 'authorization_code', code, redirect_uri: env.OIDC_REDIRECT_URI };
   if (careful('pkce')) form.code_verifier = login.verifier;
   const r = await getJson(d.token_endpoint, {
@@ -689,8 +812,9 @@ async function callback(req, res, url) {
   const profile = profileOf(idClaims, info, id.header);
   const email = profile.email ?? profile.sub;
   if (email === undefined || email === '') refuse('claims', 'no email and no sub to sign in');
+  const account = signInAccount(d.issuer, idClaims.sub ?? info.sub, String(email));
   const sid = random();
-  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token, contact: contactOf(profile) });
+  sessions.set(sid, { email: account.email, sub: idClaims.sub ?? info.sub, sid: idClaims.sid, iss: d.issuer, op: cur().name, idToken: tokens.id_token, contact: contactOf(profile) });
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
   res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
@@ -793,7 +917,7 @@ async function validateLogoutToken(token) {
   const c = JSON.parse(jws.payloadText);
   if (c.iss !== d.issuer) refuse('logout_token', `iss ${JSON.stringify(c.iss)}`);
   const aud = Array.isArray(c.aud) ? c.aud : [c.aud];
-  if (!aud.includes(CLIENT_ID)) refuse('logout_token', `aud ${JSON.stringify(c.aud)}`);
+  if (!aud.includes(clientId())) refuse('logout_token', `aud ${JSON.stringify(c.aud)}`);
   if (typeof c.iat !== 'number' || c.iat > now() + SKEW_S || c.iat < now() - MAX_AGE_S) refuse('logout_token', 'iat');
   if (c.exp !== undefined && (typeof c.exp !== 'number' || c.exp + SKEW_S <= now())) refuse('logout_token', 'exp');
   if (typeof c.jti !== 'string' || !c.jti) refuse('logout_token', 'no jti');
@@ -931,11 +1055,13 @@ function frontchannelLogout(req, res, url) {
   }
   const iss = url.searchParams.get('iss');
   const sid = url.searchParams.get('sid');
-  if (!discovery || iss !== discovery.issuer) refuse('frontchannel', `iss ${JSON.stringify(iss)} is not the OP's issuer`);
+  // Any of its OPs may send it (each names its own issuer); a sid counts only under the
+  // issuer of the sign-in that got it.
+  if (!Object.values(OPS).some((o) => o.discovery && iss === o.discovery.issuer)) refuse('frontchannel', `iss ${JSON.stringify(iss)} is not the issuer of an OP of this RP`);
   if (!sid) refuse('frontchannel', 'no sid');
   let ended = 0;
   for (const [id, s] of sessions) {
-    if (s.sid === sid) {
+    if (s.sid === sid && s.iss === iss) {
       sessions.delete(id);
       ended++;
     }
@@ -953,11 +1079,13 @@ function signedIn(req) {
 async function logout(req, res) {
   const s = signedIn(req);
   sessions.delete(cookie(req, 'rp_session'));
-  const d = discovery;
+  // The sign-out goes to the OP the session was signed in at.
+  const o = (s && OPS[s.op]) || OPS.main;
+  const d = o.discovery;
   if (s && d && d.end_session_endpoint) {
     const to = new URL(d.end_session_endpoint);
     if (s.idToken) to.searchParams.set('id_token_hint', s.idToken);
-    to.searchParams.set('client_id', CLIENT_ID);
+    to.searchParams.set('client_id', o.clientId);
     to.searchParams.set('post_logout_redirect_uri', POST_LOGOUT_URI);
     to.searchParams.set('state', logoutState(req));
     res.writeHead(302, { location: to.href, 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
@@ -974,7 +1102,8 @@ const server = http.createServer(async (req, res) => {
         return page(res, 200, 'ok');
       case '/secure': {
         const s = signedIn(req);
-        if (!s) return await startLogin(req, res);
+        // ?op= chooses the OP (main by default); a signed-in browser is simply shown who it is.
+        if (!s) return await inOp(opNamed(url.searchParams.get('op') || 'main'), () => startLogin(req, res));
         return page(res, 200, `<p>Signed in as <span id="user-email">${esc(s.email)}</span></p>${contactHtml(s)}<p><a href="/logout">Sign out</a></p>`);
       }
       case '/me': {
@@ -983,9 +1112,11 @@ const server = http.createServer(async (req, res) => {
       }
       case '/auth/callback':
         // form_post: the same parameters in the body; fragment: a page posts them here.
-        if (req.method === 'POST') return await callback(req, res, new URL(`/auth/callback?${await readBody(req)}`, 'http://localhost'));
-        if (HYBRID && url.search === '') return fragmentPage(res);
-        return await callback(req, res, url);
+        if (req.method !== 'POST' && HYBRID && url.search === '') return fragmentPage(res);
+        {
+          const cb = req.method === 'POST' ? new URL(`/auth/callback?${await readBody(req)}`, 'http://localhost') : url;
+          return await inOp(opOfCallback(req, cb), () => callback(req, res, cb));
+        }
       case '/logout':
         return await logout(req, res);
       case '/signed-out':

@@ -442,6 +442,26 @@ pub struct ProviderSettings {
     /// each JWKS fetch is recorded with whether it used it (`advertised`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks_uri_tag: Option<String>,
+    /// Discovery names the token and UserInfo endpoints under this base URL (another host:
+    /// the attacker's) instead of the tenant's own; the authorization endpoint, the issuer
+    /// and the JWKS stay. `None`: the genuine endpoints.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints_at: Option<String>,
+    /// Mix-up (OIDC-RP-72): this OP's authorization endpoint sends the browser on to another
+    /// OP's, with the RP's client_id there and every other parameter (state, nonce,
+    /// redirect_uri, PKCE) as the RP sent them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mix_up: Option<MixUp>,
+}
+
+/// Where a mix-up attacker's authorization endpoint bounces the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixUp {
+    /// The honest OP's authorization endpoint.
+    pub authorization_endpoint: String,
+    /// The client_id the RP has at the honest OP.
+    pub client_id: String,
 }
 
 fn ok() -> u16 {
@@ -457,6 +477,8 @@ impl Default for ProviderSettings {
             iss_parameter_supported: false,
             publish: Vec::new(),
             jwks_uri_tag: None,
+            endpoints_at: None,
+            mix_up: None,
         }
     }
 }

@@ -128,6 +128,7 @@ async fn discover_with_iss_support(
             "the discovery document at {url} names the issuer {issuer:?}, whose discovery URL would be {expected}"
         ));
     }
+    check_endpoint_origins(&doc, issuer)?;
     let iss_supported = doc
         .get("authorization_response_iss_parameter_supported")
         .and_then(serde_json::Value::as_bool)
@@ -138,6 +139,29 @@ async fn discover_with_iss_support(
         .await
         .map(|meta| (meta, iss_supported))
         .map_err(|e| format!("OIDC discovery failed: {}", error_chain(&e)))
+}
+
+/// The endpoints that receive the code with the client's secret (token) and the access
+/// token (UserInfo) must be on the issuer's own origin. A discovery document that names them
+/// on another host would hand both to whoever runs that host (OIDC-RP-73, "malicious
+/// endpoints"); the admin configures one discovery URL and trusts that origin, nothing more.
+fn check_endpoint_origins(doc: &serde_json::Value, issuer: &str) -> Result<(), String> {
+    let origin = |u: &str| url::Url::parse(u).map(|u| u.origin());
+    let Ok(own) = origin(issuer) else {
+        return Err(format!("the issuer {issuer:?} is not a URL"));
+    };
+    for member in ["token_endpoint", "userinfo_endpoint"] {
+        let Some(endpoint) = doc.get(member).and_then(|v| v.as_str()) else {
+            continue;
+        };
+        if origin(endpoint).ok().as_ref() != Some(&own) {
+            return Err(format!(
+                "the discovery document names the {member} {endpoint:?}, which is not on the issuer's origin {}",
+                own.ascii_serialization()
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -407,6 +431,18 @@ fn check_nbf(jwt: &str, now: i64) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn endpoints_off_the_issuers_origin_are_refused() {
+        let iss = "http://127.0.0.1:9/t/a/";
+        let good = serde_json::json!({"token_endpoint": "http://127.0.0.1:9/t/a/token", "userinfo_endpoint": "http://127.0.0.1:9/u"});
+        assert!(check_endpoint_origins(&good, iss).is_ok());
+        let port = serde_json::json!({"token_endpoint": "http://127.0.0.1:10/t/a/token"});
+        assert!(check_endpoint_origins(&port, iss).is_err());
+        let host = serde_json::json!({"userinfo_endpoint": "http://attacker.test:9/userinfo"});
+        let e = check_endpoint_origins(&host, iss).unwrap_err();
+        assert!(e.contains("userinfo_endpoint"), "{e}");
+    }
 
     #[test]
     fn token_types_other_than_bearer_are_refused() {

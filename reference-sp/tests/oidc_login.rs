@@ -242,6 +242,50 @@ async fn the_wizard_shows_the_redirect_uri_claims_link_and_tests_sso() {
 }
 
 #[tokio::test]
+async fn a_callback_link_opened_in_another_browser_is_refused() {
+    // OIDC-RP-69: the attacker's own authorization response, opened by the victim.
+    let w = oidc_world().await;
+    w.configure(SECRET).await;
+    w.sp.put(
+        &format!("/api/admin/orgs/{}/sso", w.org),
+        json!({"enabled": true}),
+    )
+    .await;
+    let tid = w.tenant["id"].as_str().unwrap().to_string();
+    let held = || async {
+        let (s, v) = w
+            .idp
+            .control(
+                reqwest::Method::POST,
+                &format!("/_control/tenants/{tid}/faults/next"),
+                json!({"faults": ["authorization_response_held"]}),
+            )
+            .await;
+        assert_eq!(s, 204, "{v}");
+    };
+    held().await;
+    let attacker = browser();
+    let p = w.login(&attacker, "alice@acme.test").await;
+    let start = p.body.find("id=\"held-response\" href=\"").expect(&p.body) + 25;
+    let end = p.body[start..].find('"').unwrap() + start;
+    let link = p.body[start..end].replace("&amp;", "&");
+    let victim = browser();
+    let got = victim.get(&link).send().await.unwrap();
+    let body = got.text().await.unwrap();
+    assert!(!body.contains("id=\"signed-in-as\""), "{body}");
+    assert!(body.contains("not issued to this browser"), "{body}");
+    // The browser that started the sign-in still finishes it with its own link.
+    held().await;
+    let owner = browser();
+    let p = w.login(&owner, "alice@acme.test").await;
+    let start = p.body.find("id=\"held-response\" href=\"").expect(&p.body) + 25;
+    let end = p.body[start..].find('"').unwrap() + start;
+    let link = p.body[start..end].replace("&amp;", "&");
+    let body = owner.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("id=\"signed-in-as\""), "{body}");
+}
+
+#[tokio::test]
 async fn bad_id_tokens_are_refused() {
     let w = oidc_world().await;
     w.configure(SECRET).await;

@@ -383,6 +383,7 @@ impl Harness {
         let trial_id = uuid::Uuid::new_v4().simple().to_string()[..10].to_string();
         let mut vars = Vars::default();
         vars.set("trial.id", &trial_id);
+        vars.set("idp.name", "main");
         if let Some(c) = &self.canary {
             vars.set("canary.url", c.url_for(&trial_id));
             vars.set("canary.host", c.host());
@@ -502,6 +503,9 @@ impl Harness {
                 }
             }
         }
+        for k in crate::trial::op_steps::ATTACKER_VARS {
+            vars.set(k, "");
+        }
         phase(out, "tenant_and_target");
         let base = if running.base_url.ends_with('/') {
             running.base_url.clone()
@@ -570,6 +574,9 @@ impl Harness {
             interactive: plan.interactive,
             manual_skip: None,
             last_logout: None,
+            idp_name: "main".into(),
+            other_idps: Vec::new(),
+            idp_clients: Vec::new(),
             manual_undo: Vec::new(),
             signed_out_from: None,
         };
@@ -593,7 +600,8 @@ impl Harness {
                 let _ = ctx.capture("at failure").await;
             }
         }
-        // Evidence, whatever the verdict.
+        // Evidence, whatever the verdict; the main OP is the trial's tenant again.
+        ctx.restore_main_idp();
         let evidence = Instant::now();
         ctx.collect_http().await;
         out.final_url = ctx.browser().current_url().await.ok();
@@ -607,6 +615,13 @@ impl Harness {
         if let (Some(idp), Some(st)) = (self.idp.as_ref(), social_tenant.as_ref()) {
             if let Ok(x) = idp.exchanges(st).await {
                 out.exchanges.extend(x);
+            }
+        }
+        if let Some(idp) = self.idp.as_ref() {
+            for (_, t) in &ctx.other_idps {
+                if let Ok(x) = idp.exchanges(&t.id).await {
+                    out.exchanges.extend(x);
+                }
             }
         }
         // A pinned tenant goes back to its set-up state now (the next trial waits for it).
@@ -638,6 +653,7 @@ impl Harness {
                 .map(|t| t.id.clone())
                 .into_iter()
                 .chain(social_tenant.clone())
+                .chain(ctx.other_idps.iter().map(|(_, t)| t.id.clone()))
                 .collect();
             self.in_background(async move {
                 for (name, value) in txt {
@@ -854,10 +870,14 @@ fn tenant_spec(
         }
         saml.logout = o.logout.clone();
     }
+    let mut users = idp_users(users);
+    if s.uses_step("use_idp") {
+        crate::trial::op_steps::share_subjects(&mut users);
+    }
     Ok(TenantSpec {
         id: Some(format!("t-{trial_id}")),
         profile: s.idp.profile,
-        users: idp_users(users),
+        users,
         saml,
         faults: s.idp.faults.iter().map(|f| f.0).collect(),
         clock_offset_seconds: s.idp.clock.map(|c| c.offset.seconds).unwrap_or(0),

@@ -63,6 +63,22 @@ pub struct ProviderArgs {
     /// { keys_from_discovery: true }`.
     #[serde(default)]
     pub per_run_jwks_uri: Option<bool>,
+    /// Discovery names the token and UserInfo endpoints under this base URL on another host
+    /// (`{canary.url}`: whatever the RP sends there is caught by `no_egress`).
+    #[serde(default)]
+    pub endpoints_at: Option<Template>,
+    /// Mix-up: the authorization endpoint bounces the browser to another OP's
+    /// (`{main.authorization_endpoint}`) with the RP's client_id there (`{main.client_id}`).
+    #[serde(default)]
+    pub mix_up: Option<MixUpArgs>,
+}
+
+/// `mix_up: {authorization_endpoint, client_id}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MixUpArgs {
+    pub authorization_endpoint: Template,
+    pub client_id: Template,
 }
 
 impl<'de> Deserialize<'de> for ProviderArgs {
@@ -73,11 +89,13 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.jwks_kid_collision.is_none()
             && a.iss_parameter_supported.is_none()
             && a.per_run_jwks_uri.is_none()
+            && a.endpoints_at.is_none()
+            && a.mix_up.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
                  jwks_unreachable, jwks_kid_collision, iss_parameter_supported, \
-                 per_run_jwks_uri",
+                 per_run_jwks_uri, endpoints_at, mix_up",
             ));
         }
         if let Some(s) = a.jwks_status
@@ -380,6 +398,52 @@ mod tests {
         assert!(serde_yaml_ng::from_str::<LogoutResult>("{}").is_err());
         let r: LogoutResult = serde_yaml_ng::from_str("{status: 400, session: kept}").unwrap();
         assert_eq!(r.session, Some(SessionAfter::Kept));
+    }
+}
+
+/// The OPs a trial can have: its own tenant, and a second one playing the attacker's OP that
+/// the same RP trusts too (`{attacker.*}` placeholders).
+pub const IDP_NAMES: &[&str] = &["main", "attacker"];
+
+/// `use_idp: attacker`, or `{name: attacker, user: mallory@evil.test}`: the mock IdP tenant
+/// the following steps act on (connect, faults, provider settings, the login page's
+/// tenant). `attacker` is made on first use, with the scenario's users under the same
+/// subjects (`sub`) as at the main OP.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, remote = "Self")]
+pub struct UseIdpArgs {
+    pub name: String,
+    /// The scenario user the `{user.*}` placeholders name from now on (default: unchanged).
+    #[serde(default)]
+    pub user: Option<Template>,
+}
+impl Shorthand for UseIdpArgs {
+    const SHORT: &'static str = "main or attacker";
+    fn from_scalar(s: &str) -> Result<Self, String> {
+        Ok(Self {
+            name: s.to_string(),
+            user: None,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for UseIdpArgs {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let a: UseIdpArgs = crate::input::shorthand::shorthand(d)?;
+        if !IDP_NAMES.contains(&a.name.as_str()) {
+            return Err(serde::de::Error::custom(format!(
+                "unknown OP {:?}: one of {}",
+                a.name,
+                IDP_NAMES.join(", ")
+            )));
+        }
+        Ok(a)
+    }
+}
+
+impl crate::input::shorthand::FullForm for UseIdpArgs {
+    fn from_full<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        UseIdpArgs::deserialize(d)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::input::template::Template;
 pub use crate::scenario::forge::{ScenarioForge, ScenarioOidcForge};
 pub use crate::scenario::meta::{AnchorId, Severity, WeaknessId};
 pub use crate::scenario::oidc_steps::{
-    FrontchannelArgs, LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent,
+    FrontchannelArgs, LogoutArgs, LogoutResult, ProviderArgs, RotateArgs, RpSent, UseIdpArgs,
 };
 use crate::scenario::vocabulary::{RunsIn, step_vocabulary};
 use crate::secret::Secret;
@@ -174,6 +174,9 @@ pub enum Capability {
     /// The hybrid flow's ID token as a detached signature (FAPI 1 Advanced: `s_hash`
     /// required when `{idp.detached_signature}` is `true`).
     OidcDetachedSignature,
+    /// Two OIDC OPs in one RP (`use_idp: attacker`): `connect` under each, and `start_login`
+    /// signs in at the current one (`{idp.name}`, or an organisation per OP).
+    OidcTwoOps,
 }
 
 impl fmt::Display for Capability {
@@ -487,6 +490,12 @@ pub struct IdpLoginArgs {
     /// Default: that user's password.
     #[serde(default)]
     pub password: Option<Template>,
+    /// The login page may never show: an RP may refuse before it sends the browser to the
+    /// IdP (a broken discovery document) or after (the ID token). With `if_shown: true` a
+    /// browser that settles on the SP's page without visiting the IdP passes this step, and
+    /// the expectations judge what the SP did.
+    #[serde(default)]
+    pub if_shown: bool,
 }
 impl Shorthand for IdpLoginArgs {
     const SHORT: &'static str = "an email";
@@ -494,6 +503,7 @@ impl Shorthand for IdpLoginArgs {
         Ok(Self {
             user: Some(template(s)?),
             password: None,
+            if_shown: false,
         })
     }
     fn from_empty() -> Result<Self, String> {
@@ -987,6 +997,9 @@ step_vocabulary! {
     "response_mode" => ResponseMode(String), Any, "the OIDC response mode the next `configure_sso: oidc` sets up (`query.jwt`: JARM)";
     "op_logout" => OpLogout(NoArgs), Browser, "sign out at the mock OP (its end_session endpoint): it loads the target's front-channel logout URL";
     "frontchannel_logout" => FrontchannelLogout(FrontchannelArgs), Browser, "the browser loads the target's front-channel logout URL with a forged sid or iss, as any page could make it";
+    "use_idp" => UseIdp(UseIdpArgs), Any, "switch the mock IdP tenant later steps act on: main, or attacker (a second OP in the same RP)";
+    "keep_response" => KeepResponse(NoArgs), Browser, "read the mock OP's held authorization response into {held.response_url} without opening it";
+    "carry_response" => CarryResponse(String), Browser, "open the mock OP's held authorization response (fault authorization_response_held) in the named browser";
 }
 
 impl Scenario {

@@ -70,6 +70,12 @@ pub struct TrialCtx<'a> {
     pub signed_out_from: Option<String>,
     /// What the RP answered the last `backchannel_logout` step's token.
     pub last_logout: Option<proto::oidc_forge::LogoutAnswer>,
+    /// `use_idp`: the name of the OP `tenant` is (`main` unless switched), and the other
+    /// OPs of the trial by name (the main one too while another is current).
+    pub idp_name: String,
+    pub other_idps: Vec<(String, TenantInfo)>,
+    /// The OIDC client registered at each OP by `configure_sso: oidc`: (id, secret).
+    pub idp_clients: Vec<(String, (String, String))>,
 }
 
 impl TrialCtx<'_> {

@@ -1,7 +1,12 @@
 //! The steps that drive the mock OpenID provider between sign-ins: rotate its signing key,
 //! change what its JWKS and discovery answer, and make it post a back-channel logout token
-//! to the target (the answer is kept for `logout_result`).
-use crate::scenario::oidc_steps::{FrontchannelArgs, LogoutArgs, ProviderArgs, RotateArgs};
+//! to the target (the answer is kept for `logout_result`); and `use_idp`, a second OP (the
+//! attacker's) that the same RP trusts beside the trial's own.
+use proto::idp::TenantInfo;
+
+use crate::scenario::oidc_steps::{
+    FrontchannelArgs, LogoutArgs, ProviderArgs, RotateArgs, UseIdpArgs,
+};
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{StepFailure, StepResult};
 
@@ -54,6 +59,22 @@ impl TrialCtx<'_> {
             // A value no RP could know before this trial's discovery document said it.
             settings.jwks_uri_tag = b.then(|| uuid::Uuid::new_v4().simple().to_string());
             changed.push(format!("per_run_jwks_uri {b}"));
+        }
+        if let Some(m) = &a.mix_up {
+            let to = proto::oidc_forge::MixUp {
+                authorization_endpoint: self.render(&m.authorization_endpoint)?,
+                client_id: self.render(&m.client_id)?,
+            };
+            changed.push(format!(
+                "authorization requests bounced to {} as client {}",
+                to.authorization_endpoint, to.client_id
+            ));
+            settings.mix_up = Some(to);
+        }
+        if let Some(t) = &a.endpoints_at {
+            let base = self.render(t)?;
+            changed.push(format!("token and UserInfo endpoints at {base}"));
+            settings.endpoints_at = Some(base);
         }
         idp.put_oidc_provider(&tenant.id, &settings).await?;
         Ok(Some(format!("mock OP now: {}", changed.join(", "))))
@@ -173,5 +194,177 @@ impl TrialCtx<'_> {
             "logout token ({}) for {user} posted to {url}: the RP answered {said}",
             variant.as_str().unwrap_or_default()
         )))
+    }
+}
+
+/// The `{attacker.*}` placeholders: empty until `use_idp: attacker` (so a target's env can
+/// name them in every trial), then the second OP's values.
+pub const ATTACKER_VARS: &[&str] = &[
+    "attacker.issuer",
+    "attacker.discovery_url",
+    "attacker.authorization_endpoint",
+    "attacker.token_endpoint",
+    "attacker.client_id",
+    "attacker.client_secret",
+];
+
+/// Fixed subjects for the trial's users, the same at every OP of the trial: `user-0` for the
+/// first, `user-1`... An attacker's OP can then sign a token with the victim's `sub` at the
+/// honest one (OIDC-RP-59), and a scenario can name it (`claims: {sub: user-0}`). Tenants are
+/// per trial, so fixed names never meet.
+pub fn share_subjects(users: &mut [proto::idp::User]) {
+    for (i, u) in users.iter_mut().enumerate() {
+        u.uid = Some(format!("user-{i}"));
+    }
+}
+
+/// The `{idp.*}` (or `{attacker.*}`) OIDC placeholders of a tenant.
+fn set_op_vars(vars: &mut crate::input::template::Vars, prefix: &str, t: &TenantInfo) {
+    vars.set(&format!("{prefix}.tenant"), &t.id);
+    if let Some(oidc) = &t.oidc {
+        for (k, v) in [
+            ("issuer", &oidc.issuer),
+            ("discovery_url", &oidc.discovery_url),
+            ("authorization_endpoint", &oidc.authorization_endpoint),
+            ("token_endpoint", &oidc.token_endpoint),
+        ] {
+            vars.set(&format!("{prefix}.{k}"), v);
+        }
+    }
+}
+
+impl TrialCtx<'_> {
+    /// `use_idp`: makes NAME the OP later steps act on; `attacker` is created on first use
+    /// (same profile and users, same subjects as the main OP).
+    pub(crate) async fn use_idp(&mut self, a: &UseIdpArgs) -> StepResult {
+        let mut note = Vec::new();
+        if a.name != self.idp_name {
+            let known = self.other_idps.iter().position(|(n, _)| *n == a.name);
+            let next = match known {
+                Some(i) => self.other_idps.remove(i).1,
+                None => {
+                    let note_made = self.make_attacker_op().await?;
+                    note.push(note_made.1);
+                    note_made.0
+                }
+            };
+            let previous = self.tenant.replace(next);
+            if let Some(p) = previous {
+                self.other_idps.push((self.idp_name.clone(), p));
+            }
+            self.idp_name = a.name.clone();
+            self.refresh_idp_vars();
+            note.push(format!("steps now act on the {} OP", a.name));
+        }
+        if let Some(t) = &a.user {
+            let email = self.render(t)?;
+            self.use_user(&email)?;
+            note.push(format!("{{user.*}} is now {email}"));
+        }
+        Ok(Some(note.join("; ")))
+    }
+
+    async fn make_attacker_op(&mut self) -> Result<(TenantInfo, String), StepFailure> {
+        let idp = self.idp()?.0;
+        let mut users: Vec<proto::idp::User> = self
+            .users
+            .iter()
+            .map(|(u, pw)| proto::idp::User {
+                email: u.email.clone(),
+                given_name: u.given_name.clone().unwrap_or_default(),
+                family_name: u.family_name.clone().unwrap_or_default(),
+                password: pw.clone(),
+                groups: u.groups.clone(),
+                attributes: u.attributes.clone(),
+                claims: u.claims.clone().into_iter().collect(),
+                uid: None,
+            })
+            .collect();
+        share_subjects(&mut users);
+        let spec = proto::idp::TenantSpec {
+            id: Some(format!("a-{}", self.trial_id)),
+            profile: self.scenario.idp.profile,
+            users,
+            ..proto::idp::TenantSpec::default()
+        };
+        let t = idp.create_tenant(&spec).await?;
+        let note = format!("made the attacker OP (tenant {})", t.id);
+        set_op_vars(&mut self.vars, "attacker", &t);
+        Ok((t, note))
+    }
+
+    /// The `{idp.*}` placeholders follow the current OP, client included.
+    fn refresh_idp_vars(&mut self) {
+        self.vars.set("idp.name", self.idp_name.clone());
+        if let Some(t) = self.tenant.clone() {
+            set_op_vars(&mut self.vars, "idp", &t);
+            // `{main.*}` and `{attacker.*}` name each OP whichever is current.
+            set_op_vars(&mut self.vars, &self.idp_name.clone(), &t);
+        }
+        for (name, t) in self.other_idps.clone() {
+            set_op_vars(&mut self.vars, &name, &t);
+        }
+        for (name, (id, secret)) in self.idp_clients.clone() {
+            self.vars.set(&format!("{name}.client_id"), id);
+            self.vars.set(&format!("{name}.client_secret"), secret);
+        }
+        let client = self
+            .idp_clients
+            .iter()
+            .find(|(n, _)| *n == self.idp_name)
+            .map(|(_, c)| c.clone());
+        let (id, secret) = client.unwrap_or_default();
+        self.vars.set("idp.client_id", id);
+        self.vars.set("idp.client_secret", secret);
+    }
+
+    /// Called by `configure_sso: oidc`: the client this RP has at the current OP.
+    pub(crate) fn remember_client(&mut self, id: &str, secret: &str) {
+        self.idp_clients.retain(|(n, _)| *n != self.idp_name);
+        self.idp_clients
+            .push((self.idp_name.clone(), (id.to_string(), secret.to_string())));
+        self.vars.set(&format!("{}.client_id", self.idp_name), id);
+        self.vars
+            .set(&format!("{}.client_secret", self.idp_name), secret);
+    }
+
+    /// Makes the main OP current again (the trial's evidence and clean-up are about it).
+    pub fn restore_main_idp(&mut self) {
+        if self.idp_name == "main" {
+            return;
+        }
+        if let Some(i) = self.other_idps.iter().position(|(n, _)| n == "main") {
+            let main = self.other_idps.remove(i).1;
+            if let Some(cur) = self.tenant.replace(main) {
+                self.other_idps.push((self.idp_name.clone(), cur));
+            }
+            self.idp_name = "main".into();
+            self.refresh_idp_vars();
+        }
+    }
+
+    /// `{user.*}` names this scenario user from now on.
+    fn use_user(&mut self, email: &str) -> Result<(), StepFailure> {
+        let (u, pw) = self
+            .users
+            .iter()
+            .find(|(u, _)| u.email == email)
+            .cloned()
+            .ok_or_else(|| {
+                StepFailure::broken(format!(
+                    "use_idp: {email} is not one of the scenario's idp users"
+                ))
+            })?;
+        let domain = u.email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+        self.vars.set("user.email", &u.email);
+        self.vars.set("user.domain", domain);
+        self.vars.set("user.password", pw.expose());
+        self.vars
+            .set("user.given_name", u.given_name.clone().unwrap_or_default());
+        self.vars.set(
+            "user.family_name",
+            u.family_name.clone().unwrap_or_default(),
+        );
+        Ok(())
     }
 }

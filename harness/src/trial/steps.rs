@@ -13,6 +13,10 @@ use crate::trial::failure::{Diff, FailureKind, StepFailure, StepResult};
 /// the element type's own setter, `input` and `change` fired. Answers "ok" or why not.
 /// Finds the element itself (the first match, as WebDriver's find) so that a ready page costs
 /// one round trip; answers "missing" or "hidden" while the caller should keep waiting.
+/// How long a page off the IdP must stay loaded, with no navigation under way, before
+/// `idp_login: {if_shown: true}` takes it as the SP's final answer.
+const SETTLED_OFF_IDP: Duration = Duration::from_millis(1500);
+
 const FILL_SCRIPT: &str = r#"
 const [selector, value] = arguments;
 let el;
@@ -233,6 +237,18 @@ impl TrialCtx<'_> {
             }
             Step::OpLogout(_) => self.op_logout().await,
             Step::FrontchannelLogout(a) => self.frontchannel_logout(a).await,
+            Step::UseIdp(a) => self.use_idp(a).await,
+            Step::KeepResponse(_) => {
+                let href = self.held_response().await?;
+                Ok(Some(format!(
+                    "kept the held authorization response for later ({}?code=...)",
+                    href.split('?').next().unwrap_or_default()
+                )))
+            }
+            Step::CarryResponse(to) => {
+                self.collect_http().await;
+                self.carry_response(to).await
+            }
             Step::StartLogin(_) => {
                 let steps = &self.target.procedures.start_login;
                 self.procedure("start_login", steps).await
@@ -424,6 +440,11 @@ impl TrialCtx<'_> {
                 })?,
         };
         self.secrets.push(password.expose().to_string());
+        if a.if_shown && !self.idp_login_form_may_show().await? {
+            return Ok(Some(format!(
+                "no login form: the browser stayed at the SP ({email} not typed)"
+            )));
+        }
         if !self.wait_idp_login_form().await? {
             return Ok(Some(format!(
                 "no login form: the IdP still had a session and answered at once ({email} not typed)"
@@ -439,6 +460,82 @@ impl TrialCtx<'_> {
         self.settle(t).await;
         self.last_answer = Some(started.elapsed());
         Ok(Some(format!("signed in to the IdP as {email}")))
+    }
+
+    /// For `idp_login: {if_shown: true}`: false when the browser has settled on a page that
+    /// is not the IdP's and has visited no IdP page since the sign-in started (the SP
+    /// refused before sending it there); true as soon as it is at the IdP or on its way.
+    async fn idp_login_form_may_show(&mut self) -> Result<bool, StepFailure> {
+        let Some(base) = self.idp.map(|i| i.base_url()) else {
+            return Ok(true);
+        };
+        // A refusal page has loaded completely; give redirects a moment to start.
+        let deadline = Instant::now() + self.default_timeout;
+        let mut stable_since: Option<Instant> = None;
+        loop {
+            self.collect_http().await;
+            if self.browser().has_element("input[name=username]").await {
+                return Ok(true);
+            }
+            let url = self.browser().current_url().await.unwrap_or_default();
+            if url.starts_with(base.as_str()) {
+                return Ok(true);
+            }
+            let settled = url.starts_with("http")
+                && !self.browser().navigation_pending()
+                && self.browser().ready_state().await == "complete";
+            if settled {
+                let since = *stable_since.get_or_insert_with(Instant::now);
+                if since.elapsed() >= SETTLED_OFF_IDP {
+                    return Ok(false);
+                }
+            } else {
+                stable_since = None;
+            }
+            if Instant::now() >= deadline {
+                return Ok(true);
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+    }
+
+    /// `carry_response: NAME`: the mock OP held its authorization response as a link
+    /// (fault `authorization_response_held`) in the current browser; this browser never
+    /// follows it. The browser NAME (opened if new) opens it instead, as a victim opens a
+    /// link an attacker sent: its response belongs to a sign-in another browser started.
+    async fn carry_response(&mut self, to: &str) -> StepResult {
+        let t = self.default_timeout;
+        let href = self.held_response().await?;
+        self.use_browser(to).await?;
+        let started = Instant::now();
+        self.browser().goto(&href).await?;
+        self.settle(t).await;
+        self.last_answer = Some(started.elapsed());
+        let shown = href.split('?').next().unwrap_or_default().to_string();
+        Ok(Some(format!(
+            "browser {to} opened the held authorization response ({shown}?code=...&state=...)"
+        )))
+    }
+
+    /// The held authorization response's URL on the current page, also kept in
+    /// `{held.response_url}` (for an `open` later, after other steps in this browser).
+    async fn held_response(&mut self) -> Result<String, StepFailure> {
+        let t = self.default_timeout;
+        let el = self
+            .browser()
+            .wait_element("a#held-response", t)
+            .await
+            .map_err(|e| {
+                StepFailure::broken(format!(
+                    "no held authorization response (set the fault \
+                     authorization_response_held before the sign-in): {e}"
+                ))
+            })?;
+        let href = el.attr("href").await.ok().flatten().ok_or_else(|| {
+            StepFailure::broken("the held authorization response link has no href")
+        })?;
+        self.vars.set("held.response_url", &href);
+        Ok(href)
     }
 
     /// Waits for the IdP's login form: true when it shows; false when the browser visited the
@@ -872,7 +969,12 @@ return "ok";
                 r
             }
             Protocol::Oidc => {
-                let client_id = format!("sp-{org}");
+                // A second OP gets its own client_id, as two OPs register an RP separately.
+                let client_id = if self.idp_name == "main" {
+                    format!("sp-{org}")
+                } else {
+                    format!("sp-{org}-{}", self.idp_name)
+                };
                 let secret = Secret::generate("client-secret");
                 self.secrets.push(secret.expose().to_string());
                 let (idp, tenant) = self.idp()?;
@@ -945,6 +1047,7 @@ return "ok";
                         "false"
                     },
                 );
+                self.remember_client(&client_id, secret.expose());
                 if let Some(applied) = self.admin.apply_config(&self.vars).await {
                     return applied.map(Some).map_err(StepFailure::from);
                 }

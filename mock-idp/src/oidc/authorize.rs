@@ -195,6 +195,9 @@ pub async fn authorize(
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Authorize)?;
     let p = params(query.unwrap_or_default().as_bytes());
     let mut t = tenant::lock(&shared);
+    if let Some(m) = t.oidc.forge.provider.mix_up.clone() {
+        return Ok(mix_up(&mut t, &m, &p, uri.path()));
+    }
     let checked = client_and_redirect(&t, &p).map(|(client, redirect)| {
         let request = auth_request(client, redirect.clone(), &p);
         (redirect, request)
@@ -282,6 +285,43 @@ pub async fn authorize(
         &[("flow", flow.expose())],
         None,
     ))
+}
+
+/// The mix-up attacker's authorization endpoint: the RP's request, client_id swapped for the
+/// one the RP has at the honest OP, goes on to the honest OP. Whatever code that OP issues
+/// comes back to the RP's redirect URI under the state the RP gave this OP.
+fn mix_up(
+    t: &mut Tenant,
+    m: &proto::oidc_forge::MixUp,
+    p: &HashMap<String, String>,
+    path: &str,
+) -> Response {
+    let Ok(mut to) = url::Url::parse(&m.authorization_endpoint) else {
+        return OidcError::Internal("mix_up endpoint does not parse".into()).into_response();
+    };
+    {
+        let mut q = to.query_pairs_mut();
+        let mut names: Vec<&String> = p.keys().collect();
+        names.sort();
+        for k in names {
+            let v = if k == "client_id" {
+                &m.client_id
+            } else {
+                &p[k]
+            };
+            q.append_pair(k, v);
+        }
+    }
+    record(
+        t,
+        "authorization_request",
+        "GET",
+        path,
+        StatusCode::FOUND.as_u16(),
+        json!({ "params": p, "mix_up": to.as_str() }),
+        &[],
+    );
+    Redirect::to(to.as_str()).into_response()
 }
 
 /// Sends the signed-in user back to the client: with a code, or with `access_denied` when the
@@ -376,6 +416,7 @@ fn complete(
     } else {
         request.state.clone()
     };
+    let held = active.contains(&Fault::AuthorizationResponseHeld);
     let code = new_secret();
     let now = now(t);
     let issuer = Layout::url(base, &super::provider::layout_of(t).issuer);
@@ -491,12 +532,26 @@ fn complete(
             forge,
         },
     );
+    let redirect = match url::Url::parse(&request_redirect) {
+        Ok(u) => u,
+        Err(e) => {
+            return OidcError::Internal(format!("registered redirect URI does not parse: {e}"))
+                .into_response();
+        }
+    };
+    // A held response (fault authorization_response_held) is shown as a link for the harness
+    // to carry; a form_post response (plain or JARM) is no link, so it is delivered as usual.
+    if held {
+        let link = match &jarm {
+            Some((mode, j)) => super::jarm::link(*mode, redirect.clone(), &j.token),
+            None => hybrid::link(redirect.clone(), response_mode, &params),
+        };
+        if let Some(link) = link {
+            return pages::held_response(link.as_str());
+        }
+    }
     match jarm {
-        Some((mode, j)) => match url::Url::parse(&request_redirect) {
-            Ok(url) => super::jarm::deliver(mode, url, &j.token),
-            Err(e) => OidcError::Internal(format!("registered redirect URI does not parse: {e}"))
-                .into_response(),
-        },
+        Some((mode, j)) => super::jarm::deliver(mode, redirect, &j.token),
         None => hybrid::deliver(&request_redirect, response_mode, &params)
             .unwrap_or_else(IntoResponse::into_response),
     }

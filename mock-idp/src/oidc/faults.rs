@@ -94,6 +94,7 @@ mod tests {
                         | Fault::UserinfoSubMismatch
                         | Fault::TokenInvalidGrant
                         | Fault::DiscoveryIssuerMismatch
+                        | Fault::AuthorizationResponseHeld
                 );
             assert!(handled, "OIDC fault {f} does nothing");
         }

@@ -116,8 +116,17 @@ pub fn deliver(
     mode: ResponseMode,
     params: &[(&str, String)],
 ) -> Result<Response, OidcError> {
-    let mut url = url::Url::parse(redirect_uri)
+    let url = url::Url::parse(redirect_uri)
         .map_err(|e| OidcError::Internal(format!("registered redirect URI does not parse: {e}")))?;
+    match link(url, mode, params) {
+        Some(url) => Ok(Redirect::to(url.as_str()).into_response()),
+        None => Ok(form_post(redirect_uri, params)),
+    }
+}
+
+/// The redirect carrying `params` in the query or the fragment; `None` for form_post, which
+/// is a page, not a link.
+pub fn link(mut url: url::Url, mode: ResponseMode, params: &[(&str, String)]) -> Option<url::Url> {
     match mode {
         ResponseMode::Query => {
             let mut q = url.query_pairs_mut();
@@ -132,9 +141,9 @@ pub fn deliver(
             }
             url.set_fragment(Some(&f.finish()));
         }
-        ResponseMode::FormPost => return Ok(form_post(redirect_uri, params)),
+        ResponseMode::FormPost => return None,
     }
-    Ok(Redirect::to(url.as_str()).into_response())
+    Some(url)
 }
 
 /// OAuth 2.0 Form Post Response Mode: a page whose form posts itself to the redirect URI.

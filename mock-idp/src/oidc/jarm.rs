@@ -86,18 +86,27 @@ pub fn response(t: &mut Tenant, i: &Inputs<'_>) -> Result<Made, OidcError> {
 }
 
 /// Sends the browser back to the client with the JWT where the mode puts it.
-pub fn deliver(mode: JarmMode, mut url: url::Url, token: &str) -> Response {
+pub fn deliver(mode: JarmMode, url: url::Url, token: &str) -> Response {
+    match link(mode, url.clone(), token) {
+        Some(to) => Redirect::to(to.as_str()).into_response(),
+        None => pages::post_message(url.as_str(), "response", token, None),
+    }
+}
+
+/// The response as a link to the client (query or fragment mode); `None` for form_post,
+/// which only a POST can carry (so a held response cannot be shown as a link).
+pub fn link(mode: JarmMode, mut url: url::Url, token: &str) -> Option<url::Url> {
     match mode {
         JarmMode::Query => {
             url.query_pairs_mut().append_pair("response", token);
-            Redirect::to(url.as_str()).into_response()
+            Some(url)
         }
         JarmMode::Fragment => {
             // A compact JWS is base64url and dots: nothing to escape in a fragment.
             url.set_fragment(Some(&format!("response={token}")));
-            Redirect::to(url.as_str()).into_response()
+            Some(url)
         }
-        JarmMode::FormPost => pages::post_message(url.as_str(), "response", token, None),
+        JarmMode::FormPost => None,
     }
 }
 

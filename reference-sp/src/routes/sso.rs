@@ -369,6 +369,12 @@ fn take_pending(st: &Shared, state: &str) -> Result<Option<PendingRow>, AppError
     Ok(row)
 }
 
+/// Whether this browser holds the cookie its own start of the sign-in with `state` set.
+fn started_here(jar: &CookieJar, state: &str) -> bool {
+    jar.get(&super::sso_start::oidc_state_cookie(state))
+        .is_some()
+}
+
 pub async fn oidc_callback(
     State(st): State<Shared>,
     jar: CookieJar,
@@ -383,6 +389,12 @@ pub async fn oidc_callback(
     let Some(state) = jarm_state.as_deref().or(q.state.as_deref()) else {
         return Err(messages::sso_failed("the OIDC callback has no state parameter").into());
     };
+    if !started_here(&jar, state) {
+        return Err(messages::sso_failed(
+            "the OIDC state was not issued to this browser (no sign-in was started here)",
+        )
+        .into());
+    }
     let Some(p) = take_pending(&st, state)? else {
         return Err(
             messages::sso_failed("the OIDC state is unknown, expired or already used").into(),
@@ -608,6 +620,12 @@ pub async fn social_callback(
     let Some(state) = q.state.as_deref() else {
         return Err(messages::sso_failed("the callback has no state parameter").into());
     };
+    if !started_here(&jar, state) {
+        return Err(AppError::page(
+            StatusCode::BAD_REQUEST,
+            "Google sign-in failed: the state was not issued to this browser",
+        ));
+    }
     let Some(p) = take_pending(&st, state)?.filter(|p| p.kind == "social") else {
         return Err(AppError::page(
             StatusCode::BAD_REQUEST,

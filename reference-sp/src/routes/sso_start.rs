@@ -119,7 +119,10 @@ pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response
                 "INSERT INTO pending_logins(id, kind, org_id, nonce, pkce_verifier, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![pending.state, kind, org_id, pending.nonce, pending.pkce_verifier, now],
             )?;
-            Ok(Redirect::to(url.as_str()).into_response())
+            Ok(bind_oidc_state(
+                Redirect::to(url.as_str()).into_response(),
+                &pending.state,
+            ))
         }
     }
 }
@@ -150,7 +153,33 @@ pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, A
         "INSERT INTO pending_logins(id, kind, nonce, pkce_verifier, created_at) VALUES (?1, 'social', ?2, ?3, ?4)",
         params![pending.state, pending.nonce, pending.pkce_verifier, st.now()],
     )?;
-    Ok(Redirect::to(url.as_str()).into_response())
+    Ok(bind_oidc_state(
+        Redirect::to(url.as_str()).into_response(),
+        &pending.state,
+    ))
+}
+
+/// The cookie that says this browser started the OIDC sign-in with `state`. A state known
+/// to the server is not enough: an attacker can start a sign-in, sign in at the IdP as
+/// themself and send the victim the callback link, which would sign the victim in to the
+/// attacker's account (login CSRF, OIDC-RP-69). One cookie per sign-in, named by a hash of
+/// its state, so two sign-ins under way in one browser (two tabs) do not overwrite each
+/// other; each expires with its pending row.
+pub fn oidc_state_cookie(state: &str) -> String {
+    use sha2::Digest as _;
+    let digest = hex::encode(sha2::Sha256::digest(state.as_bytes()));
+    format!("oidc_pending_{}", &digest[..16])
+}
+
+fn bind_oidc_state(mut resp: Response, state: &str) -> Response {
+    let cookie = format!(
+        "{}=1; Path=/sso; HttpOnly; SameSite=Lax; Max-Age={PENDING_TTL_SECONDS}",
+        oidc_state_cookie(state)
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
+    }
+    resp
 }
 
 /// The page "Test SSO" ends on (CFG-6): the outcome, never a session.

@@ -323,6 +323,17 @@ pub fn adjust_discovery(t: &Tenant, doc: &mut Value) {
         url.query_pairs_mut().append_pair(JWKS_TAG_PARAM, tag);
         doc["jwks_uri"] = json!(url.as_str());
     }
+    // Malicious discovery (OIDC-RP-73): the code and the client's secret would go to the
+    // token endpoint, the access token to UserInfo; both named on another host.
+    if let Some(base) = &t.oidc.forge.provider.endpoints_at {
+        let base = if base.ends_with('/') {
+            base.clone()
+        } else {
+            format!("{base}/")
+        };
+        doc["token_endpoint"] = json!(format!("{base}token"));
+        doc["userinfo_endpoint"] = json!(format!("{base}userinfo"));
+    }
     if let Some(algs) = doc
         .get_mut("id_token_signing_alg_values_supported")
         .and_then(Value::as_array_mut)

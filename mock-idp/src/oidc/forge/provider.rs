@@ -27,6 +27,25 @@ pub fn validate(settings: &ProviderSettings) -> Result<()> {
             format!("{} is not an HTTP status (200-599)", settings.jwks_status),
         ));
     }
+    if let Some(m) = &settings.mix_up
+        && url::Url::parse(&m.authorization_endpoint).is_err()
+    {
+        return Err(Error::bad_input(
+            "mix_up.authorization_endpoint",
+            format!("{:?} is not a URL", m.authorization_endpoint),
+        ));
+    }
+    if let Some(base) = &settings.endpoints_at {
+        let ok = url::Url::parse(base)
+            .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+            .unwrap_or(false);
+        if !ok {
+            return Err(Error::bad_input(
+                "endpoints_at",
+                format!("{base:?} is not an http(s) URL"),
+            ));
+        }
+    }
     Ok(())
 }
 
