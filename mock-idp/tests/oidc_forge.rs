@@ -1054,6 +1054,67 @@ async fn jwks_rotation_collision_and_failures() {
     );
 }
 
+/// OIDC-RP-30 and -03: the attacker's own HMAC secret ships in the header as an `oct` JWK
+/// (and verifies nothing else), and `single_key` makes the JWKS list the current key alone.
+#[tokio::test]
+async fn oct_jwk_header_and_single_key_jwks() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("oct").await;
+    let (_, jwks) = idp.jwks(&info).await;
+    let s = idp
+        .forged(&info, json!({ "preset": "jwk_header_oct" }))
+        .await;
+    let p = Parts::of(&s.id_token());
+    assert_eq!(p.header["alg"], "HS256");
+    assert_eq!(p.header["jwk"]["kty"], "oct");
+    assert!(p.header.get("kid").is_none(), "{}", p.header);
+    let secret = B64URL
+        .decode(p.header["jwk"]["k"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(secret.len(), 32);
+    assert!(p.verifies(&DecodingKey::from_secret(&secret), Algorithm::HS256));
+    assert!(!any_key_verifies(&p, &jwks, Algorithm::RS256));
+    // Each token gets its own secret.
+    let again = Parts::of(
+        &idp.forged(&info, json!({ "preset": "jwk_header_oct" }))
+            .await
+            .id_token(),
+    );
+    assert_ne!(again.header["jwk"]["k"], p.header["jwk"]["k"]);
+    // x5c cannot ship a symmetric key.
+    let (status, body) = idp
+        .control(
+            reqwest::Method::POST,
+            "/_control/tenants/oct/oidc/forge/next",
+            Some(json!({"header": {"x5c": true}, "key": "attacker_secret"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "current and next");
+    let (status, _) = idp
+        .control(
+            reqwest::Method::PUT,
+            "/_control/tenants/oct/oidc/provider",
+            Some(json!({"single_key": true})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, single) = idp.jwks(&info).await;
+    let listed = single["keys"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{single}");
+    let p = Parts::of(
+        &idp.forged(&info, json!({ "preset": "kid_absent" }))
+            .await
+            .id_token(),
+    );
+    assert!(p.header.get("kid").is_none());
+    assert!(p.verifies(
+        &DecodingKey::from_jwk(&serde_json::from_value(listed[0].clone()).unwrap()).unwrap(),
+        Algorithm::RS256
+    ));
+}
+
 #[tokio::test]
 async fn iss_parameter_code_reuse_canary_and_request_query() {
     let idp = Idp::start().await;

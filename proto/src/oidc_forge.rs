@@ -193,6 +193,10 @@ pub enum KeyChoice {
     ClientSecret,
     /// HS256 keyed with the empty string (what a `kid` pointing at `/dev/null` reads).
     EmptySecret,
+    /// HS256 keyed with a fresh random secret of the attacker's; with `header.jwk` the
+    /// secret itself ships in the header as an `oct` JWK (an RP that takes keys from the
+    /// header then verifies the token with the key the token brought).
+    AttackerSecret,
     /// No key (with `alg: none` and its case variants).
     None,
 }
@@ -378,6 +382,10 @@ pub struct ProviderSettings {
     /// Extra keys listed whether or not a forge uses them.
     #[serde(default)]
     pub publish: Vec<Published>,
+    /// The JWKS lists the current signing key alone (no next key, no retired keys): what an
+    /// OP with one key serves, so a token without `kid` has exactly one candidate.
+    #[serde(default)]
+    pub single_key: bool,
 }
 
 fn ok() -> u16 {
@@ -392,6 +400,7 @@ impl Default for ProviderSettings {
             jwks_kid_collision: false,
             iss_parameter_supported: false,
             publish: Vec::new(),
+            single_key: false,
         }
     }
 }

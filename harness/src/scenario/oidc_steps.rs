@@ -58,6 +58,9 @@ pub struct ProviderArgs {
     /// Discovery advertises `authorization_response_iss_parameter_supported` (RFC 9207).
     #[serde(default)]
     pub iss_parameter_supported: Option<bool>,
+    /// The JWKS lists the current signing key alone (no next or retired keys).
+    #[serde(default)]
+    pub single_key: Option<bool>,
 }
 
 impl<'de> Deserialize<'de> for ProviderArgs {
@@ -67,10 +70,11 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.jwks_unreachable.is_none()
             && a.jwks_kid_collision.is_none()
             && a.iss_parameter_supported.is_none()
+            && a.single_key.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
-                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported",
+                 jwks_unreachable, jwks_kid_collision, iss_parameter_supported, single_key",
             ));
         }
         if let Some(s) = a.jwks_status

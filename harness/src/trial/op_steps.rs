@@ -50,6 +50,10 @@ impl TrialCtx<'_> {
             settings.iss_parameter_supported = b;
             changed.push(format!("iss_parameter_supported {b}"));
         }
+        if let Some(b) = a.single_key {
+            settings.single_key = b;
+            changed.push(format!("single_key {b}"));
+        }
         idp.put_oidc_provider(&tenant.id, &settings).await?;
         Ok(Some(format!("mock OP now: {}", changed.join(", "))))
     }
