@@ -49,6 +49,10 @@ pub struct ForgeSpec {
     /// Token endpoint JSON mutations, in order (`access_token`, `token_type`, `id_token`...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_response: Vec<ClaimOp>,
+    /// Mutations of the ID token a `refresh_token` grant answers (OIDC Core 12.2: its iss
+    /// and sub must be the original's), in order; the refreshed token is otherwise genuine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refresh_claims: Vec<ClaimOp>,
     /// The token endpoint answers this error instead of tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_error: Option<TokenError>,

@@ -16,6 +16,7 @@ pub mod jwt;
 pub mod layout;
 pub mod page;
 pub mod provider;
+pub mod refresh;
 pub mod state;
 pub mod token;
 pub mod userinfo;

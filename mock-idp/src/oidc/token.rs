@@ -23,30 +23,34 @@ use super::claims::{self, Context, Person};
 use super::error::OidcError;
 use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
 use super::provider::{effective_email, keys, now, record, resolve};
-use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, new_secret};
+use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, RefreshGrant, new_secret};
 use super::{faults, forge, jwt};
 
 /// How long the `slow_response` fault holds the token response.
 pub const SLOW_SECONDS: u64 = 5;
 
 #[derive(Serialize)]
-struct TokenResponse {
+pub(super) struct TokenResponse {
     /// Plain text: this response goes to the client the token is for.
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-    id_token: String,
-    scope: String,
+    pub(super) access_token: String,
+    pub(super) token_type: &'static str,
+    pub(super) expires_in: i64,
+    pub(super) id_token: String,
+    pub(super) scope: String,
+    /// Every code redemption gets one (as OPs that grant offline access by default do), and
+    /// every refresh a new one (rotation).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(super) refresh_token: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientAuth {
+pub(super) enum ClientAuth {
     Basic,
     Post,
 }
 
 /// Who the caller says it is: `(client_id, client_secret, method)`.
-fn client_credentials(
+pub(super) fn client_credentials(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<(String, String, ClientAuth), OidcError> {
@@ -133,6 +137,14 @@ pub async fn token(
     let form = params(&body);
     let path = uri.path().to_string();
     let outcome = issue(&app, &shared, &layout, &headers, &form).await;
+    // Refreshes are logged as kinds of their own, so what a scenario asks about sign-ins
+    // (`token_request`, `id_token`) stays about sign-ins.
+    let refresh = form.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let (request_kind, token_kind) = if refresh {
+        ("refresh_request", "refreshed_id_token")
+    } else {
+        ("token_request", "id_token")
+    };
     let mut t = tenant::lock(&shared);
     match outcome {
         Ok(issued) => {
@@ -144,7 +156,7 @@ pub async fn token(
             decoded["nonce_sent"] = json!(issued.facts.nonce_sent);
             record(
                 &mut t,
-                "token_request",
+                request_kind,
                 "POST",
                 &path,
                 status,
@@ -161,7 +173,7 @@ pub async fn token(
                 }
                 record(
                     &mut t,
-                    "id_token",
+                    token_kind,
                     "POST",
                     &path,
                     status,
@@ -188,7 +200,7 @@ pub async fn token(
             decoded["error"] = json!(e.to_string());
             record(
                 &mut t,
-                "token_request",
+                request_kind,
                 "POST",
                 &path,
                 status,
@@ -201,22 +213,39 @@ pub async fn token(
 }
 
 /// The sign-in facts the token request record carries.
-struct Facts {
-    client_id: String,
-    pkce: Option<&'static str>,
-    nonce_sent: bool,
+pub(super) struct Facts {
+    pub(super) client_id: String,
+    pub(super) pkce: Option<&'static str>,
+    pub(super) nonce_sent: bool,
 }
 
 /// What the token endpoint answers, and what the log keeps of it.
-struct Issued {
-    answer: forge::Answer,
-    auth: ClientAuth,
-    id_token: Option<String>,
-    faults: Vec<Fault>,
-    facts: Facts,
-    forge: Option<forge::spec::ForgeSpec>,
+pub(super) struct Issued {
+    pub(super) answer: forge::Answer,
+    pub(super) auth: ClientAuth,
+    pub(super) id_token: Option<String>,
+    pub(super) faults: Vec<Fault>,
+    pub(super) facts: Facts,
+    pub(super) forge: Option<forge::spec::ForgeSpec>,
     /// The ID token payload text when it repeats a member.
-    payload_text: Option<String>,
+    pub(super) payload_text: Option<String>,
+}
+
+/// The registered client's secret when `secret` is it.
+pub(super) fn authenticate(
+    t: &tenant::Tenant,
+    client_id: &str,
+    secret: &str,
+) -> Result<crate::secret::Secret, OidcError> {
+    let client = t
+        .oidc_clients
+        .iter()
+        .find(|c| c.client_id == client_id)
+        .ok_or_else(|| OidcError::invalid_client(format!("unknown client '{client_id}'")))?;
+    if client.client_secret.expose() != secret {
+        return Err(OidcError::invalid_client("wrong client secret"));
+    }
+    Ok(client.client_secret.clone())
 }
 
 async fn issue(
@@ -228,30 +257,23 @@ async fn issue(
 ) -> Result<Issued, (OidcError, Vec<Fault>)> {
     let no_faults = |e: OidcError| (e, Vec::new());
     let (client_id, secret, auth) = client_credentials(headers, form).map_err(no_faults)?;
+    if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        return super::refresh::issue(app, shared, layout, (client_id, secret, auth), form).await;
+    }
     // Everything under the lock is checked and copied out; signing happens after it is
     // released so parallel sign-ins do not queue on one tenant.
     let (grant, user, keys, now, rotated, client_secret, forge_keys) = {
         let mut t = tenant::lock(shared);
-        let client = t
-            .oidc_clients
-            .iter()
-            .find(|c| c.client_id == client_id)
-            .ok_or_else(|| {
-                no_faults(OidcError::invalid_client(format!(
-                    "unknown client '{client_id}'"
-                )))
-            })?;
-        if client.client_secret.expose() != secret {
-            return Err(no_faults(OidcError::invalid_client("wrong client secret")));
-        }
-        let client_secret = client.client_secret.clone();
+        let client_secret = authenticate(&t, &client_id, &secret).map_err(no_faults)?;
         match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {}
             other => {
                 return Err(no_faults(OidcError::oauth(
                     StatusCode::BAD_REQUEST,
                     "unsupported_grant_type",
-                    format!("grant_type {other:?} is not supported; use authorization_code"),
+                    format!(
+                        "grant_type {other:?} is not supported; use authorization_code or refresh_token"
+                    ),
                 )));
             }
         }
@@ -400,22 +422,39 @@ async fn issue(
             None,
         ),
     };
-    tenant::lock(shared).oidc.access_tokens.insert(
-        &access_token,
-        AccessGrant {
-            client_id: client_id.clone(),
-            user_uid: user.uid.clone(),
-            expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
-            faults: active.clone(),
-            forge: grant.forge.clone(),
-        },
-    );
+    let refresh_token = new_secret();
+    {
+        let mut t = tenant::lock(shared);
+        t.oidc.access_tokens.insert(
+            &access_token,
+            AccessGrant {
+                client_id: client_id.clone(),
+                user_uid: user.uid.clone(),
+                expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
+                faults: active.clone(),
+                forge: grant.forge.clone(),
+                refreshed: false,
+            },
+        );
+        t.oidc.refresh_tokens.insert(
+            &refresh_token,
+            RefreshGrant {
+                client_id: client_id.clone(),
+                user_uid: user.uid.clone(),
+                scopes: grant.request.scopes.clone(),
+                auth_time: grant.auth_time,
+                faults: active.clone(),
+                forge: grant.forge.clone(),
+            },
+        );
+    }
     let response = TokenResponse {
         access_token: access_token.expose().to_string(),
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
         id_token: id_token.clone(),
         scope: grant.request.scopes.join(" "),
+        refresh_token: Some(refresh_token.expose().to_string()),
     };
     let answer = match &forged {
         None => forge::Answer {

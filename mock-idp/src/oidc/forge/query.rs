@@ -94,7 +94,7 @@ fn line(e: &Exchange) -> Value {
                 p.get("state").cloned().unwrap_or(Value::Null),
             );
         }
-        "token_request" => {
+        "token_request" | "refresh_request" => {
             out.insert("client_auth".into(), d["client_auth"].clone());
             out.insert("grant_type".into(), d["form"]["grant_type"].clone());
             out.insert(
@@ -109,6 +109,8 @@ fn line(e: &Exchange) -> Value {
         }
         "userinfo" => {
             out.insert("token_in".into(), d["token_in"].clone());
+            // Whether the access token came from a refresh grant.
+            out.insert("refreshed".into(), json!(d["refreshed"] == true));
         }
         "canary" | "backchannel_logout" => {
             out.insert("path".into(), json!(e.http.path));
@@ -131,6 +133,7 @@ pub fn answer(exchanges: &[Exchange], q: &Query, now: OffsetDateTime) -> Request
         "jwks",
         "authorization_request",
         "token_request",
+        "refresh_request",
         "userinfo",
         "end_session",
         "canary",
