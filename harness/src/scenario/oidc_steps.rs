@@ -234,6 +234,10 @@ pub struct RpSent {
     /// Every UserInfo call carried the access token in one of these places.
     #[serde(default)]
     pub access_token_in: Vec<TokenPlace>,
+    /// The RP redeemed a refresh token and called UserInfo with the access token the
+    /// refresh answered, and the mock OP accepted both (OIDC Core 12).
+    #[serde(default)]
+    pub userinfo_after_refresh: bool,
 }
 
 impl RpSent {
@@ -243,6 +247,7 @@ impl RpSent {
             && self.pkce.is_none()
             && self.client_auth.is_none()
             && self.access_token_in.is_empty()
+            && !self.userinfo_after_refresh
     }
 }
 
@@ -252,7 +257,7 @@ impl<'de> Deserialize<'de> for RpSent {
         if a.is_empty() {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
-                 client_auth, access_token_in",
+                 client_auth, access_token_in, userinfo_after_refresh",
             ));
         }
         Ok(a)

@@ -164,6 +164,9 @@ pub enum Capability {
     /// SAML single logout: `sp.slo_url` takes the IdP's LogoutRequest, `sp.slo_start_url`
     /// starts a sign-out that asks the IdP too, `sp.slo_done_url` says both ended.
     SingleLogout,
+    /// The RP refreshes its OIDC tokens when asked (`procedures.refresh`: a refresh_token
+    /// grant, the refreshed ID token checked, UserInfo called with the new access token).
+    OidcRefresh,
 }
 
 impl fmt::Display for Capability {
@@ -951,6 +954,7 @@ step_vocabulary! {
     "connect" => Connect(Protocol), Any, "the target's own way to trust the tenant";
     "start_login" => StartLogin(NoArgs), Browser, "the target's own way to start a sign-in";
     "sign_out" => SignOut(NoArgs), Browser, "the target's own way to sign out";
+    "refresh" => Refresh(NoArgs), Browser, "the target's own way to refresh its OIDC tokens (procedures.refresh)";
     "replay_saml_response" => ReplaySamlResponse(NoArgs), Browser, "post the last SAML response again from a fresh browser";
     "rotate_keys" => RotateKeys(RotateArgs), Any, "rotate the mock OP's signing key";
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";
