@@ -48,6 +48,9 @@ const SWITCHES = {
   userinfo_sub: 'takes UserInfo claims without comparing their sub with the ID token\'s',
   userinfo_signature: 'decodes a signed UserInfo answer without verifying it',
   logout_token: 'ends sessions for any logout token it can decode, without verifying it',
+  // tokens section (refresh, symmetric header keys)
+  refresh_identity: 'takes a refreshed ID token after checking only its signature: its iss and sub are neither validated nor compared with the original ID token\'s',
+  oct_jwk: 'verifies an HS* token with the symmetric key (oct jwk) its own header carries',
 };
 
 const env = process.env;
@@ -330,6 +333,7 @@ async function verifyJwt(jwt, switchName) {
   const jws = parseJws(jwt);
   // verify / userinfo_signature: decode only (the TLS-is-enough shortcut).
   if (careful(switchName)) {
+    if (await trustsHeaderSecret(jws)) return jws;
     checkCrit(jws.header);
     await checkSignature(checkAlg(jws.header), jws);
   }
@@ -600,7 +604,10 @@ async function callback(req, res, url) {
   const email = profile.email ?? profile.sub;
   if (email === undefined || email === '') refuse('claims', 'no email and no sub to sign in');
   const sid = random();
-  sessions.set(sid, { email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token });
+  sessions.set(sid, {
+    email: String(email), sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token,
+    iss: idClaims.iss, refreshToken: tokens.refresh_token,
+  });
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
   res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
@@ -703,6 +710,79 @@ async function logout(req, res) {
   return page(res, 200, '<p id="signed-out">Signed out</p>', { 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
 }
 
+// --- tokens: refresh (OIDC Core 12) and symmetric header keys --------------------------------
+
+// oct_jwk: a JOSE library that imports whatever key the header's jwk holds and verifies with
+// the algorithm the header names lets the token bring its own HMAC secret (the symmetric twin
+// of CVE-2018-0114): anybody can mint such a token. The careful RP never reads a key from the
+// header (checkSignature), so this only runs with the switch off.
+async function trustsHeaderSecret(jws) {
+  if (careful('oct_jwk')) return false;
+  const k = jws.header.jwk;
+  const alg = jws.header.alg;
+  if (!k || k.kty !== 'oct' || typeof k.k !== 'string' || !/^HS(256|384|512)$/.test(alg)) return false;
+  if (!hmacOk(alg, b64u(k.k), jws)) refuse('signature', `${alg} signature does not verify with the header's key`);
+  return true;
+}
+
+// refresh_identity: OIDC Core 12.2: a refreshed ID token is validated as at sign-in (no nonce)
+// and its iss and sub MUST be the original's. The careless RP checks the signature and takes
+// the claims, so an answer about another user (or from another issuer) becomes the session.
+async function validateRefreshedIdToken(jwt, s, tokens) {
+  const d = await op();
+  const jws = await verifyJwt(jwt, 'verify');
+  checkDuplicates(jws);
+  const c = readClaims(jws);
+  if (careful('refresh_identity')) {
+    checkIss(c, d);
+    checkAud(c);
+    checkAzp(c);
+    checkExp(c);
+    checkIat(c);
+    checkNbf(c);
+    checkSub(c);
+    checkAtHash(c, tokens.access_token);
+    if (c.iss !== s.iss) refuse('refresh_identity', 'the refreshed ID token\'s iss is not the original\'s');
+    if (c.sub !== s.sub) refuse('refresh_identity', 'the refreshed ID token\'s sub is not the original\'s');
+  }
+  return c;
+}
+
+/// `/refresh`: redeems the session's refresh token now, checks the refreshed ID token, calls
+/// UserInfo with the new access token (bound to the session's sub), then shows /secure.
+async function refreshSession(req, res) {
+  const s = signedIn(req);
+  if (!s) refuse('refresh', 'no session to refresh');
+  if (typeof s.refreshToken !== 'string') refuse('refresh', 'the OP gave this sign-in no refresh token');
+  const d = await op();
+  const basic = Buffer.from(`${encodeURIComponent(CLIENT_ID)}:${encodeURIComponent(env.OIDC_CLIENT_SECRET)}`).toString('base64');
+  const r = await getJson(d.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: s.refreshToken }),
+  });
+  if (r.status !== 200) refuse('refresh', `token endpoint answered ${r.status}: ${r.text.slice(0, 200)}`);
+  const tokens = JSON.parse(r.text);
+  if (typeof tokens !== 'object' || tokens === null) refuse('refresh', 'token response is not an object');
+  checkTokenType(tokens);
+  const claims = typeof tokens.id_token === 'string' ? await validateRefreshedIdToken(tokens.id_token, s, tokens) : undefined;
+  const info = await userinfo(tokens, s.sub);
+  if (claims !== undefined) {
+    checkEmailVerified(claims);
+    // The refreshed ID token is the user's current profile, over UserInfo (an email may
+    // change; the careful RP has made sure it is the same user).
+    const profile = { ...info, ...claims };
+    if (profile.email !== undefined) s.email = String(profile.email);
+    s.iss = claims.iss;
+    s.sub = claims.sub;
+    s.idToken = tokens.id_token;
+  }
+  if (typeof tokens.refresh_token === 'string') s.refreshToken = tokens.refresh_token;
+  console.error(`refreshed: ${s.email}`);
+  res.writeHead(302, { location: '/secure' });
+  res.end();
+}
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   try {
@@ -722,6 +802,8 @@ const server = http.createServer(async (req, res) => {
         return await callback(req, res, url);
       case '/logout':
         return await logout(req, res);
+      case '/refresh':
+        return await refreshSession(req, res);
       case '/backchannel-logout':
         if (req.method !== 'POST') return page(res, 405, '<p id="error">POST a logout_token</p>');
         return await backchannelLogout(req, res);

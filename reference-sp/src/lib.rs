@@ -31,6 +31,7 @@ mod logout_token;
 mod messages;
 mod oidc;
 mod oidc_jws;
+mod oidc_refresh;
 mod oidc_userinfo;
 mod options;
 mod password;

@@ -29,15 +29,19 @@ pub struct Pending {
 
 #[derive(Debug, Clone)]
 pub struct Claims {
+    /// The ID token's iss (the OP's issuer: verified).
+    pub iss: String,
     pub sub: String,
     pub email: Option<String>,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
+    /// The token response's refresh token, kept for a later refresh.
+    pub refresh_token: Option<Secret>,
 }
 
 /// Reads the discovery document; the issuer it names must be the one the discovery URL
 /// belongs to (authentik: `https://host/application/o/<slug>/`).
-async fn discover(
+pub(crate) async fn discover(
     http: &reqwest::Client,
     discovery_url: &str,
 ) -> Result<CoreProviderMetadata, String> {
@@ -86,7 +90,7 @@ async fn discover_with_iss_support(
         .map_err(|e| format!("OIDC discovery failed: {}", error_chain(&e)))
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(inner) = cur {
@@ -229,6 +233,7 @@ pub async fn finish(
         .await?;
     }
     Ok(Claims {
+        iss: claims.issuer().as_str().to_string(),
         sub: claims.subject().as_str().to_string(),
         email: claims.email().map(|e| e.as_str().to_string()),
         given_name: claims
@@ -239,16 +244,19 @@ pub async fn finish(
             .family_name()
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_string()),
+        refresh_token: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
     })
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 /// RFC 6749 5.1: the type is case-insensitive; anything but Bearer is a token this RP does
 /// not know how to use.
-fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
+pub(crate) fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
     let bearer = match t {
         CoreTokenType::Bearer => true,
         CoreTokenType::Extension(s) => s.eq_ignore_ascii_case("bearer"),
@@ -265,7 +273,7 @@ fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
 }
 
 /// The ID token checks openidconnect leaves to its caller.
-fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result<(), String> {
+pub(crate) fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result<(), String> {
     let refused = |why: String| Err(format!("the ID token was refused: {why}"));
     // OIDC Core 3.1.3.7 step 5: when azp is present it must be this client.
     if let Some(azp) = claims.authorized_party()
@@ -291,7 +299,7 @@ fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result
 }
 
 /// `nbf` of a verified ID token: when present, a number not in the future.
-fn check_nbf(jwt: &str, now: i64) -> Result<(), String> {
+pub(crate) fn check_nbf(jwt: &str, now: i64) -> Result<(), String> {
     use base64::Engine as _;
     let payload = jwt
         .split('.')

@@ -3,7 +3,7 @@
 //! root only re-exports it), so handler modules depend on the state and never on the router.
 use crate::error::Error;
 use crate::options::Options;
-use crate::routes::{admin_api, backchannel, identity, login, slo, sso, test_api};
+use crate::routes::{admin_api, backchannel, identity, login, oidc_refresh, slo, sso, test_api};
 use crate::state::{AppState, Shared};
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -203,6 +203,7 @@ fn sso_routes() -> Router<Shared> {
         .route("/sso/tile/{org}/{product}", get(sso::tile))
         .route("/sso/start/{org}", get(sso::start_link))
         .route("/sso/oidc/callback", get(sso::oidc_callback))
+        .route("/sso/oidc/refresh", get(oidc_refresh::refresh))
         .route(
             "/sso/oidc/backchannel-logout/{org}",
             post(backchannel::backchannel_logout),

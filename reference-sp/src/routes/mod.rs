@@ -8,6 +8,7 @@ pub mod api;
 pub mod backchannel;
 pub mod identity;
 pub mod login;
+pub mod oidc_refresh;
 pub mod slo;
 pub mod sso;
 pub mod sso_start;

@@ -223,7 +223,7 @@ async fn acs_inner(
         axum_extra::extract::cookie::Cookie::build((super::sso_start::PENDING_COOKIE, ""))
             .path("/sso/saml"),
     );
-    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity)?;
+    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity, None)?;
     // What a LogoutRequest for this sign-in will name (single logout).
     if let Some(value) = resp
         .headers()
@@ -253,6 +253,7 @@ fn finish_sso_login(
     jar: CookieJar,
     org_id: &str,
     identity: &Identity,
+    oidc: Option<&session::OidcTokens>,
 ) -> Result<Response, AppError> {
     let now = st.now();
     let (jar, needs_profile) = st.db.tx(|tx| -> Result<_, AppError> {
@@ -266,6 +267,9 @@ fn finish_sso_login(
             needs_profile,
             now,
         )?;
+        if let Some(tokens) = oidc {
+            session::set_oidc(tx, &jar, tokens)?;
+        }
         Ok((jar, needs_profile))
     })?;
     tracing::info!(org = org_id, email = %identity.email, "SSO sign-in");
@@ -467,7 +471,12 @@ async fn oidc_finish(
         given_name: claims.given_name.clone(),
         family_name: claims.family_name.clone(),
     };
-    finish_sso_login(st, jar, &org_id, &identity)
+    let tokens = session::OidcTokens {
+        refresh_token: claims.refresh_token.clone(),
+        iss: claims.iss.clone(),
+        sub: claims.sub.clone(),
+    };
+    finish_sso_login(st, jar, &org_id, &identity, Some(&tokens))
 }
 
 pub async fn social_callback(
