@@ -1091,7 +1091,11 @@ async fn oct_jwk_header_and_single_key_jwks() {
         .await;
     assert_eq!(status, 400, "{body}");
 
-    assert_eq!(jwks["keys"].as_array().unwrap().len(), 2, "current and next");
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "current and next"
+    );
     let (status, _) = idp
         .control(
             reqwest::Method::PUT,
@@ -1161,7 +1165,10 @@ async fn refresh_grant_rotates_tokens_and_obeys_refresh_claims() {
     assert!(claims.get("nonce").is_none(), "{claims}");
     // The spent refresh token is refused.
     let (status, body) = idp.refresh(&info, &rt).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
     // UserInfo with the refreshed access token is logged as such.
     idp.userinfo(&info, refreshed["access_token"].as_str().unwrap())
         .await;
@@ -1173,21 +1180,29 @@ async fn refresh_grant_rotates_tokens_and_obeys_refresh_claims() {
         )
         .await;
     assert_eq!(q["called"]["refresh_request"], true, "{q}");
-    assert_eq!(q["summary"]["refresh_request"][0]["grant_type"], "refresh_token");
+    assert_eq!(
+        q["summary"]["refresh_request"][0]["grant_type"],
+        "refresh_token"
+    );
     assert_eq!(q["summary"]["userinfo"][0]["refreshed"], true, "{q}");
     // refresh_claims: the sign-in is genuine, the refreshed token names another iss / sub.
     for (op, claim) in [
         (json!({"op": "issuer", "variant": "other"}), "iss"),
-        (json!({"op": "set", "name": "sub", "value": "someone-else"}), "sub"),
+        (
+            json!({"op": "set", "name": "sub", "value": "someone-else"}),
+            "sub",
+        ),
     ] {
         let s = idp
             .forged(&info, json!({ "refresh_claims": [op] }))
             .await
             .json();
         let signed_in: Value =
-            serde_json::from_str(&Parts::of(s["id_token"].as_str().unwrap()).payload_text)
-                .unwrap();
-        assert_eq!(signed_in[claim], original[claim], "{claim}: sign-in genuine");
+            serde_json::from_str(&Parts::of(s["id_token"].as_str().unwrap()).payload_text).unwrap();
+        assert_eq!(
+            signed_in[claim], original[claim],
+            "{claim}: sign-in genuine"
+        );
         let (_, r) = idp
             .refresh(&info, s["refresh_token"].as_str().unwrap())
             .await;

@@ -273,7 +273,11 @@ pub(crate) fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
 }
 
 /// The ID token checks openidconnect leaves to its caller.
-pub(crate) fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result<(), String> {
+pub(crate) fn check_claims(
+    claims: &CoreIdTokenClaims,
+    client_id: &str,
+    now: i64,
+) -> Result<(), String> {
     let refused = |why: String| Err(format!("the ID token was refused: {why}"));
     // OIDC Core 3.1.3.7 step 5: when azp is present it must be this client.
     if let Some(azp) = claims.authorized_party()

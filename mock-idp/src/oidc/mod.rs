@@ -12,6 +12,7 @@ pub mod end_session;
 pub mod error;
 pub mod faults;
 pub mod forge;
+pub mod grant;
 pub mod jwt;
 pub mod layout;
 pub mod page;

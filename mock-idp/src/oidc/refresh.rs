@@ -14,10 +14,10 @@ use crate::tenant::{self, Tenant};
 use super::claims::{self, Context, Person};
 use super::error::OidcError;
 use super::forge::{self, spec::ForgeSpec};
+use super::grant::{ClientAuth, Facts, Issued, TokenResponse, authenticate};
 use super::layout::Layout;
 use super::provider::{effective_email, keys, now};
 use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, RefreshGrant, new_secret};
-use super::token::{ClientAuth, Facts, Issued, TokenResponse, authenticate};
 use super::{faults, jwt};
 use crate::state::AppState;
 
@@ -213,6 +213,9 @@ mod tests {
         };
         let f = refresh_forge(Some(&with)).unwrap();
         assert_eq!(f.claims, with.refresh_claims);
-        assert!(f.header.alg.is_none(), "the refreshed token is signed genuinely");
+        assert!(
+            f.header.alg.is_none(),
+            "the refreshed token is signed genuinely"
+        );
     }
 }

@@ -9,7 +9,6 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -21,6 +20,7 @@ use crate::tenant;
 
 use super::claims::{self, Context, Person};
 use super::error::OidcError;
+use super::grant::{ClientAuth, Facts, Issued, TokenResponse, authenticate};
 use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
 use super::provider::{effective_email, keys, now, record, resolve};
 use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, RefreshGrant, new_secret};
@@ -29,28 +29,8 @@ use super::{faults, forge, jwt};
 /// How long the `slow_response` fault holds the token response.
 pub const SLOW_SECONDS: u64 = 5;
 
-#[derive(Serialize)]
-pub(super) struct TokenResponse {
-    /// Plain text: this response goes to the client the token is for.
-    pub(super) access_token: String,
-    pub(super) token_type: &'static str,
-    pub(super) expires_in: i64,
-    pub(super) id_token: String,
-    pub(super) scope: String,
-    /// Every code redemption gets one (as OPs that grant offline access by default do), and
-    /// every refresh a new one (rotation).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(super) refresh_token: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ClientAuth {
-    Basic,
-    Post,
-}
-
 /// Who the caller says it is: `(client_id, client_secret, method)`.
-pub(super) fn client_credentials(
+fn client_credentials(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<(String, String, ClientAuth), OidcError> {
@@ -210,42 +190,6 @@ pub async fn token(
             Err(e)
         }
     }
-}
-
-/// The sign-in facts the token request record carries.
-pub(super) struct Facts {
-    pub(super) client_id: String,
-    pub(super) pkce: Option<&'static str>,
-    pub(super) nonce_sent: bool,
-}
-
-/// What the token endpoint answers, and what the log keeps of it.
-pub(super) struct Issued {
-    pub(super) answer: forge::Answer,
-    pub(super) auth: ClientAuth,
-    pub(super) id_token: Option<String>,
-    pub(super) faults: Vec<Fault>,
-    pub(super) facts: Facts,
-    pub(super) forge: Option<forge::spec::ForgeSpec>,
-    /// The ID token payload text when it repeats a member.
-    pub(super) payload_text: Option<String>,
-}
-
-/// The registered client's secret when `secret` is it.
-pub(super) fn authenticate(
-    t: &tenant::Tenant,
-    client_id: &str,
-    secret: &str,
-) -> Result<crate::secret::Secret, OidcError> {
-    let client = t
-        .oidc_clients
-        .iter()
-        .find(|c| c.client_id == client_id)
-        .ok_or_else(|| OidcError::invalid_client(format!("unknown client '{client_id}'")))?;
-    if client.client_secret.expose() != secret {
-        return Err(OidcError::invalid_client("wrong client secret"));
-    }
-    Ok(client.client_secret.clone())
 }
 
 async fn issue(

@@ -78,7 +78,8 @@ pub async fn userinfo(
                 )?),
                 None => None,
             };
-            let mut shown = json!({ "claims": claims, "token_in": token_in, "refreshed": grant.refreshed });
+            let mut shown =
+                json!({ "claims": claims, "token_in": token_in, "refreshed": grant.refreshed });
             if let Some(answer) = &forged {
                 shown = json!({
                     "claims": claims,

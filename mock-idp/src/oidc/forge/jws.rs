@@ -402,7 +402,10 @@ mod tests {
         assert!(matches!(plan(&s), Err(PlanError::Embed(_))));
         s.header.x5c = true;
         s.key = Some(KeyChoice::AttackerSecret);
-        assert!(matches!(plan(&s), Err(PlanError::Embed(_))), "x5c needs a certificate");
+        assert!(
+            matches!(plan(&s), Err(PlanError::Embed(_))),
+            "x5c needs a certificate"
+        );
     }
 
     #[test]
@@ -410,6 +413,9 @@ mod tests {
         let mut s = spec(None, Some(KeyChoice::AttackerSecret));
         s.header.jwk = true;
         let p = plan(&s).unwrap();
-        assert_eq!((p.alg_text.as_str(), p.sign), ("HS256", Some(SignAlg::Hs256)));
+        assert_eq!(
+            (p.alg_text.as_str(), p.sign),
+            ("HS256", Some(SignAlg::Hs256))
+        );
     }
 }
