@@ -134,6 +134,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sessions ADD COLUMN oidc_address TEXT;
     ALTER TABLE sessions ADD COLUMN oidc_sid TEXT;
     "#,
+    // 5: OIDC refresh: the refresh token of an OIDC sign-in and the identity its ID token
+    // named (OIDC Core 12.2: a refreshed ID token must name the same iss and sub)
+    r#"
+    ALTER TABLE sessions ADD COLUMN oidc_refresh_token TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_iss TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_sub TEXT;
+    "#,
 ];
 
 impl Db {

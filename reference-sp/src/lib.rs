@@ -33,6 +33,7 @@ mod oidc;
 mod oidc_jarm;
 mod oidc_jws;
 mod oidc_logout;
+mod oidc_refresh;
 mod oidc_userinfo;
 mod options;
 mod password;

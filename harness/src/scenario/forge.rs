@@ -186,6 +186,7 @@ fn for_each_oidc_string(
     }
     for (list, ops) in [
         ("claims", &mut spec.claims),
+        ("refresh_claims", &mut spec.refresh_claims),
         ("token_response", &mut spec.token_response),
         ("userinfo", &mut spec.userinfo),
     ] {

@@ -84,6 +84,8 @@ impl Forge for ForgeSpec {
         forget_unfit_key(&mut jws, over.header.alg.is_some() && over.key.is_none());
         self.key = jws.key;
         self.claims.extend(over.claims.iter().cloned());
+        self.refresh_claims
+            .extend(over.refresh_claims.iter().cloned());
         self.token_response
             .extend(over.token_response.iter().cloned());
         if over.token_error.is_some() {
@@ -170,6 +172,7 @@ impl Forge for ForgeSpec {
         let no_ops = Vec::new();
         for (list, ops) in [
             ("claims", &spec.claims),
+            ("refresh_claims", &spec.refresh_claims),
             ("token_response", &spec.token_response),
             ("userinfo", &spec.userinfo),
             (
