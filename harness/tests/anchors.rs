@@ -237,6 +237,9 @@ struct TargetFacts {
     name: String,
     self_test: bool,
     oidc: bool,
+    /// What the target can do: a scenario it lacks a capability for is skipped there, so
+    /// it neither passes nor fails it.
+    capabilities: BTreeSet<harness::scenario::schema::Capability>,
     listed: BTreeSet<String>,
     findings: BTreeSet<String>,
 }
@@ -257,6 +260,7 @@ fn target_facts() -> Vec<TargetFacts> {
                     .target
                     .capabilities
                     .contains(&harness::scenario::schema::Capability::Oidc),
+                capabilities: t.target.capabilities.clone(),
                 listed: k.iter().map(|k| k.scenario.clone()).collect(),
                 findings: k
                     .iter()
@@ -277,8 +281,8 @@ struct RowState {
     caught_published: BTreeSet<String>,
     /// Attack rows: self-test targets that catch one of the scenarios.
     caught_self_test: BTreeSet<String>,
-    /// Control rows: OIDC targets other than the reference SP and the self-tests that list
-    /// none of the scenarios.
+    /// Control rows: OIDC targets other than the reference SP and the self-tests that run
+    /// every one of the scenarios and list none of them.
     passed_by: BTreeSet<String>,
     reference_clears: bool,
 }
@@ -304,6 +308,15 @@ fn oidc_states(
         all.iter()
             .find(|s| &s.id == id)
             .is_some_and(|s| s.scenario.severity == Some(Severity::Control))
+    };
+    // A target runs a scenario only when it has every capability the scenario requires.
+    let runs = |t: &TargetFacts, id: &String| {
+        all.iter().find(|s| &s.id == id).is_some_and(|s| {
+            s.scenario
+                .requires
+                .iter()
+                .all(|c| t.capabilities.contains(c))
+        })
     };
     let reference: BTreeSet<&String> = targets
         .iter()
@@ -332,7 +345,7 @@ fn oidc_states(
                     passed_by: targets
                         .iter()
                         .filter(|t| t.oidc && !t.self_test && t.name != "reference-sp")
-                        .filter(|t| ids.iter().all(|i| !t.listed.contains(i)))
+                        .filter(|t| ids.iter().all(|i| runs(t, i) && !t.listed.contains(i)))
                         .map(|t| t.name.clone())
                         .collect(),
                     reference_clears: ids.iter().all(|i| !reference.contains(i)),

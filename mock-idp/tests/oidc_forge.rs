@@ -1054,6 +1054,168 @@ async fn jwks_rotation_collision_and_failures() {
     );
 }
 
+/// OIDC-RP-30 and -03: the attacker's own HMAC secret ships in the header as an `oct` JWK
+/// (and verifies nothing else), and `single_key` makes the JWKS list the current key alone.
+#[tokio::test]
+async fn oct_jwk_header_and_single_key_jwks() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("oct").await;
+    let (_, jwks) = idp.jwks(&info).await;
+    let s = idp
+        .forged(&info, json!({ "preset": "jwk_header_oct" }))
+        .await;
+    let p = Parts::of(&s.id_token());
+    assert_eq!(p.header["alg"], "HS256");
+    assert_eq!(p.header["jwk"]["kty"], "oct");
+    assert!(p.header.get("kid").is_none(), "{}", p.header);
+    let secret = B64URL
+        .decode(p.header["jwk"]["k"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(secret.len(), 32);
+    assert!(p.verifies(&DecodingKey::from_secret(&secret), Algorithm::HS256));
+    assert!(!any_key_verifies(&p, &jwks, Algorithm::RS256));
+    // Each token gets its own secret.
+    let again = Parts::of(
+        &idp.forged(&info, json!({ "preset": "jwk_header_oct" }))
+            .await
+            .id_token(),
+    );
+    assert_ne!(again.header["jwk"]["k"], p.header["jwk"]["k"]);
+    // x5c cannot ship a symmetric key.
+    let (status, body) = idp
+        .control(
+            reqwest::Method::POST,
+            "/_control/tenants/oct/oidc/forge/next",
+            Some(json!({"header": {"x5c": true}, "key": "attacker_secret"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    assert_eq!(
+        jwks["keys"].as_array().unwrap().len(),
+        2,
+        "current and next"
+    );
+    let (status, _) = idp
+        .control(
+            reqwest::Method::PUT,
+            "/_control/tenants/oct/oidc/provider",
+            Some(json!({"single_key": true})),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, single) = idp.jwks(&info).await;
+    let listed = single["keys"].as_array().unwrap();
+    assert_eq!(listed.len(), 1, "{single}");
+    let p = Parts::of(
+        &idp.forged(&info, json!({ "preset": "kid_absent" }))
+            .await
+            .id_token(),
+    );
+    assert!(p.header.get("kid").is_none());
+    assert!(p.verifies(
+        &DecodingKey::from_jwk(&serde_json::from_value(listed[0].clone()).unwrap()).unwrap(),
+        Algorithm::RS256
+    ));
+}
+
+impl Idp {
+    async fn refresh(&self, info: &Value, refresh_token: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .post(info["oidc"]["token_endpoint"].as_str().unwrap())
+            .basic_auth("rp-1", Some(SECRET))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap())
+    }
+}
+
+/// OIDC-RP-19, 82, 83: a code redemption answers a refresh token; the refresh grant answers
+/// new tokens for the same user (iss and sub as before, no nonce), spends the old refresh
+/// token, and the forge's refresh_claims change only the refreshed ID token.
+#[tokio::test]
+async fn refresh_grant_rotates_tokens_and_obeys_refresh_claims() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("refresh").await;
+    let first = idp.sign_in(&info).await.json();
+    let original = Parts::of(first["id_token"].as_str().unwrap());
+    let original: Value = serde_json::from_str(&original.payload_text).unwrap();
+    let rt = first["refresh_token"].as_str().unwrap().to_string();
+    let (status, refreshed) = idp.refresh(&info, &rt).await;
+    assert_eq!(status, 200, "{refreshed}");
+    assert_ne!(refreshed["access_token"], first["access_token"]);
+    assert_ne!(refreshed["refresh_token"].as_str().unwrap(), rt);
+    let p = Parts::of(refreshed["id_token"].as_str().unwrap());
+    let (_, jwks) = idp.jwks(&info).await;
+    assert!(p.verifies(
+        &key_by_kid(&jwks, p.header["kid"].as_str().unwrap()),
+        Algorithm::RS256
+    ));
+    let claims: Value = serde_json::from_str(&p.payload_text).unwrap();
+    for k in ["iss", "sub", "aud", "auth_time"] {
+        assert_eq!(claims[k], original[k], "{k}");
+    }
+    assert!(claims.get("nonce").is_none(), "{claims}");
+    // The spent refresh token is refused.
+    let (status, body) = idp.refresh(&info, &rt).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant"))
+    );
+    // UserInfo with the refreshed access token is logged as such.
+    idp.userinfo(&info, refreshed["access_token"].as_str().unwrap())
+        .await;
+    let (_, q) = idp
+        .control(
+            reqwest::Method::GET,
+            "/_control/tenants/refresh/oidc/requests",
+            None,
+        )
+        .await;
+    assert_eq!(q["called"]["refresh_request"], true, "{q}");
+    assert_eq!(
+        q["summary"]["refresh_request"][0]["grant_type"],
+        "refresh_token"
+    );
+    assert_eq!(q["summary"]["userinfo"][0]["refreshed"], true, "{q}");
+    // refresh_claims: the sign-in is genuine, the refreshed token names another iss / sub.
+    for (op, claim) in [
+        (json!({"op": "issuer", "variant": "other"}), "iss"),
+        (
+            json!({"op": "set", "name": "sub", "value": "someone-else"}),
+            "sub",
+        ),
+    ] {
+        let s = idp
+            .forged(&info, json!({ "refresh_claims": [op] }))
+            .await
+            .json();
+        let signed_in: Value =
+            serde_json::from_str(&Parts::of(s["id_token"].as_str().unwrap()).payload_text).unwrap();
+        assert_eq!(
+            signed_in[claim], original[claim],
+            "{claim}: sign-in genuine"
+        );
+        let (_, r) = idp
+            .refresh(&info, s["refresh_token"].as_str().unwrap())
+            .await;
+        let p = Parts::of(r["id_token"].as_str().unwrap());
+        let c: Value = serde_json::from_str(&p.payload_text).unwrap();
+        assert_ne!(c[claim], original[claim], "{claim}: refreshed forged");
+        assert!(p.verifies(
+            &key_by_kid(&jwks, p.header["kid"].as_str().unwrap()),
+            Algorithm::RS256
+        ));
+    }
+}
+
 #[tokio::test]
 async fn iss_parameter_code_reuse_canary_and_request_query() {
     let idp = Idp::start().await;

@@ -75,6 +75,9 @@ const SWITCHES = {
   account_sub: 'finds the account by sub alone, whichever OP issued it, instead of by (iss, sub)',
   aud_any_op: 'accepts an ID token whose aud is the client_id this RP has at any of its OPs',
   op_session: 'keeps the OP of a sign-in in the browser session (one cookie, the last sign-in started wins) instead of with its state',
+  // tokens section (refresh, symmetric header keys)
+  refresh_identity: 'takes a refreshed ID token after checking only its signature: its iss and sub are neither validated nor compared with the original ID token\'s',
+  oct_jwk: 'verifies an HS* token with the symmetric key (oct jwk) its own header carries',
 };
 
 const env = process.env;
@@ -466,6 +469,7 @@ async function verifyJwt(jwt, switchName) {
   const jws = parseJws(jwt);
   // verify / userinfo_signature: decode only (the TLS-is-enough shortcut).
   if (careful(switchName)) {
+    if (await trustsHeaderSecret(jws)) return jws;
     checkCrit(jws.header);
     await checkSignature(checkAlg(jws.header), jws);
   }
@@ -698,7 +702,7 @@ async function authorizationResponse(url, d) {
 
 const pending = new Map(); // state -> { nonce, verifier, browser }
 let lastLogin; // what the careless state handling falls back to
-const sessions = new Map(); // session id -> { email, sub, sid, iss, op, idToken, contact }
+const sessions = new Map(); // session id -> { email, sub, sid, iss, opIss, op, idToken, refreshToken, contact }
 
 function cookie(req, name) {
   for (const part of (req.headers.cookie || '').split(';')) {
@@ -814,7 +818,12 @@ async function callback(req, res, url) {
   if (email === undefined || email === '') refuse('claims', 'no email and no sub to sign in');
   const account = signInAccount(d.issuer, idClaims.sub ?? info.sub, String(email));
   const sid = random();
-  sessions.set(sid, { email: account.email, sub: idClaims.sub ?? info.sub, sid: idClaims.sid, iss: d.issuer, op: cur().name, idToken: tokens.id_token, contact: contactOf(profile) });
+  // iss: the ID token's (a refresh must keep it); opIss: the OP's (front-channel logout
+  // names it); op: which of this RP's OPs signed the session in.
+  sessions.set(sid, {
+    email: account.email, sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token,
+    iss: idClaims.iss, opIss: d.issuer, op: cur().name, refreshToken: tokens.refresh_token, contact: contactOf(profile),
+  });
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
   res.writeHead(302, { location: '/secure', 'set-cookie': `rp_session=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
@@ -1061,7 +1070,7 @@ function frontchannelLogout(req, res, url) {
   if (!sid) refuse('frontchannel', 'no sid');
   let ended = 0;
   for (const [id, s] of sessions) {
-    if (s.sid === sid && s.iss === iss) {
+    if (s.sid === sid && s.opIss === iss) {
       sessions.delete(id);
       ended++;
     }
@@ -1094,6 +1103,79 @@ async function logout(req, res) {
   return page(res, 200, '<p id="signed-out">Signed out</p>', { 'set-cookie': 'rp_session=; Path=/; Max-Age=0' });
 }
 
+// --- tokens: refresh (OIDC Core 12) and symmetric header keys --------------------------------
+
+// oct_jwk: a JOSE library that imports whatever key the header's jwk holds and verifies with
+// the algorithm the header names lets the token bring its own HMAC secret (the symmetric twin
+// of CVE-2018-0114): anybody can mint such a token. The careful RP never reads a key from the
+// header (checkSignature), so this only runs with the switch off.
+async function trustsHeaderSecret(jws) {
+  if (careful('oct_jwk')) return false;
+  const k = jws.header.jwk;
+  const alg = jws.header.alg;
+  if (!k || k.kty !== 'oct' || typeof k.k !== 'string' || !/^HS(256|384|512)$/.test(alg)) return false;
+  if (!hmacOk(alg, b64u(k.k), jws)) refuse('signature', `${alg} signature does not verify with the header's key`);
+  return true;
+}
+
+// refresh_identity: OIDC Core 12.2: a refreshed ID token is validated as at sign-in (no nonce)
+// and its iss and sub MUST be the original's. The careless RP checks the signature and takes
+// the claims, so an answer about another user (or from another issuer) becomes the session.
+async function validateRefreshedIdToken(jwt, s, tokens) {
+  const d = await op();
+  const jws = await verifyJwt(jwt, 'verify');
+  checkDuplicates(jws);
+  const c = readClaims(jws);
+  if (careful('refresh_identity')) {
+    checkIss(c, d);
+    checkAud(c);
+    checkAzp(c);
+    checkExp(c);
+    checkIat(c);
+    checkNbf(c);
+    checkSub(c);
+    checkAtHash(c, tokens.access_token);
+    if (c.iss !== s.iss) refuse('refresh_identity', 'the refreshed ID token\'s iss is not the original\'s');
+    if (c.sub !== s.sub) refuse('refresh_identity', 'the refreshed ID token\'s sub is not the original\'s');
+  }
+  return c;
+}
+
+/// `/refresh`: redeems the session's refresh token now, checks the refreshed ID token, calls
+/// UserInfo with the new access token (bound to the session's sub), then shows /secure.
+async function refreshSession(req, res) {
+  const s = signedIn(req);
+  if (!s) refuse('refresh', 'no session to refresh');
+  if (typeof s.refreshToken !== 'string') refuse('refresh', 'the OP gave this sign-in no refresh token');
+  const d = await op();
+  const basic = Buffer.from(`${encodeURIComponent(clientId())}:${encodeURIComponent(cur().clientSecret)}`).toString('base64');
+  const r = await getJson(d.token_endpoint, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: s.refreshToken }),
+  });
+  if (r.status !== 200) refuse('refresh', `token endpoint answered ${r.status}: ${r.text.slice(0, 200)}`);
+  const tokens = JSON.parse(r.text);
+  if (typeof tokens !== 'object' || tokens === null) refuse('refresh', 'token response is not an object');
+  checkTokenType(tokens);
+  const claims = typeof tokens.id_token === 'string' ? await validateRefreshedIdToken(tokens.id_token, s, tokens) : undefined;
+  const info = await userinfo(tokens, s.sub);
+  if (claims !== undefined) {
+    checkEmailVerified(claims);
+    // The refreshed ID token is the user's current profile, over UserInfo (an email may
+    // change; the careful RP has made sure it is the same user).
+    const profile = { ...info, ...claims };
+    if (profile.email !== undefined) s.email = String(profile.email);
+    s.iss = claims.iss;
+    s.sub = claims.sub;
+    s.idToken = tokens.id_token;
+  }
+  if (typeof tokens.refresh_token === 'string') s.refreshToken = tokens.refresh_token;
+  console.error(`refreshed: ${s.email}`);
+  res.writeHead(302, { location: '/secure' });
+  res.end();
+}
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   try {
@@ -1123,6 +1205,11 @@ const server = http.createServer(async (req, res) => {
         return signedOut(req, res, url);
       case '/frontchannel-logout':
         return frontchannelLogout(req, res, url);
+      case '/refresh': {
+        // The refresh goes to the OP the session was signed in at.
+        const s = signedIn(req);
+        return await inOp((s && OPS[s.op]) || OPS.main, () => refreshSession(req, res));
+      }
       case '/backchannel-logout':
         if (req.method !== 'POST') return page(res, 405, '<p id="error">POST a logout_token</p>');
         return await backchannelLogout(req, res);

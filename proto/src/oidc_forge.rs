@@ -54,6 +54,10 @@ pub struct ForgeSpec {
     /// Token endpoint JSON mutations, in order (`access_token`, `token_type`, `id_token`...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub token_response: Vec<ClaimOp>,
+    /// Mutations of the ID token a `refresh_token` grant answers (OIDC Core 12.2: its iss
+    /// and sub must be the original's), in order; the refreshed token is otherwise genuine.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refresh_claims: Vec<ClaimOp>,
     /// The token endpoint answers this error instead of tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_error: Option<TokenError>,
@@ -239,6 +243,10 @@ pub enum KeyChoice {
     ClientSecret,
     /// HS256 keyed with the empty string (what a `kid` pointing at `/dev/null` reads).
     EmptySecret,
+    /// HS256 keyed with a fresh random secret of the attacker's; with `header.jwk` the
+    /// secret itself ships in the header as an `oct` JWK (an RP that takes keys from the
+    /// header then verifies the token with the key the token brought).
+    AttackerSecret,
     /// No key (with `alg: none` and its case variants).
     None,
 }
@@ -438,6 +446,10 @@ pub struct ProviderSettings {
     /// Extra keys listed whether or not a forge uses them.
     #[serde(default)]
     pub publish: Vec<Published>,
+    /// The JWKS lists the current signing key alone (no next key, no retired keys): what an
+    /// OP with one key serves, so a token without `kid` has exactly one candidate.
+    #[serde(default)]
+    pub single_key: bool,
     /// Discovery advertises the JWKS at `jwks_uri?run=<tag>`, a URL only this run knows;
     /// each JWKS fetch is recorded with whether it used it (`advertised`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -479,6 +491,7 @@ impl Default for ProviderSettings {
             jwks_uri_tag: None,
             endpoints_at: None,
             mix_up: None,
+            single_key: false,
         }
     }
 }

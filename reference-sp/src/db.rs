@@ -139,6 +139,13 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE sso_configs ADD COLUMN oidc_response_type TEXT;
     ALTER TABLE sso_configs ADD COLUMN oidc_require_s_hash INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: OIDC refresh: the refresh token of an OIDC sign-in and the identity its ID token
+    // named (OIDC Core 12.2: a refreshed ID token must name the same iss and sub)
+    r#"
+    ALTER TABLE sessions ADD COLUMN oidc_refresh_token TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_iss TEXT;
+    ALTER TABLE sessions ADD COLUMN oidc_sub TEXT;
+    "#,
 ];
 
 impl Db {

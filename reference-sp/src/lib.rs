@@ -34,6 +34,7 @@ mod oidc_hybrid;
 mod oidc_jarm;
 mod oidc_jws;
 mod oidc_logout;
+mod oidc_refresh;
 mod oidc_userinfo;
 mod options;
 mod password;

@@ -34,6 +34,8 @@ pub struct Pending {
 
 #[derive(Debug, Clone)]
 pub struct Claims {
+    /// The ID token's iss (the OP's issuer: verified).
+    pub iss: String,
     pub sub: String,
     pub email: Option<String>,
     pub given_name: Option<String>,
@@ -41,6 +43,8 @@ pub struct Claims {
     /// Contact details, asked for with the `phone` and `address` scope values when the OP
     /// lists them; shown on the home page, never used to find the user.
     pub contact: Contact,
+    /// The token response's refresh token, kept for a later refresh.
+    pub refresh_token: Option<Secret>,
 }
 
 /// The phone number and postal address the OP released (ID token, else UserInfo).
@@ -91,7 +95,7 @@ const CONTACT_SCOPES: [&str; 2] = ["phone", "address"];
 
 /// Reads the discovery document; the issuer it names must be the one the discovery URL
 /// belongs to (authentik: `https://host/application/o/<slug>/`).
-async fn discover(
+pub(crate) async fn discover(
     http: &reqwest::Client,
     discovery_url: &str,
 ) -> Result<CoreProviderMetadata, String> {
@@ -164,7 +168,7 @@ fn check_endpoint_origins(doc: &serde_json::Value, issuer: &str) -> Result<(), S
     Ok(())
 }
 
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(inner) = cur {
@@ -340,6 +344,7 @@ pub async fn finish(
             .map(|f| f.as_str().to_string()),
     };
     Ok(Claims {
+        iss: claims.issuer().as_str().to_string(),
         sub: claims.subject().as_str().to_string(),
         email: claims.email().map(|e| e.as_str().to_string()),
         given_name: claims
@@ -351,16 +356,19 @@ pub async fn finish(
             .and_then(|n| n.get(None))
             .map(|n| n.as_str().to_string()),
         contact: from_id_token.or(from_userinfo),
+        refresh_token: token
+            .refresh_token()
+            .map(|t| Secret::new(t.secret().clone())),
     })
 }
 
-fn unix_now() -> i64 {
+pub(crate) fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
 /// RFC 6749 5.1: the type is case-insensitive; anything but Bearer is a token this RP does
 /// not know how to use.
-fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
+pub(crate) fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
     let bearer = match t {
         CoreTokenType::Bearer => true,
         CoreTokenType::Extension(s) => s.eq_ignore_ascii_case("bearer"),
@@ -377,7 +385,11 @@ fn check_token_type(t: &CoreTokenType) -> Result<(), String> {
 }
 
 /// The ID token checks openidconnect leaves to its caller.
-fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result<(), String> {
+pub(crate) fn check_claims(
+    claims: &CoreIdTokenClaims,
+    client_id: &str,
+    now: i64,
+) -> Result<(), String> {
     let refused = |why: String| Err(format!("the ID token was refused: {why}"));
     // OIDC Core 3.1.3.7 step 5: when azp is present it must be this client.
     if let Some(azp) = claims.authorized_party()
@@ -403,7 +415,7 @@ fn check_claims(claims: &CoreIdTokenClaims, client_id: &str, now: i64) -> Result
 }
 
 /// `nbf` of a verified ID token: when present, a number not in the future.
-fn check_nbf(jwt: &str, now: i64) -> Result<(), String> {
+pub(crate) fn check_nbf(jwt: &str, now: i64) -> Result<(), String> {
     use base64::Engine as _;
     let payload = jwt
         .split('.')

@@ -3,7 +3,9 @@
 //! root only re-exports it), so handler modules depend on the state and never on the router.
 use crate::error::Error;
 use crate::options::Options;
-use crate::routes::{admin_api, backchannel, frontchannel, identity, login, slo, sso, test_api};
+use crate::routes::{
+    admin_api, backchannel, frontchannel, identity, login, oidc_refresh, slo, sso, test_api,
+};
 use crate::state::{AppState, Shared};
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -212,6 +214,7 @@ fn sso_routes() -> Router<Shared> {
             "/sso/oidc/frontchannel-logout/{org}",
             get(frontchannel::frontchannel_logout),
         )
+        .route("/sso/oidc/refresh", get(oidc_refresh::refresh))
         .route(
             "/sso/oidc/backchannel-logout/{org}",
             post(backchannel::backchannel_logout),

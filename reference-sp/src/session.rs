@@ -96,6 +96,68 @@ pub fn set_saml_subject(
     Ok(())
 }
 
+/// What an OIDC sign-in leaves for a later refresh: the refresh token (if the OP gave one)
+/// and the identity the ID token named.
+#[derive(Debug, Clone)]
+pub struct OidcTokens {
+    pub refresh_token: Option<crate::secret::Secret>,
+    pub iss: String,
+    pub sub: String,
+}
+
+/// Keeps `tokens` with the session in `jar` (the one just created).
+pub fn set_oidc_tokens(
+    c: &Connection,
+    jar: &CookieJar,
+    tokens: &OidcTokens,
+) -> Result<(), AppError> {
+    if let Some(cookie) = jar.get(COOKIE) {
+        c.execute(
+            "UPDATE sessions SET oidc_refresh_token = ?1, oidc_iss = ?2, oidc_sub = ?3 WHERE id = ?4",
+            params![
+                tokens.refresh_token.as_ref().map(|s| s.expose().to_string()),
+                tokens.iss,
+                tokens.sub,
+                cookie.value()
+            ],
+        )?;
+    }
+    Ok(())
+}
+
+/// The OIDC tokens of the session `id`, if it came from an OIDC sign-in.
+pub fn oidc(c: &Connection, id: &str) -> Result<Option<OidcTokens>, AppError> {
+    let row = c
+        .query_row(
+            "SELECT oidc_refresh_token, oidc_iss, oidc_sub FROM sessions WHERE id = ?1 AND oidc_iss IS NOT NULL AND oidc_sub IS NOT NULL",
+            [id],
+            |r| {
+                Ok(OidcTokens {
+                    refresh_token: r
+                        .get::<_, Option<String>>(0)?
+                        .map(crate::secret::Secret::new),
+                    iss: r.get(1)?,
+                    sub: r.get(2)?,
+                })
+            },
+        )
+        .optional()?;
+    Ok(row)
+}
+
+/// The next refresh token of the session `id` (refresh tokens rotate).
+pub fn set_refresh_token(
+    c: &Connection,
+    id: &str,
+    token: Option<&crate::secret::Secret>,
+) -> Result<(), AppError> {
+    c.execute(
+        "UPDATE sessions SET oidc_refresh_token = ?1 WHERE id = ?2",
+        params![token.map(|s| s.expose().to_string()), id],
+    )?;
+    Ok(())
+}
+
 /// The SAML subject of the session in `jar`: (sso_org, NameID, SessionIndex).
 pub fn saml_subject(
     c: &Connection,

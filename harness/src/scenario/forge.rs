@@ -187,6 +187,7 @@ fn for_each_oidc_string(
     for (list, ops) in [
         ("claims", &mut spec.claims),
         ("front_claims", &mut spec.front_claims),
+        ("refresh_claims", &mut spec.refresh_claims),
         ("token_response", &mut spec.token_response),
         ("userinfo", &mut spec.userinfo),
     ] {

@@ -58,6 +58,9 @@ pub struct ProviderArgs {
     /// Discovery advertises `authorization_response_iss_parameter_supported` (RFC 9207).
     #[serde(default)]
     pub iss_parameter_supported: Option<bool>,
+    /// The JWKS lists the current signing key alone (no next or retired keys).
+    #[serde(default)]
+    pub single_key: Option<bool>,
     /// Discovery advertises a jwks_uri made for this trial (`?run=<random>`): an RP that
     /// fetches another (cached, hard-coded, built from the issuer) is seen by `rp_sent:
     /// { keys_from_discovery: true }`.
@@ -91,11 +94,12 @@ impl<'de> Deserialize<'de> for ProviderArgs {
             && a.per_run_jwks_uri.is_none()
             && a.endpoints_at.is_none()
             && a.mix_up.is_none()
+            && a.single_key.is_none()
         {
             return Err(serde::de::Error::custom(
                 "oidc_provider changes nothing: give at least one of jwks_status, \
                  jwks_unreachable, jwks_kid_collision, iss_parameter_supported, \
-                 per_run_jwks_uri, endpoints_at, mix_up",
+                 per_run_jwks_uri, endpoints_at, mix_up, single_key",
             ));
         }
         if let Some(s) = a.jwks_status
@@ -268,6 +272,10 @@ pub struct RpSent {
     /// Every UserInfo call carried the access token in one of these places.
     #[serde(default)]
     pub access_token_in: Vec<TokenPlace>,
+    /// The RP redeemed a refresh token and called UserInfo with the access token the
+    /// refresh answered, and the mock OP accepted both (OIDC Core 12).
+    #[serde(default)]
+    pub userinfo_after_refresh: bool,
     /// Every authorization request asked for this response mode (`query.jwt`: JARM), and
     /// the mock OP answered in it.
     #[serde(default)]
@@ -321,6 +329,7 @@ impl RpSent {
             && self.response_mode.is_none()
             && self.end_session.is_none()
             && self.keys_from_discovery.is_none()
+            && !self.userinfo_after_refresh
     }
 }
 
@@ -330,7 +339,8 @@ impl<'de> Deserialize<'de> for RpSent {
         if a.is_empty() {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
-                 client_auth, access_token_in, response_mode, end_session, keys_from_discovery",
+                 client_auth, access_token_in, response_mode, end_session, keys_from_discovery, \
+                 userinfo_after_refresh",
             ));
         }
         Ok(a)

@@ -177,6 +177,9 @@ pub enum Capability {
     /// Two OIDC OPs in one RP (`use_idp: attacker`): `connect` under each, and `start_login`
     /// signs in at the current one (`{idp.name}`, or an organisation per OP).
     OidcTwoOps,
+    /// The RP refreshes its OIDC tokens when asked (`procedures.refresh`: a refresh_token
+    /// grant, the refreshed ID token checked, UserInfo called with the new access token).
+    OidcRefresh,
 }
 
 impl fmt::Display for Capability {
@@ -990,6 +993,7 @@ step_vocabulary! {
     "connect" => Connect(Protocol), Any, "the target's own way to trust the tenant";
     "start_login" => StartLogin(NoArgs), Browser, "the target's own way to start a sign-in";
     "sign_out" => SignOut(NoArgs), Browser, "the target's own way to sign out";
+    "refresh" => Refresh(NoArgs), Browser, "the target's own way to refresh its OIDC tokens (procedures.refresh)";
     "replay_saml_response" => ReplaySamlResponse(NoArgs), Browser, "post the last SAML response again from a fresh browser";
     "rotate_keys" => RotateKeys(RotateArgs), Any, "rotate the mock OP's signing key";
     "oidc_provider" => OidcProvider(ProviderArgs), Any, "change the mock OP's JWKS answer or discovery (RFC 9207)";

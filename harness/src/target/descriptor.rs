@@ -80,6 +80,9 @@ pub struct Procedures {
     /// on a target without it, naming this key.
     #[serde(default)]
     pub sign_out: Vec<Step>,
+    /// The RP's own way to refresh its OIDC tokens now (`refresh`; capability `oidc-refresh`).
+    #[serde(default)]
+    pub refresh: Vec<Step>,
 }
 
 /// A protected URL of the SP and the element that names the signed-in user on it. The

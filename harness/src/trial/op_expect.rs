@@ -115,6 +115,9 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
     if want.keys_from_discovery == Some(true) {
         keys_from_discovery(&lines("discovery"), &lines("jwks"))?;
     }
+    if want.userinfo_after_refresh {
+        refreshed_userinfo(&lines("refresh_request"), &lines("userinfo"))?;
+    }
     Ok(())
 }
 
@@ -196,6 +199,39 @@ fn keys_from_discovery(discovery: &[Value], jwks: &[Value]) -> Result<(), Failed
                 ));
             }
         }
+    }
+    Ok(())
+}
+
+/// At least one refresh the mock OP answered, then a UserInfo call with a refreshed access
+/// token. Neither is a forgery the RP accepted: what is missing is a mismatch.
+fn refreshed_userinfo(refreshes: &[Value], calls: &[Value]) -> Result<(), Failed> {
+    if !refreshes.iter().any(|r| r["status"].as_u64() == Some(200)) {
+        let seen = refreshes
+            .iter()
+            .map(|r| format!("HTTP {}", r["status"]))
+            .collect::<Vec<_>>();
+        return Err(failed(
+            FailureKind::Mismatch,
+            "the RP's refresh_token grants to the mock OP",
+            "at least one, answered 200".into(),
+            if seen.is_empty() {
+                "none".into()
+            } else {
+                seen.join(", ")
+            },
+        ));
+    }
+    if !calls.iter().any(|c| c["refreshed"] == true) {
+        return Err(failed(
+            FailureKind::Mismatch,
+            "UserInfo calls with the refreshed access token",
+            "at least one".into(),
+            format!(
+                "none ({} UserInfo call(s), all with the sign-in's access token)",
+                calls.len()
+            ),
+        ));
     }
     Ok(())
 }

@@ -76,6 +76,10 @@ impl TrialCtx<'_> {
             changed.push(format!("token and UserInfo endpoints at {base}"));
             settings.endpoints_at = Some(base);
         }
+        if let Some(b) = a.single_key {
+            settings.single_key = b;
+            changed.push(format!("single_key {b}"));
+        }
         idp.put_oidc_provider(&tenant.id, &settings).await?;
         Ok(Some(format!("mock OP now: {}", changed.join(", "))))
     }

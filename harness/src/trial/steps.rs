@@ -262,6 +262,10 @@ impl TrialCtx<'_> {
                 let steps = &self.target.procedures.sign_out;
                 self.procedure("sign_out", steps).await
             }
+            Step::Refresh(_) => {
+                let steps = &self.target.procedures.refresh;
+                self.procedure("refresh", steps).await
+            }
         }
     }
 

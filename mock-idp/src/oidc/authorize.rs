@@ -453,6 +453,8 @@ fn complete(
             AccessGrant {
                 client_id: request.client_id.clone(),
                 scopes: request.scopes.clone(),
+                // A front-channel token of the hybrid flow, not one a refresh gave.
+                refreshed: false,
                 user_uid: uid.to_string(),
                 expires_at: now.saturating_add(super::state::ACCESS_TOKEN_SECONDS),
                 faults: active.clone(),

@@ -100,6 +100,21 @@ pub struct AccessGrant {
     pub expires_at: i64,
     pub faults: Vec<Fault>,
     pub forge: Option<Arc<ForgeSpec>>,
+    /// Issued by a `refresh_token` grant (the exchange log says so for userinfo calls).
+    pub refreshed: bool,
+}
+
+/// An issued refresh token: what the sign-in it came from granted. Refresh tokens rotate:
+/// each refresh answers a new one and the presented one is spent.
+#[derive(Debug, Clone)]
+pub struct RefreshGrant {
+    pub client_id: String,
+    pub user_uid: String,
+    pub scopes: Vec<String>,
+    /// The original sign-in's (OIDC Core 12.2: a refreshed ID token keeps it).
+    pub auth_time: i64,
+    pub faults: Vec<Fault>,
+    pub forge: Option<Arc<ForgeSpec>>,
 }
 
 /// The tenant's signing key and the next key of its rotation, as JWS keys.
@@ -173,6 +188,7 @@ pub struct TenantOidc {
     pub pending: SecretMap<AuthRequest>,
     pub codes: SecretMap<CodeGrant>,
     pub access_tokens: SecretMap<AccessGrant>,
+    pub refresh_tokens: SecretMap<RefreshGrant>,
     /// Made on first use from the tenant's keys, then kept: parsed once, not per token.
     pub keys: Option<Arc<OidcKeys>>,
     /// Forges, extra keys and provider settings (`oidc::forge`).

@@ -9,7 +9,6 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use serde::Serialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
@@ -21,29 +20,14 @@ use crate::tenant;
 
 use super::claims::{self, Context, Person};
 use super::error::OidcError;
+use super::grant::{ClientAuth, Facts, Issued, TokenResponse, authenticate};
 use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
 use super::provider::{effective_email, keys, now, record, resolve};
-use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, new_secret};
+use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, RefreshGrant, new_secret};
 use super::{faults, forge, jwt};
 
 /// How long the `slow_response` fault holds the token response.
 pub const SLOW_SECONDS: u64 = 5;
-
-#[derive(Serialize)]
-struct TokenResponse {
-    /// Plain text: this response goes to the client the token is for.
-    access_token: String,
-    token_type: &'static str,
-    expires_in: i64,
-    id_token: String,
-    scope: String,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ClientAuth {
-    Basic,
-    Post,
-}
 
 /// Who the caller says it is: `(client_id, client_secret, method)`.
 fn client_credentials(
@@ -133,6 +117,14 @@ pub async fn token(
     let form = params(&body);
     let path = uri.path().to_string();
     let outcome = issue(&app, &shared, &layout, &headers, &form).await;
+    // Refreshes are logged as kinds of their own, so what a scenario asks about sign-ins
+    // (`token_request`, `id_token`) stays about sign-ins.
+    let refresh = form.get("grant_type").map(String::as_str) == Some("refresh_token");
+    let (request_kind, token_kind) = if refresh {
+        ("refresh_request", "refreshed_id_token")
+    } else {
+        ("token_request", "id_token")
+    };
     let mut t = tenant::lock(&shared);
     match outcome {
         Ok(issued) => {
@@ -144,7 +136,7 @@ pub async fn token(
             decoded["nonce_sent"] = json!(issued.facts.nonce_sent);
             record(
                 &mut t,
-                "token_request",
+                request_kind,
                 "POST",
                 &path,
                 status,
@@ -161,7 +153,7 @@ pub async fn token(
                 }
                 record(
                     &mut t,
-                    "id_token",
+                    token_kind,
                     "POST",
                     &path,
                     status,
@@ -188,7 +180,7 @@ pub async fn token(
             decoded["error"] = json!(e.to_string());
             record(
                 &mut t,
-                "token_request",
+                request_kind,
                 "POST",
                 &path,
                 status,
@@ -200,25 +192,6 @@ pub async fn token(
     }
 }
 
-/// The sign-in facts the token request record carries.
-struct Facts {
-    client_id: String,
-    pkce: Option<&'static str>,
-    nonce_sent: bool,
-}
-
-/// What the token endpoint answers, and what the log keeps of it.
-struct Issued {
-    answer: forge::Answer,
-    auth: ClientAuth,
-    id_token: Option<String>,
-    faults: Vec<Fault>,
-    facts: Facts,
-    forge: Option<forge::spec::ForgeSpec>,
-    /// The ID token payload text when it repeats a member.
-    payload_text: Option<String>,
-}
-
 async fn issue(
     app: &AppState,
     shared: &std::sync::Mutex<tenant::Tenant>,
@@ -228,30 +201,23 @@ async fn issue(
 ) -> Result<Issued, (OidcError, Vec<Fault>)> {
     let no_faults = |e: OidcError| (e, Vec::new());
     let (client_id, secret, auth) = client_credentials(headers, form).map_err(no_faults)?;
+    if form.get("grant_type").map(String::as_str) == Some("refresh_token") {
+        return super::refresh::issue(app, shared, layout, (client_id, secret, auth), form).await;
+    }
     // Everything under the lock is checked and copied out; signing happens after it is
     // released so parallel sign-ins do not queue on one tenant.
     let (grant, user, keys, now, rotated, client_secret, forge_keys) = {
         let mut t = tenant::lock(shared);
-        let client = t
-            .oidc_clients
-            .iter()
-            .find(|c| c.client_id == client_id)
-            .ok_or_else(|| {
-                no_faults(OidcError::invalid_client(format!(
-                    "unknown client '{client_id}'"
-                )))
-            })?;
-        if client.client_secret.expose() != secret {
-            return Err(no_faults(OidcError::invalid_client("wrong client secret")));
-        }
-        let client_secret = client.client_secret.clone();
+        let client_secret = authenticate(&t, &client_id, &secret).map_err(no_faults)?;
         match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {}
             other => {
                 return Err(no_faults(OidcError::oauth(
                     StatusCode::BAD_REQUEST,
                     "unsupported_grant_type",
-                    format!("grant_type {other:?} is not supported; use authorization_code"),
+                    format!(
+                        "grant_type {other:?} is not supported; use authorization_code or refresh_token"
+                    ),
                 )));
             }
         }
@@ -404,23 +370,40 @@ async fn issue(
             None,
         ),
     };
-    tenant::lock(shared).oidc.access_tokens.insert(
-        &access_token,
-        AccessGrant {
-            client_id: client_id.clone(),
-            user_uid: user.uid.clone(),
-            expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
-            faults: active.clone(),
-            forge: grant.forge.clone(),
-            scopes: grant.request.scopes.clone(),
-        },
-    );
+    let refresh_token = new_secret();
+    {
+        let mut t = tenant::lock(shared);
+        t.oidc.access_tokens.insert(
+            &access_token,
+            AccessGrant {
+                client_id: client_id.clone(),
+                user_uid: user.uid.clone(),
+                expires_at: now.saturating_add(ACCESS_TOKEN_SECONDS),
+                faults: active.clone(),
+                forge: grant.forge.clone(),
+                scopes: grant.request.scopes.clone(),
+                refreshed: false,
+            },
+        );
+        t.oidc.refresh_tokens.insert(
+            &refresh_token,
+            RefreshGrant {
+                client_id: client_id.clone(),
+                user_uid: user.uid.clone(),
+                scopes: grant.request.scopes.clone(),
+                auth_time: grant.auth_time,
+                faults: active.clone(),
+                forge: grant.forge.clone(),
+            },
+        );
+    }
     let response = TokenResponse {
         access_token: access_token.expose().to_string(),
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
         id_token: id_token.clone(),
         scope: grant.request.scopes.join(" "),
+        refresh_token: Some(refresh_token.expose().to_string()),
     };
     let answer = match &forged {
         None => forge::Answer {

@@ -79,11 +79,13 @@ pub async fn userinfo(
                 )?),
                 None => None,
             };
-            let mut shown = json!({ "claims": claims, "token_in": token_in });
+            let mut shown =
+                json!({ "claims": claims, "token_in": token_in, "refreshed": grant.refreshed });
             if let Some(answer) = &forged {
                 shown = json!({
                     "claims": claims,
                     "token_in": token_in,
+                    "refreshed": grant.refreshed,
                     "forge": grant.forge.as_deref(),
                     "content_type": answer.content_type,
                     "body": if answer.content_type == "application/jwt" {

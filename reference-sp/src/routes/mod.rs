@@ -9,6 +9,7 @@ pub mod backchannel;
 pub mod frontchannel;
 pub mod identity;
 pub mod login;
+pub mod oidc_refresh;
 pub mod slo;
 pub mod sso;
 pub mod sso_start;

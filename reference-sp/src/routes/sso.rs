@@ -225,7 +225,7 @@ async fn acs_inner(
         axum_extra::extract::cookie::Cookie::build((super::sso_start::PENDING_COOKIE, ""))
             .path("/sso/saml"),
     );
-    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity, None)?;
+    let resp = finish_sso_login(&st, jar, &org_id, &validated.identity, None, None)?;
     // What a LogoutRequest for this sign-in will name (single logout).
     if let Some(value) = resp
         .headers()
@@ -256,6 +256,7 @@ fn finish_sso_login(
     org_id: &str,
     identity: &Identity,
     oidc: Option<&session::OidcFacts<'_>>,
+    tokens: Option<&session::OidcTokens>,
 ) -> Result<Response, AppError> {
     let now = st.now();
     let (jar, needs_profile) = st.db.tx(|tx| -> Result<_, AppError> {
@@ -271,6 +272,9 @@ fn finish_sso_login(
         )?;
         if let Some(facts) = oidc {
             session::set_oidc(tx, &jar, facts)?;
+        }
+        if let Some(tokens) = tokens {
+            session::set_oidc_tokens(tx, &jar, tokens)?;
         }
         Ok((jar, needs_profile))
     })?;
@@ -550,7 +554,12 @@ async fn oidc_finish(
         address: claims.contact.address.as_deref(),
         sid: sid.as_deref(),
     });
-    finish_sso_login(st, jar, &org_id, &identity, facts.as_ref())
+    let tokens = session::OidcTokens {
+        refresh_token: claims.refresh_token.clone(),
+        iss: claims.iss.clone(),
+        sub: claims.sub.clone(),
+    };
+    finish_sso_login(st, jar, &org_id, &identity, facts.as_ref(), Some(&tokens))
 }
 
 /// A connection set to JARM takes only a verified JARM response, and one that is not takes

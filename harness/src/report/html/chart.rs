@@ -17,7 +17,15 @@ use crate::report::escape::esc;
 use crate::trial::outcome::{TrialOutcome, Verdict};
 
 /// Kinds the SP's server fetches from the IdP itself, never through the browser.
-const BACK_CHANNEL: &[&str] = &["discovery", "jwks", "token_request", "id_token", "userinfo"];
+const BACK_CHANNEL: &[&str] = &[
+    "discovery",
+    "jwks",
+    "token_request",
+    "id_token",
+    "userinfo",
+    "refresh_request",
+    "refreshed_id_token",
+];
 
 const LANE_W: u32 = 210;
 const LEFT: u32 = 64;

@@ -321,6 +321,15 @@ pub const VARIANTS: &[Variant] = &[
         Preset(r#"{"header": {"jwk": true}, "key": "attacker"}"#)
     ),
     v!(
+        "jwk_header_oct",
+        "id_token",
+        Reject,
+        "CWE-347",
+        &["CVE-2018-0114"],
+        "HS256 keyed with the attacker's own secret, shipped in the header as an oct jwk",
+        Preset(r#"{"header": {"alg": "HS256", "jwk": true}, "key": "attacker_secret"}"#)
+    ),
+    v!(
         "jku_header_attacker",
         "id_token",
         Reject,

@@ -71,6 +71,7 @@ fn is_hmac_key(k: KeyChoice) -> bool {
             | KeyChoice::OpPublicAsHmacJwk
             | KeyChoice::ClientSecret
             | KeyChoice::EmptySecret
+            | KeyChoice::AttackerSecret
     )
 }
 
@@ -108,7 +109,7 @@ pub fn plan(spec: &JwsSpec) -> Result<Plan, PlanError> {
         }
         (Some(SignAlg::Hs256), k) if !is_hmac_key(k) => {
             return Err(PlanError::Key(format!(
-                "HS256 needs an HMAC key (op_public_as_hmac_*, client_secret, empty_secret), not {}",
+                "HS256 needs an HMAC key (op_public_as_hmac_*, client_secret, empty_secret, attacker_secret), not {}",
                 key_name(k)
             )));
         }
@@ -128,9 +129,19 @@ pub fn plan(spec: &JwsSpec) -> Result<Plan, PlanError> {
         _ => {}
     }
     let asymmetric = sign.is_some_and(|a| a != SignAlg::Hs256);
-    if (spec.header.jwk || spec.header.x5c) && !asymmetric {
+    // The one symmetric key a header may carry is the attacker's own secret (an `oct` JWK);
+    // the OP's secrets and public-key confusions are never shipped.
+    let oct = sign == Some(SignAlg::Hs256) && key == KeyChoice::AttackerSecret;
+    if spec.header.jwk && !asymmetric && !oct {
         return Err(PlanError::Embed(
-            "jwk and x5c embed a public key: they need an asymmetric signing key".into(),
+            "jwk embeds a public key, or the attacker's own secret (key attacker_secret): \
+             it needs an asymmetric signing key or attacker_secret"
+                .into(),
+        ));
+    }
+    if spec.header.x5c && !asymmetric {
+        return Err(PlanError::Embed(
+            "x5c embeds a certificate: it needs an asymmetric signing key".into(),
         ));
     }
     Ok(Plan {
@@ -226,6 +237,11 @@ fn signing(plan: &Plan, m: &Material<'_>) -> Result<Signing, ForgeError> {
             key: Vec::new(),
             kid: None,
         },
+        // 32 random bytes per token: nothing but the header's jwk can verify it.
+        KeyChoice::AttackerSecret => Signing::Hmac {
+            key: (0..32).map(|_| rand::random::<u8>()).collect(),
+            kid: None,
+        },
         KeyChoice::None => Signing::Nothing,
         public => Signing::Hmac {
             key: public_key_bytes(m.current, public)?,
@@ -266,6 +282,10 @@ pub fn sign(spec: &JwsSpec, payload: &str, m: &Material<'_>) -> Result<String, F
             .replace("{canary_jku}", m.jku)
             .replace("{canary_x5u}", m.x5u);
         header.insert("kid".into(), json!(kid));
+    }
+    if let (Signing::Hmac { key, .. }, true) = (&signing, h.jwk) {
+        // RFC 7518 6.4: a symmetric key as a JWK; `plan` allows this for attacker_secret only.
+        header.insert("jwk".into(), json!({"kty": "oct", "k": B64URL.encode(key)}));
     }
     if let Signing::Asym(key) = &signing {
         if h.jwk {
@@ -380,5 +400,22 @@ mod tests {
         let mut s = spec(Some("HS256"), None);
         s.header.jwk = true;
         assert!(matches!(plan(&s), Err(PlanError::Embed(_))));
+        s.header.x5c = true;
+        s.key = Some(KeyChoice::AttackerSecret);
+        assert!(
+            matches!(plan(&s), Err(PlanError::Embed(_))),
+            "x5c needs a certificate"
+        );
+    }
+
+    #[test]
+    fn attacker_secret_may_ship_as_an_oct_jwk() {
+        let mut s = spec(None, Some(KeyChoice::AttackerSecret));
+        s.header.jwk = true;
+        let p = plan(&s).unwrap();
+        assert_eq!(
+            (p.alg_text.as_str(), p.sign),
+            ("HS256", Some(SignAlg::Hs256))
+        );
     }
 }

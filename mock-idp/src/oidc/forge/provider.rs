@@ -54,9 +54,12 @@ pub fn needs_keys(settings: &ProviderSettings) -> bool {
     settings.jwks_kid_collision || !settings.publish.is_empty()
 }
 
-/// The JWKS document: [collision,] current, next, retired..., published extras.
+/// The JWKS document: [collision,] current, next, retired..., published extras (with
+/// `single_key`: [collision,] current, published extras).
 pub fn jwks_document(t: &mut Tenant, keys: &OidcKeys) -> std::result::Result<Value, OidcError> {
     let published = super::published(t);
+    // single_key: an OP with one key lists it alone (a kid-less token has one candidate).
+    let single = t.oidc.forge.provider.single_key;
     let mut list: Vec<Value> = Vec::new();
     if t.oidc.forge.provider.jwks_kid_collision || !published.is_empty() {
         let fk = super::keys_locked(t)?;
@@ -71,18 +74,22 @@ pub fn jwks_document(t: &mut Tenant, keys: &OidcKeys) -> std::result::Result<Val
             );
         }
         list.push(serde_json::to_value(keys.current.jwk())?);
-        list.push(serde_json::to_value(keys.next.jwk())?);
-        for r in &t.oidc.forge.retired {
-            list.push(serde_json::to_value(r.jwk())?);
+        if !single {
+            list.push(serde_json::to_value(keys.next.jwk())?);
+            for r in &t.oidc.forge.retired {
+                list.push(serde_json::to_value(r.jwk())?);
+            }
         }
         for p in published {
             list.push(fk.published(p).public_jwk().map_err(internal)?);
         }
     } else {
         list.push(serde_json::to_value(keys.current.jwk())?);
-        list.push(serde_json::to_value(keys.next.jwk())?);
-        for r in &t.oidc.forge.retired {
-            list.push(serde_json::to_value(r.jwk())?);
+        if !single {
+            list.push(serde_json::to_value(keys.next.jwk())?);
+            for r in &t.oidc.forge.retired {
+                list.push(serde_json::to_value(r.jwk())?);
+            }
         }
     }
     Ok(json!({ "keys": list }))

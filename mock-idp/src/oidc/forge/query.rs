@@ -98,7 +98,7 @@ fn line(e: &Exchange) -> Value {
                 p.get("state").cloned().unwrap_or(Value::Null),
             );
         }
-        "token_request" => {
+        "token_request" | "refresh_request" => {
             out.insert("client_auth".into(), d["client_auth"].clone());
             out.insert("grant_type".into(), d["form"]["grant_type"].clone());
             out.insert(
@@ -113,6 +113,8 @@ fn line(e: &Exchange) -> Value {
         }
         "userinfo" => {
             out.insert("token_in".into(), d["token_in"].clone());
+            // Whether the access token came from a refresh grant.
+            out.insert("refreshed".into(), json!(d["refreshed"] == true));
         }
         "end_session" => {
             for k in [
@@ -155,6 +157,7 @@ pub fn answer(exchanges: &[Exchange], q: &Query, now: OffsetDateTime) -> Request
         "jwks",
         "authorization_request",
         "token_request",
+        "refresh_request",
         "userinfo",
         "end_session",
         "canary",

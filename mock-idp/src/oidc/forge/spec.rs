@@ -85,6 +85,8 @@ impl Forge for ForgeSpec {
         self.key = jws.key;
         self.claims.extend(over.claims.iter().cloned());
         self.front_claims.extend(over.front_claims.iter().cloned());
+        self.refresh_claims
+            .extend(over.refresh_claims.iter().cloned());
         self.token_response
             .extend(over.token_response.iter().cloned());
         if over.token_error.is_some() {
@@ -176,6 +178,7 @@ impl Forge for ForgeSpec {
         for (list, ops) in [
             ("claims", &spec.claims),
             ("front_claims", &spec.front_claims),
+            ("refresh_claims", &spec.refresh_claims),
             ("token_response", &spec.token_response),
             ("userinfo", &spec.userinfo),
             (
