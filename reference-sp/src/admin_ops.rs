@@ -359,6 +359,14 @@ pub fn put_saml(
         .tx(|tx| store::put_sso_config(tx, &org.id, &cfg, state.now()).map_err(AppError::from))
 }
 
+/// How an OIDC connection's authorization response comes back: the plain query (the
+/// default), a JARM JWT (`mode: Some("query.jwt")`) or the hybrid flow.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ResponseShape<'a> {
+    pub mode: Option<&'a str>,
+    pub flow: crate::oidc_hybrid::Flow,
+}
+
 pub fn put_oidc(
     state: &AppState,
     org: &str,
@@ -366,10 +374,10 @@ pub fn put_oidc(
     client_id: &str,
     client_secret: &Secret,
     discovery_url: &str,
-    response_mode: Option<&str>,
-    flow: crate::oidc_hybrid::Flow,
+    shape: ResponseShape<'_>,
 ) -> Result<(), AppError> {
     let org = require_org(state, org)?;
+    let (response_mode, flow) = (shape.mode, shape.flow);
     let response_mode = crate::oidc_jarm::response_mode(response_mode)
         .map_err(|why| AppError::bad("response_mode", why))?;
     if idp_name.trim().is_empty() {

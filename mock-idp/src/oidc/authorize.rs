@@ -520,8 +520,7 @@ fn complete(
         .find(|c| c.client_id == request.client_id)
         .and_then(|c| c.frontchannel_logout_uri.as_ref())
         .map(|_| session::public_sid(op_session));
-    let (request_redirect, response_mode) =
-        (request.redirect_uri.clone(), request.response_mode);
+    let (request_redirect, response_mode) = (request.redirect_uri.clone(), request.response_mode);
     t.oidc.codes.insert(
         &code,
         CodeGrant {

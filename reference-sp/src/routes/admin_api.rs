@@ -172,8 +172,10 @@ pub async fn put_oidc(
         &b.client_id,
         &b.client_secret,
         &b.discovery_url,
-        b.response_mode.as_deref(),
-        flow,
+        admin_ops::ResponseShape {
+            mode: b.response_mode.as_deref(),
+            flow,
+        },
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -440,7 +440,6 @@ pub async fn save_oidc(
         &f.client_id,
         &f.client_secret,
         &f.discovery_url,
-        None,
         Default::default(),
     )
     .map(|()| "OIDC configuration saved. Use Test SSO, then turn on Single Sign On.".to_string());
