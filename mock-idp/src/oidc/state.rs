@@ -189,6 +189,10 @@ pub struct TenantOidc {
     pub codes: SecretMap<CodeGrant>,
     pub access_tokens: SecretMap<AccessGrant>,
     pub refresh_tokens: SecretMap<RefreshGrant>,
+    /// (client_id, user uid) -> the `sid` of the last ID token issued to that client for that
+    /// user: a logout token for them carries it too (Back-Channel Logout 1.0, 2.4), since an
+    /// RP that got a sid indexes its sessions by it.
+    pub sids: std::collections::BTreeMap<(String, String), String>,
     /// Made on first use from the tenant's keys, then kept: parsed once, not per token.
     pub keys: Option<Arc<OidcKeys>>,
     /// Forges, extra keys and provider settings (`oidc::forge`).

@@ -373,6 +373,11 @@ async fn issue(
     let refresh_token = new_secret();
     {
         let mut t = tenant::lock(shared);
+        if let Some(sid) = &grant.sid {
+            t.oidc
+                .sids
+                .insert((client_id.clone(), user.uid.clone()), sid.clone());
+        }
         t.oidc.access_tokens.insert(
             &access_token,
             AccessGrant {

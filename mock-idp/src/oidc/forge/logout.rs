@@ -122,7 +122,11 @@ fn prepare(t: &mut Tenant, base: &str, req: &LogoutRequest) -> Result<Prepared> 
     if let Some(s) = &sub {
         claims.insert("sub".into(), json!(s));
     }
-    if let Some(s) = &req.sid {
+    // No sid asked for: the one the client's ID token for this user carried, if any.
+    let remembered = sub
+        .as_ref()
+        .and_then(|u| t.oidc.sids.get(&(req.client_id.clone(), u.clone())));
+    if let Some(s) = req.sid.as_ref().or(remembered) {
         claims.insert("sid".into(), json!(s));
     }
     let (ops, mut spec) = variant_parts(req.variant);
