@@ -3,7 +3,7 @@
 //! root only re-exports it), so handler modules depend on the state and never on the router.
 use crate::error::Error;
 use crate::options::Options;
-use crate::routes::{admin_api, backchannel, frontchannel, identity, login, slo, sso, test_api};
+use crate::routes::{admin_api, backchannel, frontchannel, identity, initiate, login, slo, sso, test_api};
 use crate::state::{AppState, Shared};
 use axum::Router;
 use axum::routing::{delete, get, post, put};
@@ -208,6 +208,8 @@ fn sso_routes() -> Router<Shared> {
             get(sso::oidc_callback).post(sso::oidc_callback_post),
         )
         .route("/sso/oidc/signed-out", get(login::oidc_signed_out))
+        // Third-party-initiated login (OpenID Connect Core 4): the organisation's OP only.
+        .route("/sso/oidc/initiate/{org}", get(initiate::initiate_login))
         .route(
             "/sso/oidc/frontchannel-logout/{org}",
             get(frontchannel::frontchannel_logout),
