@@ -177,6 +177,9 @@ pub enum Capability {
     /// Two OIDC OPs in one RP (`use_idp: attacker`): `connect` under each, and `start_login`
     /// signs in at the current one (`{idp.name}`, or an organisation per OP).
     OidcTwoOps,
+    /// Login initiated by a third party (OpenID Connect Core 4): the target declares
+    /// `sp.initiate_login_url`, which takes `iss` (and `login_hint`, `target_link_uri`).
+    OidcThirdPartyLogin,
 }
 
 impl fmt::Display for Capability {
