@@ -3,7 +3,9 @@
 //! root only re-exports it), so handler modules depend on the state and never on the router.
 use crate::error::Error;
 use crate::options::Options;
-use crate::routes::{admin_api, backchannel, frontchannel, identity, initiate, login, slo, sso, test_api};
+use crate::routes::{
+    admin_api, backchannel, frontchannel, identity, initiate, login, slo, sso, test_api,
+};
 use crate::state::{AppState, Shared};
 use axum::Router;
 use axum::routing::{delete, get, post, put};
