@@ -20,7 +20,8 @@
 // Pages: /secure (the signed-in email in #user-email; starts a sign-in when there is no
 // session), /me (who is signed in, never starts a sign-in), /auth/callback, /logout,
 // /signed-out (where the OP sends the browser back after logout),
-// /backchannel-logout (POST logout_token), /health. A refusal answers 403 with the reason in
+// /backchannel-logout (POST logout_token), /initiate-login (third-party-initiated login: iss,
+// login_hint, target_link_uri), /health. A refusal answers 403 with the reason in
 // #error and logs `refused: <check>: <reason>` on stderr.
 import http from 'node:http';
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -78,6 +79,8 @@ const SWITCHES = {
   // tokens section (refresh, symmetric header keys)
   refresh_identity: 'takes a refreshed ID token after checking only its signature: its iss and sub are neither validated nor compared with the original ID token\'s',
   oct_jwk: 'verifies an HS* token with the symmetric key (oct jwk) its own header carries',
+  // initiate section (third-party-initiated login, /initiate-login)
+  initiate_any_iss: 'third-party login: fetches the discovery document of whatever iss the initiate_login_uri request names, then looks for the OP it describes',
 };
 
 const env = process.env;
@@ -1176,6 +1179,48 @@ async function refreshSession(req, res) {
   res.end();
 }
 
+// --- initiate section: third-party-initiated login (OpenID Connect Core 4) ---
+// Any page can send the browser to /initiate-login?iss=..; the careful RP starts a sign-in
+// only when iss is the issuer of an OP it is configured for (read from the configured
+// discovery URLs, never from iss), and follows target_link_uri only on its own origin.
+// initiate_any_iss: the careless one fetches `${iss}/.well-known/openid-configuration` for
+// any iss (a server-side request the attacker aims, CWE-918) and then looks for the OP.
+async function opOfIssuer(iss) {
+  if (!careful('initiate_any_iss')) {
+    const r = await getJson(`${iss.replace(/\/+$/, '')}/.well-known/openid-configuration`);
+    let named;
+    try {
+      named = r.status === 200 ? JSON.parse(r.text).issuer : undefined;
+    } catch {
+      named = undefined;
+    }
+    if (named === undefined) refuse('initiate_any_iss', `${iss} has no discovery document`);
+    iss = named;
+  }
+  for (const o of Object.values(OPS)) {
+    const d = await inOp(o, () => op());
+    if (d.issuer === iss) return o;
+  }
+  return refuse('initiate_any_iss', 'iss is not the issuer of a configured OP');
+}
+
+async function initiateLogin(req, res, url) {
+  const iss = url.searchParams.get('iss');
+  if (!iss) refuse('initiate_any_iss', 'the request has no iss');
+  const target = url.searchParams.get('target_link_uri');
+  if (target !== null) {
+    let to;
+    try {
+      to = new URL(target, `http://${req.headers.host}`);
+    } catch {
+      to = undefined;
+    }
+    if (!to || to.host !== req.headers.host) refuse('initiate_any_iss', 'target_link_uri is not on this site');
+  }
+  const o = await opOfIssuer(iss);
+  return inOp(o, () => startLogin(req, res));
+}
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   try {
@@ -1203,6 +1248,8 @@ const server = http.createServer(async (req, res) => {
         return await logout(req, res);
       case '/signed-out':
         return signedOut(req, res, url);
+      case '/initiate-login':
+        return await initiateLogin(req, res, url);
       case '/frontchannel-logout':
         return frontchannelLogout(req, res, url);
       case '/refresh': {

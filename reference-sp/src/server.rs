@@ -4,7 +4,8 @@
 use crate::error::Error;
 use crate::options::Options;
 use crate::routes::{
-    admin_api, backchannel, frontchannel, identity, login, oidc_refresh, slo, sso, test_api,
+    admin_api, backchannel, frontchannel, identity, initiate, login, oidc_refresh, slo, sso,
+    test_api,
 };
 use crate::state::{AppState, Shared};
 use axum::Router;
@@ -210,6 +211,8 @@ fn sso_routes() -> Router<Shared> {
             get(sso::oidc_callback).post(sso::oidc_callback_post),
         )
         .route("/sso/oidc/signed-out", get(login::oidc_signed_out))
+        // Third-party-initiated login (OpenID Connect Core 4): the organisation's OP only.
+        .route("/sso/oidc/initiate/{org}", get(initiate::initiate_login))
         .route(
             "/sso/oidc/frontchannel-logout/{org}",
             get(frontchannel::frontchannel_logout),

@@ -148,6 +148,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the RP's front-channel logout URL (the OP loads it in an iframe with iss and sid)",
     ),
     (
+        "sp.initiate_login_url",
+        Scope::Org,
+        "http://127.0.0.1:41234/initiate-login",
+        "the RP's initiate_login_uri, where a third party starts a sign-in with `iss` (`sp.initiate_login_url` of the target)",
+    ),
+    (
         "sp.tile_url.workspace",
         Scope::Org,
         "http://127.0.0.1:41234/sso/tile/o/workspace",

@@ -69,6 +69,7 @@ pub const KNOWN: &[&str] = &[
     "sp.backchannel_logout_url",
     "sp.post_logout_redirect_uri",
     "sp.frontchannel_logout_url",
+    "sp.initiate_login_url",
     "user.email",
     "user.given_name",
     "user.family_name",

@@ -180,6 +180,9 @@ pub enum Capability {
     /// The RP refreshes its OIDC tokens when asked (`procedures.refresh`: a refresh_token
     /// grant, the refreshed ID token checked, UserInfo called with the new access token).
     OidcRefresh,
+    /// Login initiated by a third party (OpenID Connect Core 4): the target declares
+    /// `sp.initiate_login_url`, which takes `iss` (and `login_hint`, `target_link_uri`).
+    OidcThirdPartyLogin,
 }
 
 impl fmt::Display for Capability {

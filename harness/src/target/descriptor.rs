@@ -275,6 +275,11 @@ pub struct SpUrls {
     /// front-channel scenarios (`op_logout`) skip.
     #[serde(default)]
     pub frontchannel_logout_url: Option<Template>,
+    /// The RP's initiate_login_uri (OpenID Connect Core 4: a third party sends the browser
+    /// there with `iss`); the harness adds the query. Scenarios that open it require the
+    /// capability `oidc-third-party-login`.
+    #[serde(default)]
+    pub initiate_login_url: Option<Template>,
     /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
     /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
     #[serde(default)]

@@ -361,6 +361,11 @@ impl TrialCtx<'_> {
                 None,
                 urls.frontchannel_logout_url.as_ref(),
             ),
+            (
+                "sp.initiate_login_url",
+                None,
+                urls.initiate_login_url.as_ref(),
+            ),
         ];
         for (name, from_admin, from_descriptor) in pairs {
             let value = match (from_admin, from_descriptor) {

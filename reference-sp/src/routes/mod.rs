@@ -8,6 +8,7 @@ pub mod api;
 pub mod backchannel;
 pub mod frontchannel;
 pub mod identity;
+pub mod initiate;
 pub mod login;
 pub mod oidc_refresh;
 pub mod slo;
