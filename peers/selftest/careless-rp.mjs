@@ -568,18 +568,24 @@ function checkEmailVerified(source) {
   }
 }
 
-async function validateIdToken(jwt, login, tokens) {
-  const d = await op();
-  const jws = await verifyJwt(jwt, 'verify');
-  checkDuplicates(jws);
-  const c = readClaims(jws);
+// The claims every ID token is checked for, wherever it comes from (token endpoint, the
+// hybrid flow's authorization response, a refresh); each check keeps its own switch.
+function checkIdentityClaims(c, d) {
   checkIss(c, d);
   checkAud(c);
   checkAzp(c);
   checkExp(c);
   checkIat(c);
-  checkNbf(c);
   checkSub(c);
+}
+
+async function validateIdToken(jwt, login, tokens) {
+  const d = await op();
+  const jws = await verifyJwt(jwt, 'verify');
+  checkDuplicates(jws);
+  const c = readClaims(jws);
+  checkIdentityClaims(c, d);
+  checkNbf(c);
   checkNonce(c, login.nonce);
   checkAtHash(c, tokens.access_token);
   checkCHash(c, login.code);
@@ -885,12 +891,7 @@ async function checkFront(url, login, code) {
   const jws = await verifyJwt(idToken, 'verify');
   checkDuplicates(jws);
   const c = readClaims(jws);
-  checkIss(c, d);
-  checkAud(c);
-  checkAzp(c);
-  checkExp(c);
-  checkIat(c);
-  checkSub(c);
+  checkIdentityClaims(c, d);
   checkNonce(c, login.nonce);
   checkFrontCHash(c, code);
   checkFrontAtHash(c, url.searchParams.get('access_token'));
@@ -1130,13 +1131,8 @@ async function validateRefreshedIdToken(jwt, s, tokens) {
   checkDuplicates(jws);
   const c = readClaims(jws);
   if (careful('refresh_identity')) {
-    checkIss(c, d);
-    checkAud(c);
-    checkAzp(c);
-    checkExp(c);
-    checkIat(c);
+    checkIdentityClaims(c, d);
     checkNbf(c);
-    checkSub(c);
     checkAtHash(c, tokens.access_token);
     if (c.iss !== s.iss) refuse('refresh_identity', 'the refreshed ID token\'s iss is not the original\'s');
     if (c.sub !== s.sub) refuse('refresh_identity', 'the refreshed ID token\'s sub is not the original\'s');
