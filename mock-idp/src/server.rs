@@ -277,6 +277,16 @@ const OIDC_ROUTES: &[(Endpoint, &[&str])] = &[
             "/t/{id}/realms/{realm}/protocol/openid-connect/logout",
         ],
     ),
+    (
+        Endpoint::Par,
+        &[
+            "/t/{id}/application/o/par/",
+            "/t/{id}/oauth2/default/v1/par",
+            "/t/{id}/{guid}/oauth2/v2.0/par",
+            "/t/{id}/par",
+            "/t/{id}/realms/{realm}/protocol/openid-connect/ext/par/request",
+        ],
+    ),
 ];
 
 /// Where the OIDC login form posts; the same for every profile.
@@ -294,6 +304,11 @@ fn oidc_routes() -> Router<AppState> {
         .route(
             "/t/{id}/forge/attacker-cert",
             get(oidc::forge::control::canary_cert),
+        )
+        // Distributed claims (the forge's `claim_sources`): answers only its own tokens.
+        .route(
+            "/t/{id}/oidc/claims",
+            get(oidc::distributed::claims).post(oidc::distributed::claims),
         );
     for (endpoint, paths) in OIDC_ROUTES {
         for path in *paths {
@@ -306,6 +321,7 @@ fn oidc_routes() -> Router<AppState> {
                 Endpoint::EndSession => {
                     get(end_session::end_session).post(end_session::end_session)
                 }
+                Endpoint::Par => post(oidc::par::par),
             };
             router = router.route(path, method);
         }
@@ -488,6 +504,7 @@ mod tests {
                 Endpoint::Userinfo,
                 Endpoint::Jwks,
                 Endpoint::EndSession,
+                Endpoint::Par,
             ] {
                 let path = l.path(e);
                 let routed = OIDC_ROUTES

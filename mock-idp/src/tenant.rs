@@ -251,6 +251,12 @@ pub fn validate_oidc_client(client: &OidcClient, path: &str) -> Result<()> {
     if let Some(forge) = &client.forge {
         crate::oidc::forge::spec::Forge::validate(forge, &at(path, "forge"))?;
     }
+    if let Some(e) = &client.id_token_encryption {
+        crate::oidc::jwe::validate(e, &at(path, "id_token_encryption"))?;
+    }
+    if let Some(rules) = &client.auth_request {
+        crate::oidc::request_rules::validate_rules(rules, &at(path, "auth_request"))?;
+    }
     Ok(())
 }
 

@@ -731,6 +731,14 @@ async fn bad_specs_get_400_naming_the_path() {
             json!({"userinfo_jwt": {"key": "op_public_as_hmac_pem", "header": {"alg": "ES256"}}}),
             "userinfo_jwt.key",
         ),
+        (
+            json!({"claim_sources": [{"name": "s", "kind": "distributed", "claims": {}}]}),
+            "claim_sources[0].claims",
+        ),
+        (
+            json!({"claim_sources": [{"name": "s", "kind": "signed", "claims": {"a": 1}}]}),
+            "claim_sources[0].kind",
+        ),
     ];
     for (spec, path) in cases {
         let (status, body) = idp
@@ -1368,4 +1376,220 @@ fn the_cli_lists_the_catalogue() {
         .output()
         .unwrap();
     assert!(!none.status.success());
+}
+
+/// An RP that publishes one RSA encryption key, and the means to open what is encrypted to it
+/// (openssl's decryption calls, apart from the mock IdP's encrypter).
+async fn encrypting_rp() -> (String, openssl::pkey::PKey<openssl::pkey::Private>) {
+    let rsa = openssl::rsa::Rsa::generate(2048).unwrap();
+    let jwks = json!({"keys": [
+        {"kty": "RSA", "use": "sig", "kid": "sig-1", "n": "AQAB", "e": "AQAB"},
+        {"kty": "RSA", "use": "enc", "kid": "enc-1",
+         "n": B64URL.encode(rsa.n().to_vec()), "e": B64URL.encode(rsa.e().to_vec())},
+    ]});
+    let app = axum::Router::new().route(
+        "/jwks",
+        axum::routing::get(move || {
+            let jwks = jwks.clone();
+            async move { axum::Json(jwks) }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (
+        format!("http://{addr}/jwks"),
+        openssl::pkey::PKey::from_rsa(rsa).unwrap(),
+    )
+}
+
+/// The plaintext of an RSA-OAEP / A256GCM compact JWE.
+fn open_oaep_gcm(jwe: &str, key: &openssl::pkey::PKey<openssl::pkey::Private>) -> String {
+    let p: Vec<&str> = jwe.split('.').collect();
+    assert_eq!(p.len(), 5, "{jwe}");
+    let d = |s: &str| B64URL.decode(s).unwrap();
+    let mut ctx = openssl::pkey_ctx::PkeyCtx::new(key).unwrap();
+    ctx.decrypt_init().unwrap();
+    ctx.set_rsa_padding(openssl::rsa::Padding::PKCS1_OAEP)
+        .unwrap();
+    let mut cek = Vec::new();
+    ctx.decrypt_to_vec(&d(p[1]), &mut cek).unwrap();
+    let plain = openssl::symm::decrypt_aead(
+        openssl::symm::Cipher::aes_256_gcm(),
+        &cek,
+        Some(&d(p[2])),
+        p[0].as_bytes(),
+        &d(p[3]),
+        &d(p[4]),
+    )
+    .unwrap();
+    String::from_utf8(plain).unwrap()
+}
+
+#[tokio::test]
+async fn encrypted_id_tokens_go_to_the_clients_published_key() {
+    let idp = Idp::start().await;
+    let (jwks_uri, key) = encrypting_rp().await;
+    let register = |id: &str, jwks_uri: &str, alg: &str| {
+        json!({
+            "id": id,
+            "users": [{"email": "alice@acme.test"}],
+            "oidc_clients": [{"client_id": "rp-1", "client_secret": SECRET, "redirect_uris": [REDIRECT],
+                              "id_token_encryption": {"alg": alg, "enc": "A256GCM", "jwks_uri": jwks_uri}}],
+        })
+    };
+    let r = idp
+        .http
+        .post(idp.url("/_control/tenants"))
+        .json(&register("enc", &jwks_uri, "RSA-OAEP"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let info: Value = r.json().await.unwrap();
+    let s = idp.sign_in(&info).await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    let jwe = s.id_token();
+    let header: Value =
+        serde_json::from_slice(&B64URL.decode(jwe.split('.').next().unwrap()).unwrap()).unwrap();
+    assert_eq!(
+        header["kid"], "enc-1",
+        "the enc key, not the sig one: {header}"
+    );
+    assert_eq!(header["cty"], "JWT");
+    // Inside: the OP's genuine RS256 ID token, verifiable with its JWKS.
+    let inner = Parts::of(&open_oaep_gcm(&jwe, &key));
+    let (_, op_jwks) = idp.jwks(&info).await;
+    assert!(any_key_verifies(&inner, &op_jwks, Algorithm::RS256));
+    assert_eq!(inner.claims()["aud"], "rp-1");
+    let (_, log) = idp
+        .control(
+            reqwest::Method::GET,
+            "/_control/tenants/enc/exchanges",
+            None,
+        )
+        .await;
+    let text = log.to_string();
+    assert!(text.contains("encrypted_id_token"), "{text}");
+
+    // A jwks_uri that answers nothing: the token endpoint says why, and issues nothing.
+    let r = idp
+        .http
+        .post(idp.url("/_control/tenants"))
+        .json(&register("enc-gone", "http://127.0.0.1:9/jwks", "RSA-OAEP"))
+        .send()
+        .await
+        .unwrap();
+    let info: Value = r.json().await.unwrap();
+    let s = idp.sign_in(&info).await;
+    assert_eq!(s.status, 500, "{}", s.body);
+    assert_eq!(s.json()["error"], "server_error");
+    assert!(
+        s.json()["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("jwks_uri"),
+        "{}",
+        s.body
+    );
+
+    // A key transport the OP does not offer is refused when the client is registered.
+    let (status, body) = idp
+        .control(
+            reqwest::Method::POST,
+            "/_control/tenants",
+            Some(register("enc-bad", &jwks_uri, "RSA-OAEP-512")),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.to_string().contains("id_token_encryption.alg"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn claim_sources_aggregate_and_distribute_signed_claims() {
+    let idp = Idp::start().await;
+    let info = idp.tenant("sources").await;
+    let s = idp
+        .forged(
+            &info,
+            json!({"claim_sources": [
+                {"name": "src1", "kind": "aggregated", "claims": {"phone_number": "+1 555 0199"}},
+                {"name": "src2", "kind": "distributed", "claims": {"address": {"formatted": "2 Pier Road"}}},
+                {"name": "src3", "kind": "aggregated", "claims": {"nickname": "mallory"},
+                 "jwt": {"key": "attacker"}}
+            ]}),
+        )
+        .await;
+    assert_eq!(s.status, 200, "{}", s.body);
+    let access_token = s.json()["access_token"].as_str().unwrap().to_string();
+    let (ct, body) = idp.userinfo(&info, &access_token).await;
+    assert!(ct.starts_with("application/json"), "{ct}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["email"], "alice@acme.test", "other claims stay");
+    assert!(answer.get("phone_number").is_none());
+    assert_eq!(
+        answer["_claim_names"],
+        json!({"phone_number": "src1", "address": "src2", "nickname": "src3"})
+    );
+    let (_, jwks) = idp.jwks(&info).await;
+    let src1 = Parts::of(answer["_claim_sources"]["src1"]["JWT"].as_str().unwrap());
+    assert!(src1.verifies(
+        &key_by_kid(&jwks, src1.header["kid"].as_str().unwrap()),
+        Algorithm::RS256
+    ));
+    assert_eq!(src1.claims()["phone_number"], "+1 555 0199");
+    assert_eq!(src1.claims()["sub"], answer["sub"]);
+    let src3 = Parts::of(answer["_claim_sources"]["src3"]["JWT"].as_str().unwrap());
+    assert!(
+        !any_key_verifies(&src3, &jwks, Algorithm::RS256),
+        "the attacker's source is signed by no key of the JWKS"
+    );
+    // Distributed: the endpoint answers its own token only, and records both.
+    let src2 = &answer["_claim_sources"]["src2"];
+    let endpoint = src2["endpoint"].as_str().unwrap();
+    assert_eq!(endpoint, idp.url("/t/sources/oidc/claims"));
+    let refused = idp
+        .http
+        .get(endpoint)
+        .bearer_auth(&access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        401,
+        "the UserInfo token is not the source's"
+    );
+    let r = idp
+        .http
+        .get(endpoint)
+        .bearer_auth(src2["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/jwt");
+    let jwt = Parts::of(&r.text().await.unwrap());
+    assert!(jwt.verifies(
+        &key_by_kid(&jwks, jwt.header["kid"].as_str().unwrap()),
+        Algorithm::RS256
+    ));
+    assert_eq!(jwt.claims()["address"], json!({"formatted": "2 Pier Road"}));
+    let (status, a) = idp
+        .control(
+            reqwest::Method::GET,
+            "/_control/tenants/sources/oidc/requests",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{a}");
+    assert_eq!(a["called"]["claims"], true);
+    assert_eq!(a["summary"]["claims"][0]["token_in"], "header");
+    assert_eq!(a["summary"]["claims"][0]["source"], "src2");
+    assert_eq!(a["summary"]["claims_refused"].as_array().unwrap().len(), 1);
 }

@@ -28,6 +28,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveClaimSources } from './claim-sources.mjs';
 
 // Every switch and the mistake it models. One check function per switch (below).
 const SWITCHES = {
@@ -81,6 +82,13 @@ const SWITCHES = {
   oct_jwk: 'verifies an HS* token with the symmetric key (oct jwk) its own header carries',
   // initiate section (third-party-initiated login, /initiate-login)
   initiate_any_iss: 'third-party login: fetches the discovery document of whatever iss the initiate_login_uri request names, then looks for the OP it describes',
+  // jwe section (encrypted ID tokens, /jwks)
+  jwe_rsa1_5: 'encrypted ID token: unwraps an RSA1_5 (PKCS #1 v1.5) content key as readily as RSA-OAEP, a padding oracle FAPI forbids',
+  jwe_tag: 'encrypted ID token: decrypts without checking the authentication tag',
+  jwe_trust: 'encrypted ID token: skips the inner signature check ("only the OP has our public key"; anyone does)',
+  // claim-sources section (aggregated and distributed claims, claim-sources.mjs)
+  claims_signature: 'adopts aggregated and distributed claims from their JWT without verifying its signature (it came inside the OP\'s own answer)',
+  claims_endpoint: 'fetches distributed claims from whatever endpoint the UserInfo answer names, handing that host the access token',
 };
 
 const env = process.env;
@@ -579,9 +587,10 @@ function checkIdentityClaims(c, d) {
   checkSub(c);
 }
 
-async function validateIdToken(jwt, login, tokens) {
+async function validateIdToken(token, login, tokens) {
   const d = await op();
-  const jws = await verifyJwt(jwt, 'verify');
+  const { jwt, trusted } = openIdToken(token);
+  const jws = trusted ? parseJws(jwt) : await verifyJwt(jwt, 'verify');
   checkDuplicates(jws);
   const c = readClaims(jws);
   checkIdentityClaims(c, d);
@@ -589,7 +598,7 @@ async function validateIdToken(jwt, login, tokens) {
   checkNonce(c, login.nonce);
   checkAtHash(c, tokens.access_token);
   checkCHash(c, login.code);
-  return { claims: c, header: jws.header };
+  return { claims: c, header: jws.header, jwt };
 }
 
 // --- UserInfo -----------------------------------------------------------------------------
@@ -636,6 +645,11 @@ async function userinfo(tokens, idSub) {
   if (idSub !== undefined) checkUserinfoSub(text, claims, idSub);
   return claims;
 }
+
+// Aggregated and distributed claims (claim-sources.mjs): UserInfo claims left to a source.
+const claimSources = (info, d, sub) => resolveClaimSources(info, {
+  careful, verifyJwt, getJson, issuer: d.issuer, sub, isRefusal: (e) => e instanceof Refusal,
+});
 
 // --- JARM (JWT Secured Authorization Response Mode) ------------------------------------
 // With OIDC_RESPONSE_MODE query.jwt the RP asks for the authorization response as one signed
@@ -818,7 +832,7 @@ async function callback(req, res, url) {
   checkIdTokenPresent(tokens);
   const id = typeof tokens.id_token === 'string' ? await validateIdToken(tokens.id_token, login, tokens) : { claims: {} };
   const idClaims = id.claims;
-  const info = await userinfo(tokens, typeof tokens.id_token === 'string' ? idClaims.sub : undefined);
+  const info = await claimSources(await userinfo(tokens, typeof tokens.id_token === 'string' ? idClaims.sub : undefined), d, idClaims.sub);
   // Every source that names an email must say it is verified.
   checkEmailVerified(idClaims);
   checkEmailVerified(info);
@@ -830,7 +844,7 @@ async function callback(req, res, url) {
   // iss: the ID token's (a refresh must keep it); opIss: the OP's (front-channel logout
   // names it); op: which of this RP's OPs signed the session in.
   sessions.set(sid, {
-    email: account.email, sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: tokens.id_token,
+    email: account.email, sub: idClaims.sub ?? info.sub, sid: idClaims.sid, idToken: id.jwt ?? tokens.id_token,
     iss: idClaims.iss, opIss: d.issuer, op: cur().name, refreshToken: tokens.refresh_token, contact: contactOf(profile),
   });
   console.error(`signed in: ${email}${careless.size ? ` (careless: ${[...careless].join(',')})` : ''}`);
@@ -1125,9 +1139,10 @@ async function trustsHeaderSecret(jws) {
 // refresh_identity: OIDC Core 12.2: a refreshed ID token is validated as at sign-in (no nonce)
 // and its iss and sub MUST be the original's. The careless RP checks the signature and takes
 // the claims, so an answer about another user (or from another issuer) becomes the session.
-async function validateRefreshedIdToken(jwt, s, tokens) {
+async function validateRefreshedIdToken(token, s, tokens) {
   const d = await op();
-  const jws = await verifyJwt(jwt, 'verify');
+  const { jwt, trusted } = openIdToken(token);
+  const jws = trusted ? parseJws(jwt) : await verifyJwt(jwt, 'verify');
   checkDuplicates(jws);
   const c = readClaims(jws);
   if (careful('refresh_identity')) {
@@ -1217,12 +1232,106 @@ async function initiateLogin(req, res, url) {
   return inOp(o, () => startLogin(req, res));
 }
 
+// --- jwe section: encrypted ID tokens (OIDC Core 10.2, RFC 7516) --------------------------
+// The RP's encryption key, made at start and published at /jwks (the target's
+// sp.oidc_jwks_uri). The careful RP takes RSA-OAEP and RSA-OAEP-256 key transport only,
+// checks the tag before it decrypts, and verifies the signed token inside like any other.
+const ENC_KEY = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ENC_KID = 'careless-enc-1';
+const encJwks = () => ({ keys: [{ ...ENC_KEY.publicKey.export({ format: 'jwk' }), use: 'enc', kid: ENC_KID }] });
+
+// jwe_rsa1_5: PKCS #1 v1.5 decryption answers differently for good and bad padding (a
+// Bleichenbacher oracle). Node refuses that padding for private decryption, so the careless
+// RP strips it by hand, as code that "just needs it to work" does.
+function unwrapCek(alg, wrapped) {
+  if (alg === 'RSA-OAEP' || alg === 'RSA-OAEP-256') {
+    return crypto.privateDecrypt({
+      key: ENC_KEY.privateKey,
+      padding: crypto.constants.RSA_PKCS1_OAEP_PADDING,
+      oaepHash: alg === 'RSA-OAEP' ? 'sha1' : 'sha256',
+    }, wrapped);
+  }
+  if (alg === 'RSA1_5') {
+    if (careful('jwe_rsa1_5')) refuse('jwe_rsa1_5', 'RSA1_5 key transport is refused');
+    const em = crypto.privateDecrypt({ key: ENC_KEY.privateKey, padding: crypto.constants.RSA_NO_PADDING }, wrapped);
+    const sep = em.indexOf(0, 2);
+    if (em[0] !== 0 || em[1] !== 2 || sep < 10) refuse('jwe', 'bad PKCS #1 v1.5 padding');
+    return em.subarray(sep + 1);
+  }
+  return refuse('jwe', `key transport ${JSON.stringify(alg)} is not supported`);
+}
+
+const CONTENT = {
+  'A128CBC-HS256': { cipher: 'aes-128-cbc', hash: 'sha256', keyLen: 32 },
+  'A256CBC-HS512': { cipher: 'aes-256-cbc', hash: 'sha512', keyLen: 64 },
+  A128GCM: { cipher: 'aes-128-gcm', keyLen: 16 },
+  A256GCM: { cipher: 'aes-256-gcm', keyLen: 32 },
+};
+
+// jwe_tag: the tag is what makes the ciphertext the OP's; without it anyone may alter it.
+function openContent(enc, cek, iv, aad, ct, tag) {
+  const c = CONTENT[enc] || refuse('jwe', `enc ${JSON.stringify(enc)} is not supported`);
+  if (cek.length !== c.keyLen) refuse('jwe', 'the content key has the wrong length');
+  const badTag = () => refuse('jwe_tag', 'the JWE authentication tag does not match');
+  if (c.hash) {
+    const half = cek.length / 2;
+    const al = Buffer.alloc(8);
+    al.writeBigUInt64BE(BigInt(aad.length * 8));
+    const mac = crypto.createHmac(c.hash, cek.subarray(0, half)).update(Buffer.concat([aad, iv, ct, al])).digest().subarray(0, half);
+    if (careful('jwe_tag') && (tag.length !== mac.length || !crypto.timingSafeEqual(tag, mac))) badTag();
+    const d = crypto.createDecipheriv(c.cipher, cek.subarray(half), iv);
+    try {
+      return Buffer.concat([d.update(ct), d.final()]);
+    } catch {
+      return refuse('jwe', 'the ciphertext does not decrypt');
+    }
+  }
+  const d = crypto.createDecipheriv(c.cipher, cek, iv);
+  d.setAAD(aad);
+  if (!careful('jwe_tag')) return d.update(ct);
+  d.setAuthTag(tag);
+  try {
+    return Buffer.concat([d.update(ct), d.final()]);
+  } catch {
+    return badTag();
+  }
+}
+
+// The signed token inside an encrypted ID token (a plain one passes through), and whether
+// the careless RP skips its signature (jwe_trust).
+function openIdToken(token) {
+  const parts = token.split('.');
+  if (parts.length !== 5) return { jwt: token, trusted: false };
+  const [h, k, iv, ct, tag] = parts;
+  const b = (x) => Buffer.from(x, 'base64url');
+  let header;
+  try {
+    header = JSON.parse(b(h).toString());
+  } catch {
+    refuse('jwe', 'the JWE header is not JSON');
+  }
+  if (typeof header !== 'object' || header === null) refuse('jwe', 'the JWE header is not an object');
+  if (header.zip !== undefined) refuse('jwe', 'compressed JWE content is refused');
+  let cek;
+  try {
+    cek = unwrapCek(header.alg, b(k));
+  } catch (e) {
+    if (e instanceof Refusal) throw e;
+    refuse('jwe', 'the content key is not encrypted to this RP\'s key');
+  }
+  const jwt = openContent(header.enc, cek, b(iv), Buffer.from(h, 'ascii'), b(ct), b(tag)).toString();
+  return { jwt, trusted: !careful('jwe_trust') };
+}
+
 const server = http.createServer(async (req, res) => {
   const url = new URL(req.url, 'http://localhost');
   try {
     switch (url.pathname) {
       case '/health':
         return page(res, 200, 'ok');
+      case '/jwks':
+        res.writeHead(200, { 'content-type': 'application/json' });
+        return res.end(JSON.stringify(encJwks()));
       case '/secure': {
         const s = signedIn(req);
         // ?op= chooses the OP (main by default); a signed-in browser is simply shown who it is.

@@ -210,6 +210,56 @@ pub struct OidcClient {
     /// Every sign-in of this client is forged so (`proto::oidc_forge`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forge: Option<crate::oidc_forge::ForgeSpec>,
+    /// The client registered encrypted ID tokens (OpenID Connect Dynamic Client
+    /// Registration 1.0 `id_token_encrypted_response_alg`/`_enc` with its `jwks_uri`): the
+    /// token endpoint's ID tokens are nested JWTs, the signed token encrypted to the RP's key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_encryption: Option<IdTokenEncryption>,
+    /// How this client must pass its authorization requests (PAR, request objects); absent:
+    /// as it likes, query parameters included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_request: Option<AuthRequestRules>,
+}
+
+/// How the OP encrypts a client's ID tokens (JWE compact serialization, RFC 7516).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct IdTokenEncryption {
+    /// Key transport: `RSA-OAEP`, `RSA-OAEP-256` or `RSA1_5` (which an RP should refuse:
+    /// PKCS #1 v1.5 decryption is a padding oracle).
+    pub alg: String,
+    /// Content encryption: `A128CBC-HS256`, `A256CBC-HS512`, `A128GCM` or `A256GCM`.
+    pub enc: String,
+    /// Where the RP publishes its encryption key (a JWKS); the OP fetches it when it issues
+    /// a token, as an OP does with a registered `jwks_uri`.
+    pub jwks_uri: String,
+}
+
+/// What a client registered about passing its authorization request by reference: RFC 9126
+/// (PAR) and OpenID Connect Core 6 / RFC 9101 (request objects), with the client metadata
+/// names of those specifications where they have one.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct AuthRequestRules {
+    /// RFC 9126 7.3: the authorization endpoint takes this client's requests only by a
+    /// `request_uri` its PAR endpoint issued; the discovery document then says
+    /// `require_pushed_authorization_requests: true`.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// The mock OP's own rule: every authorization request of this client carries its
+    /// parameters in a request object (`request`, `request_uri`, or inside the PAR push);
+    /// loose query parameters alone are refused with invalid_request. (RFC 9101's
+    /// `require_signed_request_object` is this rule without `none`.)
+    #[serde(default)]
+    pub require_request_object: bool,
+    /// OpenID Connect Registration 2: the one JWS `alg` this client's request objects use
+    /// (`none` or `RS256`); absent: RS256 only (`none` is accepted only when registered).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_object_signing_alg: Option<String>,
+    /// OpenID Connect Registration 2: where the client's public keys are (its RS256 request
+    /// objects are verified with them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
 }
 
 /// `PUT .../faults` (standing) and `POST .../faults/next` (next response only).
@@ -314,6 +364,8 @@ object_only!(
     SamlOptions,
     App,
     OidcClient,
+    IdTokenEncryption,
+    AuthRequestRules,
     FaultsBody,
     NextBody,
     ClockBody,

@@ -92,6 +92,56 @@ pub struct ForgeSpec {
     /// post-logout redirect URI with this state instead of the RP's; empty: with no state.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_logout_state: Option<String>,
+    /// Shapes the encryption of an ID token whose client registered encrypted ID tokens
+    /// (`OidcClient.id_token_encryption`); no effect on other clients.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwe: Option<JweSpec>,
+    /// Aggregated and distributed claims (OIDC Core 5.6.2) in the UserInfo answer: each
+    /// source's claims leave the plain answer and are named in `_claim_names`, their values
+    /// reachable only through `_claim_sources`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claim_sources: Vec<ClaimSource>,
+}
+
+/// How an encrypted ID token is broken. `{}` is a genuine JWE to the RP's key.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct JweSpec {
+    /// One bit of the authentication tag flipped: the ciphertext is no longer the OP's, and
+    /// an RP must refuse it (RFC 7516 5.2 step 14) rather than use what it decrypts to.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub flip_tag: bool,
+}
+
+/// One claims source of a UserInfo answer (OIDC Core 5.6.2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(remote = "Self", deny_unknown_fields)]
+pub struct ClaimSource {
+    /// The source's name in `_claim_sources` (`src1`); each of its claims maps to it in
+    /// `_claim_names`.
+    pub name: String,
+    /// `aggregated`: the signed JWT sits in the answer; `distributed`: the answer names an
+    /// endpoint and an access token, and the endpoint answers the signed JWT.
+    pub kind: ClaimSourceKind,
+    /// The claims the source vouches for, with their values; a member of the same name
+    /// leaves the plain answer.
+    pub claims: Map<String, Value>,
+    /// How the source's JWT is signed; absent or `{}`: RS256 by the OP's key. `key:
+    /// attacker` is a key no JWKS lists, `header: {alg: none}` no signature at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwt: Option<JwsSpec>,
+    /// Distributed only: the endpoint the answer names (default: the tenant's own claims
+    /// endpoint, `/t/{id}/oidc/claims`, which answers only the access token it issued).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// How an RP reaches a claims source's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimSourceKind {
+    Aggregated,
+    Distributed,
 }
 
 impl ForgeSpec {
@@ -677,8 +727,10 @@ pub struct VariantInfo {
 
 object_only!(
     ForgeSpec,
+    ClaimSource,
     JwsSpec,
     JarmSpec,
+    JweSpec,
     HeaderSpec,
     TokenError,
     AuthorizationError,

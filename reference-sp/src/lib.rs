@@ -11,7 +11,8 @@
 //! Layers, each using only the ones above it (`scripts/module-graph --crate reference-sp`
 //! checks that no file imports another in a cycle; this file only declares and re-exports):
 //! - basics: `secret`, `clock`, `html` (page rendering), `db`, `error` (error pages and
-//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc`, `oidc_logout`,
+//!   their mapping), `messages`, `password`, `dns`, `certs`, `store`, `saml/`, `oidc` (with
+//!   `oidc_par` and `oidc_request_uri`, its requests by reference), `oidc_logout`,
 //!   `session` (the session cookie), `signin` (who may sign in where);
 //! - start-up values: `options` (`Options`, `SocialOptions`);
 //! - shared state: `state` (`AppState`, `Shared`);
@@ -30,11 +31,16 @@ mod html;
 mod logout_token;
 mod messages;
 mod oidc;
+mod oidc_claim_sources;
+mod oidc_discovery;
 mod oidc_hybrid;
 mod oidc_jarm;
+mod oidc_jwe;
 mod oidc_jws;
 mod oidc_logout;
+mod oidc_par;
 mod oidc_refresh;
+mod oidc_request_uri;
 mod oidc_userinfo;
 mod options;
 mod password;

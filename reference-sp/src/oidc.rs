@@ -23,6 +23,8 @@ pub struct RpConfig<'a> {
     pub response_mode: Option<&'a str>,
     /// Code flow, or the hybrid flow by form_post (`oidc_hybrid`).
     pub flow: crate::oidc_hybrid::Flow,
+    /// Decrypts ID tokens an OP encrypted to this RP (`oidc_jwe`).
+    pub enc_key: &'a crate::oidc_jwe::EncKey,
 }
 
 /// What the callback needs to finish the flow; kept server-side, keyed by `state`.
@@ -112,16 +114,7 @@ async fn discover_with_iss_support(
 ) -> Result<(CoreProviderMetadata, bool), String> {
     let url = url::Url::parse(discovery_url)
         .map_err(|e| format!("the discovery URL {discovery_url:?} is not a URL: {e}"))?;
-    let doc: serde_json::Value = http
-        .get(url.clone())
-        .send()
-        .await
-        .map_err(|e| format!("cannot fetch the discovery document {url}: {e}"))?
-        .error_for_status()
-        .map_err(|e| format!("the discovery document {url} answered {e}"))?
-        .json()
-        .await
-        .map_err(|e| format!("the discovery document {url} is not JSON: {e}"))?;
+    let doc = crate::oidc_discovery::json(http, discovery_url).await?;
     let issuer = doc
         .get("issuer")
         .and_then(|v| v.as_str())
@@ -231,6 +224,14 @@ pub async fn begin(
         req = req.add_extra_param("response_mode", "form_post");
     }
     let (url, state, nonce) = req.url();
+    // RFC 9126: an OP that requires PAR gets the request pushed; the browser carries only a
+    // reference to it.
+    let url = match crate::oidc_par::required(http, cfg.discovery_url).await? {
+        Some(endpoint) => {
+            crate::oidc_par::push(http, &endpoint, cfg.client_id, cfg.client_secret, url).await?
+        }
+        None => url,
+    };
     Ok((
         url,
         Pending {
@@ -290,7 +291,10 @@ pub async fn finish(
         .exchange_code(AuthorizationCode::new(code.to_string()))
         .map_err(|e| format!("the provider has no token endpoint: {e}"))?
         .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-        .request_async(http)
+        .request_async(&crate::oidc_jwe::DecryptingHttp {
+            http,
+            key: cfg.enc_key,
+        })
         .await
         .map_err(|e| format!("the token request failed: {}", error_chain(&e)))?;
     let id_token = token
@@ -334,6 +338,14 @@ pub async fn finish(
             cfg.client_id,
         )
         .await?;
+        // Contact details the answer leaves to a claims source (OIDC Core 5.6.2).
+        let answer = crate::oidc_claim_sources::resolve(
+            http,
+            answer,
+            cfg.discovery_url,
+            claims.subject().as_str(),
+        )
+        .await;
         from_userinfo = Contact::from_claims(&answer);
     }
     let from_id_token = Contact {

@@ -37,7 +37,10 @@ pub async fn refresh(
     let token = client
         .exchange_refresh_token(&RefreshToken::new(refresh_token.expose().to_string()))
         .map_err(|e| format!("the provider has no token endpoint: {e}"))?
-        .request_async(http)
+        .request_async(&crate::oidc_jwe::DecryptingHttp {
+            http,
+            key: cfg.enc_key,
+        })
         .await
         .map_err(|e| format!("the refresh request failed: {}", oidc::error_chain(&e)))?;
     oidc::check_token_type(token.token_type())?;

@@ -4,8 +4,8 @@
 use crate::error::Error;
 use crate::options::Options;
 use crate::routes::{
-    admin_api, backchannel, frontchannel, identity, initiate, login, oidc_refresh, slo, sso,
-    test_api,
+    admin_api, backchannel, frontchannel, identity, initiate, login, oidc_jwks, oidc_refresh,
+    oidc_request, slo, sso, test_api,
 };
 use crate::state::{AppState, Shared};
 use axum::Router;
@@ -218,6 +218,11 @@ fn sso_routes() -> Router<Shared> {
             get(frontchannel::frontchannel_logout),
         )
         .route("/sso/oidc/refresh", get(oidc_refresh::refresh))
+        .route("/sso/oidc/jwks", get(oidc_jwks::jwks))
+        .route(
+            "/sso/oidc/request/{reference}",
+            get(oidc_request::request_object),
+        )
         .route(
             "/sso/oidc/backchannel-logout/{org}",
             post(backchannel::backchannel_logout),

@@ -32,8 +32,12 @@ pub struct AppState {
     /// checks (the decoded SAML response, or the ID token's header and claims).
     pub last_sso: Mutex<Option<serde_json::Value>>,
     pub sp_key: SpKey,
+    /// Encrypted OIDC ID tokens are made to this key (`crate::oidc_jwe`).
+    pub oidc_enc_key: crate::oidc_jwe::EncKey,
     /// For OIDC back-channel calls; never follows redirects (an OIDC requirement).
     pub http: reqwest::Client,
+    /// Request objects waiting for the OP's fetch (`oidc_request_uri`).
+    pub request_objects: crate::oidc_request_uri::Hosted,
 }
 
 impl AppState {
@@ -45,6 +49,7 @@ impl AppState {
         };
         let db = Db::open(&options.db_path)?;
         let sp_key = crate::certs::load_or_create_sp_key(&db).map_err(Error::Key)?;
+        let oidc_enc_key = crate::oidc_jwe::EncKey::load_or_create(&db).map_err(Error::Key)?;
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
@@ -65,12 +70,39 @@ impl AppState {
             block_sso_lookup: AtomicBool::new(false),
             last_sso: Mutex::new(None),
             sp_key,
+            oidc_enc_key,
             http,
+            request_objects: Default::default(),
         })
     }
 
     pub fn base(&self) -> &str {
         &self.base
+    }
+    /// The relying party of an organisation's OIDC connection.
+    pub fn org_rp<'a>(&'a self, o: &'a crate::store::OidcConfig) -> crate::oidc::RpConfig<'a> {
+        crate::oidc::RpConfig {
+            discovery_url: &o.discovery_url,
+            client_id: &o.client_id,
+            client_secret: &o.client_secret,
+            redirect_uri: self.oidc_redirect_uri(),
+            response_mode: o.response_mode.as_deref(),
+            flow: o.flow,
+            enc_key: &self.oidc_enc_key,
+        }
+    }
+
+    /// The relying party of the Google-like social sign-in (the code flow, plain response).
+    pub fn social_rp<'a>(&'a self, social: &'a SocialOptions) -> crate::oidc::RpConfig<'a> {
+        crate::oidc::RpConfig {
+            discovery_url: &social.discovery_url,
+            client_id: &social.client_id,
+            client_secret: &social.client_secret,
+            redirect_uri: self.social_redirect_uri(),
+            response_mode: None,
+            flow: Default::default(),
+            enc_key: &self.oidc_enc_key,
+        }
     }
     pub fn acs_url(&self, org: &str) -> String {
         format!("{}/sso/saml/acs?connection={org}", self.base)

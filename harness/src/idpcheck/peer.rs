@@ -482,6 +482,8 @@ pub async fn launch_mock_idp(
             scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
             allowed_groups: vec![APP_GROUP.to_string()],
             forge: None,
+            id_token_encryption: None,
+            auth_request: None,
         }),
         Protocol::Saml => {
             spec.sp = Some(SpSpec {

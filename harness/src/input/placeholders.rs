@@ -154,6 +154,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         "the RP's initiate_login_uri, where a third party starts a sign-in with `iss` (`sp.initiate_login_url` of the target)",
     ),
     (
+        "sp.oidc_jwks_uri",
+        Scope::Org,
+        "http://127.0.0.1:41234/sso/oidc/jwks",
+        "where the RP publishes its keys (`sp.oidc_jwks_uri` of the target): the jwks_uri encrypted ID tokens are made to, and the keys its request objects are signed with",
+    ),
+    (
         "sp.tile_url.workspace",
         Scope::Org,
         "http://127.0.0.1:41234/sso/tile/o/workspace",
@@ -302,6 +308,12 @@ pub const PLACEHOLDERS: &[(&str, Scope, &str, &str)] = &[
         Scope::Step,
         "form_post",
         "the response mode the RP asks for (`idp.oidc.response_mode`; `query` for `code`, `fragment` for hybrid types when absent)",
+    ),
+    (
+        "idp.request_object_alg",
+        Scope::Step,
+        "RS256",
+        "how the RP signs the request objects it hosts at a request_uri (`idp.oidc.request_object.alg`: `none`, `RS256`; `off` when the scenario asks for none; after `configure_sso: oidc`)",
     ),
     (
         "idp.detached_signature",

@@ -70,6 +70,8 @@ pub const KNOWN: &[&str] = &[
     "sp.post_logout_redirect_uri",
     "sp.frontchannel_logout_url",
     "sp.initiate_login_url",
+    "sp.oidc_jwks_uri",
+    "idp.request_object_alg",
     "user.email",
     "user.given_name",
     "user.family_name",

@@ -727,6 +727,8 @@ impl Harness {
                 scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
                 allowed_groups: Vec::new(),
                 forge: None,
+                id_token_encryption: None,
+                auth_request: None,
             },
         )
         .await?;
@@ -832,19 +834,7 @@ async fn lease_pinned(
 
 /// The scenario's users as the mock IdP's directory holds them.
 fn idp_users(users: &[(crate::scenario::schema::IdpUser, Secret)]) -> Vec<proto::idp::User> {
-    users
-        .iter()
-        .map(|(u, pw)| proto::idp::User {
-            email: u.email.clone(),
-            given_name: u.given_name.clone().unwrap_or_default(),
-            family_name: u.family_name.clone().unwrap_or_default(),
-            password: pw.clone(),
-            groups: u.groups.clone(),
-            attributes: u.attributes.clone(),
-            claims: u.claims.clone().into_iter().collect(),
-            uid: None,
-        })
-        .collect()
+    users.iter().map(|(u, pw)| u.wire(pw)).collect()
 }
 
 /// The trial's tenant: its users, profile, faults, clock and SAML signing choices.

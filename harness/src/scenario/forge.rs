@@ -184,6 +184,16 @@ fn for_each_oidc_string(
     if let Some(s) = spec.post_logout_state.as_mut() {
         f("post_logout_state", s)?;
     }
+    for (i, src) in spec.claim_sources.iter_mut().enumerate() {
+        if let Some(s) = src.endpoint.as_mut() {
+            f(&format!("claim_sources[{i}].endpoint"), s)?;
+        }
+        for (name, value) in src.claims.iter_mut() {
+            if let serde_json::Value::String(s) = value {
+                f(&format!("claim_sources[{i}].claims.{name}"), s)?;
+            }
+        }
+    }
     for (list, ops) in [
         ("claims", &mut spec.claims),
         ("front_claims", &mut spec.front_claims),
@@ -305,5 +315,27 @@ mod tests {
         let e = oidc("claims: [{op: set, name: email, value: \"{usr.email}\"}]\n").unwrap_err();
         assert!(e.contains("forge.claims[0].value"), "{e}");
         assert!(oidc("key: attacker\nheader: {alg: RS256}\n").is_ok());
+        let e = oidc("claim_sources: [{name: s, kind: distributed, claims: {a: 1}, endpoint: \"{canary.ulr}\"}]\n")
+            .unwrap_err();
+        assert!(e.contains("forge.claim_sources[0].endpoint"), "{e}");
+    }
+
+    #[test]
+    fn claim_sources_render_their_endpoint_and_string_claims() {
+        let f = oidc(
+            "claim_sources:\n  - {name: s, kind: distributed, endpoint: \"{canary.url}claims\", claims: {email: \"{user.email}\", n: 1}}\n",
+        )
+        .unwrap();
+        let mut vars = Vars::default();
+        vars.set("canary.url", "http://127.0.0.1:9/c/t1/");
+        vars.set("user.email", "alice@acme.test");
+        let spec = f.render(&vars).unwrap();
+        let src = &spec.claim_sources[0];
+        assert_eq!(
+            src.endpoint.as_deref(),
+            Some("http://127.0.0.1:9/c/t1/claims")
+        );
+        assert_eq!(src.claims["email"], "alice@acme.test");
+        assert_eq!(src.claims["n"], 1);
     }
 }

@@ -230,6 +230,28 @@ impl ClientAuth {
     }
 }
 
+/// How an authorization request passed its parameters (the mock OP's record).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestBy {
+    /// A request_uri the OP's PAR endpoint issued (RFC 9126).
+    Par,
+    /// A request object the OP fetched from the RP's request_uri (OpenID Connect Core 6.2).
+    RequestUri,
+    /// A request object by value (`request`, OpenID Connect Core 6.1).
+    Request,
+}
+
+impl RequestBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RequestBy::Par => "par",
+            RequestBy::RequestUri => "request_uri",
+            RequestBy::Request => "request",
+        }
+    }
+}
+
 /// Where the access token went on a UserInfo call (the mock OP's record).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -288,6 +310,11 @@ pub struct RpSent {
     /// time.
     #[serde(default)]
     pub keys_from_discovery: Option<bool>,
+    /// Every authorization request passed its parameters so (`par`, `request_uri`,
+    /// `request`), the mock OP accepted it, and no loose query parameter beside the
+    /// reference contradicted what it carried.
+    #[serde(default)]
+    pub request_by: Option<RequestBy>,
 }
 
 /// `rp_sent: { end_session: { id_token_hint: true, post_logout_redirect_uri: true } }`:
@@ -329,6 +356,7 @@ impl RpSent {
             && self.response_mode.is_none()
             && self.end_session.is_none()
             && self.keys_from_discovery.is_none()
+            && self.request_by.is_none()
             && !self.userinfo_after_refresh
     }
 }
@@ -340,7 +368,7 @@ impl<'de> Deserialize<'de> for RpSent {
             return Err(serde::de::Error::custom(
                 "rp_sent asserts nothing: give at least one of nonce, state, pkce, \
                  client_auth, access_token_in, response_mode, end_session, keys_from_discovery, \
-                 userinfo_after_refresh",
+                 userinfo_after_refresh, request_by",
             ));
         }
         Ok(a)

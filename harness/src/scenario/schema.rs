@@ -183,6 +183,27 @@ pub enum Capability {
     /// Login initiated by a third party (OpenID Connect Core 4): the target declares
     /// `sp.initiate_login_url`, which takes `iss` (and `login_hint`, `target_link_uri`).
     OidcThirdPartyLogin,
+    /// The RP decrypts ID tokens encrypted to its key (OIDC Core 10.2): the target declares
+    /// `sp.oidc_jwks_uri`, where it publishes that key.
+    OidcEncryptedIdToken,
+    /// The RP takes UserInfo claims from aggregated claims sources (OIDC Core 5.6.2: a
+    /// signed JWT in `_claim_sources`) and shows the phone number it got so.
+    OidcAggregatedClaims,
+    /// The RP fetches UserInfo claims from distributed claims sources (OIDC Core 5.6.2: an
+    /// endpoint and an access token in `_claim_sources`) and shows the phone number so.
+    OidcDistributedClaims,
+    /// The RP pushes its authorization request to the OP's PAR endpoint (RFC 9126) when the
+    /// OP's discovery says `require_pushed_authorization_requests: true`
+    /// (`idp.oidc.require_par`).
+    OidcPar,
+    /// The RP passes its authorization request as a request object it hosts at a
+    /// `request_uri` (OpenID Connect Core 6.2), signed RS256 with the keys it publishes at
+    /// `sp.oidc_jwks_uri`, when set up so (`{idp.request_object_alg}`) or when the OP's
+    /// discovery says `require_signed_request_object: true` (RFC 9101 10.5).
+    OidcRequestUri,
+    /// ... and can be set up to send them unsigned (`{idp.request_object_alg}` `none`), which
+    /// a careful product never does unasked.
+    OidcRequestUriNone,
 }
 
 impl fmt::Display for Capability {
@@ -259,6 +280,22 @@ pub struct IdpUser {
     pub claims: BTreeMap<String, serde_json::Value>,
 }
 
+impl IdpUser {
+    /// The user as the mock IdP's directory holds it, with the trial's password for them.
+    pub fn wire(&self, password: &Secret) -> proto::idp::User {
+        proto::idp::User {
+            email: self.email.clone(),
+            given_name: self.given_name.clone().unwrap_or_default(),
+            family_name: self.family_name.clone().unwrap_or_default(),
+            password: password.clone(),
+            groups: self.groups.clone(),
+            attributes: self.attributes.clone(),
+            claims: self.claims.clone().into_iter().collect(),
+            uid: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ClockSpec {
@@ -311,6 +348,58 @@ pub struct OidcOptions {
     /// Advanced): `s_hash` required. `{idp.detached_signature}` is `true` or `false`.
     #[serde(default)]
     pub detached_signature: bool,
+    /// The client is registered for encrypted ID tokens: the mock OP encrypts the token
+    /// endpoint's ID tokens with this key transport and content encryption to the key the
+    /// target publishes at `sp.oidc_jwks_uri`. Scenarios that set it require
+    /// `oidc-encrypted-id-token`.
+    #[serde(default)]
+    pub id_token_encryption: Option<EncryptionOption>,
+    /// The client is registered with `require_pushed_authorization_requests` (RFC 9126): the
+    /// mock OP's discovery says so and its authorization endpoint takes only request_uris
+    /// its PAR endpoint issued. Scenarios that set it require `oidc-par`.
+    #[serde(default)]
+    pub require_par: bool,
+    /// The client is registered to send every authorization request as a request object
+    /// signed so (loose parameters alone are refused); RS256 objects are verified with the
+    /// keys at the target's `sp.oidc_jwks_uri`. `{idp.request_object_alg}` (`off` without).
+    #[serde(default)]
+    pub request_object: Option<RequestObjectOption>,
+}
+
+/// `idp.oidc.id_token_encryption`: `alg` (`RSA-OAEP`, `RSA-OAEP-256`, `RSA1_5`) and `enc`
+/// (`A128CBC-HS256`, `A256CBC-HS512`, `A128GCM`, `A256GCM`); the mock IdP checks the names
+/// when the client is registered and its error names the member.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EncryptionOption {
+    pub alg: String,
+    pub enc: String,
+}
+
+/// `idp.oidc.request_object: { alg: none | RS256 }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestObjectOption {
+    pub alg: RequestObjectAlg,
+}
+
+/// How the RP signs its request objects (the client's registered
+/// `request_object_signing_alg`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum RequestObjectAlg {
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "RS256")]
+    Rs256,
+}
+
+impl RequestObjectAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Rs256 => "RS256",
+        }
+    }
 }
 
 /// What a dashboard tile does (the wire contract's names).
@@ -897,6 +986,11 @@ pub struct Expectation {
     /// session ended.
     #[serde(default)]
     pub logout_result: Option<LogoutResult>,
+    /// A value only a forged message carries (a claim of a claims source the OP did not
+    /// sign) is nowhere on the page: showing it is the SP adopting the forgery (accepted),
+    /// not a mere difference in what the page says.
+    #[serde(default)]
+    pub not_adopted: Option<Template>,
     #[serde(default)]
     pub screenshot: bool,
     #[serde(default)]
@@ -911,7 +1005,7 @@ impl<'de> Deserialize<'de> for Expectation {
                 "expectation asserts nothing: give at least one of text, absent_text, url, status, \
                  signed_in_as, signed_in, error, display_name, element, absent_element, not_rendered, rejected, log, \
                  not_signed_in_as, no_egress, no_redirect, session_kept, idp_saw, idp_did_not_see, \
-                 answers_within_ms, rp_sent, logout_result",
+                 answers_within_ms, rp_sent, logout_result, not_adopted",
             ));
         }
         Ok(e)
@@ -942,6 +1036,7 @@ impl Expectation {
             && self.answers_within_ms.is_none()
             && self.rp_sent.is_none()
             && self.logout_result.is_none()
+            && self.not_adopted.is_none()
     }
 }
 

@@ -179,6 +179,8 @@ fn tenant_spec(st: &StagingSpec, vars: &Vars, client_secret: &Secret) -> proto::
             scopes: ["openid", "email", "profile"].map(String::from).to_vec(),
             allowed_groups: Vec::new(),
             forge: None,
+            id_token_encryption: None,
+            auth_request: None,
         })
         .into_iter()
         .collect();

@@ -280,6 +280,12 @@ pub struct SpUrls {
     /// capability `oidc-third-party-login`.
     #[serde(default)]
     pub initiate_login_url: Option<Template>,
+    /// Where the RP publishes its public keys (a JWKS), registered as the client's jwks_uri:
+    /// the mock OP encrypts ID tokens to its `enc` key when a scenario registers encryption
+    /// (`idp.oidc.id_token_encryption`, capability `oidc-encrypted-id-token`), and verifies
+    /// RS256 request objects with its keys (`idp.oidc.request_object`).
+    #[serde(default)]
+    pub oidc_jwks_uri: Option<Template>,
     /// The SP's encryption certificate (PEM) for encrypted-assertion faults; without one the
     /// mock IdP encrypts to a certificate whose key the SP does not hold (ATTR-4's case).
     #[serde(default)]

@@ -366,6 +366,8 @@ impl TrialCtx<'_> {
                 None,
                 urls.initiate_login_url.as_ref(),
             ),
+            // After the redirect URI: mod_auth_openidc publishes its keys there (`?jwks=rsa`).
+            ("sp.oidc_jwks_uri", None, urls.oidc_jwks_uri.as_ref()),
         ];
         for (name, from_admin, from_descriptor) in pairs {
             let value = match (from_admin, from_descriptor) {

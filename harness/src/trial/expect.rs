@@ -40,6 +40,7 @@ enum Check {
     Element(String),
     AbsentElement(String),
     NotRendered(String),
+    NotAdopted(String),
     Rejected(bool),
     Log(String),
     NotSignedInAs(String),
@@ -91,6 +92,9 @@ fn checks(ctx: &TrialCtx<'_>, e: &Expectation) -> Result<Vec<Check>, StepFailure
     }
     if let Some(t) = &e.not_rendered {
         out.push(Check::NotRendered(r(t)?));
+    }
+    if let Some(t) = &e.not_adopted {
+        out.push(Check::NotAdopted(r(t)?));
     }
     if let Some(b) = e.rejected {
         if b && ctx.target.rejection.is_empty() {
@@ -580,6 +584,21 @@ async fn evaluate(ctx: &mut TrialCtx<'_>, c: &Check) -> Result<(), Failed> {
                         "markup the IdP sent",
                         format!("shown as text, no {sel:?} element on the page"),
                         format!("ACCEPTED: the page renders it as an element {sel:?}"),
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        }
+        Check::NotAdopted(forged) => {
+            let page = ctx.browser().page_text().await.unwrap_or_default();
+            if contains(&page, forged) {
+                Err((
+                    FailureKind::Accepted,
+                    Diff::new(
+                        "a value only the forged message carries",
+                        format!("{forged:?} nowhere on the page"),
+                        format!("ACCEPTED: the page shows {forged:?}"),
                     ),
                 ))
             } else {

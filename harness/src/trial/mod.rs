@@ -1,5 +1,6 @@
 //! One trial: its context (tenant, browser, target, values learnt), the steps, the
 //! expectations, and what it produced.
+pub mod by_reference;
 pub mod ctx;
 pub mod expect;
 pub mod failure;

@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::scenario::oidc_steps::{
-    EndSessionSent, Freshness, LogoutResult, Pkce, RpSent, SessionAfter, TokenPlace,
+    EndSessionSent, Freshness, LogoutResult, Pkce, RequestBy, RpSent, SessionAfter, TokenPlace,
 };
 use crate::trial::ctx::TrialCtx;
 use crate::trial::failure::{Diff, FailureKind, StepFailure};
@@ -117,6 +117,48 @@ pub async fn rp_sent(ctx: &mut TrialCtx<'_>, want: &RpSent) -> Result<(), Failed
     }
     if want.userinfo_after_refresh {
         refreshed_userinfo(&lines("refresh_request"), &lines("userinfo"))?;
+    }
+    if let Some(by) = want.request_by {
+        request_by(&auth, by)?;
+    }
+    Ok(())
+}
+
+/// Every authorization request went by `by`, was accepted, and carried no loose parameter
+/// that contradicts its reference (a request the OP refused is no request by reference).
+fn request_by(auth: &[Value], by: RequestBy) -> Result<(), Failed> {
+    need(auth, "authorization request")?;
+    for (i, a) in auth.iter().enumerate() {
+        let n = i + 1;
+        let seen = a["request_by"].as_str().unwrap_or("loose query parameters");
+        if seen != by.as_str() {
+            return Err(failed(
+                FailureKind::Mismatch,
+                &format!("how authorization request {n} passed its parameters"),
+                by.as_str().into(),
+                format!("{seen} (HTTP {})", a["status"]),
+            ));
+        }
+        if a["status"].as_u64() != Some(200) {
+            return Err(failed(
+                FailureKind::Mismatch,
+                &format!("authorization request {n} ({seen})"),
+                "accepted by the mock OP (HTTP 200)".into(),
+                format!("HTTP {}", a["status"]),
+            ));
+        }
+        let contradicting: Vec<&str> = a["contradicting"]
+            .as_array()
+            .map(|v| v.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !contradicting.is_empty() {
+            return Err(failed(
+                FailureKind::Mismatch,
+                &format!("loose parameters of authorization request {n}"),
+                format!("none contradicting its {seen}"),
+                contradicting.join(", "),
+            ));
+        }
     }
     Ok(())
 }

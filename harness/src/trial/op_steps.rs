@@ -270,20 +270,8 @@ impl TrialCtx<'_> {
 
     async fn make_attacker_op(&mut self) -> Result<(TenantInfo, String), StepFailure> {
         let idp = self.idp()?.0;
-        let mut users: Vec<proto::idp::User> = self
-            .users
-            .iter()
-            .map(|(u, pw)| proto::idp::User {
-                email: u.email.clone(),
-                given_name: u.given_name.clone().unwrap_or_default(),
-                family_name: u.family_name.clone().unwrap_or_default(),
-                password: pw.clone(),
-                groups: u.groups.clone(),
-                attributes: u.attributes.clone(),
-                claims: u.claims.clone().into_iter().collect(),
-                uid: None,
-            })
-            .collect();
+        let mut users: Vec<proto::idp::User> =
+            self.users.iter().map(|(u, pw)| u.wire(pw)).collect();
         share_subjects(&mut users);
         let spec = proto::idp::TenantSpec {
             id: Some(format!("a-{}", self.trial_id)),

@@ -458,12 +458,42 @@ impl TrialCtx<'_> {
         self.fill("input[name=password]", password.expose()).await?;
         let t = self.default_timeout;
         let started = Instant::now();
+        self.mark_page().await;
         self.browser().click_when_ready("button#login", t).await?;
-        // The IdP answers with a page that posts the response to the SP: wait for the SP's
-        // answer too, so the next step sees the SP's page.
-        self.settle(t).await;
+        // The IdP answers with a redirect or a page that posts the response to the SP: wait
+        // for the SP's answer too, so the next step (and a verdict) sees the SP's page, not
+        // the IdP's login page a navigation is about to replace.
+        self.after_action(t).await;
+        self.leave_idp(started + t).await;
         self.last_answer = Some(started.elapsed());
         Ok(Some(format!("signed in to the IdP as {email}")))
+    }
+
+    /// After the login form was sent: while the browser is still on an IdP page, wait for it
+    /// to move on to the SP (a click's navigation can start after WebDriver answered, and a
+    /// form_post page submits itself from a script), then for the SP's answer to settle.
+    /// An IdP page that stays loaded, with nothing under way, for `SETTLED_OFF_IDP` is the
+    /// IdP's own answer (an error page): the wait ends there, or at `deadline`.
+    async fn leave_idp(&mut self, deadline: Instant) {
+        let Some(base) = self.idp.map(|i| i.base_url()) else {
+            return;
+        };
+        let mut stable_since: Option<Instant> = None;
+        while Instant::now() < deadline {
+            self.collect_http().await;
+            let url = self.browser().current_url().await.unwrap_or_default();
+            if !url.starts_with(base.as_str()) {
+                break;
+            }
+            if self.browser().navigation_pending() {
+                stable_since = None;
+            } else if stable_since.get_or_insert_with(Instant::now).elapsed() >= SETTLED_OFF_IDP {
+                return;
+            }
+            tokio::time::sleep(crate::browser::POLL).await;
+        }
+        self.settle(deadline.saturating_duration_since(Instant::now()))
+            .await;
     }
 
     /// For `idp_login: {if_shown: true}`: false when the browser has settled on a page that
@@ -1019,6 +1049,23 @@ return "ok";
                         Some(f) => Some(f.render(&self.vars).map_err(StepFailure::broken)?),
                         None => None,
                     },
+                    id_token_encryption: match &opts.id_token_encryption {
+                        Some(e) => Some(proto::idp::IdTokenEncryption {
+                            alg: e.alg.clone(),
+                            enc: e.enc.clone(),
+                            jwks_uri: self
+                                .vars
+                                .get("sp.oidc_jwks_uri")
+                                .map_err(|_| {
+                                    StepFailure::broken(
+                                        "idp.oidc.id_token_encryption needs the target's sp.oidc_jwks_uri (where the RP publishes its encryption key); require the capability oidc-encrypted-id-token",
+                                    )
+                                })?
+                                .to_string(),
+                        }),
+                        None => None,
+                    },
+                    auth_request: self.auth_request_rules(&opts)?,
                 };
                 idp.add_oidc_client(&tenant_id, &client).await?;
                 // `query` (the plain response) unless a `response_mode` step asked otherwise.
@@ -1043,6 +1090,13 @@ return "ok";
                 });
                 self.vars.set("idp.response_type", response_type);
                 self.vars.set("idp.response_mode", flow_mode);
+                // How a target that can host request objects signs them (`off`: it sends none).
+                self.vars.set(
+                    "idp.request_object_alg",
+                    opts.request_object
+                        .as_ref()
+                        .map_or("off", |r| r.alg.as_str()),
+                );
                 self.vars.set(
                     "idp.detached_signature",
                     if opts.detached_signature {

@@ -58,7 +58,7 @@ fn error_redirect(
 
 /// Checks what can be checked before the redirect URI is trusted; failures are pages, never
 /// redirects (authentik's strict redirect URI matching behaves the same way).
-fn client_and_redirect<'a>(
+pub(super) fn client_and_redirect<'a>(
     t: &'a Tenant,
     p: &HashMap<String, String>,
 ) -> Result<(&'a OidcClient, String), OidcError> {
@@ -101,7 +101,7 @@ fn client_and_redirect<'a>(
 }
 
 /// The rest of the request, answered by redirect when it is wrong.
-fn auth_request(
+pub(super) fn auth_request(
     client: &OidcClient,
     redirect_uri: String,
     p: &HashMap<String, String>,
@@ -193,7 +193,14 @@ pub async fn authorize(
     headers: HeaderMap,
 ) -> Result<Response, OidcError> {
     let (shared, _) = resolve(&app, uri.path(), Endpoint::Authorize)?;
-    let p = params(query.unwrap_or_default().as_bytes());
+    let loose = params(query.unwrap_or_default().as_bytes());
+    // A request passed by reference (request object, request_uri, PAR) stands for the
+    // parameters it carries; what came loose is logged beside them.
+    let (p, by_reference) =
+        match super::request_object::resolve(&shared, app.base(), loose.clone()).await {
+            Ok(r) => (r.params, r.shown),
+            Err(f) => return Ok(refuse_by_reference(&shared, &loose, f, uri.path())),
+        };
     let mut t = tenant::lock(&shared);
     if let Some(m) = t.oidc.forge.provider.mix_up.clone() {
         return Ok(mix_up(&mut t, &m, &p, uri.path()));
@@ -211,7 +218,10 @@ pub async fn authorize(
                 "GET",
                 uri.path(),
                 StatusCode::BAD_REQUEST.as_u16(),
-                json!({ "params": p, "error": e.to_string() }),
+                with_reference(
+                    json!({ "params": p, "error": e.to_string() }),
+                    &by_reference,
+                ),
                 &[],
             );
             return Err(e);
@@ -227,7 +237,10 @@ pub async fn authorize(
                 "GET",
                 uri.path(),
                 StatusCode::SEE_OTHER.as_u16(),
-                json!({ "params": p, "error": error, "error_description": description }),
+                with_reference(
+                    json!({ "params": p, "error": error, "error_description": description }),
+                    &by_reference,
+                ),
                 &[],
             );
             return Ok(error_redirect(
@@ -244,7 +257,7 @@ pub async fn authorize(
         "GET",
         uri.path(),
         StatusCode::OK.as_u16(),
-        json!({ "params": p }),
+        with_reference(json!({ "params": p }), &by_reference),
         &[],
     );
     // OIDC Core 3.1.2.1: `prompt=login` asks for a fresh login even with a session,
@@ -285,6 +298,66 @@ pub async fn authorize(
         &[("flow", flow.expose())],
         None,
     ))
+}
+
+/// An authorization request's record with how it was passed by reference, if it was.
+fn with_reference(
+    mut decoded: serde_json::Value,
+    by_reference: &Option<serde_json::Value>,
+) -> serde_json::Value {
+    if let Some(r) = by_reference {
+        decoded["request_object"] = r.clone();
+    }
+    decoded
+}
+
+/// A request passed by reference that the OP refuses: logged, then answered at the redirect
+/// URI when the loose client_id and redirect_uri are a registered pair (OpenID Connect Core
+/// 6.4: invalid_request_uri, invalid_request_object), else as a page.
+fn refuse_by_reference(
+    shared: &std::sync::Mutex<Tenant>,
+    loose: &HashMap<String, String>,
+    f: super::request_object::Failure,
+    path: &str,
+) -> Response {
+    let mut t = tenant::lock(shared);
+    let mut decoded = json!({
+        "params": loose,
+        "error": f.error,
+        "error_description": f.description,
+    });
+    if let Some(s) = f.shown {
+        decoded["request_object"] = s;
+    }
+    let redirect = client_and_redirect(&t, loose).map(|(_, r)| r).ok();
+    let status = if redirect.is_some() {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    record(
+        &mut t,
+        "authorization_request",
+        "GET",
+        path,
+        status.as_u16(),
+        decoded,
+        &[],
+    );
+    match redirect {
+        Some(r) => error_redirect(
+            &r,
+            f.error,
+            &f.description,
+            loose.get("state").map(String::as_str),
+        ),
+        None => OidcError::page(
+            StatusCode::BAD_REQUEST,
+            "invalid-request-object",
+            format!("{}: {}", f.error, f.description),
+        )
+        .into_response(),
+    }
 }
 
 /// The mix-up attacker's authorization endpoint: the RP's request, client_id swapped for the

@@ -26,6 +26,19 @@ pub struct ProviderMetadata {
     /// JARM: how the `response` JWT is signed.
     #[serde(default)]
     pub authorization_signing_alg_values_supported: Vec<String>,
+    /// RFC 9126: where clients push authorization requests (`oidc::par`).
+    #[serde(default)]
+    pub pushed_authorization_request_endpoint: String,
+    /// OpenID Connect Discovery 3: request objects by value (`request`) and by reference
+    /// (`request_uri`, fetched by the OP; no pre-registration of the URI needed).
+    #[serde(default)]
+    pub request_parameter_supported: bool,
+    #[serde(default)]
+    pub request_uri_parameter_supported: bool,
+    #[serde(default)]
+    pub require_request_uri_registration: bool,
+    #[serde(default)]
+    pub request_object_signing_alg_values_supported: Vec<String>,
 }
 
 fn strings(items: &[&str]) -> Vec<String> {
@@ -79,6 +92,12 @@ impl ProviderMetadata {
                 "fragment.jwt",
             ]),
             authorization_signing_alg_values_supported: strings(&["RS256"]),
+            pushed_authorization_request_endpoint: url(&layout.par),
+            request_parameter_supported: true,
+            request_uri_parameter_supported: true,
+            require_request_uri_registration: false,
+            // `none` only for clients that registered it (`oidc::request_object`).
+            request_object_signing_alg_values_supported: strings(&["none", "RS256"]),
         }
     }
 }

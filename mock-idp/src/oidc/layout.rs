@@ -38,6 +38,8 @@ pub enum Endpoint {
     Userinfo,
     Jwks,
     EndSession,
+    /// RFC 9126 pushed authorization requests.
+    Par,
 }
 
 /// The absolute paths (below the server's base URL) of one tenant's OIDC provider.
@@ -53,6 +55,8 @@ pub struct Layout {
     pub userinfo: String,
     pub jwks: String,
     pub end_session: String,
+    /// The PAR endpoint (RFC 9126), next to the token endpoint where the product has one.
+    pub par: String,
 }
 
 /// The Entra "directory (tenant) ID" of a mock tenant: the same GUID the SAML side uses in
@@ -65,6 +69,12 @@ pub fn entra_guid(tenant_id: &str) -> String {
 /// an RP that configured the v2.0 issuer must refuse it.
 pub fn entra_v1_issuer(tenant_id: &str) -> String {
     format!("https://sts.windows.net/{}/", entra_guid(tenant_id))
+}
+
+/// The claims endpoint of distributed claims (`oidc::distributed`): one path for every
+/// profile, since no product we imitate has one.
+pub fn claims_endpoint(base: &str, tenant: &str) -> String {
+    format!("{}/t/{tenant}/oidc/claims", base.trim_end_matches('/'))
 }
 
 impl Layout {
@@ -143,7 +153,18 @@ impl Layout {
             "{}/.well-known/openid-configuration",
             issuer.trim_end_matches('/')
         );
+        // Okta's and Keycloak's real PAR paths; the others beside their token endpoint.
+        let par = match kind {
+            LayoutKind::Authentik => format!("{prefix}/application/o/par/"),
+            LayoutKind::Okta => format!("{prefix}/oauth2/default/v1/par"),
+            LayoutKind::Entra => format!("{prefix}/{}/oauth2/v2.0/par", entra_guid(tenant_id)),
+            LayoutKind::Keycloak => {
+                format!("{prefix}/realms/{slug}/protocol/openid-connect/ext/par/request")
+            }
+            LayoutKind::Google | LayoutKind::Generic => format!("{prefix}/par"),
+        };
         Self {
+            par,
             kind,
             issuer,
             discovery,
@@ -163,6 +184,7 @@ impl Layout {
             Endpoint::Userinfo => &self.userinfo,
             Endpoint::Jwks => &self.jwks,
             Endpoint::EndSession => &self.end_session,
+            Endpoint::Par => &self.par,
         }
     }
 

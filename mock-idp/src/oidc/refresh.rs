@@ -14,11 +14,13 @@ use crate::tenant::{self, Tenant};
 use super::claims::{self, Context, Person};
 use super::error::OidcError;
 use super::forge::{self, spec::ForgeSpec};
-use super::grant::{ClientAuth, Facts, Issued, TokenResponse, authenticate};
+use super::grant::{
+    ClientAuth, Facts, Issued, Signing, TokenResponse, authenticate, deliverable, encryption_of,
+    sign_id_token,
+};
 use super::layout::Layout;
 use super::provider::{effective_email, keys, now};
 use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, RefreshGrant, new_secret};
-use super::{faults, jwt};
 use crate::state::AppState;
 
 type Failure = (OidcError, Vec<Fault>);
@@ -34,9 +36,10 @@ pub(super) async fn issue(
     let presented = form
         .get("refresh_token")
         .ok_or_else(|| no_faults(OidcError::invalid_request("refresh_token is missing")))?;
-    let (grant, user, keys, now, client_secret, forge_keys) = {
+    let (grant, user, keys, now, client_secret, forge_keys, encryption) = {
         let mut t = tenant::lock(shared);
         let client_secret = authenticate(&t, &client_id, &secret).map_err(no_faults)?;
+        let encryption = encryption_of(&t, &client_id);
         let grant = t.oidc.refresh_tokens.take(presented).ok_or_else(|| {
             no_faults(OidcError::invalid_grant(
                 "the refresh token is unknown or was already used",
@@ -71,7 +74,15 @@ pub(super) async fn issue(
             Some(_) => Some(forge::keys_locked(&mut t).map_err(fail)?),
             None => None,
         };
-        (grant, user, keys, now(&t), client_secret, forge_keys)
+        (
+            grant,
+            user,
+            keys,
+            now(&t),
+            client_secret,
+            forge_keys,
+            encryption,
+        )
     };
     let active = grant.faults.clone();
     let fail = |e: OidcError| (e, active.clone());
@@ -109,30 +120,31 @@ pub(super) async fn issue(
     };
     let access_token = new_secret();
     let forged = refresh_forge(grant.forge.as_deref());
-    let (id_token, payload_text) = match (&forged, &forge_keys) {
-        (Some(spec), Some(fk)) => {
-            let inputs = forge::TokenInputs {
-                current: key,
-                next: &keys.next,
-                forge_keys: fk,
-                client_secret: Some(&client_secret),
-                base: app.base(),
-                tenant: &tenant_id,
-                ctx: forge::mutate::Context {
-                    now,
-                    client_id: &client_id,
-                    issuer: &issuer,
-                    access_token: Some(access_token.expose()),
-                    code: None,
-                },
-            };
-            forge::id_token(spec, claims, &inputs).map_err(fail)?
-        }
-        _ => (
-            jwt::sign(key, &claims, faults::forgery(&[])).map_err(|e| fail(e.into()))?,
-            None,
-        ),
-    };
+    let (id_token, payload_text) = sign_id_token(
+        forged.as_ref(),
+        claims,
+        Signing {
+            key,
+            next: &keys.next,
+            forge_keys: forge_keys.as_deref(),
+            client_secret: &client_secret,
+            base: app.base(),
+            tenant: &tenant_id,
+            ctx: forge::mutate::Context {
+                now,
+                client_id: &client_id,
+                issuer: &issuer,
+                access_token: Some(access_token.expose()),
+                code: None,
+            },
+            faults: &[],
+        },
+    )
+    .map_err(fail)?;
+    // A refreshed token is encrypted genuinely: the sign-in's `jwe` shaped the sign-in.
+    let (delivered, jwe) = deliverable(&id_token, encryption.as_ref(), None)
+        .await
+        .map_err(fail)?;
     let refresh_token = new_secret();
     {
         let mut t = tenant::lock(shared);
@@ -156,7 +168,7 @@ pub(super) async fn issue(
         access_token: access_token.expose().to_string(),
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
-        id_token: id_token.clone(),
+        id_token: delivered,
         scope: grant.scopes.join(" "),
         refresh_token: Some(refresh_token.expose().to_string()),
     };
@@ -177,6 +189,7 @@ pub(super) async fn issue(
         },
         forge: forged,
         payload_text,
+        jwe,
     })
 }
 

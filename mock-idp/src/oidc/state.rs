@@ -181,6 +181,16 @@ impl<V> SecretMap<V> {
     }
 }
 
+/// An authorization request pushed to the PAR endpoint, waiting for its one use.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub client_id: String,
+    pub params: HashMap<String, String>,
+    pub expires_at: i64,
+    /// How the log showed the request object inside the push, if there was one.
+    pub object: Option<serde_json::Value>,
+}
+
 /// Per-tenant OIDC state.
 #[derive(Debug, Default)]
 pub struct TenantOidc {
@@ -197,6 +207,19 @@ pub struct TenantOidc {
     pub keys: Option<Arc<OidcKeys>>,
     /// Forges, extra keys and provider settings (`oidc::forge`).
     pub forge: TenantForge,
+    /// Access token of a distributed claims source -> what the claims endpoint answers it.
+    pub claim_tokens: SecretMap<DistributedClaims>,
+    /// Handle of an issued PAR request_uri -> the request pushed (`oidc::par`), one use.
+    pub pushed: SecretMap<Pushed>,
+}
+
+/// What the claims endpoint (`oidc::distributed`) answers one access token: the source's
+/// signed JWT, until the UserInfo access token it came with expires.
+#[derive(Debug, Clone)]
+pub struct DistributedClaims {
+    pub source: String,
+    pub jwt: String,
+    pub expires_at: i64,
 }
 
 /// A fresh unguessable value for codes, tokens and flow ids.

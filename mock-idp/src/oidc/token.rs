@@ -20,7 +20,10 @@ use crate::tenant;
 
 use super::claims::{self, Context, Person};
 use super::error::OidcError;
-use super::grant::{ClientAuth, Facts, Issued, TokenResponse, authenticate};
+use super::grant::{
+    ClientAuth, Facts, Issued, Signing, TokenResponse, authenticate, deliverable, encryption_of,
+    sign_id_token,
+};
 use super::layout::{Endpoint, Layout, LayoutKind, entra_v1_issuer};
 use super::provider::{effective_email, keys, now, record, resolve};
 use super::state::{ACCESS_TOKEN_SECONDS, AccessGrant, PkceMethod, RefreshGrant, new_secret};
@@ -30,7 +33,7 @@ use super::{faults, forge, jwt};
 pub const SLOW_SECONDS: u64 = 5;
 
 /// Who the caller says it is: `(client_id, client_secret, method)`.
-fn client_credentials(
+pub(super) fn client_credentials(
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<(String, String, ClientAuth), OidcError> {
@@ -84,8 +87,9 @@ fn pkce_ok(challenge: &str, method: PkceMethod, verifier: &str) -> bool {
     }
 }
 
-/// The token request as the exchange log shows it: every secret redacted.
-fn shown(form: &HashMap<String, String>, auth: Option<ClientAuth>) -> serde_json::Value {
+/// A request to the token or PAR endpoint as the exchange log shows it: every secret
+/// redacted.
+pub(super) fn shown(form: &HashMap<String, String>, auth: Option<ClientAuth>) -> serde_json::Value {
     let redacted: serde_json::Map<String, serde_json::Value> = form
         .iter()
         .map(|(k, v)| {
@@ -151,6 +155,20 @@ pub async fn token(
                 if let Some(text) = &issued.payload_text {
                     shown["payload_text"] = json!(text);
                 }
+                if let Some(header) = &issued.jwe {
+                    shown["jwe"] = header.clone();
+                    // A kind of its own, so a scenario can ask whether the token really
+                    // went out encrypted (`idp_saw: [encrypted_id_token]`).
+                    record(
+                        &mut t,
+                        "encrypted_id_token",
+                        "POST",
+                        &path,
+                        status,
+                        json!({ "jwe": header }),
+                        &issued.faults,
+                    );
+                }
                 record(
                     &mut t,
                     token_kind,
@@ -206,9 +224,10 @@ async fn issue(
     }
     // Everything under the lock is checked and copied out; signing happens after it is
     // released so parallel sign-ins do not queue on one tenant.
-    let (grant, user, keys, now, rotated, client_secret, forge_keys) = {
+    let (grant, user, keys, now, rotated, client_secret, forge_keys, encryption) = {
         let mut t = tenant::lock(shared);
         let client_secret = authenticate(&t, &client_id, &secret).map_err(no_faults)?;
+        let encryption = encryption_of(&t, &client_id);
         match form.get("grant_type").map(String::as_str) {
             Some("authorization_code") => {}
             other => {
@@ -285,7 +304,16 @@ async fn issue(
             Some(_) => Some(forge::keys_locked(&mut t).map_err(fail)?),
             None => None,
         };
-        (grant, user, keys, now, rotated, client_secret, forge_keys)
+        (
+            grant,
+            user,
+            keys,
+            now,
+            rotated,
+            client_secret,
+            forge_keys,
+            encryption,
+        )
     };
     let active = grant.faults.clone();
     let fail = |e: OidcError| (e, active.clone());
@@ -342,34 +370,35 @@ async fn issue(
             facts,
             forge: forged,
             payload_text: None,
+            jwe: None,
         });
     }
     let access_token = new_secret();
     let code = form.get("code").map(String::as_str);
-    let (id_token, payload_text) = match (&forged, &forge_keys) {
-        (Some(spec), Some(fk)) => {
-            let inputs = forge::TokenInputs {
-                current: key,
-                next: &keys.next,
-                forge_keys: fk,
-                client_secret: Some(&client_secret),
-                base: app.base(),
-                tenant: &tenant_id,
-                ctx: forge::mutate::Context {
-                    now,
-                    client_id: &client_id,
-                    issuer: &issuer,
-                    access_token: Some(access_token.expose()),
-                    code,
-                },
-            };
-            forge::id_token(spec, claims, &inputs).map_err(fail)?
-        }
-        _ => (
-            jwt::sign(key, &claims, faults::forgery(&active)).map_err(|e| fail(e.into()))?,
-            None,
-        ),
-    };
+    let (id_token, payload_text) = sign_id_token(
+        forged.as_ref(),
+        claims,
+        Signing {
+            key,
+            next: &keys.next,
+            forge_keys: forge_keys.as_deref(),
+            client_secret: &client_secret,
+            base: app.base(),
+            tenant: &tenant_id,
+            ctx: forge::mutate::Context {
+                now,
+                client_id: &client_id,
+                issuer: &issuer,
+                access_token: Some(access_token.expose()),
+                code,
+            },
+            faults: &active,
+        },
+    )
+    .map_err(fail)?;
+    let (delivered, jwe) = deliverable(&id_token, encryption.as_ref(), forged.as_ref())
+        .await
+        .map_err(fail)?;
     let refresh_token = new_secret();
     {
         let mut t = tenant::lock(shared);
@@ -406,7 +435,7 @@ async fn issue(
         access_token: access_token.expose().to_string(),
         token_type: "Bearer",
         expires_in: ACCESS_TOKEN_SECONDS,
-        id_token: id_token.clone(),
+        id_token: delivered,
         scope: grant.request.scopes.join(" "),
         refresh_token: Some(refresh_token.expose().to_string()),
     };
@@ -439,6 +468,7 @@ async fn issue(
         facts,
         forge: forged,
         payload_text,
+        jwe,
     })
 }
 

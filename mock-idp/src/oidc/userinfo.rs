@@ -73,9 +73,15 @@ pub async fn userinfo(
     })();
     match answer {
         Ok((claims, grant)) => {
+            let mut claims = claims;
             let forged = match &grant.forge {
                 Some(spec) => Some(forged_userinfo(
-                    &mut t, &app, &layout, spec, &grant, &claims,
+                    &mut t,
+                    &app,
+                    &layout,
+                    spec,
+                    &grant,
+                    &mut claims,
                 )?),
                 None => None,
             };
@@ -134,7 +140,7 @@ pub async fn userinfo(
 /// Where the RP put the access token: `header` (`Authorization: Bearer`, the scheme in any
 /// case), `body` (`access_token` in a form body) or `query` (`?access_token=`); the first
 /// place that has one, in that order.
-fn find_token(
+pub(crate) fn find_token(
     headers: &HeaderMap,
     query: Option<&str>,
     body: &[u8],
@@ -166,15 +172,15 @@ fn find_token(
         .filter(|(_, t)| !t.is_empty())
 }
 
-/// The userinfo answer a forge asks for (mutated JSON, or a JWT), made under the tenant lock
-/// (one signature at most).
+/// The userinfo answer a forge asks for (mutated JSON, or a JWT, with its claims sources),
+/// made under the tenant lock. `claims` gains the sources' members (for the record).
 fn forged_userinfo(
     t: &mut tenant::Tenant,
     app: &AppState,
     layout: &Layout,
     spec: &super::forge::spec::ForgeSpec,
     grant: &AccessGrant,
-    claims: &Map<String, Value>,
+    claims: &mut Map<String, Value>,
 ) -> Result<super::forge::Answer, OidcError> {
     let keys = super::keys(t)?;
     let forge_keys = super::forge::keys_locked(t)?;
@@ -199,7 +205,20 @@ fn forged_userinfo(
             code: None,
         },
     };
-    super::forge::userinfo(spec, claims.clone(), &inputs)
+    let claims_url = super::layout::claims_endpoint(app.base(), &t.id);
+    let issued = super::forge::sources::attach(spec, claims, &inputs, &claims_url)?;
+    let answer = super::forge::userinfo(spec, claims.clone(), &inputs)?;
+    for source in issued {
+        t.oidc.claim_tokens.insert(
+            &source.token,
+            super::state::DistributedClaims {
+                source: source.source,
+                jwt: source.jwt,
+                expires_at: grant.expires_at,
+            },
+        );
+    }
+    Ok(answer)
 }
 
 #[cfg(test)]

@@ -31,6 +31,7 @@ pub async fn discovery(
     let mut doc = serde_json::to_value(&metadata)?;
     advertise_extra_scopes(&t, &mut doc);
     super::forge::adjust_discovery(&t, &mut doc);
+    super::par::adjust_discovery(&t, &mut doc);
     record(
         &mut t,
         "discovery",

@@ -1,8 +1,10 @@
 // A minimal OpenID Connect relying party (authorization code flow) that checks the ID token's
 // signature with one pinned npm JOSE library, used as a harness target
 // (targets/jsonwebtoken-*.yaml, node-jose-*.yaml). Everything but the signature check is this
-// file's and the same for every library: state, nonce, iss, aud/azp, exp/iat/nbf, at_hash,
-// email_verified, so that a pair of targets differs only in the library version.
+// file's and the same for every library: state, nonce, PKCE S256, client_secret_basic, token
+// and UserInfo endpoints on the issuer's origin, iss, aud/azp, exp/iat/nbf, at_hash,
+// email_verified, UserInfo with a Bearer header and the ID token's sub, the phone and address
+// scopes when the OP lists them; so that a pair of targets differs only in the library version.
 //
 // Configured through its environment (as targets/examples/env-oidc-rp.yaml):
 //   PORT, OIDC_DISCOVERY_URL, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_REDIRECT_URI,
@@ -49,7 +51,18 @@ async function getJson(url, init) {
 
 let provider; // the discovery document, fetched once
 async function op() {
-  provider ??= await getJson(cfg.discovery);
+  if (!provider) {
+    const doc = await getJson(cfg.discovery);
+    // The code, the client secret and the access token go only to the issuer's own origin
+    // (a discovery document naming another host would hand them to it).
+    const own = new URL(doc.issuer).origin;
+    for (const member of ["token_endpoint", "userinfo_endpoint"]) {
+      if (doc[member] !== undefined && new URL(doc[member]).origin !== own) {
+        throw new Error(`discovery names the ${member} on another origin than the issuer's`);
+      }
+    }
+    provider = doc;
+  }
   return provider;
 }
 
@@ -67,8 +80,12 @@ const verifiers = {
     for (const k of jwks.keys || []) {
       try { pemByKid.set(k.kid, createPublicKey({ key: k, format: "jwk" }).export({ type: "spki", format: "pem" })); } catch { /* a key type Node cannot read */ }
     }
-    const getKey = (header, cb) => cb(null, pemByKid.get(header.kid));
-    const options = { issuer: expect.issuer, audience: cfg.clientId, nonce: expect.nonce };
+    // Without a kid, a JWKS of exactly one key names it (OIDC Core 10.1.1); otherwise no key.
+    const only = pemByKid.size === 1 ? [...pemByKid.values()][0] : undefined;
+    const getKey = (header, cb) => cb(null, header.kid === undefined ? only : pemByKid.get(header.kid));
+    // A signed UserInfo answer (no `expect`) is checked for its signature only; its sub is
+    // bound to the ID token's by the caller.
+    const options = expect ? { issuer: expect.issuer, audience: cfg.clientId, nonce: expect.nonce } : {};
     return new Promise((resolve, reject) =>
       jwt.verify(idToken, getKey, options, (err, claims) => (err ? reject(err) : resolve(claims))));
   },
@@ -131,11 +148,15 @@ const refuse = (res, why) => {
 async function startLogin(res) {
   const meta = await op();
   const pre = token();
-  const flow = { state: token(), nonce: token() };
+  const flow = { state: token(), nonce: token(), verifier: randomBytes(32).toString("base64url") };
   pending.set(pre, flow);
   const url = new URL(meta.authorization_endpoint);
-  for (const [k, v] of Object.entries({ response_type: "code", scope: "openid email profile", client_id: cfg.clientId,
-    redirect_uri: cfg.redirectUri.href, state: flow.state, nonce: flow.nonce })) url.searchParams.set(k, v);
+  const offered = Array.isArray(meta.scopes_supported) ? meta.scopes_supported : [];
+  const scope = ["openid", "email", "profile", ...["phone", "address"].filter((s) => offered.includes(s))].join(" ");
+  const challenge = createHash("sha256").update(flow.verifier).digest("base64url");
+  for (const [k, v] of Object.entries({ response_type: "code", scope, client_id: cfg.clientId,
+    redirect_uri: cfg.redirectUri.href, state: flow.state, nonce: flow.nonce,
+    code_challenge: challenge, code_challenge_method: "S256" })) url.searchParams.set(k, v);
   res.writeHead(302, { location: url.href, "set-cookie": `rp_pre=${pre}; Path=/; HttpOnly; SameSite=Lax` });
   res.end();
 }
@@ -152,10 +173,12 @@ async function callback(req, res, q) {
   if (q.has("error") || !q.get("code")) return refuse(res, `authorization error: ${q.get("error") || "no code"}`);
   let tokens;
   try {
+    // client_secret_basic, the method the client is registered with (RFC 6749 2.3.1).
+    const basic = Buffer.from(`${encodeURIComponent(cfg.clientId)}:${encodeURIComponent(cfg.clientSecret)}`).toString("base64");
     tokens = await getJson(meta.token_endpoint, {
-      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" },
+      method: "POST", headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${basic}` },
       body: new URLSearchParams({ grant_type: "authorization_code", code: q.get("code"), redirect_uri: cfg.redirectUri.href,
-        client_id: cfg.clientId, client_secret: cfg.clientSecret }),
+        code_verifier: flow.verifier }),
     });
   } catch (e) { return refuse(res, `token request failed: ${e.message}`); }
   if (typeof tokens.id_token !== "string") return refuse(res, "the token response has no id_token");
@@ -166,8 +189,32 @@ async function callback(req, res, q) {
     claims = await verifiers[cfg.lib](tokens.id_token, await getJson(meta.jwks_uri), expect);
     checkClaims(claims, expect, tokens.access_token);
   } catch (e) { return refuse(res, e && e.message ? e.message : String(e)); }
+  // UserInfo, with the access token in the Authorization header, about the same subject
+  // (OIDC Core 5.3.2); only contact details are taken from it.
+  let info = {};
+  if (meta.userinfo_endpoint) {
+    try {
+      const r = await fetch(meta.userinfo_endpoint, {
+        headers: { authorization: `Bearer ${tokens.access_token}` }, signal: AbortSignal.timeout(10000),
+      });
+      const body = await r.text();
+      if (!r.ok) throw new Error(`${r.status} ${body.slice(0, 200)}`);
+      // A signed answer (application/jwt) is verified with the same library and the OP's keys.
+      info = (r.headers.get("content-type") || "").startsWith("application/jwt")
+        ? await verifiers[cfg.lib](body.trim(), await getJson(meta.jwks_uri))
+        : JSON.parse(body);
+      if (typeof info !== "object" || info === null) throw new Error("not a JSON object");
+    } catch (e) { return refuse(res, `UserInfo failed: ${e && e.message ? e.message : e}`); }
+    if (info.sub !== claims.sub) return refuse(res, "UserInfo is about another subject than the ID token");
+  }
+  const pick = (name) => claims[name] ?? info[name];
+  const address = pick("address");
   const sid = token();
-  sessions.set(sid, { email: claims.email, name: typeof claims.given_name === "string" ? claims.given_name : "" });
+  sessions.set(sid, {
+    email: claims.email, name: typeof claims.given_name === "string" ? claims.given_name : "",
+    phone: typeof pick("phone_number") === "string" ? pick("phone_number") : "",
+    address: address && typeof address.formatted === "string" ? address.formatted : "",
+  });
   log(`sign-in accepted (${cfg.lib}): ${JSON.stringify(claims.email)}, header ${tokens.id_token.split(".")[0]}`);
   res.writeHead(302, { location: "/secure", "set-cookie": `rp_sid=${sid}; Path=/; HttpOnly; SameSite=Lax` });
   return res.end();
@@ -180,7 +227,7 @@ async function handle(req, res) {
   if (url.pathname === cfg.redirectUri.pathname) return callback(req, res, url.searchParams);
   if (url.pathname === "/secure" || url.pathname === "/probe") {
     if (who) {
-      return page(res, 200, "Signed in", `<h1>Protected page</h1>\n<p>Signed in as <span id="signed-in-as">${esc(who.email)}</span></p>\n<p>Display name: <span id="display-name">${esc(who.name)}</span></p>\n<p><a href="/logout">Sign out</a></p>`);
+      return page(res, 200, "Signed in", `<h1>Protected page</h1>\n<p>Signed in as <span id="signed-in-as">${esc(who.email)}</span></p>\n<p>Display name: <span id="display-name">${esc(who.name)}</span></p>\n${who.phone ? `<p>Phone: <span id="phone">${esc(who.phone)}</span></p>\n` : ""}${who.address ? `<p>Address: <span id="address">${esc(who.address)}</span></p>\n` : ""}<p><a href="/logout">Sign out</a></p>`);
     }
     return url.pathname === "/probe" ? page(res, 401, "Not signed in", "<p>not signed in</p>") : startLogin(res);
   }

@@ -121,6 +121,10 @@ def signed_in_page(start_response, identity, title="Signed in"):
         f"<p>Signed in as <span id=\"signed-in-as\">{name}</span></p>\n"
         f"<p>Display name: <span id=\"display-name\">{given}</span></p>"
     )
+    # OIDC contact details, when the RP got them (phone and address scopes).
+    for key in ("phone", "address"):
+        if identity.get(key):
+            body += f"\n<p>{key.title()}: <span id=\"{key}\">{html.escape(identity[key])}</span></p>"
     return page(start_response, "200 OK", title, body)
 
 

@@ -4,7 +4,6 @@
 //! SSO error page, and the session keeps the identity it was signed in with.
 use crate::error::AppError;
 use crate::messages;
-use crate::oidc::RpConfig;
 use crate::oidc_refresh::{self, Original};
 use crate::session;
 use crate::state::Shared;
@@ -35,15 +34,7 @@ pub async fn refresh(State(st): State<Shared>, jar: CookieJar) -> Result<Respons
     let Some(refresh_token) = &tokens.refresh_token else {
         return Err(fail("the OP gave this sign-in no refresh token".into()));
     };
-    let rp = RpConfig {
-        discovery_url: &o.discovery_url,
-        client_id: &o.client_id,
-        client_secret: &o.client_secret,
-        redirect_uri: st.oidc_redirect_uri(),
-        // As the connection has it; a refresh is a token request and never reads it.
-        response_mode: o.response_mode.as_deref(),
-        flow: o.flow,
-    };
+    let rp = st.org_rp(&o);
     let original = Original {
         iss: &tokens.iss,
         sub: &tokens.sub,

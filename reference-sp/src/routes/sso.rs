@@ -4,7 +4,7 @@
 use super::sso_start::{PENDING_TTL_SECONDS, Start, start_sso, test_result};
 use crate::error::{AppError, UserError};
 use crate::messages;
-use crate::oidc::{self, RpConfig};
+use crate::oidc;
 use crate::oidc_hybrid;
 use crate::oidc_jarm;
 use crate::saml::validate::{self, Expected, Identity, Rejection};
@@ -469,14 +469,7 @@ async fn oidc_finish(
     let Some(code) = q.code.as_deref() else {
         return Err(messages::sso_failed("the OIDC callback has neither code nor error").into());
     };
-    let rp = RpConfig {
-        discovery_url: &o.discovery_url,
-        client_id: &o.client_id,
-        client_secret: &o.client_secret,
-        redirect_uri: st.oidc_redirect_uri(),
-        response_mode: o.response_mode.as_deref(),
-        flow: o.flow,
-    };
+    let rp = st.org_rp(&o);
     // Hybrid: the front ID token binds the code (and state, access token) before the code is
     // redeemed; a GET with only a code for a hybrid connection is refused here too.
     if o.flow.hybrid {
@@ -648,14 +641,7 @@ pub async fn social_callback(
         ));
     }
     let code = q.code.as_deref().unwrap_or_default();
-    let rp = RpConfig {
-        discovery_url: &social.discovery_url,
-        client_id: &social.client_id,
-        client_secret: &social.client_secret,
-        redirect_uri: st.social_redirect_uri(),
-        response_mode: None,
-        flow: Default::default(),
-    };
+    let rp = st.social_rp(&social);
     let claims = oidc::finish(&st.http, &rp, code, &p.pending, q.iss.as_deref(), &mut None)
         .await
         .map_err(|r| {

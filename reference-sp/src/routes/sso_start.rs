@@ -5,7 +5,7 @@
 use crate::error::{AppError, UserError};
 use crate::html::{esc, page};
 use crate::messages;
-use crate::oidc::{self, RpConfig};
+use crate::oidc;
 use crate::password;
 use crate::saml::authn_request::AuthnRequest;
 use crate::state::Shared;
@@ -96,19 +96,18 @@ pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response
             Ok(resp)
         }
         Some(SsoConfig::Oidc(o)) => {
-            let rp = RpConfig {
-                discovery_url: &o.discovery_url,
-                client_id: &o.client_id,
-                client_secret: &o.client_secret,
-                redirect_uri: st.oidc_redirect_uri(),
-                response_mode: o.response_mode.as_deref(),
-                flow: o.flow,
-            };
+            let rp = st.org_rp(&o);
             let hint = match &how {
                 Start::Login { hint } => hint.as_deref(),
                 Start::Test => None,
             };
-            let (url, pending) = match oidc::begin(&st.http, &rp, hint).await {
+            let begun = match oidc::begin(&st.http, &rp, hint).await {
+                Ok((url, pending)) => by_reference(st, &o.discovery_url, url)
+                    .await
+                    .map(|url| (url, pending)),
+                Err(reason) => Err(reason),
+            };
+            let (url, pending) = match begun {
                 Ok(v) => v,
                 Err(reason) if test => return Ok(test_result(Err(reason))),
                 Err(reason) => return Err(messages::sso_failed(reason).into()),
@@ -134,14 +133,7 @@ pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, A
             "Social sign-in is not configured on this server.",
         ));
     };
-    let rp = RpConfig {
-        discovery_url: &social.discovery_url,
-        client_id: &social.client_id,
-        client_secret: &social.client_secret,
-        redirect_uri: st.social_redirect_uri(),
-        response_mode: None,
-        flow: Default::default(),
-    };
+    let rp = st.social_rp(social);
     let (url, pending) = oidc::begin(&st.http, &rp, hint).await.map_err(|r| {
         AppError::from(UserError::new(
             StatusCode::BAD_GATEWAY,
@@ -157,6 +149,26 @@ pub async fn start_social(st: &Shared, hint: Option<&str>) -> Result<Response, A
         Redirect::to(url.as_str()).into_response(),
         &pending.state,
     ))
+}
+
+/// The authorization URL as a signed request object by reference when the OP's discovery
+/// requires signed request objects (`oidc_request_uri`); unchanged otherwise.
+async fn by_reference(st: &Shared, discovery_url: &str, url: url::Url) -> Result<url::Url, String> {
+    // Already pushed (PAR): the request is the OP's, the browser carries a reference only.
+    if url.query_pairs().any(|(k, _)| k == "request_uri") {
+        return Ok(url);
+    }
+    match crate::oidc_request_uri::issuer_if_required(&st.http, discovery_url).await? {
+        Some(issuer) => crate::oidc_request_uri::by_reference(
+            &st.request_objects,
+            &st.sp_key,
+            st.base(),
+            url,
+            &issuer,
+            st.now(),
+        ),
+        None => Ok(url),
+    }
 }
 
 /// The cookie that says this browser started the OIDC sign-in with `state`. A state known

@@ -25,6 +25,8 @@ const BACK_CHANNEL: &[&str] = &[
     "userinfo",
     "refresh_request",
     "refreshed_id_token",
+    "encrypted_id_token",
+    "pushed_authorization_request",
 ];
 
 const LANE_W: u32 = 210;

@@ -16,6 +16,7 @@ pub mod logout;
 pub mod mutate;
 pub mod provider;
 pub mod query;
+pub mod sources;
 pub mod spec;
 pub mod state;
 

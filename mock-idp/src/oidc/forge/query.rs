@@ -97,6 +97,14 @@ fn line(e: &Exchange) -> Value {
                 "state".into(),
                 p.get("state").cloned().unwrap_or(Value::Null),
             );
+            // Passed by reference (`par`, `request_uri`, `request`), and the loose query
+            // parameters whose value the reference contradicts.
+            let by_ref = &d["request_object"];
+            out.insert("request_by".into(), by_ref["via"].clone());
+            out.insert(
+                "contradicting".into(),
+                by_ref.get("contradicting").cloned().unwrap_or(json!([])),
+            );
         }
         "token_request" | "refresh_request" => {
             out.insert("client_auth".into(), d["client_auth"].clone());
@@ -136,6 +144,13 @@ fn line(e: &Exchange) -> Value {
                 d.get("advertised").cloned().unwrap_or(Value::Null),
             );
         }
+        "claims" | "claims_refused" => {
+            out.insert("token_in".into(), d["token_in"].clone());
+            out.insert(
+                "source".into(),
+                d.get("source").cloned().unwrap_or(Value::Null),
+            );
+        }
         "canary" | "backchannel_logout" => {
             out.insert("path".into(), json!(e.http.path));
         }
@@ -162,6 +177,9 @@ pub fn answer(exchanges: &[Exchange], q: &Query, now: OffsetDateTime) -> Request
         "end_session",
         "canary",
         "backchannel_logout",
+        "claims",
+        "pushed_authorization_request",
+        "request_uri_fetch",
     ]
     .into_iter()
     .map(|kind| (kind.to_string(), summary.contains_key(kind)))

@@ -6,8 +6,8 @@
 use crate::error::{Error, Result};
 
 pub use proto::oidc_forge::{
-    AudienceForm, ClaimOp, ForgeSpec, HashClaim, HeaderSpec, IssParam, IssuerVariant, JarmSpec,
-    JwsSpec, KeyChoice, SignatureMode, TokenError,
+    AudienceForm, ClaimOp, ClaimSource, ClaimSourceKind, ForgeSpec, HashClaim, HeaderSpec,
+    IssParam, IssuerVariant, JarmSpec, JwsSpec, KeyChoice, SignatureMode, TokenError,
 };
 
 fn at(prefix: &str, field: &str) -> String {
@@ -126,6 +126,11 @@ impl Forge for ForgeSpec {
         if over.post_logout_state.is_some() {
             self.post_logout_state.clone_from(&over.post_logout_state);
         }
+        if over.jwe.is_some() {
+            self.jwe.clone_from(&over.jwe);
+        }
+        self.claim_sources
+            .extend(over.claim_sources.iter().cloned());
         // The preset is expanded by `expanded`; the overlay keeps the last name for the log.
         if over.preset.is_some() {
             self.preset.clone_from(&over.preset);
@@ -166,6 +171,7 @@ impl Forge for ForgeSpec {
         if let Some(jarm) = &spec.jarm {
             jarm.jws().validate(&at(path, "jarm"))?;
         }
+        validate_claim_sources(&spec.claim_sources, &at(path, "claim_sources"))?;
         if let Some(e) = &spec.token_error
             && !(400..=599).contains(&e.status)
         {
@@ -207,6 +213,7 @@ impl Forge for ForgeSpec {
         for jws in std::iter::once(spec.id_token_jws())
             .chain(spec.userinfo_jwt.clone())
             .chain(jarm)
+            .chain(spec.claim_sources.iter().filter_map(|c| c.jwt.clone()))
         {
             if let Ok(plan) = super::jws::plan(&jws)
                 && let Some(p) = plan.published()
@@ -219,10 +226,74 @@ impl Forge for ForgeSpec {
     }
 }
 
+/// A source needs a name of its own and at least one claim; `sub` stays in the answer (it
+/// binds the answer to the ID token), an endpoint is an absolute URL of a distributed source.
+fn validate_claim_sources(sources: &[ClaimSource], path: &str) -> Result<()> {
+    let mut names = std::collections::BTreeSet::new();
+    for (i, src) in sources.iter().enumerate() {
+        let here = |field: &str| format!("{path}[{i}].{field}");
+        if src.name.is_empty() {
+            return Err(Error::bad_input(here("name"), "must not be empty"));
+        }
+        if !names.insert(src.name.as_str()) {
+            return Err(Error::bad_input(
+                here("name"),
+                format!("'{}' names an earlier source too", src.name),
+            ));
+        }
+        if src.claims.is_empty() {
+            return Err(Error::bad_input(
+                here("claims"),
+                "name at least one claim the source carries",
+            ));
+        }
+        for reserved in ["sub", "_claim_names", "_claim_sources"] {
+            if src.claims.contains_key(reserved) {
+                return Err(Error::bad_input(
+                    here("claims"),
+                    format!("'{reserved}' stays in the answer itself; a source cannot carry it"),
+                ));
+            }
+        }
+        if let Some(jwt) = &src.jwt {
+            jwt.validate(&here("jwt"))?;
+        }
+        match (&src.endpoint, src.kind) {
+            (Some(_), ClaimSourceKind::Aggregated) => {
+                return Err(Error::bad_input(
+                    here("endpoint"),
+                    "only a distributed source has an endpoint (this one is aggregated)",
+                ));
+            }
+            (Some(url), ClaimSourceKind::Distributed) => {
+                url::Url::parse(url).map_err(|e| {
+                    Error::bad_input(
+                        here("endpoint"),
+                        format!("'{url}' is not an absolute URL: {e}"),
+                    )
+                })?;
+            }
+            (None, _) => {}
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::{Value, json};
+
+    #[test]
+    fn a_jwe_member_survives_the_overlay_on_a_preset() {
+        let over = parse(json!({"preset": "alg_none", "jwe": {"flip_tag": true}})).unwrap();
+        let mut base = ForgeSpec::default();
+        base.overlay(&over);
+        assert_eq!(base.jwe.map(|j| j.flip_tag), Some(true));
+        let mut kept = over.clone();
+        kept.overlay(&parse(json!({"claims": []})).unwrap());
+        assert!(kept.jwe.is_some(), "a later forge without jwe keeps it");
+    }
 
     fn parse(v: Value) -> std::result::Result<ForgeSpec, String> {
         crate::control::from_json::<ForgeSpec>(v.to_string().as_bytes()).map_err(|e| match e {
@@ -298,6 +369,40 @@ mod tests {
             check(json!({"claims": [{"op": "remove", "name": ""}]}))
                 .starts_with("forge.claims[0].name")
         );
+        let src = |extra: Value| {
+            let mut v =
+                json!({"name": "src1", "kind": "aggregated", "claims": {"phone_number": "1"}});
+            v.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            json!({"claim_sources": [v]})
+        };
+        parse(src(json!({}))).unwrap().validate("forge").unwrap();
+        assert!(
+            check(src(json!({"claims": {}}))).starts_with("forge.claim_sources[0].claims"),
+            "a source without claims"
+        );
+        assert!(check(src(json!({"claims": {"sub": "x"}}))).contains("'sub' stays"));
+        assert!(
+            check(src(json!({"endpoint": "http://x.test/c"})))
+                .starts_with("forge.claim_sources[0].endpoint")
+        );
+        assert!(
+            check(src(json!({"kind": "distributed", "endpoint": "not a url"})))
+                .starts_with("forge.claim_sources[0].endpoint")
+        );
+        assert!(
+            check(src(
+                json!({"jwt": {"header": {"alg": "HS256"}, "key": "attacker"}})
+            ))
+            .starts_with("forge.claim_sources[0].jwt.key")
+        );
+        let two = json!({"claim_sources": [
+            {"name": "s", "kind": "aggregated", "claims": {"a": 1}},
+            {"name": "s", "kind": "distributed", "claims": {"b": 1}}]});
+        assert!(check(two).starts_with("forge.claim_sources[1].name"));
+        let e = parse(src(json!({"kind": "embedded"}))).unwrap_err();
+        assert!(e.starts_with("claim_sources[0]"), "{e}");
     }
 
     #[test]
