@@ -100,7 +100,8 @@ fn main() -> ExitCode {
     // CI runs the whole attack packs (saml-attacks, oidc-rp) on the reference SP and a
     // representative slice (the variants tagged `ci-slice`, and every trial a target lists in
     // known_failures) on every other target, only the listed trials on self-test targets, and
-    // only `ci_runs` plus the listed trials on targets that name them (library pairs);
+    // only `ci_runs` plus the listed trials on targets that name them (library pairs; a
+    // variant with ci_runs leaves the findings it inherits to its base);
     // SSO_HARNESS_FULL_PACKS=1 runs everything (README: "Attack packs").
     let skip_reason = |p: &harness::run::harness::TrialPlan| -> Option<String> {
         if let Some(r) = p.skip_reason() {
@@ -136,6 +137,22 @@ fn main() -> ExitCode {
             let named = runs.iter().any(|r| {
                 p.scenario.id == *r || (r.ends_with('/') && p.scenario.id.starts_with(r.as_str()))
             });
+            // A variant that names its ci_runs (openidc-encrypted of openidc) runs what it
+            // changes and what its own file lists; the findings it inherits are caught on the
+            // target it extends in the same run.
+            let inherited = p.target.target.inherits_known_failure(&p.scenario.id);
+            if listed && inherited && !named {
+                return Some(format!(
+                    "a finding {} inherits, caught on {} in this run: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {}`",
+                    p.target.target.name,
+                    p.target
+                        .target
+                        .lineage
+                        .first()
+                        .map_or("its base", String::as_str),
+                    p.target.target.name
+                ));
+            }
             return (!named && !listed).then(|| {
                 format!(
                     "not in the target's ci_runs: SSO_HARNESS_FULL_PACKS=1, or `sso-harness run --target {}`",

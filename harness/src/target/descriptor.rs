@@ -24,6 +24,10 @@ pub struct TargetDescriptor {
     /// The names of the targets this one extends, nearest first (filled by the loader).
     #[serde(skip)]
     pub lineage: Vec<String>,
+    /// How many of `known_failures` this file lists itself (they come first); the rest are
+    /// inherited through `extends` (filled by the loader).
+    #[serde(skip)]
+    pub own_known_failures: usize,
     #[serde(default)]
     pub description: Option<String>,
     /// A deliberately broken SP written here to prove that scenarios can catch (the
@@ -399,6 +403,16 @@ pub struct KnownFailure {
     pub accepted_risk: Option<AcceptedRisk>,
 }
 
+impl KnownFailure {
+    /// Whether this entry is about `scenario_id` (exactly, or by its `*` prefix).
+    pub fn names(&self, scenario_id: &str) -> bool {
+        match self.scenario.strip_suffix('*') {
+            Some(prefix) => scenario_id.starts_with(prefix),
+            None => self.scenario == scenario_id,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AcceptedRisk {
@@ -447,12 +461,16 @@ impl TargetDescriptor {
     }
 
     pub fn known_failure(&self, scenario_id: &str) -> Option<&KnownFailure> {
+        self.known_failures.iter().find(|k| k.names(scenario_id))
+    }
+
+    /// The scenario is listed only by a target this one extends, not by this file: the
+    /// base's own runs prove it, so CI need not repeat it on every variant.
+    pub fn inherits_known_failure(&self, scenario_id: &str) -> bool {
         self.known_failures
             .iter()
-            .find(|k| match k.scenario.strip_suffix('*') {
-                Some(prefix) => scenario_id.starts_with(prefix),
-                None => k.scenario == scenario_id,
-            })
+            .position(|k| k.names(scenario_id))
+            .is_some_and(|i| i >= self.own_known_failures)
     }
 }
 
@@ -473,6 +491,10 @@ const MAX_EXTENDS: usize = 4;
 fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
     let text = crate::input::read::read_text(path)?;
     let own: serde_yaml_ng::Value = parse_yaml(&text, path)?;
+    let own_known_failures = match own.get("known_failures") {
+        Some(serde_yaml_ng::Value::Sequence(list)) => list.len(),
+        _ => 0,
+    };
     let base = own
         .get("extends")
         .map(|v| {
@@ -512,6 +534,7 @@ fn load_target_at(path: &Path, depth: usize) -> Result<LoadedTarget, Located> {
         }
     };
     target.lineage = lineage;
+    target.own_known_failures = own_known_failures;
     if let Some(st) = &target.staging {
         // At the `staging:` line of the file that says it (this one or a base).
         let line = text
@@ -698,5 +721,29 @@ mod tests {
         assert!(e.starts_with(&want), "{e}");
         std::fs::write(dir.path().join("a.conf"), "Listen {sp.port}\n").unwrap();
         assert!(load_target(&target).is_ok());
+    }
+
+    #[test]
+    fn a_variant_knows_which_known_failures_it_inherits() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = "name: base\nlaunch: {builtin: reference-sp}\nadmin: {reference-sp-api: {}}\n\
+                    known_failures:\n  - {scenario: a/one, reason: r}\n  - {scenario: 'b/*', reason: r}\n";
+        std::fs::write(dir.path().join("base.yaml"), base).unwrap();
+        std::fs::write(
+            dir.path().join("variant.yaml"),
+            "name: variant\nextends: base.yaml\nknown_failures:\n  - {scenario: b/two, reason: own}\n",
+        )
+        .unwrap();
+        let v = load_target(&dir.path().join("variant.yaml"))
+            .unwrap()
+            .target;
+        assert_eq!(v.lineage, ["base"]);
+        assert!(v.inherits_known_failure("a/one"));
+        // Listed by both: the variant's own entry comes first and wins.
+        assert!(!v.inherits_known_failure("b/two"));
+        assert!(v.inherits_known_failure("b/three"));
+        assert!(!v.inherits_known_failure("c/unlisted"));
+        let b = load_target(&dir.path().join("base.yaml")).unwrap().target;
+        assert!(!b.inherits_known_failure("a/one") && !b.inherits_known_failure("b/two"));
     }
 }
