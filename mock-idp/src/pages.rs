@@ -105,6 +105,25 @@ pub fn held_response(url: &str) -> Response {
         .into_response()
 }
 
+/// The HTTP-POST binding's form, not submitted (the `saml_response_held` fault): the browser
+/// stays here, and whoever reads the form can post it from another browser, as an attacker
+/// makes a victim's browser post the Response of a sign-in the attacker started.
+pub fn held_post_form(acs: &str, saml_response_b64: &str, relay_state: Option<&str>) -> Response {
+    let mut body = format!(
+        "<div id=\"held\"><h1>SAML response held</h1>\n<form id=\"held-response\" method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">\n",
+        escape(acs),
+        escape(saml_response_b64)
+    );
+    if let Some(rs) = relay_state {
+        body.push_str(&format!(
+            "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">\n",
+            escape(rs)
+        ));
+    }
+    body.push_str("<button type=\"submit\">Continue to the application</button>\n</form></div>");
+    (StatusCode::OK, Html(page("SAML response held", &body))).into_response()
+}
+
 /// 404 in the imitated IdP's words (Entra's is documented as ERR-9).
 pub fn not_found(entra: bool) -> Response {
     let body = if entra {

@@ -5,9 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod oidc_support;
+
 use std::time::Duration;
 
 use mock_idp::server::{RunningIdp, ServeOptions, serve};
+use oidc_support::{browser, submit_login};
 use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdTokenClaims,
     CoreProviderMetadata, CoreTokenResponse, CoreUserInfoClaims,
@@ -38,15 +41,6 @@ fn rp_http(timeout: Option<Duration>) -> reqwest::Client {
         b = b.timeout(t);
     }
     b.build().unwrap()
-}
-
-/// The user's browser: cookies kept, redirects looked at one by one.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
 }
 
 struct Idp {
@@ -171,18 +165,7 @@ async fn sign_in(browser: &reqwest::Client, auth_url: &str, password: &str) -> C
         let page = r.text().await.unwrap();
         assert!(page.contains("name=\"username\""), "{page}");
         assert!(page.contains("id=\"login\""), "{page}");
-        let action = attr_after(&page, "action=\"");
-        let flow = attr_after(&page, "name=\"flow\" value=\"");
-        let r = browser
-            .post(&action)
-            .form(&[
-                ("flow", flow.as_str()),
-                ("username", "alice@acme.test"),
-                ("password", password),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = submit_login(browser, &page, "alice@acme.test", password).await;
         assert!(
             r.status().is_redirection(),
             "login answered {}: {}",
@@ -210,15 +193,6 @@ async fn sign_in(browser: &reqwest::Client, auth_url: &str, password: &str) -> C
         state: get("state"),
         error: get("error"),
     }
-}
-
-fn attr_after(page: &str, marker: &str) -> String {
-    let start = page
-        .find(marker)
-        .unwrap_or_else(|| panic!("no {marker} in {page}"))
-        + marker.len();
-    let end = start + page[start..].find('"').unwrap();
-    page[start..end].replace("&amp;", "&")
 }
 
 /// One complete sign-in as the RP sees it, up to the token response.
@@ -590,18 +564,7 @@ async fn wrong_password_reshows_the_form_and_wrong_client_secret_is_refused() {
         .text()
         .await
         .unwrap();
-    let action = attr_after(&page, "action=\"");
-    let flow = attr_after(&page, "name=\"flow\" value=\"");
-    let r = b
-        .post(&action)
-        .form(&[
-            ("flow", flow.as_str()),
-            ("username", "alice@acme.test"),
-            ("password", "nope"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = submit_login(&b, &page, "alice@acme.test", "nope").await;
     // The SAML side's login page answers a wrong password with 401 and the form again.
     assert_eq!(r.status(), 401);
     assert!(r.text().await.unwrap().contains("class=\"error\""));
@@ -1104,18 +1067,7 @@ async fn user_not_assigned_shows_access_denied_instead_of_a_code() {
         .text()
         .await
         .unwrap();
-    let action = attr_after(&page, "action=\"");
-    let flow = attr_after(&page, "name=\"flow\" value=\"");
-    let r = b
-        .post(&action)
-        .form(&[
-            ("flow", flow.as_str()),
-            ("username", "alice@acme.test"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = submit_login(&b, &page, "alice@acme.test", PASSWORD).await;
     assert_eq!(r.status(), 403);
     assert!(r.headers().get("location").is_none());
     assert!(r.text().await.unwrap().contains("id=\"access-denied\""));

@@ -5,24 +5,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod oidc_support;
+
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as B64URL};
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey};
-use mock_idp::server::{RunningIdp, ServeOptions, serve};
+use oidc_support::{Op as Idp, browser, submit_login};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 const REDIRECT: &str = "http://127.0.0.1:9/rp/callback";
 const SECRET: &str = "rp-secret-forge-5151";
 const VERIFIER: &str = "forge-verifier-0123456789-0123456789-0123456789";
-
-struct Idp {
-    server: RunningIdp,
-    http: reqwest::Client,
-}
 
 /// One sign-in as the RP saw it.
 #[derive(Debug)]
@@ -75,34 +72,12 @@ impl Parts {
 }
 
 impl Idp {
-    async fn start() -> Self {
-        Self {
-            server: serve(ServeOptions::default()).await.unwrap(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.server.base_url(), path.trim_start_matches('/'))
-    }
-
     async fn tenant(&self, id: &str) -> Value {
-        let r = self
-            .http
-            .post(self.url("/_control/tenants"))
-            .json(&json!({
+        self.create_tenant(json!({
                 "id": id, "profile": "generic",
                 "users": [{"email": "alice@acme.test", "given_name": "Alice", "family_name": "Ng"}],
                 "oidc_clients": [{"client_id": "rp-1", "client_secret": SECRET, "redirect_uris": [REDIRECT]}],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json().await.unwrap()
+            })).await
     }
 
     async fn control(
@@ -163,11 +138,7 @@ impl Idp {
             .append_pair("nonce", "nonce-1")
             .append_pair("code_challenge", &challenge)
             .append_pair("code_challenge_method", "S256");
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let browser = browser();
         let page = browser
             .get(authorize.as_str())
             .send()
@@ -176,20 +147,7 @@ impl Idp {
             .text()
             .await
             .unwrap();
-        let between = |marker: &str| {
-            let start = page.find(marker).unwrap() + marker.len();
-            page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
-        };
-        let r = browser
-            .post(between("action=\""))
-            .form(&[
-                ("flow", between("name=\"flow\" value=\"").as_str()),
-                ("username", "alice@acme.test"),
-                ("password", "any"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = submit_login(&browser, &page, "alice@acme.test", "any").await;
         assert!(r.status().is_redirection(), "{}", r.status());
         let callback = url::Url::parse(r.headers()["location"].to_str().unwrap()).unwrap();
         let code = callback

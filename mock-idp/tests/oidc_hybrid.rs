@@ -5,22 +5,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod oidc_support;
+
 use base64::Engine as _;
 use mock_idp::server::{RunningIdp, ServeOptions, serve};
+use oidc_support::{attr_after, browser, submit_login};
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
 const REDIRECT: &str = "http://127.0.0.1:9/rp/callback";
 const SECRET: &str = "rp-secret-hybrid";
 const PASSWORD: &str = "pw-hybrid-1717";
-
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
 
 fn half_hash(v: &str) -> String {
     let d = sha2::Sha256::digest(v.as_bytes());
@@ -35,12 +30,6 @@ fn claims_of(jwt: &str) -> Value {
             .unwrap(),
     )
     .unwrap()
-}
-
-fn attr_after(page: &str, marker: &str) -> String {
-    let start = page.find(marker).unwrap_or_else(|| panic!("no {marker}")) + marker.len();
-    let end = start + page[start..].find('"').unwrap();
-    page[start..end].replace("&amp;", "&")
 }
 
 async fn start(forge: Option<Value>) -> (RunningIdp, Value) {
@@ -101,16 +90,7 @@ async fn hybrid(
         .text()
         .await
         .unwrap();
-    let r = b
-        .post(attr_after(&page, "action=\""))
-        .form(&[
-            ("flow", attr_after(&page, "name=\"flow\" value=\"").as_str()),
-            ("username", "alice@acme.test"),
-            ("password", PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = submit_login(&b, &page, "alice@acme.test", PASSWORD).await;
     if r.status().is_redirection() {
         let loc = r.headers()["location"].to_str().unwrap().to_string();
         let url = url::Url::parse(&loc).unwrap();

@@ -4,20 +4,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod oidc_support;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64URL;
 use jsonwebtoken::jwk::Jwk;
 use jsonwebtoken::{Algorithm, DecodingKey};
-use mock_idp::server::{RunningIdp, ServeOptions, serve};
+use oidc_support::{Op as Idp, browser, submit_login};
 use serde_json::{Value, json};
 
 const REDIRECT: &str = "http://127.0.0.1:9/rp/callback";
 const SECRET: &str = "rp-secret-jarm-7373";
-
-struct Idp {
-    server: RunningIdp,
-    http: reqwest::Client,
-}
 
 /// What came back to the RP's redirect URI.
 struct Back {
@@ -94,34 +91,12 @@ impl Jwt {
 }
 
 impl Idp {
-    async fn start() -> Self {
-        Self {
-            server: serve(ServeOptions::default()).await.unwrap(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.server.base_url(), path.trim_start_matches('/'))
-    }
-
     async fn tenant(&self, id: &str) -> Value {
-        let r = self
-            .http
-            .post(self.url("/_control/tenants"))
-            .json(&json!({
+        self.create_tenant(json!({
                 "id": id, "profile": "generic",
                 "users": [{"email": "alice@acme.test", "given_name": "Alice", "family_name": "Ng"}],
                 "oidc_clients": [{"client_id": "rp-1", "client_secret": SECRET, "redirect_uris": [REDIRECT]}],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201);
-        r.json().await.unwrap()
+            })).await
     }
 
     async fn get_json(&self, url: &str) -> Value {
@@ -156,11 +131,7 @@ impl Idp {
             .append_pair("state", "st-1")
             .append_pair("nonce", "nonce-1")
             .append_pair("response_mode", response_mode);
-        let browser = reqwest::Client::builder()
-            .cookie_store(true)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
+        let browser = browser();
         let page = browser
             .get(authorize.as_str())
             .send()
@@ -169,20 +140,7 @@ impl Idp {
             .text()
             .await
             .unwrap();
-        let between = |marker: &str| {
-            let start = page.find(marker).unwrap() + marker.len();
-            page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
-        };
-        let r = browser
-            .post(between("action=\""))
-            .form(&[
-                ("flow", between("name=\"flow\" value=\"").as_str()),
-                ("username", "alice@acme.test"),
-                ("password", "any"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let r = submit_login(&browser, &page, "alice@acme.test", "any").await;
         let location = r
             .headers()
             .get("location")

@@ -5,13 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod oidc_support;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, State};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
-use mock_idp::server::{RunningIdp, ServeOptions, serve};
+use oidc_support::{Op as Idp, browser, submit_login};
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKey, Private};
 use openssl::rsa::Rsa;
@@ -60,44 +62,18 @@ impl RpHost {
     }
 }
 
-struct Idp {
-    server: RunningIdp,
-    http: reqwest::Client,
-}
-
 impl Idp {
-    async fn start() -> Self {
-        Self {
-            server: serve(ServeOptions::default()).await.unwrap(),
-            http: reqwest::Client::builder()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .unwrap(),
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.server.base_url(), path.trim_start_matches('/'))
-    }
-
     async fn tenant(&self, id: &str, rules: Value) -> Value {
-        let r = self
-            .http
-            .post(self.url("/_control/tenants"))
-            .json(&json!({
-                "id": id, "profile": "okta",
-                "users": [{"email": "alice@acme.test", "given_name": "Alice", "family_name": "Ng"}],
-                "oidc_clients": [
-                    {"client_id": "rp-1", "client_secret": SECRET, "redirect_uris": [REDIRECT],
-                     "auth_request": rules},
-                    {"client_id": "rp-2", "client_secret": SECRET, "redirect_uris": [REDIRECT]},
-                ],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
-        r.json().await.unwrap()
+        self.create_tenant(json!({
+            "id": id, "profile": "okta",
+            "users": [{"email": "alice@acme.test", "given_name": "Alice", "family_name": "Ng"}],
+            "oidc_clients": [
+                {"client_id": "rp-1", "client_secret": SECRET, "redirect_uris": [REDIRECT],
+                 "auth_request": rules},
+                {"client_id": "rp-2", "client_secret": SECRET, "redirect_uris": [REDIRECT]},
+            ],
+        }))
+        .await
     }
 
     async fn discovery(&self, info: &Value) -> Value {
@@ -139,10 +115,7 @@ fn authorize_url(info: &Value, pairs: &[(&str, &str)]) -> String {
 /// What the OP answered a browser that opened `url` and, on a login page, signed in: the
 /// final redirect's query parameters, or the page's text.
 async fn browse(url: &str) -> Result<HashMap<String, String>, String> {
-    let browser = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let browser = browser();
     let r = browser.get(url).send().await.unwrap();
     let query = |r: &reqwest::Response| {
         r.headers().get("location").map(|l| {
@@ -160,20 +133,7 @@ async fn browse(url: &str) -> Result<HashMap<String, String>, String> {
     if !page.contains("action=\"") {
         return Err(page);
     }
-    let between = |marker: &str| {
-        let start = page.find(marker).unwrap() + marker.len();
-        page[start..start + page[start..].find('"').unwrap()].replace("&amp;", "&")
-    };
-    let r = browser
-        .post(between("action=\""))
-        .form(&[
-            ("flow", between("name=\"flow\" value=\"").as_str()),
-            ("username", "alice@acme.test"),
-            ("password", "any"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = submit_login(&browser, &page, "alice@acme.test", "any").await;
     query(&r).ok_or(r.text().await.unwrap())
 }
 

@@ -116,6 +116,7 @@ faults! {
     TokenInvalidGrant => "token_invalid_grant", Oidc, "the token endpoint answers 400 invalid_grant";
     DiscoveryIssuerMismatch => "discovery_issuer_mismatch", Oidc, "discovery document's issuer differs from the URL it was fetched from";
     EntraV1Issuer => "entra_v1_issuer", Oidc, "ID token iss is the Entra v1 form https://sts.windows.net/<tenant-id>/";
+    SamlResponseHeld => "saml_response_held", Saml, "the Response is not posted: the IdP's page shows its POST form (form#held-response) without submitting it, for carrying into another browser";
     AuthorizationResponseHeld => "authorization_response_held", Oidc, "the authorization response is shown as a link (a#held-response) instead of a redirect, for carrying into another browser";
 }
 

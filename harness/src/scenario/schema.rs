@@ -1101,7 +1101,7 @@ step_vocabulary! {
     "frontchannel_logout" => FrontchannelLogout(FrontchannelArgs), Browser, "the browser loads the target's front-channel logout URL with a forged sid or iss, as any page could make it";
     "use_idp" => UseIdp(UseIdpArgs), Any, "switch the mock IdP tenant later steps act on: main, or attacker (a second OP in the same RP)";
     "keep_response" => KeepResponse(NoArgs), Browser, "read the mock OP's held authorization response into {held.response_url} without opening it";
-    "carry_response" => CarryResponse(String), Browser, "open the mock OP's held authorization response (fault authorization_response_held) in the named browser";
+    "carry_response" => CarryResponse(String), Browser, "open the mock OP's held authorization response (fault authorization_response_held), or post the mock IdP's held SAML response (fault saml_response_held), in the named browser";
 }
 
 impl Scenario {

@@ -533,12 +533,31 @@ impl TrialCtx<'_> {
         }
     }
 
-    /// `carry_response: NAME`: the mock OP held its authorization response as a link
-    /// (fault `authorization_response_held`) in the current browser; this browser never
-    /// follows it. The browser NAME (opened if new) opens it instead, as a victim opens a
-    /// link an attacker sent: its response belongs to a sign-in another browser started.
+    /// `carry_response: NAME`: the mock IdP held its answer to the sign-in in the current
+    /// browser, which never delivers it: an OIDC authorization response as a link (fault
+    /// `authorization_response_held`) or a SAML Response as its unsent POST form (fault
+    /// `saml_response_held`). The browser NAME (opened if new) opens the link or posts the
+    /// form instead, as a victim does what an attacker's link or page makes it do: its
+    /// response belongs to a sign-in another browser started.
     async fn carry_response(&mut self, to: &str) -> StepResult {
         let t = self.default_timeout;
+        let form = self.held_saml_form().await?;
+        if let Some(HeldForm {
+            action,
+            saml_response,
+            relay_state,
+        }) = form
+        {
+            self.use_browser(to).await?;
+            let started = Instant::now();
+            self.post_saml_response(&action, &saml_response, relay_state.as_deref())
+                .await?;
+            self.settle(t).await;
+            self.last_answer = Some(started.elapsed());
+            return Ok(Some(format!(
+                "browser {to} posted the held SAML response to {action}"
+            )));
+        }
         let href = self.held_response().await?;
         self.use_browser(to).await?;
         let started = Instant::now();
@@ -549,6 +568,42 @@ impl TrialCtx<'_> {
         Ok(Some(format!(
             "browser {to} opened the held authorization response ({shown}?code=...&state=...)"
         )))
+    }
+
+    /// The held SAML POST form on the current page (fault `saml_response_held`), or None
+    /// when what the IdP held is an OIDC link (`a#held-response`).
+    async fn held_saml_form(&mut self) -> Result<Option<HeldForm>, StepFailure> {
+        const READ: &str = r#"
+const f = document.querySelector("form#held-response");
+if (!f) { return null; }
+const v = (n) => { const i = f.querySelector(`input[name="${n}"]`); return i ? i.value : null; };
+return [f.action, v("SAMLResponse"), v("RelayState")];
+"#;
+        let t = self.default_timeout;
+        self.browser()
+            .wait_element("#held-response", t)
+            .await
+            .map_err(|e| {
+                StepFailure::broken(format!(
+                    "no held response (set the fault authorization_response_held or \
+                     saml_response_held before the sign-in): {e}"
+                ))
+            })?;
+        let found = self.browser().execute(READ, vec![]).await?;
+        let Some(parts) = found.as_array() else {
+            return Ok(None);
+        };
+        let text = |i: usize| parts.get(i).and_then(|v| v.as_str()).map(str::to_string);
+        match (text(0), text(1)) {
+            (Some(action), Some(saml_response)) => Ok(Some(HeldForm {
+                action,
+                saml_response,
+                relay_state: text(2),
+            })),
+            _ => Err(StepFailure::broken(
+                "the held SAML form has no action or no SAMLResponse",
+            )),
+        }
     }
 
     /// The held authorization response's URL on the current page, also kept in
@@ -692,8 +747,31 @@ impl TrialCtx<'_> {
         let last = idp.last_saml_response(&tenant_id).await?;
         self.collect_http().await;
         let note = self.use_browser("replay").await?;
-        // A form built on a blank page and submitted: the browser posts exactly what the
-        // IdP's auto-submitting page posted.
+        let started = Instant::now();
+        self.post_saml_response(
+            &last.acs_url,
+            last.saml_response.expose(),
+            last.relay_state.as_deref(),
+        )
+        .await?;
+        self.settle(self.default_timeout).await;
+        self.last_answer = Some(started.elapsed());
+        Ok(Some(format!(
+            "{}posted the last SAML response again to {} from a fresh browser",
+            note.map(|n| format!("{n}; ")).unwrap_or_default(),
+            last.acs_url
+        )))
+    }
+
+    /// The current browser posts a SAMLResponse (and RelayState) to `action` as the IdP's
+    /// auto-submitting page would: a form built on a blank page and submitted, so the
+    /// browser sends its own cookies for the SP and nothing else.
+    async fn post_saml_response(
+        &mut self,
+        action: &str,
+        saml_response: &str,
+        relay_state: Option<&str>,
+    ) -> Result<(), StepFailure> {
         const POST: &str = r#"
 const [action, response, relay] = arguments;
 const f = document.createElement("form");
@@ -706,24 +784,13 @@ f.submit();
 return "ok";
 "#;
         self.browser().goto("about:blank").await?;
-        let started = Instant::now();
         self.browser()
             .execute(
                 POST,
-                vec![
-                    json!(last.acs_url),
-                    json!(last.saml_response.expose()),
-                    json!(last.relay_state),
-                ],
+                vec![json!(action), json!(saml_response), json!(relay_state)],
             )
             .await?;
-        self.settle(self.default_timeout).await;
-        self.last_answer = Some(started.elapsed());
-        Ok(Some(format!(
-            "{}posted the last SAML response again to {} from a fresh browser",
-            note.map(|n| format!("{n}; ")).unwrap_or_default(),
-            last.acs_url
-        )))
+        Ok(())
     }
 
     async fn use_browser(&mut self, name: &str) -> StepResult {
@@ -1166,4 +1233,11 @@ return "ok";
         }
         Ok(None)
     }
+}
+
+/// A SAML Response the mock IdP held as its unsent POST form.
+struct HeldForm {
+    action: String,
+    saml_response: String,
+    relay_state: Option<String>,
 }

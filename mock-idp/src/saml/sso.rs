@@ -287,10 +287,15 @@ pub async fn answer(
         path,
         200,
         delivery.decoded.into(),
-        faults,
+        faults.clone(),
         delivery.forge,
     );
-    Ok(pages::post_form(
+    let deliver = if faults.contains(&Fault::SamlResponseHeld) {
+        pages::held_post_form
+    } else {
+        pages::post_form
+    };
+    Ok(deliver(
         &delivery.acs_url,
         &delivery.saml_response,
         relay_state.as_deref(),

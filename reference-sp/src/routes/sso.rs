@@ -192,13 +192,29 @@ async fn acs_inner(
             .into());
         }
     }
-    if validated.in_response_to.is_none() && jar.get(super::sso_start::PENDING_COOKIE).is_some() {
+    let outstanding = jar.iter().any(|c| {
+        c.name()
+            .starts_with(super::sso_start::PENDING_COOKIE_PREFIX)
+    });
+    if validated.in_response_to.is_none() && outstanding {
         return Err(messages::sso_failed(
             "the response names no InResponseTo, but this browser is waiting for the answer to a sign-in request this SP sent: an unsolicited response is refused while one is outstanding",
         )
         .into());
     }
     if let Some(irt) = &validated.in_response_to {
+        // Known to the server is not enough: the request must be this browser's, or an
+        // attacker's own sign-in, posted from the victim's browser, would sign the victim
+        // in to the attacker's account (login CSRF, SAML-SP-63).
+        if jar
+            .get(&super::sso_start::saml_request_cookie(irt))
+            .is_none()
+        {
+            return Err(messages::sso_failed(format!(
+                "InResponseTo {irt:?} answers a sign-in request this browser did not send"
+            ))
+            .into());
+        }
         let c = st.db.conn()?;
         let answered = c.execute(
             "DELETE FROM pending_logins WHERE id = ?1 AND kind = 'saml' AND org_id = ?2 AND created_at >= ?3",
@@ -221,10 +237,14 @@ async fn acs_inner(
         )?;
     }
     // Answered: the browser waits for nothing any more (an IdP tile later is welcome).
-    let jar = jar.remove(
-        axum_extra::extract::cookie::Cookie::build((super::sso_start::PENDING_COOKIE, ""))
-            .path("/sso/saml"),
-    );
+    let answered: Vec<String> = jar
+        .iter()
+        .map(|c| c.name().to_string())
+        .filter(|n| n.starts_with(super::sso_start::PENDING_COOKIE_PREFIX))
+        .collect();
+    let jar = answered.into_iter().fold(jar, |jar, name| {
+        jar.remove(axum_extra::extract::cookie::Cookie::build((name, "")).path("/sso/saml"))
+    });
     let resp = finish_sso_login(&st, jar, &org_id, &validated.identity, None, None)?;
     // What a LogoutRequest for this sign-in will name (single logout).
     if let Some(value) = resp

@@ -26,8 +26,9 @@ pub enum Start {
 }
 
 /// Sends the browser to the organisation's IdP (SAML AuthnRequest or OIDC authorization).
-/// The cookie that marks a browser with an outstanding SAML AuthnRequest.
-pub const PENDING_COOKIE: &str = "saml_pending";
+/// The prefix of the cookies that mark a browser with an outstanding SAML AuthnRequest (one
+/// per request: `saml_request_cookie`).
+pub const PENDING_COOKIE_PREFIX: &str = "saml_pending_";
 
 pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response, AppError> {
     let (org, cfg) = {
@@ -82,13 +83,22 @@ pub async fn start_sso(st: &Shared, org_id: &str, how: Start) -> Result<Response
                 "INSERT INTO pending_logins(id, kind, org_id, created_at) VALUES (?1, 'saml', ?2, ?3)",
                 params![id, org_id, now],
             )?;
-            // This browser now waits for an answer: the ACS refuses an unsolicited response
-            // while the cookie says so (SAML-SP-61). Lax: the IdP's POST back is same-site
-            // only when the IdP shares the SP's site; elsewhere the cookie is simply absent
-            // and InResponseTo alone is checked.
+            // This browser now waits for the answer to this request: the ACS refuses an
+            // unsolicited response while such a cookie is there (SAML-SP-61), and a response
+            // whose InResponseTo this browser's cookies do not name (SAML-SP-63). The IdP's
+            // POST back is cross-site wherever the IdP is on another site, and a Lax cookie
+            // is not sent with it: over HTTPS the cookie is SameSite=None; Secure. Browsers
+            // refuse None without Secure, so over plain HTTP it is Lax, and the IdP must then
+            // share the SP's site (as in the lab: both on 127.0.0.1).
             let mut resp = Redirect::to(url.as_str()).into_response();
+            let same_site = if st.base().starts_with("https://") {
+                "None; Secure"
+            } else {
+                "Lax"
+            };
             let cookie = format!(
-                "{PENDING_COOKIE}={id}; Path=/sso/saml; HttpOnly; SameSite=Lax; Max-Age={PENDING_TTL_SECONDS}"
+                "{}=1; Path=/sso/saml; HttpOnly; SameSite={same_site}; Max-Age={PENDING_TTL_SECONDS}",
+                saml_request_cookie(&id)
             );
             if let Ok(v) = axum::http::HeaderValue::from_str(&cookie) {
                 resp.headers_mut().append(axum::http::header::SET_COOKIE, v);
@@ -178,9 +188,21 @@ async fn by_reference(st: &Shared, discovery_url: &str, url: url::Url) -> Result
 /// its state, so two sign-ins under way in one browser (two tabs) do not overwrite each
 /// other; each expires with its pending row.
 pub fn oidc_state_cookie(state: &str) -> String {
+    pending_cookie("oidc_pending_", state)
+}
+
+/// The cookie that says this browser sent the SAML AuthnRequest `id`: the same reasoning as
+/// `oidc_state_cookie` for a Response whose InResponseTo is known to the server (SAML-SP-63).
+pub fn saml_request_cookie(id: &str) -> String {
+    pending_cookie(PENDING_COOKIE_PREFIX, id)
+}
+
+/// `prefix` and the first 16 hex digits of the SHA-256 of `value`: a cookie name per
+/// sign-in that shows neither the state nor the request ID.
+fn pending_cookie(prefix: &str, value: &str) -> String {
     use sha2::Digest as _;
-    let digest = hex::encode(sha2::Sha256::digest(state.as_bytes()));
-    format!("oidc_pending_{}", &digest[..16])
+    let digest = hex::encode(sha2::Sha256::digest(value.as_bytes()));
+    format!("{prefix}{}", &digest[..16])
 }
 
 fn bind_oidc_state(mut resp: Response, state: &str) -> Response {
