@@ -302,6 +302,36 @@ async fn replay_resends_the_previous_response_verbatim() {
 }
 
 #[tokio::test]
+async fn a_held_response_is_shown_unsent_then_the_next_is_posted_again() {
+    let s = setup("generic", "held").await;
+    s.faults("held", true, &["saml_response_held"]).await;
+    let login = s
+        .sso_redirect("_req-held", "rs-1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let held = s.login(&login, "pw-canary-123").await.text().await.unwrap();
+    // The form an attacker would copy: the genuine Response to this request, never submitted.
+    assert!(held.contains("id=\"held-response\""), "{held}");
+    assert!(!held.contains("document.forms[0].submit()"), "{held}");
+    assert_eq!(form_action(&held).unwrap(), ACS);
+    assert_eq!(hidden_input(&held, "RelayState").as_deref(), Some("rs-1"));
+    let xml = String::from_utf8(
+        B64.decode(hidden_input(&held, "SAMLResponse").unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        first(&elements(&xml), "Response").unwrap().attrs["InResponseTo"],
+        "_req-held"
+    );
+    // Next-only: the one after is posted as usual.
+    let fresh = s.sso_redirect("_req-next", "").await.text().await.unwrap();
+    posted(&fresh, ACS);
+}
+
+#[tokio::test]
 async fn entra_sso_url_404_and_unknown_paths_say_sts_page_cannot_be_found() {
     let s = setup("entra", "entra-1").await;
     s.faults("entra-1", false, &["sso_url_404"]).await;
