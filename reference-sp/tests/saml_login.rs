@@ -37,6 +37,43 @@ async fn entra_style_uri_attributes_are_mapped_too() {
 }
 
 #[tokio::test]
+async fn a_response_to_another_browsers_request_is_refused() {
+    // SAML-SP-63 (login CSRF): the attacker's own sign-in, posted from the victim's browser.
+    let w = saml_world("okta", false).await;
+    let attacker = browser();
+    let p = post_form(
+        &attacker,
+        &w.sp.url("/login"),
+        &[("email", "alice@acme.test")],
+    )
+    .await;
+    let held = submit(
+        &attacker,
+        &p,
+        &[("username", "alice@acme.test"), ("password", PW)],
+    )
+    .await;
+    assert!(held.body.contains("name=\"SAMLResponse\""), "{}", held.body);
+    let victim = browser();
+    let refused = submit(&victim, &held, &[]).await;
+    assert_eq!(refused.id("signed-in-as"), None, "{}", refused.body);
+    assert!(
+        refused.body.contains("this browser did not send"),
+        "{}",
+        refused.body
+    );
+    // The refused Response is spent (its assertion ID is recorded before any later check);
+    // a sign-in the attacker's browser both starts and finishes goes through.
+    let own = w.sso_login(&attacker, "alice@acme.test").await;
+    assert_eq!(
+        own.id("signed-in-as").as_deref(),
+        Some("alice@acme.test"),
+        "{}",
+        own.body
+    );
+}
+
+#[tokio::test]
 async fn tile_urls_one_active_at_a_time() {
     // LOGIN-2, LOGIN-3, ERR-8
     let w = saml_world("okta", false).await;
