@@ -63,8 +63,8 @@ async fn a_response_to_another_browsers_request_is_refused() {
         refused.body
     );
     // The refused Response is spent (its assertion ID is recorded before any later check);
-    // a sign-in the attacker's browser both starts and finishes goes through.
-    let own = w.sso_login(&attacker, "alice@acme.test").await;
+    // a sign-in one browser both starts and finishes goes through.
+    let own = w.sso_login(&browser(), "alice@acme.test").await;
     assert_eq!(
         own.id("signed-in-as").as_deref(),
         Some("alice@acme.test"),
