@@ -109,18 +109,16 @@ pub fn held_response(url: &str) -> Response {
 /// stays here, and whoever reads the form can post it from another browser, as an attacker
 /// makes a victim's browser post the Response of a sign-in the attacker started.
 pub fn held_post_form(acs: &str, saml_response_b64: &str, relay_state: Option<&str>) -> Response {
-    let mut body = format!(
-        "<div id=\"held\"><h1>SAML response held</h1>\n<form id=\"held-response\" method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"SAMLResponse\" value=\"{}\">\n",
-        escape(acs),
-        escape(saml_response_b64)
+    let form = message_form(
+        " id=\"held-response\"",
+        acs,
+        "SAMLResponse",
+        saml_response_b64,
+        relay_state,
     );
-    if let Some(rs) = relay_state {
-        body.push_str(&format!(
-            "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">\n",
-            escape(rs)
-        ));
-    }
-    body.push_str("<button type=\"submit\">Continue to the application</button>\n</form></div>");
+    let body = format!(
+        "<div id=\"held\"><h1>SAML response held</h1>\n{form}<button type=\"submit\">Continue to the application</button>\n</form></div>"
+    );
     (StatusCode::OK, Html(page("SAML response held", &body))).into_response()
 }
 
@@ -151,18 +149,30 @@ pub fn post_message(
     value_b64: &str,
     relay_state: Option<&str>,
 ) -> Response {
-    let mut body = format!(
-        "<form method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
+    let mut body = message_form("", url, field, value_b64, relay_state);
+    body.push_str("<noscript><button type=\"submit\">Continue</button></noscript>\n</form>\n<script>document.forms[0].submit();</script>");
+    Html(page("Signing in", &body)).into_response()
+}
+
+/// An HTTP-POST binding form up to its closing tag: the action, the message and RelayState.
+fn message_form(
+    attrs: &str,
+    url: &str,
+    field: &str,
+    value_b64: &str,
+    relay_state: Option<&str>,
+) -> String {
+    let mut form = format!(
+        "<form{attrs} method=\"post\" action=\"{}\">\n<input type=\"hidden\" name=\"{}\" value=\"{}\">\n",
         escape(url),
         escape(field),
         escape(value_b64)
     );
     if let Some(rs) = relay_state {
-        body.push_str(&format!(
+        form.push_str(&format!(
             "<input type=\"hidden\" name=\"RelayState\" value=\"{}\">\n",
             escape(rs)
         ));
     }
-    body.push_str("<noscript><button type=\"submit\">Continue</button></noscript>\n</form>\n<script>document.forms[0].submit();</script>");
-    Html(page("Signing in", &body)).into_response()
+    form
 }
