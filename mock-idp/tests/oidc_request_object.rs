@@ -104,6 +104,17 @@ impl Idp {
     }
 }
 
+/// A pushed authorization request (RFC 9126) by client rp-1 with `secret`: the OP's answer.
+async fn push(idp: &Idp, endpoint: &str, secret: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    idp.http
+        .post(endpoint)
+        .basic_auth("rp-1", Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
 fn authorize_url(info: &Value, pairs: &[(&str, &str)]) -> String {
     let mut u = url::Url::parse(info["oidc"]["authorization_endpoint"].as_str().unwrap()).unwrap();
     for (k, v) in pairs {
@@ -210,38 +221,23 @@ async fn par_is_required_pushed_once_and_bound_to_the_client() {
         ("state", "s-par"),
         ("nonce", "n-par"),
     ];
-    let r = idp
-        .http
-        .post(&endpoint)
-        .basic_auth("rp-1", Some("wrong"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = push(&idp, &endpoint, "wrong", &form).await;
     assert_eq!(r.status(), 401);
     // A push with a redirect URI the client did not register is refused.
-    let r = idp
-        .http
-        .post(&endpoint)
-        .basic_auth("rp-1", Some(SECRET))
-        .form(&[
+    let r = push(
+        &idp,
+        &endpoint,
+        SECRET,
+        &[
             ("response_type", "code"),
             ("redirect_uri", "http://evil/cb"),
             ("scope", "openid"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(r.status(), 400);
 
-    let r = idp
-        .http
-        .post(&endpoint)
-        .basic_auth("rp-1", Some(SECRET))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = push(&idp, &endpoint, SECRET, &form).await;
     assert_eq!(r.status(), 201);
     let pushed: Value = r.json().await.unwrap();
     let request_uri = pushed["request_uri"].as_str().unwrap().to_string();
@@ -263,14 +259,7 @@ async fn par_is_required_pushed_once_and_bound_to_the_client() {
     );
 
     // A second push for the real use, since the failed one spent the first.
-    let r = idp
-        .http
-        .post(&endpoint)
-        .basic_auth("rp-1", Some(SECRET))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let r = push(&idp, &endpoint, SECRET, &form).await;
     let request_uri = r.json::<Value>().await.unwrap()["request_uri"]
         .as_str()
         .unwrap()
